@@ -1,0 +1,640 @@
+"""One forward pass per window: AST embeddings and AudioSet probabilities together.
+
+``embed`` takes paths or arrays, loads and resamples them (in background threads, ahead
+of the model), cuts clips longer than a window into windows, featurises each batch and
+runs the encoder once. The same pass yields the embedding (any pooling, any layer) and
+the classifier's logits; probabilities are their sigmoid (AudioSet is multi-label).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .audio import SAMPLE_RATE, check_waveform, load_audio
+from .errors import ASTToolsWarning, AudioError, ParameterError
+from .features import fbank, window_bounds
+from .model import load_model, model_info
+
+__all__ = [
+    "AGGREGATIONS",
+    "POOLINGS",
+    "EmbeddingResult",
+    "embed",
+    "forward",
+    "top_k",
+]
+
+#: Poolings of the token sequence: [CLS]; the distillation token; the mean of the two
+#: (transformers' ``pooler_output``, what the classifier sees); the mean of the patch
+#: tokens; and the whole patch grid as (frequency, time, hidden).
+POOLINGS = ("cls", "dist", "mean", "patches", "grid")
+#: How window probabilities are aggregated to a clip.
+AGGREGATIONS = ("mean", "max")
+#: What ``embed`` does with inputs that fail to load.
+ON_ERROR = ("warn", "raise", "ignore")
+#: Default analysis window: AST's 1024 frames.
+WINDOW_S = 10.24
+
+TABLE_COLUMNS = ["item", "path", "window", "start_s", "end_s", "clip_duration_s"]
+
+
+@dataclass
+class EmbeddingResult:
+    """Embeddings and label probabilities of a set of inputs, one row per window.
+
+    Attributes
+    ----------
+    table : DataFrame, shape (n_rows, ...)
+        ``item`` (input number), ``path`` (absolute path, or ``"<array i>"``), ``window``
+        (window number within the clip), ``start_s``, ``end_s``, ``clip_duration_s``,
+        and any columns carried from a manifest.
+    embeddings : ndarray, float32, shape (n_rows, hidden) or (n_rows, 12, 101, hidden)
+        The pooled embedding (768 wide for the full model); the patch grid for
+        ``pooling="grid"``.
+    probs : ndarray, float32, shape (n_rows, n_labels)
+        Sigmoid of the classifier's logits (527 AudioSet classes for AudioSet models).
+    errors : DataFrame
+        One row per input that failed: ``item``, ``path``, ``reason``.
+    meta : dict
+        How it was computed: ``model``, ``revision``, ``random_weights``, ``pooling``,
+        ``layer``, ``window_s``, ``hop_s``, ``labels`` (class names in output order),
+        versions.
+    """
+
+    table: pd.DataFrame
+    embeddings: np.ndarray
+    probs: np.ndarray
+    errors: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"item": [], "path": [], "reason": []})
+    )
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @property
+    def labels(self) -> list[str]:
+        """Class names in the model's output order."""
+        return list(self.meta.get("labels", []))
+
+    @property
+    def random_weights(self) -> bool:
+        """True when the model that computed this had random weights."""
+        return bool(self.meta.get("random_weights", False))
+
+    def __repr__(self) -> str:
+        warn = "  [RANDOM WEIGHTS: outputs are meaningless]" if self.random_weights else ""
+        n_items = self.table["item"].nunique() if len(self.table) else 0
+        return (
+            f"EmbeddingResult({len(self.table)} rows from {n_items} inputs, "
+            f"embeddings {self.embeddings.shape}, probs {self.probs.shape}, "
+            f"{len(self.errors)} errors, model={self.meta.get('model')!r}, "
+            f"pooling={self.meta.get('pooling')!r}, layer={self.meta.get('layer')}){warn}"
+        )
+
+    def clips(self, *, probs: str = "mean") -> EmbeddingResult:
+        """Aggregate windows to one row per input clip.
+
+        Parameters
+        ----------
+        probs : {"mean", "max"}, default "mean"
+            How window probabilities combine: the mean, or the max (a sound event
+            anywhere in the clip counts). Embeddings are always averaged.
+
+        Returns
+        -------
+        EmbeddingResult
+            One row per item; ``table`` gains ``n_windows`` and spans ``start_s`` to
+            ``end_s`` of the whole clip.
+        """
+        if probs not in AGGREGATIONS:
+            raise ParameterError(f"probs={probs!r} is not one of {AGGREGATIONS}")
+        if not len(self.table):
+            return EmbeddingResult(self.table.copy(), self.embeddings, self.probs,
+                                   self.errors.copy(), {**self.meta, "aggregate": probs})
+        codes, uniques = pd.factorize(self.table["item"], sort=False)
+        n = len(uniques)
+        counts = np.bincount(codes, minlength=n).astype(np.float64)
+        emb = np.zeros((n, *self.embeddings.shape[1:]), dtype=np.float64)
+        np.add.at(emb, codes, self.embeddings)
+        emb /= counts.reshape(-1, *([1] * (emb.ndim - 1)))
+        if probs == "mean":
+            p = np.zeros((n, self.probs.shape[1]), dtype=np.float64)
+            np.add.at(p, codes, self.probs)
+            p /= counts[:, None]
+        else:
+            p = np.full((n, self.probs.shape[1]), -np.inf)
+            np.maximum.at(p, codes, self.probs)
+        grouped = self.table.groupby(codes, sort=True)
+        table = grouped.first()
+        table["start_s"] = grouped["start_s"].min()
+        table["end_s"] = grouped["end_s"].max()
+        table["n_windows"] = counts.astype(int)
+        table = table.drop(columns=["window"]).reset_index(drop=True)
+        return EmbeddingResult(
+            table, emb.astype(np.float32), p.astype(np.float32), self.errors.copy(),
+            {**self.meta, "aggregate": probs},
+        )
+
+
+# --------------------------------------------------------------------------- forward
+
+
+def _check_pooling(pooling: str) -> None:
+    if pooling not in POOLINGS:
+        raise ParameterError(f"pooling={pooling!r} is not one of {POOLINGS}")
+
+
+def _check_layer(layer: int, n_layers: int) -> int:
+    """Map ``layer`` (negative counts from the end) to 0..n_layers."""
+    if not isinstance(layer, (int, np.integer)) or not -(n_layers + 1) <= layer <= n_layers:
+        raise ParameterError(
+            f"layer={layer!r} is out of range for a model with {n_layers} layers: use "
+            f"0..{n_layers} (0 = patch + position embeddings, {n_layers} or -1 = final output)"
+        )
+    return int(layer) % (n_layers + 1)
+
+
+def forward(
+    model,
+    waveforms: torch.Tensor | np.ndarray,
+    *,
+    lengths: Sequence[int] | None = None,
+    pooling: str = "cls",
+    layer: int = -1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run AST once on a batch of 16 kHz windows: embeddings and logits from one pass.
+
+    Parameters
+    ----------
+    model : transformers.ASTForAudioClassification
+    waveforms : Tensor or ndarray, shape (batch, n_samples)
+        16 kHz mono windows, zero-padded on the right to a common length.
+    lengths : sequence of int, shape (batch,), optional
+        Valid samples per window (see :func:`asttools.features.fbank`).
+    pooling : {"cls", "dist", "mean", "patches", "grid"}, default "cls"
+    layer : int, default -1
+        ``0`` is the patch + position embeddings, ``i`` the output of block ``i``, and
+        the last layer (``-1``) the encoder's final output after its LayerNorm — the
+        tensor transformers returns as ``last_hidden_state``.
+
+    Returns
+    -------
+    embeddings : ndarray, float32, shape (batch, hidden) or (batch, f, t, hidden)
+    logits : ndarray, float32, shape (batch, n_labels)
+        The classifier's logits on the pooled final output; ``1 / (1 + exp(-logits))``
+        are the probabilities.
+    """
+    _check_pooling(pooling)
+    cfg = model.config
+    layer = _check_layer(layer, cfg.num_hidden_layers)
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    x = torch.as_tensor(waveforms).to(device)
+    feats = fbank(x, lengths=lengths, num_mel_bins=cfg.num_mel_bins, max_length=cfg.max_length)
+    model.eval()
+    with torch.inference_mode():
+        out = model.audio_spectrogram_transformer(
+            feats.to(dtype), output_hidden_states=layer != cfg.num_hidden_layers
+        )
+        logits = model.classifier(out.pooler_output)
+        h = out.last_hidden_state if layer == cfg.num_hidden_layers else out.hidden_states[layer]
+        if pooling == "cls":
+            emb = h[:, 0]
+        elif pooling == "dist":
+            emb = h[:, 1]
+        elif pooling == "mean":
+            emb = (h[:, 0] + h[:, 1]) / 2
+        elif pooling == "patches":
+            emb = h[:, 2:].mean(dim=1)
+        else:
+            f = (cfg.num_mel_bins - cfg.patch_size) // cfg.frequency_stride + 1
+            t = (cfg.max_length - cfg.patch_size) // cfg.time_stride + 1
+            emb = h[:, 2:].reshape(h.shape[0], f, t, h.shape[-1])
+    return (
+        emb.float().cpu().numpy().astype(np.float32, copy=False),
+        logits.float().cpu().numpy().astype(np.float32, copy=False),
+    )
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass
+class _Item:
+    index: int
+    source: Any  # a path, or an ndarray
+    sr: int | None
+    name: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _as_items(inputs, sr: int | None) -> list[_Item]:
+    if isinstance(inputs, (str, os.PathLike, np.ndarray, torch.Tensor)) or (
+        isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], (int, np.integer))
+    ):
+        inputs = [inputs]
+    items = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, (str, os.PathLike)):
+            items.append(_Item(i, x, None, str(Path(x).expanduser().resolve())))
+        elif isinstance(x, tuple) and len(x) == 2:
+            items.append(_Item(i, np.asarray(x[0]), int(x[1]), f"<array {i}>"))
+        elif isinstance(x, (np.ndarray, torch.Tensor, list)):
+            if sr is None:
+                raise ParameterError(
+                    f"input {i} is an array: give its sample rate with sr=..., or pass (array, sr)"
+                )
+            arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+            items.append(_Item(i, arr, int(sr), f"<array {i}>"))
+        else:
+            raise ParameterError(
+                f"input {i} is a {type(x).__name__}; embed takes paths, arrays (with sr=) "
+                "or (array, sr) tuples"
+            )
+    return items
+
+
+def _load(item: _Item, channel: int | None) -> np.ndarray:
+    if item.sr is None:
+        wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
+        return wav
+    from .audio import resample
+
+    wav = check_waveform(item.source, item.sr, name=item.name)
+    return resample(wav, item.sr, SAMPLE_RATE)
+
+
+def _loaded(items: list[_Item], channel: int | None, workers: int) -> Iterator[tuple[_Item, Any]]:
+    """Yield (item, waveform or AudioError), decoding up to 2*workers items ahead."""
+    if workers <= 0:
+        for it in items:
+            try:
+                yield it, _load(it, channel)
+            except AudioError as err:
+                yield it, err
+        return
+
+    def job(it):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return _load(it, channel), caught
+            except AudioError as err:
+                return err, caught
+
+    ahead = max(2 * workers, 2)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asttools-load") as pool:
+        futures = [pool.submit(job, it) for it in items[:ahead]]
+        for k, it in enumerate(items):
+            if k + ahead < len(items):
+                futures.append(pool.submit(job, items[k + ahead]))
+            value, caught = futures[k].result()
+            futures[k] = None
+            for w in caught:  # re-issue load warnings in the caller's thread
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            yield it, value
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@dataclass
+class ItemResult:
+    """The rows of one input, yielded by :func:`iter_embed` when all its windows ran."""
+
+    item: _Item
+    table: pd.DataFrame
+    embeddings: np.ndarray
+    logits: np.ndarray
+
+
+@dataclass
+class ItemError:
+    """An input that failed, yielded by :func:`iter_embed`."""
+
+    item: _Item
+    reason: str
+
+
+def iter_embed(
+    items: list[_Item],
+    *,
+    model,
+    pooling: str = "cls",
+    layer: int = -1,
+    window_s: float = WINDOW_S,
+    hop_s: float | None = None,
+    batch_size: int = 8,
+    workers: int = 1,
+    channel: int | None = None,
+    progress=None,
+) -> Iterator[ItemResult | ItemError]:
+    """Stream results item by item; windows of different inputs share batches.
+
+    Memory stays bounded: at most ``batch_size`` windows wait for the model and at most
+    ``2 * workers`` decoded inputs wait for their windows to be batched.
+    ``progress`` is an optional tqdm bar, advanced once per input.
+    """
+    _check_pooling(pooling)
+    _check_layer(layer, model.config.num_hidden_layers)
+    if batch_size < 1:
+        raise ParameterError(f"batch_size must be >= 1, got {batch_size!r}")
+    window_bounds(1, window_s=window_s, hop_s=hop_s)  # validates window/hop
+    win = int(round(window_s * SAMPLE_RATE))
+
+    pending: dict[int, dict[str, Any]] = {}  # item index -> windows awaiting results
+    queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
+
+    def run_queue() -> None:
+        width = max(win, max(len(w) for _, _, w in queue))
+        batch = np.zeros((len(queue), width), dtype=np.float32)
+        for r, (_, _, w) in enumerate(queue):
+            batch[r, : len(w)] = w
+        emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in queue],
+                              pooling=pooling, layer=layer)
+        for r, (idx, k, _) in enumerate(queue):
+            pending[idx]["emb"][k] = emb[r]
+            pending[idx]["logits"][k] = logits[r]
+        queue.clear()
+
+    def finished() -> Iterator[ItemResult]:
+        for idx in list(pending):
+            entry = pending[idx]
+            if any(e is None for e in entry["emb"]):
+                break  # items finish in input order
+            del pending[idx]
+            if progress is not None:
+                progress.update(1)
+            yield ItemResult(entry["item"], entry["table"], np.stack(entry["emb"]),
+                             np.stack(entry["logits"]))
+
+    for it, wav in _loaded(items, channel, workers):
+        if isinstance(wav, AudioError):
+            if progress is not None:
+                progress.update(1)
+            yield ItemError(it, wav.reason)
+            continue
+        bounds = window_bounds(len(wav), window_s=window_s, hop_s=hop_s)
+        table = pd.DataFrame(
+            {
+                "item": it.index,
+                "path": it.name,
+                "window": np.arange(len(bounds)),
+                "start_s": [s / SAMPLE_RATE for s, _ in bounds],
+                "end_s": [e / SAMPLE_RATE for _, e in bounds],
+                "clip_duration_s": len(wav) / SAMPLE_RATE,
+            }
+        )
+        for key, value in it.extra.items():
+            table[key] = value
+        pending[it.index] = {"item": it, "table": table, "emb": [None] * len(bounds),
+                             "logits": [None] * len(bounds)}
+        for k, (s, e) in enumerate(bounds):
+            queue.append((it.index, k, wav[s:e]))
+            if len(queue) == batch_size:
+                run_queue()
+                yield from finished()
+    if queue:
+        run_queue()
+    yield from finished()
+
+
+def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float | None) -> dict:
+    """The settings and versions a result records (``EmbeddingResult.meta``)."""
+    import transformers
+
+    from . import __version__
+
+    info = model_info(model)
+    cfg = model.config
+    labels = [str(cfg.id2label[i]) for i in range(cfg.num_labels)]
+    return {
+        **info,
+        "pooling": pooling,
+        "layer": _check_layer(layer, cfg.num_hidden_layers),
+        "window_s": float(window_s),
+        "hop_s": float(window_s if hop_s is None else hop_s),
+        "sample_rate": SAMPLE_RATE,
+        "labels": labels,
+        "asttools_version": __version__,
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+def _collect(results: Iterable[ItemResult | ItemError], meta: dict, hidden: int,
+             grid: tuple[int, int] | None) -> EmbeddingResult:
+    tables, embs, logits, errors = [], [], [], []
+    for r in results:
+        if isinstance(r, ItemError):
+            errors.append({"item": r.item.index, "path": r.item.name, "reason": r.reason})
+        else:
+            tables.append(r.table)
+            embs.append(r.embeddings)
+            logits.append(r.logits)
+    n_labels = len(meta["labels"])
+    shape = (0, *grid, hidden) if grid else (0, hidden)
+    table = (pd.concat(tables, ignore_index=True) if tables
+             else pd.DataFrame({c: [] for c in TABLE_COLUMNS}))
+    return EmbeddingResult(
+        table=table,
+        embeddings=np.concatenate(embs) if embs else np.zeros(shape, np.float32),
+        probs=_sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
+        errors=pd.DataFrame(errors, columns=["item", "path", "reason"]),
+        meta=meta,
+    )
+
+
+def embed(
+    inputs,
+    *,
+    model=None,
+    sr: int | None = None,
+    pooling: str = "cls",
+    layer: int = -1,
+    window_s: float = WINDOW_S,
+    hop_s: float | None = None,
+    batch_size: int = 8,
+    channel: int | None = None,
+    workers: int = 1,
+    on_error: str = "warn",
+    progress: bool = False,
+) -> EmbeddingResult:
+    """Embeddings and AudioSet probabilities of audio files or arrays, from one pass.
+
+    Parameters
+    ----------
+    inputs : path, ndarray, (ndarray, sr), or a list of these
+        Audio or video files (any format :func:`asttools.load_audio` reads) and/or
+        waveforms. Arrays are 1-D or (channels, samples) and need ``sr``.
+    model : transformers.ASTForAudioClassification, optional
+        From :func:`asttools.load_model`; loaded (default model) when omitted — pass it
+        in to load it once.
+    sr : int, optional
+        Sample rate of array inputs; they are resampled to 16 kHz.
+    pooling : {"cls", "dist", "mean", "patches", "grid"}, default "cls"
+        ``"cls"``: the [CLS] token; ``"dist"``: the distillation token; ``"mean"``: their
+        mean (transformers' ``pooler_output``, what the classifier sees);
+        ``"patches"``: the mean of the 1212 patch tokens; ``"grid"``: all patch tokens
+        as (12 frequency, 101 time, hidden).
+    layer : int, default -1
+        Which hidden layer to pool: 0 = patch + position embeddings, i = output of block
+        i, -1 (or the number of layers) = the final output after the last LayerNorm.
+        Probabilities always come from the final output.
+    window_s, hop_s : float, default 10.24 and ``window_s``
+        Clips longer than ``window_s`` are cut into windows every ``hop_s`` seconds,
+        one row each — never truncated. Shorter clips are padded as AST was trained.
+    batch_size : int, default 8
+        Windows per forward pass; windows of different inputs share batches.
+    channel : int, optional
+        Use this channel of multi-channel files instead of the mean of channels.
+    workers : int, default 1
+        Background threads that decode and resample ahead of the model (0: none).
+    on_error : {"warn", "raise", "ignore"}, default "warn"
+        An input that fails to load is recorded in ``errors`` and the rest go on;
+        ``"warn"`` also issues one warning listing the failures, ``"raise"`` raises the
+        first :class:`~asttools.errors.AudioError` instead.
+    progress : bool, default False
+        Show a progress bar (terminal or notebook).
+
+    Returns
+    -------
+    EmbeddingResult
+        ``table`` (one row per window), ``embeddings`` (float32, (n_rows, hidden)),
+        ``probs`` (float32, (n_rows, n_labels), sigmoid), ``errors``, ``meta``.
+        ``result.clips(probs="mean" | "max")`` aggregates windows per clip.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown pooling, a layer out of range, an array without ``sr``.
+    AudioError
+        Only with ``on_error="raise"``.
+
+    Examples
+    --------
+    >>> import numpy as np, asttools
+    >>> model = asttools.load_model("tiny-random")  # doctest: +SKIP
+    >>> tone = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)
+    >>> out = asttools.embed(tone, sr=16000, model=model)  # doctest: +SKIP
+    >>> out.embeddings.shape, out.probs.shape  # doctest: +SKIP
+    ((1, 64), (1, 527))
+    """
+    if on_error not in ON_ERROR:
+        raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
+    _check_pooling(pooling)
+    items = _as_items(inputs, sr)
+    if model is None:
+        model = load_model()
+    meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(items), unit="file", desc="embed")
+    try:
+        stream = iter_embed(items, model=model, pooling=pooling, layer=layer,
+                            window_s=window_s, hop_s=hop_s, batch_size=batch_size,
+                            workers=workers, channel=channel, progress=bar)
+        if on_error == "raise":
+            def raising(s):
+                for r in s:
+                    if isinstance(r, ItemError):
+                        raise AudioError(r.item.name, r.reason)
+                    yield r
+            stream = raising(stream)
+        grid = meta["patch_grid"] if pooling == "grid" else None
+        result = _collect(stream, meta, model.config.hidden_size, grid)
+    finally:
+        if bar is not None:
+            bar.close()
+    if on_error == "warn" and len(result.errors):
+        lines = "; ".join(f"{p}: {r}" for p, r in zip(result.errors["path"],
+                                                       result.errors["reason"], strict=True))
+        warnings.warn(f"{len(result.errors)} of {len(items)} inputs failed and were skipped "
+                      f"(see result.errors): {lines}", ASTToolsWarning, stacklevel=2)
+    return result
+
+
+def top_k(
+    result: EmbeddingResult | np.ndarray,
+    *,
+    k: int = 5,
+    labels: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The ``k`` most probable labels of each row, as a tidy table.
+
+    Parameters
+    ----------
+    result : EmbeddingResult or ndarray, shape (n_rows, n_labels)
+        A result (per window, or per clip via ``result.clips()``) or a probability matrix.
+    k : int, default 5
+    labels : sequence of str, optional
+        Class names for a bare matrix (default: the 527 AudioSet names).
+
+    Returns
+    -------
+    DataFrame, shape (n_rows * k, ...)
+        ``item`` (the row's input number; the row number for a bare matrix), the
+        result's ``path``, ``window``, ``start_s``, ``end_s`` when known, then ``rank``
+        (1 = most probable), ``label``, ``mid`` (AudioSet id, or missing) and
+        ``probability``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.embed import top_k
+    >>> p = np.zeros((1, 527), np.float32); p[0, 0] = 0.9
+    >>> top_k(p, k=1)[["rank", "label", "probability"]].values.tolist()
+    [[1, 'Speech', 0.8999999761581543]]
+    """
+    from .labels import audioset_labels
+
+    if isinstance(result, EmbeddingResult):
+        probs = result.probs
+        names = list(labels) if labels is not None else result.labels
+        front = result.table[[c for c in ("item", "path", "window", "start_s", "end_s")
+                              if c in result.table.columns]].reset_index(drop=True)
+    else:
+        probs = np.asarray(result, dtype=np.float32)
+        if probs.ndim == 1:
+            probs = probs[None, :]
+        front = pd.DataFrame({"item": np.arange(len(probs))})
+        names = list(labels) if labels is not None else None
+    audioset = audioset_labels()
+    if names is None or len(names) == 0:
+        names = audioset["display_name"].tolist()
+    if probs.ndim != 2 or probs.shape[1] != len(names):
+        raise ParameterError(
+            f"probabilities of shape {probs.shape} do not match {len(names)} label names"
+        )
+    if not 1 <= k:
+        raise ParameterError(f"k must be >= 1, got {k!r}")
+    k = min(k, probs.shape[1])
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    mid_of = dict(zip(audioset["display_name"], audioset["mid"], strict=True))
+    rows = np.repeat(np.arange(len(probs)), k)
+    flat = order.reshape(-1)
+    out = front.iloc[rows].reset_index(drop=True)
+    out["rank"] = np.tile(np.arange(1, k + 1), len(probs))
+    out["label"] = [names[j] for j in flat]
+    out["mid"] = pd.array([mid_of.get(names[j]) for j in flat], dtype="string")
+    out["probability"] = probs[rows, flat].astype(np.float64)
+    return out
