@@ -31,7 +31,6 @@ titles through :func:`random_weights_title`.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -211,14 +210,14 @@ def random_weights_title(title: str | None, *, random_weights: bool) -> str:
 @lru_cache(maxsize=1)
 def _audioset_index() -> dict[str, int]:
     """Map each AudioSet display name and mid to its class index (0..526)."""
-    path = Path(__file__).parent / "data" / "class_labels_indices.csv"
-    index: dict[str, int] = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            i = int(row["index"])
-            index[row["display_name"]] = i
-            index[row["mid"]] = i
-    return index
+    from .labels import audioset_labels
+
+    table = audioset_labels()
+    index = [int(i) for i in table["index"]]
+    return {
+        **dict(zip(map(str, table["display_name"]), index, strict=True)),
+        **dict(zip(map(str, table["mid"]), index, strict=True)),
+    }
 
 
 def _label_color(label: Hashable) -> str:

@@ -1,0 +1,443 @@
+"""Tests of asttools.plots: every helper draws on small seeded inputs and returns its Axes."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+from asttools import plots  # noqa: E402
+from asttools.errors import ASTToolsWarning, ParameterError  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figs():
+    """Close every figure a test opened (seaborn's close_figs)."""
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def fbank(rng):
+    return rng.normal(size=(1024, 128)).astype(np.float32)
+
+
+@pytest.fixture
+def clusters(rng):
+    """60 points in 3 separated groups of 20, 96-D (above pca_components=50)."""
+    centres = rng.normal(scale=6.0, size=(3, 96))
+    x = np.concatenate([c + rng.normal(size=(20, 96)) for c in centres]).astype(np.float32)
+    labels = ["Sine wave"] * 20 + ["White noise"] * 20 + ["Siren"] * 20
+    return x, labels
+
+
+def _own_ax():
+    _, ax = plt.subplots()
+    return ax
+
+
+# --------------------------------------------------------------------------- theme, colours
+
+
+def test_import_changes_no_rcparams():
+    import importlib
+
+    before = dict(matplotlib.rcParams)
+    importlib.reload(plots)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_theme_rc_and_set_theme():
+    rc = plots.theme_rc(context="paper", font_scale=1.2)
+    assert rc["pdf.fonttype"] == 42
+    assert rc["axes.prop_cycle"].by_key()["color"][0] == plots.LABEL_PALETTE[0]
+    with matplotlib.rc_context():
+        plots.set_theme(context="talk")
+        assert matplotlib.rcParams["pdf.fonttype"] == 42
+        assert matplotlib.rcParams["font.size"] > plots.theme_rc()["font.size"]
+
+
+def test_label_colors_stable_across_calls_and_subsets():
+    every = ["Speech", "Music", "Dog", "Siren", "my own class", "/m/09x0r", 3]
+    full = plots.label_colors(every)
+    assert list(full) == every
+    for label in every:
+        assert plots.label_colors([label])[label] == full[label]
+    assert plots.label_colors(reversed(every)) == full
+    assert plots.label_colors(["Siren", "Siren", "Dog"]) == {
+        "Siren": full["Siren"],
+        "Dog": full["Dog"],
+    }
+    assert all(c in plots.LABEL_PALETTE for c in full.values())
+
+
+def test_label_colors_audioset_index_and_mid():
+    colors = plots.label_colors(["Speech", "Male speech, man speaking", "/m/09x0r", "Music"])
+    assert colors["Speech"] == plots.LABEL_PALETTE[0]
+    assert colors["/m/09x0r"] == colors["Speech"]  # a mid takes its class's colour
+    assert colors["Male speech, man speaking"] == plots.LABEL_PALETTE[1]
+    assert colors["Music"] != colors["Speech"]
+
+
+def test_label_colors_hash_is_not_salted():
+    import subprocess
+    import sys
+
+    code = "from asttools.plots import label_colors; print(label_colors(['a label'])['a label'])"
+    out = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert out == {plots.label_colors(["a label"])["a label"]}
+
+
+def test_random_weights_title():
+    assert plots.random_weights_title("Top 5", random_weights=True) == "Top 5 (random weights)"
+    assert plots.random_weights_title("Top 5", random_weights=False) == "Top 5"
+    twice = plots.random_weights_title(
+        plots.random_weights_title("Top 5", random_weights=True), random_weights=True
+    )
+    assert twice == "Top 5 (random weights)"
+    assert plots.random_weights_title(None, random_weights=True) == "Random weights"
+
+
+# --------------------------------------------------------------------------- audio figures
+
+
+@pytest.mark.parametrize("n", [8000, 16000 * 30])
+def test_plot_waveform(rng, n):
+    wav = rng.normal(scale=0.1, size=n).astype(np.float32)
+    ax = plots.plot_waveform(wav, sr=16000, title="clip")
+    assert isinstance(ax, Axes)
+    assert ax.get_xlim() == pytest.approx((0.0, n / 16000))
+    assert ax.get_xlabel() == "Time (s)"
+    own = _own_ax()
+    assert plots.plot_waveform(wav, ax=own) is own
+
+
+def test_plot_waveform_rejects_2d(rng):
+    with pytest.raises(
+        ParameterError, match=r"wav must be 1-dimensional, given wav.shape=\(2, 5\)"
+    ):
+        plots.plot_waveform(np.zeros((2, 5)))
+
+
+def test_plot_fbank(fbank):
+    ax = plots.plot_fbank(fbank, title="fbank")
+    assert isinstance(ax, Axes)
+    assert ax.get_xlim() == pytest.approx((0.0, 10.24))
+    assert ax.get_ylim() == pytest.approx((-0.5, 127.5))
+    own = _own_ax()
+    assert plots.plot_fbank(fbank, ax=own, colorbar=False) is own
+    with pytest.raises(ParameterError, match="fbank must be 2-D"):
+        plots.plot_fbank(fbank[None])
+
+
+def test_patch_grid_shape():
+    assert plots.patch_grid_shape(1024, 128) == (12, 101)
+    assert plots.patch_grid_shape(1024, 128, patch=16, fstride=16, tstride=16) == (8, 64)
+    with pytest.raises(ParameterError, match="smaller than one 16 x 16 patch"):
+        plots.patch_grid_shape(10, 128)
+
+
+def test_plot_patch_grid(fbank, rng):
+    ax = plots.plot_patch_grid(fbank)
+    assert isinstance(ax, Axes)
+    values = rng.random((12, 101))
+    own = _own_ax()
+    assert plots.plot_patch_grid(fbank, values=values, ax=own) is own
+    # the overlay spans the patch centres: first centre 8 frames in, cells one stride wide
+    overlay = own.get_images()[-1]
+    left, right, bottom, top = overlay.get_extent()
+    assert left == pytest.approx(0.03) and right == pytest.approx(10.13)
+    assert bottom == pytest.approx(2.5) and top == pytest.approx(122.5)
+    flat = plots.plot_patch_grid(fbank, values=values.ravel())
+    np.testing.assert_array_equal(flat.get_images()[-1].get_array(), values)
+    with pytest.raises(ParameterError, match=r"shape \(12, 101\) or \(1212,\)"):
+        plots.plot_patch_grid(fbank, values=np.zeros((101, 12)))
+
+
+# --------------------------------------------------------------------------- label figures
+
+
+def test_plot_top_k():
+    table = pd.DataFrame(
+        {
+            "item": 0,
+            "rank": [1, 2, 3],
+            "label": ["Speech", "Music", "Bird vocalization, bird call, bird song"],
+            "mid": ["/m/09x0r", "/m/04rlf", "/m/020bb7"],
+            "probability": [0.91, 0.32, 0.05],
+        }
+    )
+    ax = plots.plot_top_k(table.sample(frac=1.0, random_state=0), title="clip")
+    assert isinstance(ax, Axes)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(table["label"])
+    bar_colors = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
+    assert bar_colors == [plots.label_colors(["Speech"])["Speech"], *bar_colors[1:]]
+    own = _own_ax()
+    assert plots.plot_top_k(table, ax=own) is own
+    two_items = pd.concat([table, table.assign(item=1)])
+    with pytest.raises(ParameterError, match="holds 2 items"):
+        plots.plot_top_k(two_items)
+    with pytest.raises(ParameterError, match="lacks the columns"):
+        plots.plot_top_k(table.drop(columns="probability"))
+
+
+@pytest.mark.parametrize("kind", plots.TIMELINE_KINDS)
+def test_plot_label_timeline(rng, kind):
+    probs = rng.random((8, 6)) * 0.5
+    probs[:, 4] += 0.5  # the class with the highest peak
+    labels = ["Speech", "Music", "Dog", "Siren", "Sine wave", "Silence"]
+    starts = np.arange(8) * 5.0
+    ax = plots.plot_label_timeline(probs, starts, labels=labels, k=3, kind=kind, ends=starts + 10)
+    assert isinstance(ax, Axes)
+    if kind == "lines":
+        names = [line.get_label() for line in ax.get_lines()]
+        assert len(names) == 3 and names[0] == "Sine wave"
+        assert (
+            matplotlib.colors.to_hex(ax.get_lines()[0].get_color())
+            == (plots.label_colors(["Sine wave"])["Sine wave"])
+        )
+    else:
+        assert ax.get_yticklabels()[0].get_text() == "Sine wave"
+    own = _own_ax()
+    assert plots.plot_label_timeline(probs, starts, labels=labels, kind=kind, ax=own) is own
+
+
+def test_plot_label_timeline_errors(rng):
+    probs = rng.random((4, 3))
+    with pytest.raises(ParameterError, match="labels has 2 names but probs has 3 classes"):
+        plots.plot_label_timeline(probs, np.arange(4), labels=["a", "b"])
+    with pytest.raises(ParameterError, match="starts has 3 values but probs has 4 windows"):
+        plots.plot_label_timeline(probs, np.arange(3), labels=["a", "b", "c"])
+    with pytest.raises(ParameterError, match=r"kind must be one of \('lines', 'heatmap'\)"):
+        plots.plot_label_timeline(probs, np.arange(4), labels=["a", "b", "c"], kind="bars")
+
+
+# --------------------------------------------------------------------------- embedding maps
+
+
+def test_embedding_map_reproducible(clusters):
+    x, _ = clusters
+    a = plots.embedding_map(x, perplexity=10.0, seed=3)
+    b = plots.embedding_map(x, perplexity=10.0, seed=3)
+    assert a.shape == (60, 2) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, plots.embedding_map(x, perplexity=10.0, seed=4))
+
+
+def test_embedding_map_pca(clusters):
+    x, _ = clusters
+    xy = plots.embedding_map(x, method="pca")
+    assert xy.shape == (60, 2)
+    np.testing.assert_array_equal(xy, plots.embedding_map(x, method="pca"))
+    # the first axis separates the groups more than noise would
+    assert np.var(xy[:, 0]) > np.var(xy[:, 1]) > 0
+
+
+def test_embedding_map_pca_before_tsne_is_used(clusters, monkeypatch):
+    import sklearn.decomposition
+
+    seen = []
+    real = sklearn.decomposition.PCA
+
+    class Spy(real):
+        def fit_transform(self, X, y=None):
+            seen.append((X.shape, self.n_components))
+            return super().fit_transform(X, y)
+
+    monkeypatch.setattr(sklearn.decomposition, "PCA", Spy)
+    x, _ = clusters
+    plots.embedding_map(x, perplexity=10.0, pca_components=20)
+    assert seen == [((60, 96), 20)]
+    seen.clear()
+    plots.embedding_map(x, perplexity=10.0, pca_components=None)
+    assert seen == []
+
+
+def test_embedding_map_clips_perplexity(clusters):
+    x, _ = clusters
+    with pytest.warns(ASTToolsWarning, match=r"perplexity=30.0 is too large for 10 points"):
+        xy = plots.embedding_map(x[:10], perplexity=30.0)
+    assert xy.shape == (10, 2)
+
+
+def test_embedding_map_errors(clusters, monkeypatch):
+    x, _ = clusters
+    with pytest.raises(ParameterError, match=r"one of \('tsne', 'pca', 'umap'\)"):
+        plots.embedding_map(x, method="mds")
+    with pytest.raises(ParameterError, match="must be 2-D"):
+        plots.embedding_map(x[None])
+    with pytest.raises(ParameterError, match="NaN"):
+        plots.embedding_map(np.full((10, 4), np.nan))
+    with pytest.raises(ParameterError, match="needs at least 4 points"):
+        plots.embedding_map(x[:3])
+    import sys
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # import umap -> ImportError
+    with pytest.raises(ParameterError, match="pip install umap-learn"):
+        plots.embedding_map(x, method="umap")
+
+
+def test_embedding_map_sklearn_fallback(clusters, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openTSNE", None)
+    x, _ = clusters
+    a = plots.embedding_map(x[:30], perplexity=5.0, seed=1)
+    b = plots.embedding_map(x[:30], perplexity=5.0, seed=1)
+    assert a.shape == (30, 2)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_plot_embedding_map(clusters):
+    x, labels = clusters
+    ax = plots.plot_embedding_map(x, labels, perplexity=10.0, title="map")
+    assert isinstance(ax, Axes)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Sine wave", "White noise", "Siren"]
+    colors = plots.label_colors(labels)
+    for coll, label in zip(ax.collections, legend, strict=True):
+        assert matplotlib.colors.to_hex(coll.get_facecolor()[0]) == colors[label]
+    own = _own_ax()
+    assert plots.plot_embedding_map(x, labels, method="pca", ax=own, legend=False) is own
+    assert own.get_legend() is None
+    with pytest.raises(ParameterError, match="labels has 3 entries but embeddings has 60 rows"):
+        plots.plot_embedding_map(x, labels[:3])
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def test_plot_per_class_ap():
+    per_class = pd.DataFrame(
+        {
+            "label": ["Speech", "Music", "Dog", "Siren"],
+            "ap": [0.4, 0.9, np.nan, 0.7],
+            "n_positives": [3, 5, 0, 2],
+        }
+    )
+    ax = plots.plot_per_class_ap(per_class)
+    assert isinstance(ax, Axes)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Music", "Siren", "Speech"]
+    assert ax.get_legend().get_texts()[0].get_text() == "mAP 0.667"
+    own = _own_ax()
+    assert plots.plot_per_class_ap(per_class, ax=own, top=2) is own
+    assert len(own.get_yticklabels()) == 2
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_plot_confusion_matrix(normalize):
+    labels = ["Sine wave", "White noise", "Siren"]
+    matrix = np.array([[5, 1, 0], [0, 6, 0], [2, 0, 3]])
+    ax = plots.plot_confusion_matrix(matrix, labels, normalize=normalize)
+    assert isinstance(ax, Axes)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[:2] == (["0.83", "0.17"] if normalize else ["5", "1"])
+    own = _own_ax()
+    frame = pd.DataFrame(matrix, index=labels, columns=labels)
+    assert plots.plot_confusion_matrix(frame, ax=own) is own
+    assert [t.get_text() for t in own.get_yticklabels()] == labels
+    with pytest.raises(ParameterError, match="must be square"):
+        plots.plot_confusion_matrix(np.zeros((2, 3)))
+
+
+def test_plot_pr_curves(rng):
+    y = np.zeros((40, 4), dtype=int)
+    y[:10, 0] = 1
+    y[5:25, 1] = 1
+    y[30:, 3] = 1  # class 2 has no positives
+    scores = y + rng.random(y.shape)
+    labels = ["Speech", "Music", "Dog", "Siren"]
+    ax = plots.plot_pr_curves(y, scores, labels=labels)
+    assert isinstance(ax, Axes)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Music (AP 1.00)", "Speech (AP 1.00)", "Siren (AP 1.00)"]
+    own = _own_ax()
+    with pytest.warns(ASTToolsWarning, match=r"no positives: \['Dog'\]"):
+        assert plots.plot_pr_curves(y, scores, labels=labels, classes=["Dog", 0], ax=own) is own
+    assert len(own.get_lines()) == 1
+    with pytest.raises(ParameterError, match="'Cat' is not one of labels"):
+        plots.plot_pr_curves(y, scores, labels=labels, classes=["Cat"])
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def _png_dpi(path) -> tuple[float, float]:
+    """Read the pHYs chunk of a PNG (pixels per metre) and return dots per inch."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        assert (
+            zlib.crc32(kind + body)
+            == struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0]
+        )
+        if kind == b"pHYs":
+            x, y, unit = struct.unpack(">IIB", body)
+            assert unit == 1  # metres
+            return x * 0.0254, y * 0.0254
+        pos += 12 + length
+    raise AssertionError("PNG has no pHYs chunk")
+
+
+def test_save_figure(tmp_path, rng):
+    ax = plots.plot_waveform(rng.normal(size=4000), title="clip")
+    fig = ax.figure
+    size = tuple(fig.get_size_inches())
+    paths = plots.save_figure(fig, tmp_path / "figs" / "waveform", width="half")
+    assert paths == [tmp_path / "figs" / "waveform.pdf", tmp_path / "figs" / "waveform.png"]
+    assert paths[0].read_bytes()[:5] == b"%PDF-"
+    assert _png_dpi(paths[1]) == pytest.approx((300, 300), abs=0.5)
+    width_px = plt.imread(paths[1]).shape[1]
+    assert 2.6 * 300 < width_px < 3.3 * 300  # half width (3.1 in), give or take the tight bbox
+    assert tuple(fig.get_size_inches()) == size  # the figure itself keeps its size
+    # TrueType (Type 42) fonts, no Type 3
+    pdf = paths[0].read_bytes()
+    assert b"/TrueType" in pdf or b"/CIDFontType2" in pdf
+    assert b"/Type3" not in pdf
+
+
+def test_save_figure_axes_suffix_and_repeatable(tmp_path):
+    written = []
+    for run in ("a", "b"):  # re-running a notebook cell: a fresh figure, saved again
+        ax = plots.plot_fbank(np.random.default_rng(0).normal(size=(100, 16)))
+        paths = plots.save_figure(ax, tmp_path / run / "fbank.pdf", formats=("pdf", "png"))
+        assert paths == [tmp_path / run / "fbank.pdf", tmp_path / run / "fbank.png"]
+        written.append([p.read_bytes() for p in paths])
+    assert written[0] == written[1]  # no creation date in the PDF: same figure, same bytes
+
+
+def test_save_figure_errors(tmp_path):
+    fig, _ = plt.subplots()
+    with pytest.raises(ParameterError, match=r"width must be one of \('full', 'half'\)"):
+        plots.save_figure(fig, tmp_path / "x", width="third")
+    with pytest.raises(ParameterError, match="cannot write the formats"):
+        plots.save_figure(fig, tmp_path / "x", formats=("docx",))
