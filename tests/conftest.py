@@ -1,0 +1,45 @@
+"""Shared fixtures: the session-scoped tiny model, generated audio, figure hygiene."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+os.environ.setdefault("MPLBACKEND", "Agg")  # tests only: never open windows
+
+import numpy as np
+import pytest
+
+SR = 16000
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """The built-in random AST (real 1024x128 geometry, hidden 64, 2 layers), built once."""
+    import asttools
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", asttools.ASTToolsWarning)
+        return asttools.load_model("tiny-random", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_model, tmp_path_factory):
+    """The tiny model written with save_pretrained, as a local checkpoint directory."""
+    path = tmp_path_factory.mktemp("tiny-ast")
+    tiny_model.save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
