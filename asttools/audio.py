@@ -1,0 +1,633 @@
+"""The audio front end: decode a file, downmix it, resample it to 16 kHz.
+
+Every waveform asttools hands to the feature extractor comes through here, so that all
+formats are downmixed and resampled the same way:
+
+- soundfile (libsndfile) decodes WAV, FLAC, OGG/Vorbis, OGG/Opus, MP3, AIFF and AU;
+- PyAV (FFmpeg) decodes the audio track of video containers (mp4, mkv, webm, avi, mov),
+  m4a/AAC, and anything with an audio extension that soundfile cannot open;
+- channels are averaged (or one is picked) explicitly, and the rate is changed with soxr at
+  its "HQ" quality, never by passing a wrong rate along.
+
+Bad input raises :class:`~asttools.errors.AudioError` naming the file and the reason;
+bad-but-usable input (silence, a clip shorter than one AST patch) warns with
+:class:`~asttools.errors.ASTToolsWarning`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import re
+import stat
+import warnings
+
+import av
+import numpy as np
+import soundfile as sf
+import soxr
+
+from asttools.errors import ASTToolsWarning, AudioError, ParameterError
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "MEDIA_EXTENSIONS",
+    "MIN_SAMPLES",
+    "SAMPLE_RATE",
+    "VIDEO_EXTENSIONS",
+    "check_waveform",
+    "load_audio",
+    "resample",
+]
+
+SAMPLE_RATE = 16000
+"""The rate AST was trained on, in Hz; :func:`load_audio` resamples to it by default."""
+
+AUDIO_EXTENSIONS = (
+    ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+    ".aiff", ".aif", ".au", ".m4a", ".aac",
+)  # fmt: skip
+"""File extensions (lower case) of the audio formats :func:`load_audio` reads."""
+
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
+"""File extensions (lower case) of the video containers whose audio track is read."""
+
+MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
+"""Every extension :func:`load_audio` accepts: audio and video."""
+
+MIN_SAMPLES = 400 + 15 * 160
+"""Samples at 16 kHz in one AST patch along time (16 fbank frames of 25 ms every 10 ms):
+2800 samples, 0.175 s. Shorter clips are padded by the feature extractor and warn here."""
+
+_MIN_SECONDS = MIN_SAMPLES / SAMPLE_RATE
+_SILENCE_PEAK = 1e-6
+_BLOCK_FRAMES = 1 << 20  # frames per soundfile read when reading to the end
+# Formats that go straight to PyAV: libsndfile cannot read them.
+_AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac"))
+# Extensions libsndfile should read; PyAV decoding one of them is a fallback worth a warning.
+_SOUNDFILE_EXTENSIONS = frozenset(AUDIO_EXTENSIONS) - _AV_EXTENSIONS
+# How the files start that soundfile or PyAV would recognise; used only to choose between
+# "not audio at all" and "truncated or corrupt" when both decoders fail.
+_MAGIC_PREFIXES = (
+    b"RIFF", b"RF64", b"FORM", b"fLaC", b"OggS", b"ID3", b".snd", b"\x1aE\xdf\xa3",
+    b"caff", b"wvpk", b"MAC ", b"#!AMR",
+)  # fmt: skip
+_MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
+# libsndfile's log line for a WAV, AIFF or AU whose audio data is shorter than its header says.
+_SHORT_DATA_LOG = re.compile(
+    r"^\s*(?:data|SSND|Data Size)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE
+)
+# PyAV sample formats (packed or planar) and the scale that maps them onto [-1, 1].
+_INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
+
+
+class _DecodeFailure(Exception):
+    """One decoder could not read the file; ``recognised`` says whether it knew the format."""
+
+    def __init__(self, decoder: str, message: str, *, recognised: bool):
+        super().__init__(f"{decoder}: {message}")
+        self.recognised = recognised
+
+
+class _NoAudioStream(Exception):
+    """A container opened fine but holds no audio stream."""
+
+    def __init__(self, stream_types: list[str]):
+        super().__init__(", ".join(stream_types) if stream_types else "none")
+
+
+# ----------------------------------------------------------------------------------------
+# Public functions
+
+
+def load_audio(
+    path: str | os.PathLike,
+    *,
+    sr: int | None = SAMPLE_RATE,
+    mono: bool = True,
+    channel: int | None = None,
+    offset: float = 0.0,
+    duration: float | None = None,
+) -> tuple[np.ndarray, int]:
+    """Decode an audio file, or the audio track of a video, into a float32 waveform.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An audio file (see :data:`AUDIO_EXTENSIONS`) or a video container
+        (:data:`VIDEO_EXTENSIONS`). Files with other extensions are tried too.
+    sr : int or None, default 16000
+        Rate to resample to, in Hz, with soxr at "HQ" quality. ``None`` keeps the file's
+        own rate.
+    mono : bool, default True
+        Average the channels into one. ``False`` keeps every channel.
+    channel : int or None, default None
+        Return this one channel (counting from 0) instead of the average; overrides
+        ``mono``.
+    offset : float, default 0.0
+        Start reading this many seconds into the file (rounded to the nearest sample at
+        the file's own rate, before resampling).
+    duration : float or None, default None
+        Read at most this many seconds; ``None`` reads to the end. A clip that ends
+        earlier comes back shorter, without an error.
+
+    Returns
+    -------
+    wav : numpy.ndarray, float32, shape (n_samples,) or (n_channels, n_samples)
+        Samples in [-1, 1] (integer PCM is scaled by its full range). 1-D when ``mono`` is
+        true or a ``channel`` is chosen, else ``(n_channels, n_samples)``.
+    sr : int
+        The rate of ``wav``: ``sr`` as asked, or the file's rate when ``sr`` is None.
+
+    Raises
+    ------
+    AudioError
+        The file is missing, a directory, unreadable, empty, not audio or video,
+        truncated or corrupt, has no audio stream, decodes to no samples, holds NaN or
+        Inf samples, has fewer channels than ``channel`` asks for, or ``offset`` lies at
+        or beyond its end. The message is ``"{path}: {reason}"``.
+    ParameterError
+        ``path`` is not a str or os.PathLike, ``sr`` is not a positive integer,
+        ``offset`` is negative, ``duration`` is not positive, or ``channel`` is not a
+        non-negative integer.
+
+    Warns
+    -----
+    ASTToolsWarning
+        The clip is silent (peak amplitude below 1e-6) or shorter than one AST patch
+        (0.175 s, see :data:`MIN_SAMPLES`), or the file is truncated and only the part
+        present was decoded (see Notes).
+
+    Notes
+    -----
+    Damaged files are handled as far as the decoders allow, no further:
+
+    - A WAV, AIFF or AU file cut short, and an Ogg (Vorbis or Opus) file cut after its
+      first complete audio page, decode without error up to where the bytes end; the
+      result comes with a warning that says the file is truncated.
+    - An MP3 cut short also decodes up to where its bytes end, but without a warning:
+      its header gives no reliable length to compare with.
+    - A FLAC cut short or with damaged frames, an Ogg file cut inside its first audio
+      page, and any file whose header is cut or garbled raise ``AudioError``
+      ("truncated or corrupt", with what each decoder said).
+    - Random bytes after a valid PCM WAV header cannot be told from noise and decode as
+      such.
+
+    When soundfile cannot open a file with an audio extension, PyAV is tried next; if
+    PyAV decodes it, the result comes with a warning, because FFmpeg may stop quietly at
+    the first damaged packet.
+
+    Decoding soundfile's MP3 reads to the end of the stream rather than trusting the
+    frame count in the header, which libsndfile can get wrong. With PyAV the first audio
+    stream is decoded from the start and trimmed to ``offset`` and ``duration``.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, pathlib
+    >>> from asttools.audio import load_audio
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(tmp.name) / "tones.wav"
+    >>> t = np.arange(44100) / 44100  # 1 s at 44.1 kHz, 440 Hz left and 880 Hz right
+    >>> stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 880 * t)], axis=1)
+    >>> sf.write(path, 0.5 * stereo, 44100)
+    >>> wav, sr = load_audio(path)
+    >>> wav.shape, wav.dtype, sr
+    ((16000,), dtype('float32'), 16000)
+    >>> load_audio(path, mono=False, sr=None)[0].shape
+    (2, 44100)
+    >>> load_audio(path, channel=1, offset=0.25, duration=0.5)[0].shape
+    (8000,)
+    >>> tmp.cleanup()
+    """
+    if sr is not None:
+        sr = _check_rate(sr, "sr")
+    offset = _check_seconds(offset, "offset", allow_zero=True)
+    if duration is not None:
+        duration = _check_seconds(duration, "duration", allow_zero=False)
+    if channel is not None and (
+        isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or channel < 0
+    ):
+        raise ParameterError(f"channel must be None or an integer >= 0, got {channel!r}")
+
+    name, head = _check_file(path)
+    data, native_sr, n_total = _decode(name, head, offset=offset, duration=duration)
+
+    if data.shape[1] == 0:
+        if n_total and offset > 0:
+            raise AudioError(
+                name,
+                f"offset {offset:g} s is at or beyond the end of the file "
+                f"({n_total / native_sr:.3f} s long)",
+            )
+        raise AudioError(name, "contains no audio samples")
+    if not np.isfinite(data).all():
+        raise AudioError(name, "contains NaN or Inf samples")
+
+    if channel is not None:
+        if channel >= data.shape[0]:
+            raise AudioError(
+                name,
+                f"channel {channel} asked for, but the file has {data.shape[0]} "
+                f"channel{'s' if data.shape[0] != 1 else ''} (0 to {data.shape[0] - 1})",
+            )
+        data = data[channel]
+    elif mono:
+        data = data.mean(axis=0, dtype=np.float32)
+
+    out_sr = native_sr if sr is None else sr
+    wav = resample(data, native_sr, out_sr)
+    _warn_if_unusual(wav, out_sr, name, stacklevel=3)
+    return wav, out_sr
+
+
+def check_waveform(wav: np.ndarray, sr: int, *, name: str = "<array>") -> np.ndarray:
+    """Validate an in-memory waveform and downmix it to mono float32.
+
+    The checks are those :func:`load_audio` applies to a decoded file.
+
+    Parameters
+    ----------
+    wav : array_like, shape (n_samples,) or (n_channels, n_samples)
+        Floating-point samples, nominally in [-1, 1]. A 2-D array is averaged over its
+        channels (the first axis).
+    sr : int
+        Its sample rate in Hz.
+    name : str, default "<array>"
+        How messages name this input, e.g. ``"<array 3>"``.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (n_samples,)
+        The mono waveform, still at ``sr`` (see :func:`resample`).
+
+    Raises
+    ------
+    AudioError
+        The array is empty, not 1-D or 2-D, has more channels than samples (likely
+        ``(n_samples, n_channels)``: pass ``wav.T``), is not floating point, or holds
+        NaN or Inf.
+    ParameterError
+        ``sr`` is not a positive integer.
+
+    Warns
+    -----
+    ASTToolsWarning
+        The waveform is silent or shorter than one AST patch (0.175 s).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.audio import check_waveform
+    >>> stereo = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 16000))
+    >>> check_waveform(stereo, 16000).shape
+    (16000,)
+    """
+    sr = _check_rate(sr, "sr")
+    arr = np.asarray(wav)
+    if arr.dtype.kind in "iu":
+        raise AudioError(
+            name,
+            f"has integer samples ({arr.dtype}); convert them to float in [-1, 1] first, "
+            f"e.g. wav / {2 ** (8 * arr.dtype.itemsize - 1)}",
+        )
+    if arr.dtype.kind != "f":
+        raise AudioError(name, f"is not an array of real samples (dtype {arr.dtype})")
+    if arr.ndim not in (1, 2):
+        raise AudioError(
+            name, f"must be 1-D (samples,) or 2-D (channels, samples), got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise AudioError(name, "contains no audio samples")
+    if arr.ndim == 2:
+        if arr.shape[0] > arr.shape[1]:
+            raise AudioError(
+                name,
+                f"has shape {arr.shape}: more channels than samples; asttools expects "
+                "(channels, samples), so pass wav.T if it is (samples, channels)",
+            )
+        arr = arr.mean(axis=0, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+    if not np.isfinite(arr).all():
+        raise AudioError(name, "contains NaN or Inf samples")
+    out = np.ascontiguousarray(arr, dtype=np.float32)
+    _warn_if_unusual(out, sr, name, stacklevel=3)
+    return out
+
+
+def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Change the sample rate with soxr at "HQ" quality (band-limited, anti-aliased).
+
+    Parameters
+    ----------
+    wav : array_like, shape (n_samples,) or (n_channels, n_samples)
+        Samples at ``orig_sr``.
+    orig_sr, target_sr : int
+        Rates in Hz.
+
+    Returns
+    -------
+    numpy.ndarray, float32, shape (round(n_samples * target_sr / orig_sr),) or
+    (n_channels, that many)
+        The resampled waveform; ``wav`` itself, as float32, when the rates are equal.
+
+    Raises
+    ------
+    ParameterError
+        A rate is not a positive integer, or ``wav`` is not 1-D or 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.audio import resample
+    >>> resample(np.zeros(44100, np.float32), 44100, 16000).shape
+    (16000,)
+    """
+    orig_sr = _check_rate(orig_sr, "orig_sr")
+    target_sr = _check_rate(target_sr, "target_sr")
+    arr = np.asarray(wav, dtype=np.float32)
+    if arr.ndim not in (1, 2):
+        raise ParameterError(
+            f"wav must be 1-D (samples,) or 2-D (channels, samples), got shape {arr.shape}"
+        )
+    if orig_sr == target_sr:
+        return np.ascontiguousarray(arr)
+    if arr.shape[-1] == 0:
+        return np.zeros(arr.shape[:-1] + (0,), dtype=np.float32)
+    # soxr wants (frames, channels); ours is (channels, frames).
+    out = soxr.resample(np.ascontiguousarray(arr.T), orig_sr, target_sr, quality="HQ")
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------------------
+# Argument and file checks
+
+
+def _check_rate(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ParameterError(f"{what} must be a positive integer (Hz), got {value!r}")
+    return int(value)
+
+
+def _check_seconds(value: object, what: str, *, allow_zero: bool) -> float:
+    ok = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+    )
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ParameterError(f"{what} must be a finite number of seconds {bound}, got {value!r}")
+    return float(value)
+
+
+def _check_file(path: str | os.PathLike) -> tuple[str, bytes]:
+    """Return the path as str and its first bytes, or raise AudioError saying why not."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise ParameterError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    name = os.fsdecode(path)
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise AudioError(name, "file not found") from None
+    except PermissionError:
+        raise AudioError(name, "permission denied") from None
+    except OSError as e:
+        raise AudioError(name, f"cannot be read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioError(name, "is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioError(name, "is not a regular file (a pipe, socket or device?)")
+    if st.st_size == 0:
+        raise AudioError(name, "file is empty (0 bytes)")
+    try:
+        with open(name, "rb") as f:
+            head = f.read(16)
+    except PermissionError:
+        raise AudioError(name, "permission denied") from None
+    except OSError as e:
+        raise AudioError(name, f"cannot be read ({e.strerror or e})") from None
+    return name, head
+
+
+def _looks_like_media(head: bytes) -> bool:
+    """Whether the first bytes are those of a container or codec the decoders know."""
+    if head.startswith(_MAGIC_PREFIXES) or head[4:8] in _MP4_BOXES:
+        return True
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # MPEG/ADTS sync
+
+
+# ----------------------------------------------------------------------------------------
+# Decoding
+
+
+def _decode(
+    name: str, head: bytes, *, offset: float, duration: float | None
+) -> tuple[np.ndarray, int, int | None]:
+    """Decode with soundfile or PyAV (or soundfile, then PyAV).
+
+    Returns the (channels, samples) float32 excerpt at the native rate, that rate, and the
+    file's total number of frames when known.
+    """
+    ext = os.path.splitext(name)[1].lower()
+    failures: list[_DecodeFailure] = []
+    if ext not in _AV_EXTENSIONS:
+        try:
+            return _decode_soundfile(name, offset=offset, duration=duration)
+        except _DecodeFailure as e:
+            failures.append(e)
+    try:
+        result = _decode_av(name, offset=offset, duration=duration)
+    except _DecodeFailure as e:
+        failures.append(e)
+    except _NoAudioStream as e:
+        raise AudioError(name, f"no audio stream (streams found: {e})") from None
+    else:
+        if not failures:
+            return result
+        if result[2] != 0:  # PyAV read what soundfile could not
+            if ext in _SOUNDFILE_EXTENSIONS:
+                warnings.warn(
+                    f"{name}: soundfile could not decode it ({failures[0]}); decoded it "
+                    "with PyAV instead, which may recover only part of a damaged file",
+                    ASTToolsWarning,
+                    stacklevel=3,
+                )
+            return result
+        failures.append(_DecodeFailure("PyAV", "decoded no samples", recognised=True))
+
+    said = "; ".join(str(f) for f in failures)
+    if _looks_like_media(head) or any(f.recognised for f in failures):
+        raise AudioError(name, f"truncated or corrupt ({said})")
+    raise AudioError(name, f"not a recognised audio or video format ({said})")
+
+
+def _sample_span(offset: float, duration: float | None, rate: int) -> tuple[int, int | None]:
+    start = round(offset * rate)
+    return start, None if duration is None else round(duration * rate)
+
+
+def _decode_soundfile(
+    name: str, *, offset: float, duration: float | None
+) -> tuple[np.ndarray, int, int | None]:
+    try:
+        f = sf.SoundFile(name)
+    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
+        message = getattr(e, "error_string", None) or str(e)
+        raise _DecodeFailure("soundfile", message.strip(), recognised=False) from None
+    with f:
+        rate = int(f.samplerate)
+        start, count = _sample_span(offset, duration, rate)
+        try:
+            if f.format == "MP3":
+                # libsndfile's MP3 frame count can be wrong: decode to the end, then trim.
+                data = _read_frames(f, None)
+                n_total = data.shape[1]
+                stop = None if count is None else start + count
+                data = data[:, start:stop]
+            else:
+                n_total = f.frames
+                if start >= n_total:
+                    return np.zeros((f.channels, 0), np.float32), rate, n_total
+                if start:
+                    f.seek(start)
+                data = _read_frames(f, count)
+        except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
+            message = getattr(e, "error_string", None) or str(e)
+            raise _DecodeFailure("soundfile", message.strip(), recognised=True) from None
+        note = _truncation_note(f, name)
+    if note:
+        warnings.warn(
+            f"{name}: truncated: {note}; decoded the {n_total / rate:.3f} s present",
+            ASTToolsWarning,
+            stacklevel=4,
+        )
+    return np.ascontiguousarray(data), rate, n_total
+
+
+def _read_frames(f: sf.SoundFile, count: int | None) -> np.ndarray:
+    """Read ``count`` frames (None: to the real end) as float32, shape (channels, frames)."""
+    blocks = []
+    got = 0
+    while count is None or got < count:
+        want = _BLOCK_FRAMES if count is None else min(_BLOCK_FRAMES, count - got)
+        # Reading into ``out`` bypasses soundfile's clamp to the header's frame count.
+        part = f.read(out=np.empty((want, f.channels), np.float32))
+        if len(part):
+            blocks.append(part)
+            got += len(part)
+        if len(part) < want:
+            break
+    if not blocks:
+        return np.zeros((f.channels, 0), np.float32)
+    return np.concatenate(blocks).T
+
+
+def _truncation_note(f: sf.SoundFile, name: str) -> str | None:
+    """Say how a file soundfile decoded without error was nonetheless cut short, if it was.
+
+    Two signs are checked: libsndfile's log of a WAV, AIFF or AU file whose audio data is
+    shorter than its header declares, and an Ogg stream whose last page lacks the
+    end-of-stream flag. An MP3 has no reliable length to compare with, so a cut one is
+    decoded up to where its bytes end without a note.
+    """
+    match = _SHORT_DATA_LOG.search(f.extra_info)
+    if match:
+        declared, present = int(match.group(1)), int(match.group(2))
+        if present < declared < 0x7FFFFFFF:  # larger values are "unknown length" placeholders
+            return f"the header declares {declared} bytes of audio but the file holds {present}"
+    if f.format == "OGG":
+        try:
+            with open(name, "rb") as fh:
+                fh.seek(max(0, os.fstat(fh.fileno()).st_size - 65536))
+                tail = fh.read()
+        except OSError:
+            return None
+        last_page = tail.rfind(b"OggS")
+        if last_page >= 0 and len(tail) > last_page + 5 and not tail[last_page + 5] & 0x04:
+            return "the Ogg stream ends without its end-of-stream page"
+    return None
+
+
+def _decode_av(
+    name: str, *, offset: float, duration: float | None
+) -> tuple[np.ndarray, int, int | None]:
+    try:
+        container = av.open(name)
+    except (av.FFmpegError, OSError, ValueError, EOFError) as e:
+        message = getattr(e, "strerror", None) or str(e)
+        raise _DecodeFailure("PyAV", message, recognised=False) from None
+    with container:
+        streams = list(container.streams)
+        audio = [s for s in streams if s.type == "audio"]
+        if not audio:
+            raise _NoAudioStream([s.type for s in streams])
+        chunks: list[np.ndarray] = []
+        rate = layout = None
+        got = 0
+        stop = None
+        reached_end = True
+        try:
+            for frame in container.decode(audio[0]):
+                if rate is None:
+                    rate, layout = frame.sample_rate, frame.layout.nb_channels
+                    start, count = _sample_span(offset, duration, rate)
+                    stop = None if count is None else start + count
+                elif (frame.sample_rate, frame.layout.nb_channels) != (rate, layout):
+                    raise _DecodeFailure(
+                        "PyAV",
+                        f"the stream changes from {layout} channels at {rate} Hz to "
+                        f"{frame.layout.nb_channels} at {frame.sample_rate} Hz",
+                        recognised=True,
+                    )
+                chunks.append(_frame_to_float(frame))
+                got += frame.samples
+                if stop is not None and got >= stop:
+                    reached_end = False
+                    break
+        except (av.FFmpegError, OSError, ValueError, EOFError) as e:
+            message = getattr(e, "strerror", None) or str(e)
+            raise _DecodeFailure("PyAV", message, recognised=True) from None
+    if rate is None:  # no frames at all
+        rate = audio[0].codec_context.sample_rate or SAMPLE_RATE
+        channels = getattr(audio[0].codec_context.layout, "nb_channels", 0) or 1
+        return np.zeros((channels, 0), np.float32), int(rate), 0
+    data = np.concatenate(chunks, axis=1)
+    start, count = _sample_span(offset, duration, rate)
+    n_total = data.shape[1] if reached_end else None
+    data = data[:, start : None if count is None else start + count]
+    return np.ascontiguousarray(data), int(rate), n_total
+
+
+def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
+    """One decoded PyAV frame as float32 in [-1, 1], shape (channels, samples)."""
+    a = frame.to_ndarray()
+    if not frame.format.is_planar:  # packed: one row of interleaved samples
+        a = a.reshape(-1, frame.layout.nb_channels).T
+    if a.dtype == np.uint8:
+        return (a.astype(np.float32) - 128.0) / 128.0
+    if a.dtype in _INT_SCALE:
+        return (a.astype(np.float64) / _INT_SCALE[a.dtype]).astype(np.float32)
+    return a.astype(np.float32, copy=False)
+
+
+# ----------------------------------------------------------------------------------------
+# Warnings shared by files and arrays
+
+
+def _warn_if_unusual(wav: np.ndarray, sr: int, name: str, *, stacklevel: int) -> None:
+    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+    if peak < _SILENCE_PEAK:
+        warnings.warn(
+            f"{name}: is silent (peak amplitude {peak:.1e}, below {_SILENCE_PEAK:g})",
+            ASTToolsWarning,
+            stacklevel=stacklevel,
+        )
+    seconds = wav.shape[-1] / sr
+    if seconds < _MIN_SECONDS:
+        warnings.warn(
+            f"{name}: is {seconds:.3f} s long, shorter than one AST patch "
+            f"({_MIN_SECONDS:.3f} s); it will be padded",
+            ASTToolsWarning,
+            stacklevel=stacklevel,
+        )

@@ -1,0 +1,107 @@
+"""Helpers that generate audio and video test files (plain functions, no pytest fixtures).
+
+Each writes into a directory the caller gives (``tmp_path``), so tests stay independent and
+nothing is committed but the four real recordings under ``data/samples/``.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+def sine(freq: float, sr: int, seconds: float, *, amp: float = 0.5) -> np.ndarray:
+    """A sine tone, float32, shape (round(seconds * sr),)."""
+    t = np.arange(round(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def dominant_frequency(wav: np.ndarray, sr: int) -> float:
+    """Frequency in Hz of the largest peak of a Hann-windowed magnitude spectrum."""
+    spectrum = np.abs(np.fft.rfft(wav * np.hanning(len(wav))))
+    return float(np.fft.rfftfreq(len(wav), 1 / sr)[np.argmax(spectrum)])
+
+
+def write_av(
+    path: Path,
+    *,
+    audio: np.ndarray | None,
+    sr: int = 48000,
+    audio_codec: str = "aac",
+    video_codec: str | None = "mpeg4",
+    seconds: float = 1.0,
+) -> Path:
+    """Write a media file with PyAV: an optional audio track and an optional tiny video.
+
+    Parameters
+    ----------
+    path : Path
+        Output file; its extension picks the container (mp4, mkv, webm, avi, m4a).
+    audio : ndarray, float32, shape (n_channels, n_samples), or None
+        Samples in [-1, 1] for the audio track; None writes no audio stream.
+    sr : int
+        Rate of the audio track.
+    audio_codec : str
+        FFmpeg encoder name ("aac", "libopus", "pcm_s16le", "pcm_u8", ...).
+    video_codec : str or None
+        Encoder of a 32 x 32 video stream at 10 fps, or None for audio only.
+    seconds : float
+        Length of the video stream.
+    """
+    with av.open(str(path), "w") as container:
+        vstream = astream = None
+        if video_codec is not None:
+            vstream = container.add_stream(video_codec, rate=10)
+            vstream.width = vstream.height = 32
+            vstream.pix_fmt = "yuv420p"
+        if audio is not None:
+            layout = "mono" if audio.shape[0] == 1 else "stereo"
+            astream = container.add_stream(audio_codec, rate=sr, layout=layout)
+        if vstream is not None:
+            rng = np.random.default_rng(0)
+            for i in range(round(seconds * 10)):
+                img = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+                frame.pts = i
+                container.mux(vstream.encode(frame))
+            container.mux(vstream.encode(None))
+        if astream is not None:
+            _mux_audio(container, astream, audio, sr)
+    return path
+
+
+def _mux_audio(container, stream, audio: np.ndarray, sr: int) -> None:
+    fmt = stream.codec_context.codec.audio_formats[0].name  # what the encoder takes
+    frame_size = stream.codec_context.frame_size or 1024
+    layout = "mono" if audio.shape[0] == 1 else "stereo"
+    for start in range(0, audio.shape[1], frame_size):
+        block = audio[:, start : start + frame_size]
+        frame = av.AudioFrame.from_ndarray(_to_format(block, fmt), format=fmt, layout=layout)
+        frame.sample_rate = sr
+        frame.pts = start
+        frame.time_base = Fraction(1, sr)
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+
+
+def _to_format(block: np.ndarray, fmt: str) -> np.ndarray:
+    """(channels, samples) float in [-1, 1] → the array layout PyAV wants for ``fmt``."""
+    base = fmt.rstrip("p")
+    if base == "flt":
+        data = block.astype(np.float32)
+    elif base == "s16":
+        data = np.round(block * 32767).astype(np.int16)
+    elif base == "s32":
+        data = np.round(block * (2**31 - 1)).astype(np.int32)
+    elif base == "u8":
+        data = np.clip(np.round(block * 127 + 128), 0, 255).astype(np.uint8)
+    else:
+        raise ValueError(f"no conversion to {fmt}")
+    if fmt.endswith("p"):
+        return np.ascontiguousarray(data)
+    return np.ascontiguousarray(data.T.reshape(1, -1))  # packed: interleave the channels
