@@ -257,7 +257,9 @@ def _from_pretrained(name: str, *, revision, cache_dir, local_files_only):
         ) from err
 
 
-def is_cached(name_or_path: str | None = None, *, cache_dir: str | os.PathLike | None = None) -> bool:
+def is_cached(
+    name_or_path: str | None = None, *, cache_dir: str | os.PathLike | None = None
+) -> bool:
     """Whether a hub model's config and weights are in the local Hugging Face cache.
 
     Local directories count as cached when they exist; ``tiny-random`` always does.

@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
+from audio_fixtures import sine
 from transformers import ASTFeatureExtractor, ASTForAudioClassification, ASTModel
 
 import asttools
 from asttools.embed import forward
 from asttools.errors import ASTToolsWarning, AudioError, ParameterError
-
-from audio_fixtures import sine
 
 
 def tone(seconds: float, *, freq: float = 440.0, sr: int = 16000) -> np.ndarray:
