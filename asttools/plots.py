@@ -32,6 +32,7 @@ titles through :func:`random_weights_title`.
 from __future__ import annotations
 
 import hashlib
+import textwrap
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -255,7 +256,7 @@ def label_colors(labels: Iterable[Hashable]) -> dict[Hashable, str]:
 
     Examples
     --------
-    >>> colors = label_colors(["Speech", "Music", "my-class"])
+    >>> colors = label_colors(["Speech", "Music", "my own class"])
     >>> colors["Speech"], colors["Music"]
     ('#0173b2', '#a60037')
     >>> label_colors(["Music"])["Music"] == colors["Music"]
@@ -303,6 +304,14 @@ def _require_columns(table: pd.DataFrame, columns: Sequence[str], name: str) -> 
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ParameterError(f"{name} lacks the columns {missing}; it has {list(table.columns)}")
+
+
+_WRAP_WIDTH = 28
+
+
+def _wrap(label: str) -> str:
+    """Break a long class name (``"Bird vocalization, bird call, bird song"``) into lines."""
+    return textwrap.fill(label, _WRAP_WIDTH, break_long_words=False)
 
 
 def _legend_outside(ax, **kwargs):
@@ -525,7 +534,8 @@ def plot_patch_grid(
     ``patch - stride``) and the first patch is outlined at full size; the uncovered
     edge (frames or bins past the last patch) is shaded. With ``values`` (e.g. the
     attention of [CLS] to each patch) each patch's value is drawn as a cell centred on the
-    patch centre, one stride wide, over a grey spectrogram.
+    patch centre, one stride wide, over a grey spectrogram. At 10.24 s the 101 patch
+    columns are dense; ``ax.set_xlim(0, 1)`` on the returned Axes shows single patches.
 
     Parameters
     ----------
@@ -593,7 +603,7 @@ def plot_patch_grid(
     t_end = (t - 1) * tstride + patch  # first frame no patch covers
     f_end = (f - 1) * fstride + patch  # first mel bin no patch covers
     if values is None:
-        line = {"color": "white", "linewidth": 0.4, "alpha": 0.6}
+        line = {"color": "white", "linewidth": 0.4, "alpha": 0.5}
         for j in range(t):
             ax.axvline(j * tstride * dt, **line)
         ax.axvline(t_end * dt, **line)
@@ -602,7 +612,7 @@ def plot_patch_grid(
         ax.axhline(f_end - 0.5, **line)
         ax.add_patch(
             Rectangle(
-                (0.0, -0.5), patch * dt, patch, fill=False, edgecolor="#56b4e9", linewidth=1.2
+                (0.0, -0.5), patch * dt, patch, fill=False, edgecolor="#56b4e9", linewidth=1.5
             )
         )
         shade = {"color": "white", "alpha": 0.35, "linewidth": 0}
@@ -668,7 +678,8 @@ def plot_top_k(
     Raises
     ------
     ParameterError
-        A column is missing, the table is empty, or it holds several items.
+        A column is missing, the table is empty, or it holds several items or windows
+        (a label repeats).
 
     Examples
     --------
@@ -684,6 +695,11 @@ def plot_top_k(
         )
     if table.empty:
         raise ParameterError("table is empty: there are no labels to plot")
+    if table["label"].duplicated().any():
+        raise ParameterError(
+            "table repeats labels; plot one item and one window at a time (e.g. "
+            "table[table['window'] == 0]), or the clip-level top_k of result.clips()"
+        )
     rows = table.sort_values("probability", ascending=False, kind="stable")
     labels = [str(x) for x in rows["label"]]
     probs = rows["probability"].to_numpy(dtype=float)
@@ -702,7 +718,7 @@ def plot_top_k(
             color="white" if inside else "0.2",
             fontsize="small",
         )
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, [_wrap(label) for label in labels])
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0.0, 1.0)
     ax.set_xlabel("Probability")
@@ -804,7 +820,9 @@ def plot_label_timeline(
         palette = _colors_for(names, colors)
         marker = "o" if n_windows <= 30 else None
         for i, name in zip(order, names, strict=True):
-            ax.plot(x, probs[:, i], color=palette[name], label=name, marker=marker, markersize=3)
+            ax.plot(
+                x, probs[:, i], color=palette[name], label=_wrap(name), marker=marker, markersize=3
+            )
         ax.set_ylim(0.0, 1.0)
         ax.set_ylabel("Probability")
         _legend_outside(ax)
@@ -818,7 +836,7 @@ def plot_label_timeline(
             edges, np.arange(len(order) + 1) - 0.5, probs[:, order].T,
             cmap="viridis", vmin=0.0, vmax=1.0,
         )  # fmt: skip
-        ax.set_yticks(np.arange(len(order)), names)
+        ax.set_yticks(np.arange(len(order)), [_wrap(name) for name in names])
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.grid(False)
         ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
@@ -885,6 +903,17 @@ def embedding_map(
     >>> xy.shape
     (40, 2)
     """
+    return _embedding_map(
+        embeddings, method=method, perplexity=perplexity, pca_components=pca_components,
+        seed=seed, stacklevel=3,
+    )  # fmt: skip
+
+
+def _embedding_map(
+    embeddings, *, method: str, perplexity: float, pca_components: int | None, seed: int,
+    stacklevel: int,
+) -> np.ndarray:  # fmt: skip
+    """:func:`embedding_map`, warning ``stacklevel`` frames up (at the user's call)."""
     if method not in EMBEDDING_MAP_METHODS:
         raise ParameterError(
             f"method must be one of {EMBEDDING_MAP_METHODS}, given method={method!r}"
@@ -933,7 +962,7 @@ def embedding_map(
             f"perplexity={perplexity} is too large for {n} points; using "
             f"{max_perplexity:.3g} ((n - 1) / 3)",
             ASTToolsWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
         perplexity = max_perplexity
     if perplexity <= 0:
@@ -991,8 +1020,8 @@ def plot_embedding_map(
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on. t-SNE and UMAP axes carry no tick labels (their coordinates
-        have no meaning of their own).
+        The Axes drawn on. t-SNE and UMAP axes carry no ticks (their coordinates have no
+        meaning of their own).
 
     Raises
     ------
@@ -1009,9 +1038,9 @@ def plot_embedding_map(
     n = np.shape(embeddings)[0] if np.ndim(embeddings) else 0
     if len(labels) != n:
         raise ParameterError(f"labels has {len(labels)} entries but embeddings has {n} rows")
-    xy = embedding_map(
+    xy = _embedding_map(
         embeddings, method=method, perplexity=perplexity, pca_components=pca_components,
-        seed=seed,
+        seed=seed, stacklevel=3,
     )  # fmt: skip
     palette = _colors_for(labels, colors)
     ax = _new_axes(ax, (_DEFAULT_WIDTH, 4.2))
@@ -1019,15 +1048,15 @@ def plot_embedding_map(
     for label, color in palette.items():
         mask = label_array == str(label)
         ax.scatter(
-            xy[mask, 0], xy[mask, 1], s=14, color=color, label=str(label),
+            xy[mask, 0], xy[mask, 1], s=14, color=color, label=_wrap(str(label)),
             linewidths=0.3, edgecolors="white", alpha=0.9,
         )  # fmt: skip
     name = _AXIS_NAMES[method]
     ax.set_xlabel(f"{name} 1")
     ax.set_ylabel(f"{name} 2")
-    if method != "pca":
-        ax.set_xticklabels([])
-        ax.set_yticklabels([])
+    if method != "pca":  # t-SNE / UMAP coordinates mean nothing on their own
+        ax.set_xticks([])
+        ax.set_yticks([])
     if legend:
         _legend_outside(ax, markerscale=1.5, handletextpad=0.2)
     if title:
@@ -1098,7 +1127,7 @@ def plot_per_class_ap(
     y = np.arange(len(labels))
     ax.barh(y, ap, color=[palette[label] for label in labels], height=0.75)
     ax.axvline(mean_ap, color="0.25", linestyle="--", linewidth=1.0, label=f"mAP {mean_ap:.3f}")
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, [_wrap(label) for label in labels])
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0.0, 1.0)
     ax.set_xlabel("Average precision")
@@ -1234,7 +1263,7 @@ def plot_pr_curves(
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on.
+        The Axes drawn on; the legend (lower left) lists the classes by AP, best first.
 
     Raises
     ------
@@ -1298,17 +1327,19 @@ def plot_pr_curves(
     chosen = [names[j] for j in columns]
     palette = _colors_for(chosen, colors)
     ax = _new_axes(ax, (4.2, 3.4))
+    curves = []
     for j, name in zip(columns, chosen, strict=True):
         truth = y_true[:, j] > 0
         precision, recall, _ = precision_recall_curve(truth, scores[:, j])
-        ap = average_precision_score(truth, scores[:, j])
+        curves.append((average_precision_score(truth, scores[:, j]), name, recall, precision))
+    for ap, name, recall, precision in sorted(curves, key=lambda c: -c[0]):
         ax.plot(recall, precision, drawstyle="steps-post", color=palette[name],
-                label=f"{name} (AP {ap:.2f})")  # fmt: skip
+                label=f"{_wrap(name)} (AP {ap:.2f})")  # fmt: skip
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("Recall")
     ax.set_ylabel("Precision")
-    _legend_outside(ax)
+    ax.legend(loc="lower left")
     if title:
         ax.set_title(title)
     return ax
@@ -1343,9 +1374,10 @@ def save_figure(
         suffix naming one of ``formats`` (``"top_k.pdf"``) is dropped.
     width : {"full", "half"} or float, optional
         Resize to the thesis text width (6.3 in), half of it (3.1 in) or a width in
-        inches, keeping the aspect ratio unless ``height`` is given; None keeps the size.
+        inches; None keeps the width. The height stays (the helpers size it to their
+        content, e.g. 0.3 in per bar) unless ``height`` is given.
     height : float, optional
-        Height in inches.
+        Height in inches; None keeps the height.
     formats : sequence of str
         File formats, each one matplotlib can write (pdf, png, svg, eps, ...).
     dpi : int
@@ -1403,8 +1435,6 @@ def save_figure(
     new_w = float(width) if width is not None else old_size[0]
     if height is not None:
         new_h = float(height)
-    elif width is not None:
-        new_h = old_size[1] * new_w / old_size[0]
     else:
         new_h = old_size[1]
     rc = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from pathlib import Path
 
 import matplotlib
 
@@ -94,23 +93,15 @@ def test_label_colors_audioset_index_and_mid():
     assert colors["Music"] != colors["Speech"]
 
 
-def test_label_colors_hash_is_not_salted():
-    import subprocess
-    import sys
-
-    code = "from asttools.plots import label_colors; print(label_colors(['a label'])['a label'])"
-    out = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={"PYTHONHASHSEED": seed, "PATH": ""},
-            cwd=Path(__file__).resolve().parents[1],
-        ).stdout.strip()
-        for seed in ("1", "2")
+def test_label_colors_are_pinned():
+    """Colours must not change between sessions or releases (hashlib, not salted hash())."""
+    assert plots.label_colors(["Speech", "Music", "Siren", "a label", "my own class"]) == {
+        "Speech": "#0173b2",
+        "Music": "#a60037",
+        "Siren": "#59379b",
+        "a label": "#647a00",
+        "my own class": "#d390ff",
     }
-    assert out == {plots.label_colors(["a label"])["a label"]}
 
 
 def test_random_weights_title():
@@ -194,7 +185,9 @@ def test_plot_top_k():
     )
     ax = plots.plot_top_k(table.sample(frac=1.0, random_state=0), title="clip")
     assert isinstance(ax, Axes)
-    assert [t.get_text() for t in ax.get_yticklabels()] == list(table["label"])
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[2] == "Bird vocalization, bird\ncall, bird song"  # long names wrap
+    assert [t.replace("\n", " ") for t in ticks] == list(table["label"])
     bar_colors = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
     assert bar_colors == [plots.label_colors(["Speech"])["Speech"], *bar_colors[1:]]
     own = _own_ax()
@@ -202,6 +195,9 @@ def test_plot_top_k():
     two_items = pd.concat([table, table.assign(item=1)])
     with pytest.raises(ParameterError, match="holds 2 items"):
         plots.plot_top_k(two_items)
+    two_windows = pd.concat([table.assign(window=0), table.assign(window=1)])
+    with pytest.raises(ParameterError, match="repeats labels; plot one item and one window"):
+        plots.plot_top_k(two_windows)
     with pytest.raises(ParameterError, match="lacks the columns"):
         plots.plot_top_k(table.drop(columns="probability"))
 
@@ -416,8 +412,9 @@ def test_save_figure(tmp_path, rng):
     assert paths == [tmp_path / "figs" / "waveform.pdf", tmp_path / "figs" / "waveform.png"]
     assert paths[0].read_bytes()[:5] == b"%PDF-"
     assert _png_dpi(paths[1]) == pytest.approx((300, 300), abs=0.5)
-    width_px = plt.imread(paths[1]).shape[1]
+    height_px, width_px = plt.imread(paths[1]).shape[:2]
     assert 2.6 * 300 < width_px < 3.3 * 300  # half width (3.1 in), give or take the tight bbox
+    assert 1.6 * 300 < height_px < 2.1 * 300  # the height (1.8 in) stays
     assert tuple(fig.get_size_inches()) == size  # the figure itself keeps its size
     # TrueType (Type 42) fonts, no Type 3
     pdf = paths[0].read_bytes()
