@@ -3,9 +3,11 @@
 Every waveform asttools hands to the feature extractor comes through here, so that all
 formats are downmixed and resampled the same way:
 
-- soundfile (libsndfile) decodes WAV, FLAC, OGG/Vorbis, OGG/Opus, MP3, AIFF and AU;
-- PyAV (FFmpeg) decodes the audio track of video containers (mp4, mkv, webm, avi, mov),
-  m4a/AAC, and anything with an audio extension that soundfile cannot open;
+- soundfile (libsndfile) decodes WAV, FLAC, OGG/Vorbis, OGG/Opus, AIFF and AU;
+- PyAV (FFmpeg) decodes MP3, m4a/AAC, the audio track of video containers (mp4, mkv,
+  webm, avi, mov), and anything with an audio extension that soundfile cannot open.
+  MP3 goes to PyAV because libsndfile 1.2 takes an MP3's length from its header and
+  stops there: a VBR file without a Xing header came back at a fifth of its length;
 - channels are averaged (or one is picked) explicitly, and the rate is changed with soxr at
   its "HQ" quality, never by passing a wrong rate along.
 
@@ -62,9 +64,8 @@ MIN_SAMPLES = 400 + 15 * 160
 
 _MIN_SECONDS = MIN_SAMPLES / SAMPLE_RATE
 _SILENCE_PEAK = 1e-6
-_BLOCK_FRAMES = 1 << 20  # frames per soundfile read when reading to the end
-# Formats that go straight to PyAV: libsndfile cannot read them.
-_AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac"))
+# Formats that go straight to PyAV: libsndfile cannot read them, or not to the end (MP3).
+_AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3"))
 # Extensions libsndfile should read; PyAV decoding one of them is a fallback worth a warning.
 _SOUNDFILE_EXTENSIONS = frozenset(AUDIO_EXTENSIONS) - _AV_EXTENSIONS
 # How the files start that soundfile or PyAV would recognise; used only to choose between
@@ -178,9 +179,10 @@ def load_audio(
     PyAV decodes it, the result comes with a warning, because FFmpeg may stop quietly at
     the first damaged packet.
 
-    Decoding soundfile's MP3 reads to the end of the stream rather than trusting the
-    frame count in the header, which libsndfile can get wrong. With PyAV the first audio
-    stream is decoded from the start and trimmed to ``offset`` and ``duration``.
+    MP3 is decoded with PyAV, which reads to the end of the stream, rather than with
+    soundfile, whose frame count (taken from the header) can be short. With PyAV the
+    first audio stream is decoded from the start and trimmed to ``offset`` and
+    ``duration``.
 
     Examples
     --------
@@ -237,6 +239,12 @@ def load_audio(
 
     out_sr = native_sr if sr is None else sr
     wav = resample(data, native_sr, out_sr)
+    if wav.shape[-1] == 0:
+        raise AudioError(
+            name,
+            f"contains no audio samples at {out_sr} Hz ({data.shape[-1]} at {native_sr} Hz "
+            "round to none)",
+        )
     _warn_if_unusual(wav, out_sr, name, stacklevel=3)
     return wav, out_sr
 
@@ -390,6 +398,8 @@ def _check_file(path: str | os.PathLike) -> tuple[str, bytes]:
         st = os.stat(name)
     except FileNotFoundError:
         raise AudioError(name, "file not found") from None
+    except ValueError as e:  # an embedded NUL byte
+        raise AudioError(name, f"is not a valid path ({e})") from None
     except PermissionError:
         raise AudioError(name, "permission denied") from None
     except OSError as e:
@@ -433,9 +443,12 @@ def _decode(
     failures: list[_DecodeFailure] = []
     if ext not in _AV_EXTENSIONS:
         try:
-            return _decode_soundfile(name, offset=offset, duration=duration)
+            result = _decode_soundfile(name, offset=offset, duration=duration)
         except _DecodeFailure as e:
             failures.append(e)
+        else:
+            if result is not None:
+                return result
     try:
         result = _decode_av(name, offset=offset, duration=duration)
     except _DecodeFailure as e:
@@ -464,34 +477,30 @@ def _decode(
 
 def _sample_span(offset: float, duration: float | None, rate: int) -> tuple[int, int | None]:
     start = round(offset * rate)
-    return start, None if duration is None else round(duration * rate)
+    return start, None if duration is None else max(1, round(duration * rate))
 
 
 def _decode_soundfile(
     name: str, *, offset: float, duration: float | None
-) -> tuple[np.ndarray, int, int | None]:
+) -> tuple[np.ndarray, int, int] | None:
+    """Decode with soundfile; None for an MP3 (under another extension), left to PyAV."""
     try:
         f = sf.SoundFile(name)
     except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
         message = getattr(e, "error_string", None) or str(e)
         raise _DecodeFailure("soundfile", message.strip(), recognised=False) from None
     with f:
+        if f.format == "MP3":
+            return None
         rate = int(f.samplerate)
         start, count = _sample_span(offset, duration, rate)
+        n_total = f.frames
+        if start >= n_total:
+            return np.zeros((f.channels, 0), np.float32), rate, n_total
         try:
-            if f.format == "MP3":
-                # libsndfile's MP3 frame count can be wrong: decode to the end, then trim.
-                data = _read_frames(f, None)
-                n_total = data.shape[1]
-                stop = None if count is None else start + count
-                data = data[:, start:stop]
-            else:
-                n_total = f.frames
-                if start >= n_total:
-                    return np.zeros((f.channels, 0), np.float32), rate, n_total
-                if start:
-                    f.seek(start)
-                data = _read_frames(f, count)
+            if start:
+                f.seek(start)
+            data = f.read(-1 if count is None else count, dtype="float32", always_2d=True).T
         except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
             message = getattr(e, "error_string", None) or str(e)
             raise _DecodeFailure("soundfile", message.strip(), recognised=True) from None
@@ -505,31 +514,12 @@ def _decode_soundfile(
     return np.ascontiguousarray(data), rate, n_total
 
 
-def _read_frames(f: sf.SoundFile, count: int | None) -> np.ndarray:
-    """Read ``count`` frames (None: to the real end) as float32, shape (channels, frames)."""
-    blocks = []
-    got = 0
-    while count is None or got < count:
-        want = _BLOCK_FRAMES if count is None else min(_BLOCK_FRAMES, count - got)
-        # Reading into ``out`` bypasses soundfile's clamp to the header's frame count.
-        part = f.read(out=np.empty((want, f.channels), np.float32))
-        if len(part):
-            blocks.append(part)
-            got += len(part)
-        if len(part) < want:
-            break
-    if not blocks:
-        return np.zeros((f.channels, 0), np.float32)
-    return np.concatenate(blocks).T
-
-
 def _truncation_note(f: sf.SoundFile, name: str) -> str | None:
     """Say how a file soundfile decoded without error was nonetheless cut short, if it was.
 
     Two signs are checked: libsndfile's log of a WAV, AIFF or AU file whose audio data is
     shorter than its header declares, and an Ogg stream whose last page lacks the
-    end-of-stream flag. An MP3 has no reliable length to compare with, so a cut one is
-    decoded up to where its bytes end without a note.
+    end-of-stream flag.
     """
     match = _SHORT_DATA_LOG.search(f.extra_info)
     if match:

@@ -105,3 +105,25 @@ def _to_format(block: np.ndarray, fmt: str) -> np.ndarray:
     if fmt.endswith("p"):
         return np.ascontiguousarray(data)
     return np.ascontiguousarray(data.T.reshape(1, -1))  # packed: interleave the channels
+
+
+def write_vbr_mp3_without_xing(path: Path, audio: np.ndarray, sr: int) -> Path:
+    """Write a VBR MP3 with no Xing/LAME header, so its length can only be had by decoding.
+
+    libsndfile 1.2 estimates such a file's length from the first frame's bitrate; with a
+    loud start and a quiet rest the estimate is far too short.
+
+    Parameters
+    ----------
+    path : Path
+        Output file (.mp3).
+    audio : ndarray, float32, shape (n_samples,)
+        Mono samples in [-1, 1].
+    sr : int
+        Their rate.
+    """
+    with av.open(str(path), "w", format="mp3", options={"write_xing": "0"}) as container:
+        stream = container.add_stream("libmp3lame", rate=sr, layout="mono")
+        stream.codec_context.qscale = 4  # variable bitrate
+        _mux_audio(container, stream, audio[None].astype(np.float32), sr)
+    return path

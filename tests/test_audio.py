@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-from audio_fixtures import SAMPLES_DIR, dominant_frequency, sine, write_av
+from audio_fixtures import (
+    SAMPLES_DIR,
+    dominant_frequency,
+    sine,
+    write_av,
+    write_vbr_mp3_without_xing,
+)
 
 from asttools import audio
 from asttools.audio import (
@@ -195,7 +201,7 @@ def test_pyav_sample_formats_scale_to_unit_range(tmp_path, codec, tolerance):
     ("name", "audio_codec", "video_codec"),
     [("clip.mp4", "aac", "mpeg4"), ("clip.webm", "libopus", "libvpx"),
      ("clip.mkv", "aac", "mpeg4"), ("clip.avi", "pcm_s16le", "mpeg4"),
-     ("clip.m4a", "aac", None)],
+     ("clip.m4a", "aac", None), ("clip.aac", "aac", None)],
 )  # fmt: skip
 def test_video_and_m4a_audio_tracks(tmp_path, name, audio_codec, video_codec):
     x = np.stack([sine(1000, 48000, 2.0), sine(1000, 48000, 2.0, amp=0.3)])
@@ -226,6 +232,20 @@ def test_fallback_to_pyav_for_an_audio_extension_soundfile_cannot_read(tmp_path)
         wav, sr = load_audio(disguised)
     assert abs(len(wav) - 16000) <= 800
     assert dominant_frequency(wav, sr) == pytest.approx(1000, abs=2)
+
+
+def test_vbr_mp3_without_xing_header_is_read_to_the_end(tmp_path, rng):
+    """libsndfile 1.2 reads such a file as ~0.65 s (its length guess); PyAV reads all 3.5 s."""
+    sr = 44100
+    x = np.concatenate([rng.uniform(-0.5, 0.5, sr // 2), sine(440, sr, 3.0, amp=0.01)])
+    path = write_vbr_mp3_without_xing(tmp_path / "vbr.mp3", x, sr)
+    wav, _ = load_audio(path, sr=None)
+    assert abs(len(wav) - len(x)) <= 2 * 1152  # encoder delay and padding: two MP3 frames
+    assert dominant_frequency(wav[sr:], sr) == pytest.approx(440, abs=2)
+    disguised = path.rename(tmp_path / "vbr.wav")  # soundfile opens it as MP3, hands it on
+    with no_warnings():
+        wav2, _ = load_audio(disguised, sr=None)
+    np.testing.assert_array_equal(wav2, wav)
 
 
 # ----------------------------------------------------------------------------------------
@@ -293,6 +313,7 @@ BAD_FILES = {
     ),
     "nan": ("nan.wav", _write_float_wav_with(np.nan), r"contains NaN or Inf samples"),
     "inf": ("inf.wav", _write_float_wav_with(-np.inf), r"contains NaN or Inf samples"),
+    "nul_in_path": ("bad\0name.wav", lambda p: None, r"is not a valid path"),
     "video_only": (
         "silent_film.mp4",
         lambda p: write_av(p, audio=None, video_codec="mpeg4"),
@@ -449,16 +470,28 @@ def test_offset_and_duration_give_exact_sample_counts(tmp_path, rng):
     assert len(part16) == 4000
     tail, _ = load_audio(path, sr=None, offset=1.5, duration=10.0)  # runs past the end
     np.testing.assert_array_equal(tail, x[66150:])
+    with pytest.warns(ASTToolsWarning, match="shorter than one AST patch"):
+        one, _ = load_audio(path, sr=None, duration=1e-9)  # rounds up to one sample
+    assert one.shape == (1,)
+    with pytest.raises(AudioError, match=r"noise\.wav: contains no audio samples at 16000 Hz"):
+        load_audio(path, duration=1e-9)  # one sample at 44.1 kHz is none at 16 kHz
 
 
-@pytest.mark.parametrize(("ext", "fmt"), [("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3")])
-def test_offset_in_compressed_files_matches_slicing_the_full_decode(tmp_path, rng, ext, fmt):
+@pytest.mark.parametrize(
+    ("ext", "fmt", "subtype", "sr"),
+    [("flac", "FLAC", "PCM_16", 44100), ("ogg", "OGG", "VORBIS", 44100),
+     ("opus", "OGG", "OPUS", 48000), ("mp3", "MP3", "MPEG_LAYER_III", 44100)],
+)  # fmt: skip
+def test_offset_in_compressed_files_matches_slicing_the_full_decode(
+    tmp_path, rng, ext, fmt, subtype, sr
+):
     path = tmp_path / f"noise.{ext}"
-    sf.write(path, noisy_tone(rng, 44100, 2.0), 44100, format=fmt)
+    sf.write(path, noisy_tone(rng, sr, 2.0), sr, format=fmt, subtype=subtype)
     full, _ = load_audio(path, sr=None)
     part, _ = load_audio(path, sr=None, offset=0.7, duration=0.5)
-    assert len(part) == 22050
-    np.testing.assert_allclose(part, full[30870:52920], atol=1e-6)
+    start = round(0.7 * sr)
+    assert len(part) == sr // 2
+    np.testing.assert_allclose(part, full[start : start + sr // 2], atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------
