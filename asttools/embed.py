@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import platform
 import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -280,8 +282,12 @@ def _load(item: _Item, channel: int | None) -> np.ndarray:
     return resample(wav, item.sr, SAMPLE_RATE)
 
 
-def _loaded(items: list[_Item], channel: int | None, workers: int) -> Iterator[tuple[_Item, Any]]:
-    """Yield (item, waveform or AudioError), decoding up to 2*workers items ahead."""
+def _loaded(items: Iterable[_Item], channel: int | None,
+            workers: int) -> Iterator[tuple[_Item, Any]]:
+    """Yield (item, waveform or AudioError), decoding up to 2*workers items ahead.
+
+    ``items`` may be any iterable, consumed lazily (at most ``2 * workers`` ahead).
+    """
     if workers <= 0:
         for it in items:
             try:
@@ -299,13 +305,15 @@ def _loaded(items: list[_Item], channel: int | None, workers: int) -> Iterator[t
                 return err, caught
 
     ahead = max(2 * workers, 2)
+    source = iter(items)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asttools-load") as pool:
-        futures = [pool.submit(job, it) for it in items[:ahead]]
-        for k, it in enumerate(items):
-            if k + ahead < len(items):
-                futures.append(pool.submit(job, items[k + ahead]))
-            value, caught = futures[k].result()
-            futures[k] = None
+        window = deque((it, pool.submit(job, it)) for it in islice(source, ahead))
+        while window:
+            it, future = window.popleft()
+            for nxt in islice(source, 1):
+                window.append((nxt, pool.submit(job, nxt)))
+            value, caught = future.result()
+            del future
             for w in caught:  # re-issue load warnings in the caller's thread
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             yield it, value
@@ -333,7 +341,7 @@ class ItemError:
 
 
 def iter_embed(
-    items: list[_Item],
+    items: Iterable[_Item],
     *,
     model,
     pooling: str = "cls",
@@ -348,7 +356,8 @@ def iter_embed(
     """Stream results item by item; windows of different inputs share batches.
 
     Memory stays bounded: at most ``batch_size`` windows wait for the model and at most
-    ``2 * workers`` decoded inputs wait for their windows to be batched.
+    ``2 * workers`` decoded inputs wait for their windows to be batched. ``items`` may be
+    a lazy iterable (a generator): it is pulled at most ``2 * workers`` items ahead.
     ``progress`` is an optional tqdm bar, advanced once per input.
     """
     _check_pooling(pooling)

@@ -1,0 +1,466 @@
+"""The ``asttools`` command line: argument parsing, progress and exit codes, nothing else.
+
+Each subcommand calls public library functions a notebook could call:
+``predict`` → :func:`asttools.embed` and :func:`asttools.top_k`; ``extract`` →
+:func:`asttools.store.extract`; ``compact`` → :func:`asttools.store.compact_store`;
+``info`` → :mod:`asttools.model`. A new subcommand is one ``_add_<name>`` function that
+builds its parser and one ``_<name>`` function that runs it, listed in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import ASTToolsError, ParameterError
+
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
+
+#: Everything asked for was done.
+EXIT_OK = 0
+#: Nothing could be done: the model or the store cannot be opened, no input files found.
+EXIT_ERROR = 1
+#: A usage error: an unknown option, a bad value (argparse's own code).
+EXIT_USAGE = 2
+#: Some inputs failed (each is listed, and recorded in the store); the rest were written.
+EXIT_SOME_FAILED = 3
+#: Interrupted with Ctrl-C; what was finished is saved (128 + SIGINT, as shells do).
+EXIT_INTERRUPTED = 130
+
+_MAX_LISTED_FAILURES = 20
+
+_EPILOG = """\
+examples:
+  asttools predict clip.wav                        top-5 AudioSet labels of one file
+  asttools predict recordings/ --out labels.csv    every audio/video file under a folder
+  asttools extract data/ --out emb                 embeddings + probabilities into store emb/
+  asttools extract manifest.csv --out emb          a CSV with a 'path' column; its other
+                                                   columns (label, fold) are carried along
+  ASTTOOLS_MODEL=tiny-random asttools extract data/samples --out emb.parquet
+                                                   offline smoke run (random weights)
+  asttools info                                    versions, device, where the model comes from
+
+Re-running extract skips what the store already holds (same file content, same settings)
+and finishes the rest; Ctrl-C keeps everything finished so far. In Python:
+  import pandas as pd; df = pd.read_parquet("emb")        # every stored row
+  import asttools; res = asttools.read_store("emb")       # current rows + numpy arrays
+
+exit codes: 0 all done, 1 nothing could be done (e.g. model not loadable), 2 usage error,
+3 some inputs failed (listed; the rest were written), 130 interrupted (finished work kept).
+"""
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    from .embed import WINDOW_S
+
+    g = parser.add_argument_group("model and run options")
+    g.add_argument("--model", default=None, metavar="NAME",
+                   help="Hugging Face id, local directory or 'tiny-random' "
+                        "(default: $ASTTOOLS_MODEL, else the AudioSet AST)")
+    g.add_argument("--device", default="auto",
+                   help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N, mps (default auto)")
+    g.add_argument("--batch-size", type=int, default=8, metavar="N",
+                   help="windows per forward pass (default 8)")
+    g.add_argument("--window", type=float, default=WINDOW_S, metavar="SECONDS",
+                   help="analysis window; longer files are cut into windows, never "
+                        "truncated (default 10.24, AST's input)")
+    g.add_argument("--hop", type=float, default=None, metavar="SECONDS",
+                   help="seconds between window starts (default: the window, no overlap)")
+    g.add_argument("--channel", type=int, default=None, metavar="C",
+                   help="use this channel of multi-channel files (default: their mean)")
+    g.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="background threads decoding and resampling ahead of the model "
+                        "(default 1)")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (it is also off when stderr is not a terminal)")
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser(
+        "predict", help="top-k AudioSet labels per file (and per window of long files)",
+        description="Print the most probable AudioSet labels of each file (probabilities "
+                    "averaged over its windows) and, for files longer than one window, of "
+                    "each window. --out writes them as a tidy table: one row per path, "
+                    "scope ('clip' or 'window'), window, rank.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="audio/video files, folders (searched recursively) or manifest CSVs")
+    p.add_argument("--top-k", type=int, default=5, metavar="K", help="labels per row (default 5)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="also write the table to FILE.csv or FILE.parquet")
+    _common(p)
+
+
+def _add_extract(sub) -> None:
+    from .store import FLUSH_ITEMS, STORE_POOLINGS
+
+    p = sub.add_parser(
+        "extract", help="embeddings and probabilities into a resumable Parquet store",
+        description="Compute AST embeddings and AudioSet probabilities of every window and "
+                    "append them to the store directory STORE (created if missing). Files "
+                    "already in the store with the same content and settings are skipped, "
+                    "so re-running finishes an interrupted run.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="audio/video files, folders (searched recursively) or manifest CSVs")
+    p.add_argument("--out", required=True, type=Path, metavar="STORE",
+                   help="the store directory (pd.read_parquet(STORE) reads it)")
+    p.add_argument("--pooling", default="cls",
+                   help=f"one of {', '.join(STORE_POOLINGS)} (default cls; 'grid' is too "
+                        "large for a store)")
+    p.add_argument("--layer", type=int, default=-1,
+                   help="hidden layer to pool: 0 = embeddings, -1 = final output (default)")
+    p.add_argument("--flush-every", type=int, default=FLUSH_ITEMS, metavar="N",
+                   help=f"write a part file every N finished files (default {FLUSH_ITEMS}, "
+                        "or every 2 minutes)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="retry files that failed before with the same content (by default "
+                        "they are reported from the store without decoding them again)")
+    p.add_argument("--rehash", action="store_true",
+                   help="re-read and hash every file, even when its size and modification "
+                        "time match the store")
+    _common(p)
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="versions, device, model source; downloads nothing",
+                       description="Show versions, the device, which model a run would use "
+                                   "and whether it is cached locally. Never downloads.")
+    p.add_argument("--model", default=None, metavar="NAME",
+                   help="the model to describe (default: $ASTTOOLS_MODEL, else the AudioSet AST)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+
+def _add_compact(sub) -> None:
+    p = sub.add_parser("compact", help="rewrite a store as one part file per settings",
+                       description="Merge a store's part files and drop superseded rows; "
+                                   "read_store returns the same rows afterwards.")
+    p.add_argument("store", type=Path, metavar="STORE")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``asttools`` argument parser, one subparser per entry of ``COMMANDS``."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="asttools",
+        description="Audio Spectrogram Transformer (AST) from the command line: AudioSet "
+                    "labels, and embeddings into a resumable store.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"asttools {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (add, _) in COMMANDS.items():
+        add(sub)
+        sub.choices[name].set_defaults(command=name)
+    return parser
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _out(text: str = "") -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(text, file=sys.stdout)
+
+
+def _err(text: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(text, file=sys.stderr)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    _err(f"warning: {message}")
+
+
+def _banner(meta: dict) -> None:
+    if meta.get("random_weights"):
+        _out(f"*** RANDOM WEIGHTS: model {meta.get('model')!r} is randomly initialised; "
+             "every label and embedding below is meaningless (fine for tests). ***")
+
+
+def _show(path: str) -> str:
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if rel.startswith("..") else rel
+
+
+def _progress(args) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _list_failures(errors) -> None:
+    for path, reason in list(zip(errors["path"], errors["reason"], strict=True))[
+            :_MAX_LISTED_FAILURES]:
+        _err(f"failed: {_show(path)}: {reason}")
+    if len(errors) > _MAX_LISTED_FAILURES:
+        _err(f"... and {len(errors) - _MAX_LISTED_FAILURES} more")
+
+
+def _inputs(args):
+    from .audio import MEDIA_EXTENSIONS
+    from .store import list_inputs
+
+    inputs = list_inputs(args.paths)
+    if not len(inputs):
+        raise _Nothing(f"no audio or video files found in {', '.join(map(str, args.paths))} "
+                       f"(looked for {' '.join(MEDIA_EXTENSIONS)})")
+    return inputs
+
+
+class _Nothing(ASTToolsError):
+    """Nothing to do (EXIT_ERROR)."""
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _predict(args) -> int:
+    import pandas as pd
+
+    from .embed import embed, top_k
+    from .model import load_model, model_info
+
+    if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
+        raise ParameterError(f"--out {args.out}: use a .csv or .parquet file name")
+    if args.top_k < 1:
+        raise ParameterError(f"--top-k must be >= 1, got {args.top_k}")
+    inputs = _inputs(args)
+    model = load_model(args.model, device=args.device)
+    meta = model_info(model)
+    _banner(meta)
+    result = embed(list(inputs["path"]), model=model, window_s=args.window, hop_s=args.hop,
+                   batch_size=args.batch_size, workers=args.workers, channel=args.channel,
+                   on_error="ignore", progress=_progress(args))
+    clips = top_k(result.clips(probs="mean"), k=args.top_k)
+    windows = top_k(result, k=args.top_k)
+    n_windows = result.table.groupby("path").size() if len(result) else pd.Series(dtype=int)
+    windows = windows[windows["path"].map(n_windows).to_numpy() > 1]
+
+    by_path = {p: g for p, g in clips.groupby("path", sort=False)}
+    win_by_path = {p: g for p, g in windows.groupby("path", sort=False)}
+    durations = dict(zip(result.table["path"], result.table["clip_duration_s"], strict=True))
+    for path in inputs["path"]:
+        if path not in by_path:
+            continue
+        g = by_path[path]
+        n = int(n_windows.get(path, 1))
+        span = f"{durations[path]:.1f} s" + (f", {n} windows" if n > 1 else "")
+        _out(f"{_show(path)} ({span}): " + _labels(g))
+        if path in win_by_path:
+            for (s, e), w in win_by_path[path].groupby(["start_s", "end_s"], sort=True):
+                _out(f"    {s:7.2f}-{e:7.2f} s: " + _labels(w))
+
+    if args.out is not None:
+        table = _prediction_table(clips, windows, inputs)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if args.out.suffix.lower() == ".csv":
+            table.to_csv(args.out, index=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            t = pa.Table.from_pandas(table, preserve_index=False)
+            md = dict(t.schema.metadata or {})
+            md[b"asttools.meta"] = json.dumps({**result.meta}, default=str).encode()
+            pq.write_table(t.replace_schema_metadata(md), args.out)
+
+    done = result.table["path"].nunique() if len(result) else 0
+    _banner(meta)
+    _out(f"predict: {done} of {len(inputs)} files labelled ({len(result)} windows)"
+         + (f", {len(result.errors)} failed" if len(result.errors) else "")
+         + (f"; table written to {args.out}" if args.out is not None else ""))
+    _list_failures(result.errors)
+    return EXIT_SOME_FAILED if len(result.errors) else EXIT_OK
+
+
+def _labels(g) -> str:
+    return " | ".join(f"{lab} {p:.3f}" for lab, p in zip(g["label"], g["probability"],
+                                                          strict=True))
+
+
+def _prediction_table(clips, windows, inputs):
+    import pandas as pd
+
+    clips = clips.assign(scope="clip", window=pd.NA)
+    windows = windows.assign(scope="window")
+    table = pd.concat([clips, windows], ignore_index=True)
+    table["window"] = table["window"].astype("Int64")
+    table = table.sort_values(["item", "scope", "window", "rank"], kind="stable",
+                              na_position="first")
+    cols = ["path", "scope", "window", "start_s", "end_s", "rank", "label", "mid",
+            "probability"]
+    table = table[cols].reset_index(drop=True)
+    extras = [c for c in inputs.columns if c != "path"]
+    if extras:
+        table = table.merge(inputs, on="path", how="left")
+    return table
+
+
+def _extract(args) -> int:
+    from .store import extract
+
+    inputs = _inputs(args)
+    try:
+        result = extract(inputs, args.out, model=args.model, device=args.device,
+                         pooling=args.pooling, layer=args.layer, window_s=args.window,
+                         hop_s=args.hop, channel=args.channel, batch_size=args.batch_size,
+                         workers=args.workers, rehash=args.rehash,
+                         retry_failed=args.retry_failed,
+                         flush_items=args.flush_every, progress=_progress(args))
+    except KeyboardInterrupt:
+        _err(f"interrupted: finished files are saved in {args.out}; run the same command "
+             "again to do the rest")
+        return EXIT_INTERRUPTED
+    run = result.meta["run"]
+    _banner(result.meta)
+    rate = run["computed"] / run["seconds"] if run["seconds"] else 0.0
+    _out(f"extract: {len(inputs)} files -> {args.out}: {run['computed']} computed "
+         f"({run['windows']} windows, {rate:.2f} files/s), {run['cached']} already stored, "
+         f"{run['copied']} copied from identical files, {run['failed']} failed"
+         + (f" ({run['failed_before']} as in an earlier run; --retry-failed tries them "
+            "again)" if run["failed_before"] else "")
+         + f", in {run['seconds']:.1f} s")
+    _out(f"store: {len(result)} rows for these files, settings {result.meta['settings_key']} "
+         f"(model {result.meta.get('model', result.meta['settings']['model'])!r}, pooling "
+         f"{args.pooling!r}, layer {args.layer}); read it with "
+         f"asttools.read_store({str(args.out)!r})")
+    _list_failures(result.errors)
+    return EXIT_SOME_FAILED if run["failed"] else EXIT_OK
+
+
+def _info(args) -> int:
+    import torch
+    import transformers
+
+    from . import __version__
+    from .model import DEFAULT_MODEL, ENV_VAR, TINY_RANDOM, is_cached, resolve_device
+
+    if args.model:
+        name, source = args.model, "--model"
+    elif os.environ.get(ENV_VAR):
+        name, source = os.environ[ENV_VAR], f"${ENV_VAR}"
+    else:
+        name, source = DEFAULT_MODEL, "default"
+    cached = is_cached(name)
+    random = _random_weights(name) if cached else None
+    device = resolve_device(args.device)
+    info = {
+        "asttools": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": str(device),
+        "cuda_available": torch.cuda.is_available(),
+        "model": name,
+        "model_source": source,
+        "model_cached": cached,
+        "random_weights": random,
+    }
+    if args.json:
+        _out(json.dumps(info, indent=1))
+        return EXIT_OK
+    for k, v in info.items():
+        if k == "random_weights":
+            v = "unknown (not cached)" if v is None else ("YES: outputs are meaningless"
+                                                           if v else "no")
+        elif k == "model_cached" and not v and name != TINY_RANDOM:
+            v = "no: a run would try to download it (see asttools.load_model's help)"
+        _out(f"{k:>15}: {v}")
+    return EXIT_OK
+
+
+def _random_weights(name: str) -> bool | None:
+    """Whether a cached model's config says random weights; reads config.json only."""
+    from .model import TINY_RANDOM
+
+    if name == TINY_RANDOM:
+        return True
+    path = Path(name).expanduser()
+    if path.is_dir():
+        config = path / "config.json"
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(name, "config.json")
+        if not isinstance(found, str):
+            return None
+        config = Path(found)
+    try:
+        return bool(json.loads(config.read_text()).get("asttools_random_weights", False))
+    except (OSError, ValueError):
+        return None
+
+
+def _compact(args) -> int:
+    from .store import compact_store
+
+    stats = compact_store(args.store)
+    _out(f"compact: {args.store}: {stats['parts_before']} part files -> "
+         f"{stats['parts_after']}, {stats['rows_before']} rows -> {stats['rows_after']}")
+    return EXIT_OK
+
+
+#: Subcommands: name -> (add its parser, run it).
+COMMANDS = {
+    "predict": (_add_predict, _predict),
+    "extract": (_add_extract, _extract),
+    "info": (_add_info, _info),
+    "compact": (_add_compact, _compact),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the ``EXIT_*`` constants).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+    """
+    from .errors import ModelLoadError, StoreError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error (code 2)
+        return int(exit_.code or 0)
+    run = COMMANDS[args.command][1]
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        warnings.filterwarnings("ignore", message=r".*RANDOM weights")  # the banner says so
+        try:
+            return run(args)
+        except KeyboardInterrupt:
+            _err("interrupted")
+            return EXIT_INTERRUPTED
+        except ParameterError as err:
+            _err(f"asttools {args.command}: error: {err}")
+            return EXIT_USAGE
+        except (ModelLoadError, StoreError, _Nothing) as err:
+            _err(f"asttools {args.command}: error: {err}")
+            return EXIT_ERROR
+        except ASTToolsError as err:
+            _err(f"asttools {args.command}: error: {err}")
+            return EXIT_ERROR
