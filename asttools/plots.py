@@ -17,11 +17,13 @@ so figures made with and without the theme stay consistent within one notebook.
 Colours
 -------
 :func:`label_colors` gives each label the same colour in every figure, whichever other
-labels share the figure: an AudioSet class takes the colour at its class index in
-:data:`LABEL_PALETTE` (index modulo 32), any other label a colour chosen by a SHA-1 hash of
-its name. Stable colours cannot also be unique: any two labels share a colour with
-probability about 1/32. Pass ``colors=`` (a label -> colour mapping) to a helper when one
-figure needs guaranteed-distinct colours.
+labels share the figure. The 32 AudioSet classes in :data:`PINNED_LABELS` (those of the
+bundled example data and some of the most common) have 32 distinct colours; any other
+AudioSet class takes the colour at its class index modulo 32 in :data:`LABEL_PALETTE`, and
+any other label a colour chosen by a SHA-1 hash of its name. Stable colours cannot also be
+unique: outside the pinned classes, two labels share a colour with probability about 1/32.
+Pass ``colors=`` (a label -> colour mapping) to a helper when one figure needs
+guaranteed-distinct colours.
 
 Random weights
 --------------
@@ -48,6 +50,7 @@ __all__ = [
     "EMBEDDING_MAP_METHODS",
     "FIGURE_WIDTHS",
     "LABEL_PALETTE",
+    "PINNED_LABELS",
     "TIMELINE_KINDS",
     "embedding_map",
     "label_colors",
@@ -77,19 +80,32 @@ FIGURE_WIDTHS = {"full": 6.3, "half": 3.1}
 """Thesis widths in inches: the text width of an A4 / letter thesis, and half of it."""
 
 LABEL_PALETTE = (
-    # seaborn's "colorblind" palette, with its sky blue moved to 10 so that Speech (class 0)
-    # and Music (class 137 = 9 mod 32) do not both come out blue ...
+    # seaborn's "colorblind" palette without its yellow (hard to see on white) ...
     "#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
-    "#ca9161", "#fbafe4", "#949494", "#ece133", "#a60037",
-    "#56b4e9",
-    # ... then 21 colours chosen greedily for the largest CIELAB distance to those before
-    # them (lightness 32-72, chroma 20-65: visible on white, not neon).
-    "#647a00", "#59379b", "#644364", "#005959", "#594e21", "#7a90ff",
+    "#ca9161", "#fbafe4", "#949494", "#56b4e9",
+    # ... then colours chosen greedily for the largest CIELAB distance to those before them
+    # (lightness 32-72, chroma 20-65: visible on white, not neon), and the yellow last.
+    "#a60037", "#647a00", "#59379b", "#644364", "#005959", "#594e21", "#7a90ff",
     "#ff8590", "#90006f", "#85370b", "#9bb17a", "#64bc59", "#005916", "#59bcbc",
     "#9b5959", "#de4385", "#bca637", "#9b90c8", "#906400", "#de6f4e", "#d390ff",
-    "#597a59",
+    "#597a59", "#ece133",
 )  # fmt: skip
-"""The 32 colours :func:`label_colors` draws from; the first 10 are colour-blind safe."""
+"""The 32 colours :func:`label_colors` draws from; the first 9 are colour-blind safe."""
+
+PINNED_LABELS = (
+    # the classes of the bundled data (data/example, data/samples), the ones most often
+    # plotted together first, so that they take the most distinct colours ...
+    "Speech", "Music", "Bird", "Siren", "Sine wave", "Chirp tone", "Beep, bleep", "Silence",
+    "White noise", "Pink noise", "Clicking",
+    "Female speech, woman speaking", "Narration, monologue", "Jazz", "Orchestra",
+    "Bowed string instrument", "Classical music", "Bird vocalization, bird call, bird song",
+    "Chirp, tweet",
+    # ... then some of AudioSet's most common classes.
+    "Male speech, man speaking", "Child speech, kid speaking", "Conversation", "Singing",
+    "Musical instrument", "Guitar", "Vehicle", "Car", "Animal", "Dog", "Cat",
+    "Inside, small room", "Noise",
+)  # fmt: skip
+"""AudioSet classes with a colour of their own: ``PINNED_LABELS[i]`` is ``LABEL_PALETTE[i]``."""
 
 _RANDOM_WEIGHTS_SUFFIX = " (random weights)"
 _DEFAULT_WIDTH = FIGURE_WIDTHS["full"]
@@ -221,19 +237,29 @@ def _audioset_index() -> dict[str, int]:
     }
 
 
+@lru_cache(maxsize=1)
+def _pinned_slots() -> dict[int, int]:
+    """AudioSet class index -> palette slot, for :data:`PINNED_LABELS`."""
+    index = _audioset_index()
+    return {index[name]: slot for slot, name in enumerate(PINNED_LABELS)}
+
+
 def _label_color(label: Hashable) -> str:
     name = str(label)
     i = _audioset_index().get(name)
     if i is None:
         i = int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big")
+    elif i in _pinned_slots():
+        return LABEL_PALETTE[_pinned_slots()[i]]
     return LABEL_PALETTE[i % len(LABEL_PALETTE)]
 
 
 def label_colors(labels: Iterable[Hashable]) -> dict[Hashable, str]:
     """Give each label the colour it has in every asttools figure.
 
-    An AudioSet display name or mid takes ``LABEL_PALETTE[class_index % 32]`` (classes next
-    to each other in the AudioSet table, often related and seen together, get different
+    The classes of :data:`PINNED_LABELS` (by display name or mid) take 32 distinct colours;
+    any other AudioSet class takes ``LABEL_PALETTE[class_index % 32]`` (classes next to
+    each other in the AudioSet table, often related and seen together, get different
     colours); any other label takes a colour chosen by the SHA-1 of ``str(label)``, the
     same in every Python process. The colour of a label never depends on the other labels.
 
@@ -250,7 +276,8 @@ def label_colors(labels: Iterable[Hashable]) -> dict[Hashable, str]:
 
     Notes
     -----
-    Two labels share a colour with probability about 1/32. When one figure needs distinct
+    Outside the pinned classes, two labels share a colour with probability about 1/32
+    (a pinned class can share its colour with an unpinned one). When one figure needs distinct
     colours, build the mapping yourself (e.g.
     ``dict(zip(names, seaborn.color_palette("colorblind")))``) and pass it as ``colors=``.
 
@@ -258,7 +285,7 @@ def label_colors(labels: Iterable[Hashable]) -> dict[Hashable, str]:
     --------
     >>> colors = label_colors(["Speech", "Music", "my own class"])
     >>> colors["Speech"], colors["Music"]
-    ('#0173b2', '#a60037')
+    ('#0173b2', '#de8f05')
     >>> label_colors(["Music"])["Music"] == colors["Music"]
     True
     """
@@ -1045,10 +1072,11 @@ def plot_embedding_map(
     palette = _colors_for(labels, colors)
     ax = _new_axes(ax, (_DEFAULT_WIDTH, 4.2))
     label_array = np.array([str(label) for label in labels], dtype=object)
+    size = 28 if n <= 100 else 14 if n <= 2000 else 5  # marker area, pt^2
     for label, color in palette.items():
         mask = label_array == str(label)
         ax.scatter(
-            xy[mask, 0], xy[mask, 1], s=14, color=color, label=_wrap(str(label)),
+            xy[mask, 0], xy[mask, 1], s=size, color=color, label=_wrap(str(label)),
             linewidths=0.3, edgecolors="white", alpha=0.9,
         )  # fmt: skip
     name = _AXIS_NAMES[method]

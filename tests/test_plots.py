@@ -86,21 +86,22 @@ def test_label_colors_stable_across_calls_and_subsets():
 
 
 def test_label_colors_audioset_index_and_mid():
-    colors = plots.label_colors(["Speech", "Male speech, man speaking", "/m/09x0r", "Music"])
-    assert colors["Speech"] == plots.LABEL_PALETTE[0]
+    colors = plots.label_colors(["Speech", "/m/09x0r", "Tick", "Music"])
+    assert colors["Speech"] == plots.LABEL_PALETTE[0]  # pinned
     assert colors["/m/09x0r"] == colors["Speech"]  # a mid takes its class's colour
-    assert colors["Male speech, man speaking"] == plots.LABEL_PALETTE[1]
-    assert colors["Music"] != colors["Speech"]
+    assert colors["Tick"] == plots.LABEL_PALETTE[407 % 32]  # unpinned: class index 407
+    pinned = plots.label_colors(plots.PINNED_LABELS)
+    assert len(set(pinned.values())) == len(plots.PINNED_LABELS) == len(plots.LABEL_PALETTE)
 
 
 def test_label_colors_are_pinned():
     """Colours must not change between sessions or releases (hashlib, not salted hash())."""
-    assert plots.label_colors(["Speech", "Music", "Siren", "a label", "my own class"]) == {
+    assert plots.label_colors(["Speech", "Music", "Siren", "Tick", "a label"]) == {
         "Speech": "#0173b2",
-        "Music": "#a60037",
-        "Siren": "#59379b",
-        "a label": "#647a00",
-        "my own class": "#d390ff",
+        "Music": "#de8f05",
+        "Siren": "#d55e00",
+        "Tick": "#9b5959",
+        "a label": "#59379b",
     }
 
 
