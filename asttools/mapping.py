@@ -172,8 +172,8 @@ def esc50_mapping() -> pd.DataFrame:
     ``note`` explains judgement calls (ESC-50 classes with no AudioSet counterpart, such as
     ``washing_machine``, ``can_opening`` and ``drinking_sipping``, get the nearest output
     and a note saying so) and which targets nest in the ontology (``insects`` ⊃
-    ``crickets``, ``breathing`` ⊃ ``snoring``, ``engine`` ⊃ ``chainsaw``), which matters
-    with ``roll_up=True``.
+    ``crickets``, ``breathing`` ⊃ ``snoring``, ``engine`` ⊃ ``chainsaw``,
+    ``washing_machine`` ⊃ ``clock_tick``), which matters with ``roll_up=True``.
 
     Returns
     -------

@@ -1,0 +1,500 @@
+"""Metrics checked against scikit-learn and scipy; bootstrap, probe, joins and mapping."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+from sklearn import metrics as skm
+
+from asttools.errors import ASTToolsWarning, ParameterError
+from asttools.labels import lookup_label
+from asttools.mapping import esc50_mapping
+from asttools.metrics import (
+    _Ranked,
+    bootstrap_ci,
+    confusion_matrix,
+    dprime,
+    evaluate,
+    linear_probe,
+    per_class_metrics,
+)
+
+N_BOOT = 200
+
+
+def _value(table: pd.DataFrame, metric: str) -> float:
+    return float(table.set_index("metric").loc[metric, "value"])
+
+
+def _row(table: pd.DataFrame, metric: str) -> pd.Series:
+    return table.set_index("metric").loc[metric]
+
+
+@dataclass
+class FakeResult:
+    """Duck-typed EmbeddingResult: one row per window, clips() averages them."""
+
+    table: pd.DataFrame
+    probs: np.ndarray
+    embeddings: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    def clips(self, *, probs: str = "mean") -> FakeResult:
+        codes, uniques = pd.factorize(self.table["item"], sort=False)
+        agg = np.mean if probs == "mean" else np.max
+        p = np.stack([agg(self.probs[codes == i], axis=0) for i in range(len(uniques))])
+        e = np.stack([self.embeddings[codes == i].mean(axis=0) for i in range(len(uniques))])
+        table = self.table.groupby(codes, sort=True).first().reset_index(drop=True)
+        return FakeResult(table, p.astype(np.float32), e.astype(np.float32), dict(self.meta))
+
+
+def _windows(paths: list[str], probs: np.ndarray, *, n_windows: int = 2,
+             random_weights: bool = False, dim: int = 4) -> FakeResult:
+    """Each clip's probs split over n_windows rows whose mean is the clip's probs."""
+    rows, p = [], []
+    for i, path in enumerate(paths):
+        for w in range(n_windows):
+            rows.append({"item": i, "path": path, "window": w, "start_s": 10.0 * w,
+                         "end_s": 10.0 * w + 10})
+            shift = 0.05 * (1 if w % 2 else -1) if n_windows > 1 else 0.0
+            p.append(np.clip(probs[i] + shift, 0, 1))
+    p = np.asarray(p, dtype=np.float32)
+    if n_windows == 2:  # keep the mean exact where clipping did not bite
+        p[1::2] = 2 * probs - p[0::2]
+    emb = np.random.default_rng(0).normal(size=(len(rows), dim)).astype(np.float32)
+    return FakeResult(pd.DataFrame(rows), p, emb, {"random_weights": random_weights})
+
+
+@pytest.fixture
+def multilabel(rng):
+    """80 clips x 6 classes: class 4 has no positives, class 5 only positives."""
+    n, c = 80, 6
+    y = (rng.random((n, c)) < [0.3, 0.5, 0.1, 0.2, 0.0, 1.0]).astype(np.uint8)
+    s = np.clip(0.35 * y + rng.random((n, c)) * 0.8, 0, 1)
+    return y, s
+
+
+# --- d' -------------------------------------------------------------------------------------
+
+
+def test_dprime_matches_scipy():
+    auc = np.array([0.5, 0.6, 0.75, 0.9, 0.99, 0.3])
+    np.testing.assert_allclose(dprime(auc), np.sqrt(2) * norm.ppf(auc), rtol=1e-12)
+    assert dprime(1.0) == np.inf and dprime(0.5) == 0.0
+
+
+# --- multi-label against scikit-learn -----------------------------------------------------
+
+
+def test_multilabel_metrics_match_sklearn(multilabel):
+    y, s = multilabel
+    table = evaluate(y, s, n_boot=0)
+    has_pos = y.sum(0) > 0
+    has_both = has_pos & (y.sum(0) < len(y))
+    ap = [skm.average_precision_score(y[:, j], s[:, j]) for j in np.flatnonzero(has_pos)]
+    auc = [skm.roc_auc_score(y[:, j], s[:, j]) for j in np.flatnonzero(has_both)]
+    assert _value(table, "mAP") == pytest.approx(np.mean(ap), abs=1e-12)
+    assert _value(table, "mAUC") == pytest.approx(np.mean(auc), abs=1e-12)
+    assert _value(table, "dprime_ast") == pytest.approx(
+        np.sqrt(2) * norm.ppf(np.mean(auc)), abs=1e-12)
+    assert _value(table, "dprime_hear") == pytest.approx(
+        np.mean(np.sqrt(2) * norm.ppf(auc)), abs=1e-12)
+    assert _value(table, "dprime_ast") != pytest.approx(_value(table, "dprime_hear"))
+    pred = (s >= 0.5).astype(int)
+    macro = skm.precision_recall_fscore_support(
+        y, pred, labels=np.flatnonzero(has_pos), average="macro", zero_division=0)
+    micro = skm.precision_recall_fscore_support(y, pred, average="micro", zero_division=0)
+    for metric, want in zip(("precision_macro", "recall_macro", "f1_macro"), macro[:3],
+                            strict=True):
+        assert _value(table, metric) == pytest.approx(want, abs=1e-12), metric
+    for metric, want in zip(("precision_micro", "recall_micro", "f1_micro"), micro[:3],
+                            strict=True):
+        assert _value(table, metric) == pytest.approx(want, abs=1e-12), metric
+    assert _value(table, "n_classes_evaluated") == 5
+    assert _value(table, "n_classes_skipped") == 1
+    assert _row(table, "mAP")["n_classes"] == 5
+    assert _row(table, "mAUC")["n_classes"] == 4
+    assert "1 classes skipped" in _row(table, "mAP")["note"]
+    assert table.attrs["skipped_classes"] == ["4"]
+    assert list(table.columns) == ["metric", "value", "ci_low", "ci_high", "n", "n_classes",
+                                   "note"]
+
+
+def test_per_class_metrics_match_sklearn(multilabel):
+    y, s = multilabel
+    table = per_class_metrics(y, s, classes=list("abcdef"))
+    assert list(table["label"]) == list("abcdef")
+    assert table["n_positives"].tolist() == y.sum(0).tolist()
+    for j in range(5):
+        if y[:, j].any():
+            assert table["ap"][j] == pytest.approx(
+                skm.average_precision_score(y[:, j], s[:, j]), abs=1e-12)
+            assert table["auc"][j] == pytest.approx(skm.roc_auc_score(y[:, j], s[:, j]),
+                                                    abs=1e-12)
+    p, r, f, _ = skm.precision_recall_fscore_support(y, (s >= 0.5).astype(int),
+                                                     average=None, zero_division=0)
+    np.testing.assert_allclose(table["precision"], p, atol=1e-12)
+    np.testing.assert_allclose(table["recall"], r, atol=1e-12)
+    np.testing.assert_allclose(table["f1"], f, atol=1e-12)
+    # class e has no positives: AP and AUC undefined, not 0
+    assert np.isnan(table["ap"][4]) and np.isnan(table["auc"][4])
+    assert not table["evaluated"][4]
+    # class f has only positives: AP is 1, AUC undefined
+    assert table["ap"][5] == 1.0 and np.isnan(table["auc"][5])
+    np.testing.assert_allclose(table["dprime"], np.sqrt(2) * norm.ppf(table["auc"]))
+
+
+def test_ties_in_scores_match_sklearn(rng):
+    y = (rng.random((60, 4)) < 0.4).astype(np.uint8)
+    s = np.round(rng.random((60, 4)), 1)  # many ties
+    table = per_class_metrics(y, s)
+    for j in range(4):
+        assert table["ap"][j] == pytest.approx(skm.average_precision_score(y[:, j], s[:, j]),
+                                               abs=1e-12)
+        assert table["auc"][j] == pytest.approx(skm.roc_auc_score(y[:, j], s[:, j]),
+                                                abs=1e-12)
+    constant = per_class_metrics(y, np.zeros_like(s))
+    assert constant["auc"].tolist() == [0.5] * 4
+    np.testing.assert_allclose(constant["ap"], y.mean(0))
+
+
+def test_perfect_scores_and_single_class():
+    y = np.array([[1], [0], [1], [0], [0]])
+    s = np.array([[0.9], [0.1], [0.8], [0.2], [0.3]])
+    table = evaluate(y, s, n_boot=N_BOOT)
+    assert _value(table, "mAP") == 1.0 and _value(table, "mAUC") == 1.0
+    assert _value(table, "dprime_ast") == np.inf and _value(table, "dprime_hear") == np.inf
+    assert "infinite" in _row(table, "dprime_ast")["note"]
+    assert _row(table, "mAP")["ci_low"] == 1.0
+    assert _value(table, "f1_micro") == 1.0
+
+
+def test_weighted_ranks_equal_recomputing_on_resampled_rows(rng):
+    """The bootstrap's shortcut (clip multiplicities, no re-sort) equals a real resample."""
+    for _ in range(25):
+        n, c = int(rng.integers(2, 40)), int(rng.integers(1, 5))
+        y = (rng.random((n, c)) < 0.3).astype(np.uint8)
+        s = np.round(rng.random((n, c)), 1)
+        idx = rng.integers(0, n, n)
+        w = np.bincount(idx, minlength=n).astype(float)
+        ap_w, auc_w, _, _ = _Ranked(y, s).stats(w)
+        for j in range(c):
+            yj, sj = y[idx, j], s[idx, j]
+            if yj.any():
+                assert ap_w[j] == pytest.approx(skm.average_precision_score(yj, sj))
+            else:
+                assert np.isnan(ap_w[j])
+            if 0 < yj.sum() < n:
+                assert auc_w[j] == pytest.approx(skm.roc_auc_score(yj, sj))
+            else:
+                assert np.isnan(auc_w[j])
+
+
+# --- single-label ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def multiclass(rng):
+    n, c = 90, 7
+    y = rng.integers(0, c, n)
+    s = rng.random((n, c))
+    s[np.arange(n), y] += 0.4 * rng.random(n)
+    return y, s
+
+
+def test_multiclass_metrics_match_sklearn(multiclass):
+    y, s = multiclass
+    table = evaluate(y, s, k=3, n_boot=0)
+    assert table.attrs["task"] == "multiclass"
+    assert _value(table, "accuracy") == pytest.approx(skm.accuracy_score(y, s.argmax(1)))
+    assert _value(table, "top3_accuracy") == pytest.approx(
+        skm.top_k_accuracy_score(y, s, k=3, labels=np.arange(7)))
+    assert _value(table, "f1_macro") == pytest.approx(
+        skm.f1_score(y, s.argmax(1), labels=np.unique(y), average="macro", zero_division=0))
+    onehot = np.eye(7, dtype=int)[y]
+    assert _value(table, "mAP") == pytest.approx(np.mean(
+        [skm.average_precision_score(onehot[:, j], s[:, j]) for j in range(7)]))
+    assert _value(table, "mAUC") == pytest.approx(np.mean(
+        [skm.roc_auc_score(onehot[:, j], s[:, j]) for j in range(7)]))
+
+
+def test_top_k_ties_go_to_the_class_listed_first():
+    s = np.array([[0.5, 0.5, 0.5], [0.2, 0.9, 0.9]])
+    y = np.array([1, 2])
+    table = evaluate(y, s, k=1, n_boot=0)
+    assert _value(table, "accuracy") == 0.0  # argmax picks class 0, then class 1
+    assert _value(table, "top1_accuracy") == 0.0
+    assert _value(evaluate(y, s, k=2, n_boot=0), "top2_accuracy") == 1.0
+
+
+def test_confusion_matrix_matches_sklearn(multiclass):
+    y, s = multiclass
+    names = np.array(list("abcdefg"))
+    got = confusion_matrix(names[y], names[s.argmax(1)])
+    want = skm.confusion_matrix(names[y], names[s.argmax(1)], labels=list("abcdefg"))
+    np.testing.assert_array_equal(got.to_numpy(), want)
+    assert list(got.index) == list("abcdefg") and got.index.name == "true"
+    assert got.columns.name == "predicted"
+    from_scores = confusion_matrix(y, s, labels=list("abcdefg"))
+    np.testing.assert_array_equal(from_scores.to_numpy(), want)
+    norm_true = confusion_matrix(names[y], names[s.argmax(1)], normalize="true")
+    np.testing.assert_allclose(norm_true.to_numpy(), skm.confusion_matrix(
+        names[y], names[s.argmax(1)], labels=list("abcdefg"), normalize="true"))
+    with pytest.raises(ParameterError, match=r"normalize='rows' is not one of"):
+        confusion_matrix(names[y], names[y], normalize="rows")
+
+
+# --- bootstrap ------------------------------------------------------------------------------
+
+
+def test_bootstrap_ci_contains_estimate_and_is_reproducible(multilabel, multiclass):
+    y, s = multilabel
+    a = evaluate(y, s, n_boot=N_BOOT, seed=3)
+    b = evaluate(y, s, n_boot=N_BOOT, seed=3)
+    c = evaluate(y, s, n_boot=N_BOOT, seed=4)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a["ci_low"].iloc[:10], c["ci_low"].iloc[:10])
+    head = a.iloc[:10]
+    assert (head["ci_low"] <= head["value"]).all() and (head["value"] <= head["ci_high"]).all()
+    assert (head["ci_low"] < head["ci_high"]).all()
+    yc, sc = multiclass
+    t = evaluate(yc, sc, n_boot=N_BOOT)
+    acc = _row(t, "accuracy")
+    assert acc["ci_low"] <= acc["value"] <= acc["ci_high"]
+    assert evaluate(y, s, n_boot=0)["ci_low"].isna().all()
+
+
+def test_bootstrap_counts_undefined_resamples():
+    y = np.array([[1]] + [[0]] * 9)  # one positive clip: often absent from a resample
+    s = np.linspace(1, 0, 10)[:, None]
+    table = evaluate(y, s, n_boot=N_BOOT)
+    note = _row(table, "mAP")["note"]
+    assert "undefined" in note and f"of {N_BOOT} resamples" in note
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
+def test_bootstrap_ci_generic_against_sklearn(multilabel):
+    y, s = multilabel
+    low, high, used, skipped = bootstrap_ci(skm.roc_auc_score, y[:, 2], s[:, 2],
+                                            n_boot=N_BOOT, seed=1)
+    point = skm.roc_auc_score(y[:, 2], s[:, 2])
+    assert low <= point <= high
+    assert used + skipped == N_BOOT
+    assert bootstrap_ci(skm.roc_auc_score, y[:, 2], s[:, 2], n_boot=N_BOOT, seed=1) == (
+        low, high, used, skipped)
+    # one positive in 80 clips: some resamples lack it, roc_auc_score raises, counted
+    one = np.zeros(80, dtype=int)
+    one[0] = 1
+    result = bootstrap_ci(skm.roc_auc_score, one, s[:, 0], n_boot=N_BOOT)
+    assert result.n_skipped > 0
+    with pytest.raises(ParameterError, match="different lengths"):
+        bootstrap_ci(np.mean, np.zeros(3), np.zeros(4))
+    with pytest.raises(ParameterError, match=r"n_boot must be an integer >= 0.*-1"):
+        bootstrap_ci(np.mean, np.zeros(3), n_boot=-1)
+
+
+# --- joins, mapping, results --------------------------------------------------------------
+
+
+def _esc50_truth(tmp_path: Path, categories: list[str]) -> pd.DataFrame:
+    paths = [str((tmp_path / f"{i}-{c}.wav").resolve()) for i, c in enumerate(categories)]
+    return pd.DataFrame({"path": paths, "labels": [(c,) for c in categories],
+                         "mids": [()] * len(paths), "fold": [i % 5 + 1 for i in
+                                                              range(len(paths))]})
+
+
+def test_evaluate_joins_a_result_on_path_and_maps_esc50(tmp_path, rng):
+    categories = ["dog", "rain", "car_horn", "hen", "washing_machine", "dog"]
+    truth = _esc50_truth(tmp_path, categories)
+    index = esc50_mapping().set_index("category")["index"]
+    probs = rng.random((len(truth) + 1, 527)).astype(np.float32) * 0.3
+    for i, c in enumerate(categories):
+        probs[i, index[c]] = 0.9
+    paths = [*truth["path"], str(tmp_path / "not-in-truth.wav")]
+    result = _windows(paths[1:] + paths[:1], np.r_[probs[1:], probs[:1]])  # shuffled
+    with pytest.warns(ASTToolsWarning, match="1 clips in the predictions have no ground "
+                                             "truth"):
+        table = evaluate(truth, result, n_boot=N_BOOT)
+    assert table.attrs["task"] == "multiclass"
+    assert _value(table, "accuracy") == 1.0
+    assert _row(table, "accuracy")["n"] == 6
+    assert _row(table, "accuracy")["n_classes"] == 5
+    with pytest.warns(ASTToolsWarning, match="no ground truth"):
+        per = per_class_metrics(truth, result)
+    assert list(per["label"]) == sorted(set(categories))
+    assert set(per["match"]) == {"esc50"}
+    assert per.set_index("label").loc["car_horn", "mid"] == "/m/0912c9"
+    with pytest.warns(ASTToolsWarning, match="no ground truth"):
+        cm = confusion_matrix(truth, result)
+    assert np.trace(cm.to_numpy()) == 6 and cm.loc["dog", "dog"] == 2
+
+
+def test_truth_rows_without_predictions_warn(tmp_path, rng):
+    truth = _esc50_truth(tmp_path, ["dog", "rain", "dog"])
+    result = _windows(list(truth["path"][:2]), rng.random((2, 527)).astype(np.float32))
+    with pytest.warns(ASTToolsWarning, match="1 clips of the truth table have no "
+                                             "predictions"):
+        table = evaluate(truth, result, n_boot=0)
+    assert _row(table, "accuracy")["n"] == 2
+
+
+def test_multilabel_manifest_with_unmapped_label(tmp_path, rng):
+    paths = [str(tmp_path / f"{i}.wav") for i in range(8)]
+    labels = [("Dog", "Speech"), ("Speech",), ("Dog", "my odd tag"), (), ("Speech",),
+              ("Dog",), ("my odd tag",), ()]
+    truth = pd.DataFrame({"path": paths, "labels": labels, "mids": [()] * 8})
+    probs = rng.random((8, 527)).astype(np.float32)
+    result = _windows(paths, probs, n_windows=1)
+    with pytest.warns(ASTToolsWarning, match=r"1 of 3 classes map to no model output.*"
+                                             r"'my odd tag'"):
+        table = evaluate(truth, result, n_boot=0)
+    assert table.attrs["task"] == "multilabel"
+    assert table.attrs["unmapped"] == ["my odd tag"]
+    assert _value(table, "n_classes_unmapped") == 1
+    cols = [int(lookup_label(n)["index"]) for n in ("Dog", "Speech")]
+    y = np.array([[("Dog" in r), ("Speech" in r)] for r in labels], dtype=int)
+    want = np.mean([skm.average_precision_score(y[:, j], probs[:, cols[j]]) for j in range(2)])
+    assert _value(table, "mAP") == pytest.approx(want, rel=1e-6)
+
+
+def test_audioset_truth_uses_mids_and_classes(tmp_path, rng):
+    paths = [str(tmp_path / f"{i}.wav") for i in range(6)]
+    mids = [("/m/09x0r",), ("/m/0bt9lr", "/m/09x0r"), ("/m/0bt9lr",), (), ("/m/09x0r",),
+            ("/m/0bt9lr",)]
+    truth = pd.DataFrame({"path": paths, "labels": [("x",) * len(m) for m in mids],
+                          "mids": mids})
+    probs = rng.random((6, 527)).astype(np.float32)
+    table = evaluate(truth, _windows(paths, probs, n_windows=1), n_boot=0,
+                     classes=["Speech", "Dog", "Cat"])
+    assert table.attrs["classes"] == ["Speech", "Dog", "Cat"]
+    assert _value(table, "n_classes_skipped") == 1
+    assert table.attrs["skipped_classes"] == ["Cat"]
+
+
+def test_roll_up_scores_ancestors_from_descendants(tmp_path):
+    paths = [str(tmp_path / f"{i}.wav") for i in range(4)]
+    truth = pd.DataFrame({"path": paths, "labels": [("Dog",), ("Cat",), ("Dog",), ("Cat",)]})
+    probs = np.full((4, 527), 0.1, dtype=np.float32)
+    bark, meow = int(lookup_label("Bark")["index"]), int(lookup_label("Meow")["index"])
+    probs[[0, 2], bark] = 0.95  # only the child fires
+    probs[[1, 3], meow] = 0.95
+    probs[:, int(lookup_label("Cat")["index"])] = 0.5  # the parent unit says "cat" always
+    result = _windows(paths, probs, n_windows=1)
+    plain = evaluate(truth, result, n_boot=0)
+    rolled = evaluate(truth, result, n_boot=0, roll_up=True)
+    assert _value(plain, "accuracy") == 0.5  # only the cat clips are right
+    assert _value(rolled, "accuracy") == 1.0
+
+
+def test_random_weights_are_flagged(tmp_path, rng):
+    truth = _esc50_truth(tmp_path, ["dog", "rain"])
+    result = _windows(list(truth["path"]), rng.random((2, 527)).astype(np.float32),
+                      random_weights=True)
+    with pytest.warns(ASTToolsWarning, match="random weights"):
+        table = evaluate(truth, result, n_boot=0)
+    assert table.attrs["random_weights"]
+    assert table["note"].str.startswith("RANDOM WEIGHTS").all()
+
+
+def test_evaluate_errors(tmp_path, multilabel):
+    y, s = multilabel
+    with pytest.raises(ParameterError, match=r"task='ranking' is not one of \('auto', "
+                                             r"'multilabel', 'multiclass'\)"):
+        evaluate(y, s, task="ranking")
+    with pytest.raises(ParameterError, match="truth has 80 rows but the predictions 79"):
+        evaluate(y, s[:-1])
+    bad = s.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ParameterError, match="1 NaN values"):
+        evaluate(y, bad)
+    with pytest.raises(ParameterError, match="task='multiclass' needs exactly one 1"):
+        evaluate(y, s, task="multiclass")
+    truth = _esc50_truth(tmp_path, ["dog", "rain"])
+    other = _windows([str(tmp_path / "elsewhere.wav")], np.zeros((1, 527), np.float32))
+    with pytest.raises(ParameterError, match="no clip of the predictions is in the truth"):
+        evaluate(truth, other)
+    arrays = _windows(["<array 0>", "<array 1>"], np.zeros((2, 527), np.float32))
+    with pytest.raises(ParameterError, match="in-memory arrays"):
+        evaluate(truth, arrays)
+    with pytest.raises(ParameterError, match=r"scores have 3 columns but there are 2 "
+                                             r"classes"):
+        evaluate(truth, np.zeros((2, 3)))
+
+
+# --- linear probe ---------------------------------------------------------------------------
+
+
+def _clusters(rng, n_per: int = 30, n_classes: int = 6, dim: int = 8):
+    centres = rng.normal(0, 6, (n_classes, dim))
+    x = np.concatenate([c + rng.normal(0, 1, (n_per, dim)) for c in centres])
+    y = np.repeat([f"class{i}" for i in range(n_classes)], n_per)
+    return x.astype(np.float32), y
+
+
+def test_linear_probe_separates_clusters(rng):
+    x, y = _clusters(rng)
+    table = linear_probe(x, y, n_splits=5, seed=0)
+    assert list(table["fold"]) == ["1", "2", "3", "4", "5", "mean", "std"]
+    assert list(table.columns) == ["fold", "n_train", "n_test", "accuracy", "macro_f1",
+                                   "top5_accuracy"]
+    mean = table.set_index("fold").loc["mean"]
+    assert mean["accuracy"] > 0.9 and mean["macro_f1"] > 0.9
+    assert mean["top5_accuracy"] >= mean["accuracy"]
+    assert (table["n_train"].iloc[:5] + table["n_test"].iloc[:5] == len(x)).all()
+    assert "StratifiedKFold" in table.attrs["protocol"]
+    again = linear_probe(x, y, n_splits=5, seed=0)
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_linear_probe_respects_given_folds(rng):
+    x, y = _clusters(rng, n_classes=3)
+    folds = rng.integers(1, 5, len(x))
+    table, preds = linear_probe(x, y, folds=folds, return_predictions=True)
+    assert "top5_accuracy" not in table.columns  # fewer than 5 classes
+    per_fold = table.iloc[:-2].set_index("fold")
+    for f in np.unique(folds):
+        assert per_fold.loc[str(f), "n_test"] == (folds == f).sum()
+        assert per_fold.loc[str(f), "n_train"] == (folds != f).sum()
+    # every clip is predicted exactly once, by the model that did not train on its fold
+    assert preds["row"].tolist() == list(range(len(x)))
+    assert preds["fold"].tolist() == [str(f) for f in folds]
+    assert (preds["label"] == y).all()
+
+
+def test_linear_probe_from_a_result_and_truth_table(tmp_path, rng):
+    x, y = _clusters(rng, n_per=10, n_classes=5, dim=6)
+    paths = [str(tmp_path / f"{i}.wav") for i in range(len(x))]
+    truth = pd.DataFrame({"path": paths, "labels": [(v,) for v in y],
+                          "fold": np.arange(len(x)) % 5 + 1})
+    result = FakeResult(
+        pd.DataFrame({"item": np.repeat(np.arange(len(x)), 2),
+                      "path": np.repeat(paths, 2), "window": np.tile([0, 1], len(x))}),
+        np.zeros((2 * len(x), 527), np.float32),
+        np.repeat(x, 2, axis=0) + np.tile([[0.1], [-0.1]], (len(x), 1)).astype(np.float32))
+    table = linear_probe(result, truth)
+    assert "'fold' column" in table.attrs["protocol"]
+    assert list(table["fold"])[:5] == ["1", "2", "3", "4", "5"]
+    assert table.set_index("fold").loc["mean", "accuracy"] > 0.9
+    multi = truth.assign(labels=[("a", "b")] + list(truth["labels"][1:]))
+    with pytest.raises(ParameterError, match="single-label.*has 2 labels"):
+        linear_probe(result, multi)
+
+
+def test_linear_probe_errors(rng):
+    x, y = _clusters(rng, n_classes=2)
+    with pytest.raises(ParameterError, match="at least two classes"):
+        linear_probe(x, np.array(["a"] * len(x)))
+    with pytest.raises(ParameterError, match="embeddings have 60 rows but labels 59"):
+        linear_probe(x, y[:-1])
+    with pytest.raises(ParameterError, match="folds has 3 entries"):
+        linear_probe(x, y, folds=[1, 2, 3])
+    with pytest.raises(ParameterError, match="cannot make 50 stratified folds"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            linear_probe(x, y, n_splits=50)
