@@ -1106,13 +1106,14 @@ def plot_per_class_ap(
     """Plot average precision per class as horizontal bars, best first.
 
     A dashed line marks the mean AP over every class with an AP (not only the ``top``
-    shown); classes whose AP is NaN (no positives) are left out.
+    shown; only rows whose ``evaluated`` is true when that column exists, as in
+    ``per_class_metrics``); classes whose AP is NaN (no positives) are left out.
 
     Parameters
     ----------
     per_class : DataFrame
-        Columns ``label`` and ``ap`` (``asttools.metrics.per_class_metrics``); other
-        columns are ignored.
+        Columns ``label`` and ``ap`` (``asttools.metrics.per_class_metrics``), optionally
+        ``evaluated``; other columns are ignored.
     ax : matplotlib Axes, optional
         Where to draw; a new figure (6.3 in wide, 0.22 in per bar) when None.
     top : int, optional
@@ -1144,7 +1145,8 @@ def plot_per_class_ap(
     rows = per_class.dropna(subset=["ap"])
     if rows.empty:
         raise ParameterError("per_class has no class with an AP (all NaN or empty)")
-    mean_ap = float(rows["ap"].mean())
+    counted = rows[rows["evaluated"].astype(bool)] if "evaluated" in rows.columns else rows
+    mean_ap = float(counted["ap"].mean()) if len(counted) else float("nan")
     rows = rows.sort_values("ap", ascending=False, kind="stable")
     if top is not None:
         rows = rows.head(top)

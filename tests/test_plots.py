@@ -344,6 +344,9 @@ def test_plot_per_class_ap():
     own = _own_ax()
     assert plots.plot_per_class_ap(per_class, ax=own, top=2) is own
     assert len(own.get_yticklabels()) == 2
+    flagged = per_class.assign(evaluated=[True, True, False, False])
+    ax = plots.plot_per_class_ap(flagged)
+    assert ax.get_legend().get_texts()[0].get_text() == "mAP 0.650"  # Speech and Music only
 
 
 @pytest.mark.parametrize("normalize", [False, True])
