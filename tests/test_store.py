@@ -1,0 +1,389 @@
+"""The embedding store: round trip, cache hits, invalidation, resume, bad files."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import soundfile as sf
+from audio_fixtures import sine, write_av
+
+import asttools
+import asttools.store as store_mod
+from asttools.errors import ParameterError, StoreError
+from asttools.store import compact_store, extract, list_inputs, read_store
+
+embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
+SR = 16000
+pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
+
+
+def _write(path: Path, seconds: float = 1.0, *, freq: float = 440.0, sr: int = SR,
+           subtype: str = "PCM_16", channels: int = 1) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wav = sine(freq, sr, seconds)
+    if channels > 1:
+        wav = np.stack([sine(freq * (c + 1), sr, seconds) for c in range(channels)], axis=1)
+    sf.write(path, wav, sr, subtype=subtype)
+    return path
+
+
+def _folder(root: Path, n: int = 4) -> Path:
+    for i in range(n):
+        _write(root / f"clip{i}.wav", 0.5 + 0.25 * i, freq=300.0 + 100 * i)
+    _write(root / "sub" / "long.flac", 12.0, freq=700.0)  # two windows
+    return root
+
+
+def _forbid_model(monkeypatch) -> None:
+    """Make any model work fail from now on: loading a model or running a forward pass."""
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the model was used, but everything was cached")
+
+    monkeypatch.setattr(store_mod, "load_model", boom)
+    monkeypatch.setattr(embed_mod, "forward", boom)
+
+
+def _parts(store: Path) -> list[Path]:
+    return sorted(p for p in store.glob("part-*.parquet") if "schema" not in p.name)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_list_inputs_walks_sorted_case_insensitive_skipping_hidden(tmp_path):
+    for name in ("b.WAV", "a.flac", "sub/c.Mp4", ".hidden.wav", ".cache/d.wav", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    got = [Path(p).relative_to(tmp_path).as_posix() for p in list_inputs(tmp_path)["path"]]
+    assert got == ["a.flac", "b.WAV", "sub/c.Mp4"]
+    # a named file is taken whatever its extension; repeats are dropped
+    again = list_inputs([tmp_path / "notes.txt", tmp_path, tmp_path / "a.flac"])
+    assert len(again) == 4 and again["path"].iloc[0].endswith("notes.txt")
+    with pytest.raises(ParameterError, match="nothere: no such file or directory"):
+        list_inputs(tmp_path / "nothere")
+
+
+def test_list_inputs_manifest(tmp_path):
+    _write(tmp_path / "audio" / "x.wav")
+    (tmp_path / "m.csv").write_text("path,label,fold\naudio/x.wav,dog,3\n/abs/y.wav,cat,1\n")
+    table = list_inputs(tmp_path / "m.csv")
+    assert table["path"].tolist() == [str((tmp_path / "audio" / "x.wav").resolve()), "/abs/y.wav"]
+    assert table["label"].tolist() == ["dog", "cat"] and table["fold"].tolist() == [3, 1]
+    (tmp_path / "bad.csv").write_text("file,label\nx.wav,dog\n")
+    with pytest.raises(ParameterError, match=r"bad.csv has no 'path' column.*\['file', 'label'\]"):
+        list_inputs(tmp_path / "bad.csv")
+    (tmp_path / "clash.csv").write_text("path,window\nx.wav,1\n")
+    with pytest.raises(ParameterError, match=r"clash.csv has columns named like.*window"):
+        list_inputs(tmp_path / "clash.csv")
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+def test_round_trip_equals_embed_and_pandas_one_liner(tmp_path, tiny_model):
+    data = _folder(tmp_path / "data")
+    out = extract(data, tmp_path / "S", model=tiny_model, progress=False, batch_size=3)
+    assert out.meta["run"]["computed"] == 5 and out.meta["run"]["windows"] == 6
+    assert out.random_weights and out.meta["model"] == "tiny-random"
+    paths = list_inputs(data)["path"].tolist()
+    ref = asttools.embed(paths, model=tiny_model)
+    back = read_store(tmp_path / "S")
+    for res in (out, back):
+        assert res.table[["path", "window"]].values.tolist() == \
+            ref.table[["path", "window"]].values.tolist()
+        np.testing.assert_allclose(res.embeddings, ref.embeddings, atol=1e-6)
+        np.testing.assert_allclose(res.probs, ref.probs, atol=1e-6)
+        np.testing.assert_allclose(res.table["end_s"], ref.table["end_s"])
+        assert res.embeddings.dtype == np.float32 and res.probs.shape == (6, 527)
+    assert out.table["item"].tolist() == ref.table["item"].tolist()
+    assert back.meta["labels"] == ref.meta["labels"] and back.meta["pooling"] == "cls"
+    assert back.meta["random_weights"] is True
+
+    df = pd.read_parquet(tmp_path / "S")  # the one-liner
+    assert len(df) == 6 and {"content_hash", "settings_key", "top1_label"} <= set(df.columns)
+    df = df.sort_values(["path", "window"])
+    np.testing.assert_allclose(np.stack(df["embedding"]), back.embeddings, atol=0)
+    assert (df["top1_prob"].to_numpy() == back.probs.max(axis=1)).all()
+    # the vectors are FixedSizeList<float32> columns, uncompressed
+    schema = pq.read_schema(_parts(tmp_path / "S")[0])
+    for name, width in (("embedding", 64), ("probs", 527)):
+        kind = schema.field(name).type
+        assert pa.types.is_fixed_size_list(kind) and kind.list_size == width
+        assert kind.value_type == pa.float32()
+    assert pq.read_metadata(_parts(tmp_path / "S")[0]).row_group(0).column(0).compression \
+        == "UNCOMPRESSED"
+    assert not list((tmp_path / "S").glob(".*.tmp"))
+
+
+def test_flush_every_n_items_and_compact(tmp_path, tiny_model):
+    data = _folder(tmp_path / "data")
+    extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=2)
+    assert len(_parts(tmp_path / "S")) == 3  # 5 files, 2 per part
+    before = read_store(tmp_path / "S")
+    _write(data / "clip0.wav", 0.7, freq=1234.0)  # supersede one file's rows
+    extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=2)
+    assert len(pd.read_parquet(tmp_path / "S")) == 7  # raw view keeps the old rows
+    stats = compact_store(tmp_path / "S")
+    assert stats == {"parts_before": 4, "parts_after": 1, "rows_before": 7, "rows_after": 6}
+    after = read_store(tmp_path / "S")
+    assert len(pd.read_parquet(tmp_path / "S")) == 6
+    assert after.table["path"].tolist() == before.table["path"].tolist()
+    changed = (after.table["path"] == str(data / "clip0.wav")).to_numpy()
+    assert not np.allclose(after.embeddings[changed], before.embeddings[changed])
+    np.testing.assert_array_equal(after.embeddings[~changed], before.embeddings[~changed])
+
+
+# --------------------------------------------------------------------------- caching
+
+
+def test_cached_rerun_loads_no_model(tmp_path, tiny_model, monkeypatch):
+    data = _folder(tmp_path / "data")
+    first = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
+    _forbid_model(monkeypatch)
+    again = extract(data, tmp_path / "S", progress=False)  # model=None: by $ASTTOOLS_MODEL
+    assert again.meta["run"] == {**again.meta["run"], "computed": 0, "cached": 5, "windows": 0}
+    np.testing.assert_array_equal(again.embeddings, first.embeddings)
+    assert again.meta["random_weights"] is True and again.meta["settings_key"] == \
+        first.meta["settings_key"]
+    # a subset, in another order: exactly those rows, numbered by input position
+    sub = extract([data / "sub" / "long.flac", data / "clip1.wav"], tmp_path / "S",
+                  model="tiny-random", progress=False)
+    assert sub.table["item"].tolist() == [0, 0, 1]
+    assert sub.table["path"].iloc[-1] == str(data / "clip1.wav")
+
+
+def test_changed_content_and_settings_are_recomputed(tmp_path, tiny_model):
+    data = _folder(tmp_path / "data")
+    store = tmp_path / "S"
+    extract(data, store, model=tiny_model, progress=False)
+    target = data / "clip2.wav"
+    _write(target, 0.9, freq=2222.0)
+    out = extract(data, store, model=tiny_model, progress=False)
+    assert (out.meta["run"]["computed"], out.meta["run"]["cached"]) == (1, 4)
+    fresh = asttools.embed(target, model=tiny_model)
+    rows = read_store(store).table["path"] == str(target)
+    assert rows.sum() == 1
+    np.testing.assert_allclose(read_store(store).embeddings[rows.to_numpy()], fresh.embeddings,
+                               atol=1e-6)
+    # same size and modification time: not re-read unless rehash=True
+    st = os.stat(target)
+    _write(target, 0.9, freq=3333.0)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert extract(data, store, model=tiny_model, progress=False).meta["run"]["computed"] == 0
+    assert extract(data, store, model=tiny_model, progress=False,
+                   rehash=True).meta["run"]["computed"] == 1
+
+    mean = extract(data, store, model=tiny_model, pooling="mean", progress=False)
+    assert mean.meta["run"]["computed"] == 5
+    ref = asttools.embed(list_inputs(data)["path"].tolist(), model=tiny_model, pooling="mean")
+    np.testing.assert_allclose(read_store(store).embeddings, ref.embeddings, atol=1e-6)  # latest
+    cls = read_store(store, settings={"pooling": "cls"})
+    assert cls.meta["pooling"] == "cls" and len(cls) == 6
+    assert not np.allclose(cls.embeddings, ref.embeddings)
+    assert read_store(store, settings=mean.meta["settings_key"]).meta["pooling"] == "mean"
+    with pytest.raises(StoreError, match="no settings match.*it holds.*pooling='mean'"):
+        read_store(store, settings={"pooling": "patches"})
+    layer0 = extract(data, store, model=tiny_model, layer=0, progress=False)
+    assert layer0.meta["run"]["computed"] == 5 and layer0.meta["layer"] == 0
+
+
+def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeypatch):
+    data = tmp_path / "data"
+    _write(data / "a.wav", 1.0)
+    shutil.copy(data / "a.wav", data / "a copy.wav")
+    _write(data / "b.wav", 1.0, freq=900.0)
+    out = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    assert (out.meta["run"]["computed"], out.meta["run"]["copied"]) == (2, 1)
+    a, dup = out.table["path"] == str(data / "a.wav"), out.table["path"] == str(data / "a copy.wav")
+    np.testing.assert_array_equal(out.embeddings[a.to_numpy()], out.embeddings[dup.to_numpy()])
+    # a new name for stored content: rows copied, no model (forward raises)
+    _forbid_model(monkeypatch)
+    shutil.copy(data / "b.wav", data / "b moved.wav")
+    again = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    assert (again.meta["run"]["computed"], again.meta["run"]["copied"]) == (0, 1)
+    assert len(read_store(tmp_path / "S")) == 4
+
+
+def test_append_new_files(tmp_path, tiny_model):
+    data = _folder(tmp_path / "data", n=2)
+    extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    _write(data / "later" / "new.wav", 2.0, freq=555.0)
+    out = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    assert (out.meta["run"]["computed"], out.meta["run"]["cached"]) == (1, 3)
+    assert len(read_store(tmp_path / "S").table["path"].unique()) == 4
+
+
+def test_manifest_columns_carried_and_updated(tmp_path, tiny_model):
+    data = _folder(tmp_path / "data", n=2)
+    manifest = tmp_path / "data" / "m.csv"
+    manifest.write_text("path,label,fold\nclip0.wav,dog,1\nclip1.wav,cat,2\nmissing.wav,owl,3\n")
+    out = extract(manifest, tmp_path / "S", model=tiny_model, progress=False)
+    assert out.table[["label", "fold"]].values.tolist() == [["dog", 1], ["cat", 2]]
+    assert out.errors["reason"].tolist() == ["file not found"]
+    manifest.write_text("path,label,fold\nclip0.wav,wolf,1\nclip1.wav,cat,2\n")
+    again = extract(manifest, tmp_path / "S", model=tiny_model, progress=False)
+    assert again.meta["run"]["computed"] == 0 and again.table["label"].tolist() == ["wolf", "cat"]
+    assert read_store(tmp_path / "S").table["label"].tolist() == ["wolf", "cat"]
+    # a later run adding a column: the one-liner still sees every column
+    extract(pd.DataFrame({"path": [str(data / "sub" / "long.flac")], "site": ["A"]}),
+            tmp_path / "S", model=tiny_model, progress=False)
+    raw = pd.read_parquet(tmp_path / "S")
+    assert {"label", "fold", "site"} <= set(raw.columns)
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_bad_file_corpus(tmp_path, tiny_model):
+    d = tmp_path / "corpus dir"
+    d.mkdir()
+    good = {
+        "tone.wav": _write(d / "tone.wav", 1.0),
+        "stereo 48k.wav": _write(d / "stereo 48k.wav", 1.0, sr=48000, channels=2),
+        "8bit.wav": _write(d / "8bit.wav", 1.0, subtype="PCM_U8"),
+        "24bit.wav": _write(d / "24bit.wav", 1.0, subtype="PCM_24"),
+        "silence.wav": d / "silence.wav",
+        "short.wav": _write(d / "short.wav", 0.05),
+        "ten minutes.flac": _write(d / "ten minutes.flac", 600.0, freq=200.0),
+        "ñandú – ünïcode.wav": _write(d / "ñandú – ünïcode.wav", 1.0, freq=880.0),
+        "truncated.wav": d / "truncated.wav",
+    }
+    sf.write(good["silence.wav"], np.zeros(SR, np.float32), SR)
+    shutil.copy(good["tone.wav"], d / "tone duplicate.wav")
+    good["tone duplicate.wav"] = d / "tone duplicate.wav"
+    whole = _write(tmp_path / "whole.wav", 2.0).read_bytes()
+    good["truncated.wav"].write_bytes(whole[: len(whole) // 2])  # data chunk cut short
+
+    (d / "empty.wav").write_bytes(b"")
+    (d / "text.wav").write_text("this is not audio\n" * 20)
+    ogg = _write(tmp_path / "whole.ogg", 3.0, subtype="VORBIS").read_bytes()
+    (d / "cut.ogg").write_bytes(ogg[: len(ogg) // 3])
+    write_av(d / "video only.mp4", audio=None, seconds=1.0)
+    nan = sine(440, SR, 1.0)
+    nan[100:200] = np.nan
+    sf.write(d / "nan.wav", nan, SR, subtype="FLOAT")
+    expected_errors = {
+        "empty.wav": "empty",
+        "text.wav": "not a recognised audio or video format",
+        "cut.ogg": "truncated or corrupt",
+        "video only.mp4": "no audio stream",
+        "nan.wav": "NaN",
+    }
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        out = extract(d, tmp_path / "S", model=tiny_model, progress=False, batch_size=8,
+                      workers=2)
+    rows_per_file = out.table.groupby("path").size()
+    assert {Path(p).name for p in rows_per_file.index} == set(good)
+    assert rows_per_file[str(d / "ten minutes.flac")] == 59
+    assert np.isfinite(out.embeddings).all() and np.isfinite(out.probs).all()
+    got = dict(zip(out.errors["path"].map(lambda p: Path(p).name), out.errors["reason"],
+                   strict=True))
+    assert set(got) == set(expected_errors)
+    for name, reason in expected_errors.items():
+        assert reason in got[name], (name, got[name])
+    assert out.meta["run"]["copied"] == 1  # the duplicate tone
+    stored = read_store(tmp_path / "S")
+    assert set(stored.errors["path"].map(lambda p: Path(p).name)) == set(expected_errors)
+    assert stored.errors["content_hash"].notna().all()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: chmod 000 does not stop reads")
+def test_unreadable_file_is_recorded(tmp_path, tiny_model):
+    _write(tmp_path / "d" / "ok.wav")
+    _write(tmp_path / "d" / "locked.wav").chmod(0)
+    out = extract(tmp_path / "d", tmp_path / "S", model=tiny_model, progress=False)
+    assert out.errors["reason"].tolist() == ["permission denied"]
+    assert read_store(tmp_path / "S").errors["content_hash"].isna().all()
+    assert len(out) == 1
+
+
+def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeypatch):
+    data = _folder(tmp_path / "data", n=1)
+    (data / "bad.wav").write_text("not audio")
+    out = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    assert out.meta["run"]["failed"] == 1
+    calls = []
+    monkeypatch.setattr(embed_mod, "_load", lambda *a: calls.append(a) or 1 / 0)
+    again = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    assert again.meta["run"]["failed_before"] == 1 and not calls
+    assert "not a recognised" in again.errors["reason"].iloc[0]
+    monkeypatch.undo()
+    retried = extract(data, tmp_path / "S", model=tiny_model, progress=False, retry_failed=True)
+    assert retried.meta["run"]["failed_before"] == 0 and retried.meta["run"]["failed"] == 1
+    _write(data / "bad.wav", 1.0)  # fixed: retried and stored
+    fixed = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    assert fixed.meta["run"]["computed"] == 1 and len(read_store(tmp_path / "S").errors) == 0
+
+
+def test_keyboard_interrupt_keeps_finished_work(tmp_path, tiny_model, monkeypatch):
+    data = tmp_path / "data"
+    for i in range(6):
+        _write(data / f"c{i}.wav", 0.5, freq=300.0 + 50 * i)
+    real = embed_mod.forward
+    calls = []
+
+    def interrupt_on_fourth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(embed_mod, "forward", interrupt_on_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        extract(data, tmp_path / "S", model=tiny_model, progress=False, batch_size=1,
+                flush_items=100, workers=0)
+    assert len(read_store(tmp_path / "S")) == 3  # flushed on the way out
+    monkeypatch.setattr(embed_mod, "forward", real)
+    out = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    assert (out.meta["run"]["computed"], out.meta["run"]["cached"]) == (3, 3)
+    ref = asttools.embed(sorted(map(str, data.iterdir())), model=tiny_model)
+    np.testing.assert_allclose(out.embeddings, ref.embeddings, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- guards
+
+
+def test_store_rejects_grid_other_widths_and_missing(tmp_path, tiny_model):
+    data = _folder(tmp_path / "data", n=1)
+    with pytest.raises(ParameterError, match=r"pooling='grid' cannot go into a store.*'cls'"):
+        extract(data, tmp_path / "S", model=tiny_model, pooling="grid", progress=False)
+    with pytest.raises(ParameterError, match="pooling='max' is not one of"):
+        extract(data, tmp_path / "S", model=tiny_model, pooling="max", progress=False)
+    extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    other = asttools.model.tiny_random_model(hidden_size=32)
+    other.config.asttools_loaded_from = "tiny-32"
+    with pytest.raises(StoreError, match="holds 64-wide embeddings.*32-wide"):
+        extract(data, tmp_path / "S", model=other, progress=False)
+    with pytest.raises(StoreError, match="no such embedding store"):
+        read_store(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StoreError, match="holds no embeddings"):
+        read_store(tmp_path / "empty")
+
+
+def test_loading_is_lazy_and_bounded():
+    """iter_embed pulls its items lazily, at most 2 * workers ahead."""
+    pulled = []
+
+    def items():
+        for i in range(50):
+            pulled.append(i)
+            yield embed_mod._Item(i, np.zeros(16000, np.float32) + 0.1, SR, f"<{i}>")
+
+    stream = embed_mod._loaded(items(), None, 2)
+    next(stream)
+    assert len(pulled) <= 6
+    stream.close()
