@@ -48,6 +48,7 @@ import pandas as pd
 from .errors import ASTToolsWarning, ParameterError
 
 __all__ = [
+    "MULTILABEL_POLICIES",
     "TASKS",
     "BootstrapCI",
     "bootstrap_ci",
@@ -270,8 +271,12 @@ class _Ranked:
 
 
 def _mean(x: np.ndarray) -> float:
+    """Mean of the defined values; NaN when none (or when +inf and -inf meet)."""
     x = x[~np.isnan(x)]
-    return float(x.mean()) if len(x) else math.nan
+    if not len(x):
+        return math.nan
+    with np.errstate(invalid="ignore"):
+        return float(x.mean())
 
 
 def _ratio(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
@@ -803,14 +808,18 @@ def evaluate(
     classes : sequence of str, optional
         The classes to evaluate, in order (truth label names; AudioSet names or mids for
         AudioSet ground truth or an array truth over AudioSet outputs). Defaults to every
-        label in the truth. Classes listed but absent from the truth count as skipped.
+        label in the truth. Classes listed but absent from the truth count as skipped,
+        and still compete in the arg-max: evaluate a subset of ESC-50 with
+        ``classes=ESC50_CATEGORIES`` so that accuracy is over all 50 classes.
     threshold : float, default 0.5
         Multi-label decision threshold (predicted when score >= threshold).
     k : int, default 5
         For top-k accuracy (multiclass).
     n_boot : int, default 1000
-        Bootstrap resamples of clips for the intervals; 0 skips them. The cost per
-        resample is a few passes over the (n, c) scores (no re-sorting).
+        Bootstrap resamples of clips for the intervals; 0 skips them. A resample costs a
+        few passes over the (n, c) scores, no re-sorting: measured on 2 CPU cores, about
+        0.1 s for 20,000 clips x 527 classes (plus ~3 s once), and 1000 resamples of an
+        ESC-50-sized task (2,000 x 50) in under a second.
     ci : float, default 0.95
         Interval coverage (percentile bootstrap).
     seed : int, default 0
@@ -1070,21 +1079,32 @@ def confusion_matrix(
 # linear probe
 
 
-def _single_labels(truth: pd.DataFrame) -> np.ndarray:
+#: What :func:`linear_probe` does with a clip that has no label or several: raise, take
+#: its first label (the manifest's order), or leave it out with a warning.
+MULTILABEL_POLICIES: tuple[str, ...] = ("error", "first", "drop")
+
+
+def _single_labels(truth: pd.DataFrame, policy: str) -> tuple[np.ndarray, np.ndarray]:
+    """One label per clip, and which clips keep one."""
     if "labels" not in truth.columns:
         raise ParameterError("the truth table has no 'labels' column")
-    out = []
+    out, keep = [], []
     for i, v in enumerate(truth["labels"]):
         v = (v,) if isinstance(v, str) else tuple(v)
-        if len(v) != 1:
+        if len(v) == 1 or (policy == "first" and v):
+            out.append(str(v[0]))
+            keep.append(True)
+            continue
+        if policy == "error":
+            where = (f"clip {truth['path'].iat[i]!r}" if "path" in truth.columns
+                     else f"row {i}")
             raise ParameterError(
-                f"the linear probe is single-label, but clip {truth['path'].iat[i]!r} has "
-                f"{len(v)} labels {v}"
-                if "path" in truth.columns else
-                f"the linear probe is single-label, but row {i} has {len(v)} labels {v}"
+                f"the linear probe is single-label, but {where} has {len(v)} labels {v}; "
+                f"pass multilabel='first' or 'drop' (one of {MULTILABEL_POLICIES})"
             )
-        out.append(str(v[0]))
-    return np.asarray(out, dtype=object)
+        out.append("")
+        keep.append(False)
+    return np.asarray(out, dtype=object), np.asarray(keep, dtype=bool)
 
 
 def linear_probe(
@@ -1097,6 +1117,7 @@ def linear_probe(
     seed: int = 0,
     standardize: bool = True,
     max_iter: int = 5000,
+    multilabel: str = "error",
     return_predictions: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Cross-validated logistic-regression probe on frozen embeddings.
@@ -1128,6 +1149,11 @@ def linear_probe(
         Standardise features on the training fold first.
     max_iter : int, default 5000
         lbfgs iterations.
+    multilabel : {"error", "first", "drop"}, default "error"
+        For a truth table: what to do with a clip that has several labels (or none):
+        raise, use its first label (the manifest's order, e.g. the primary class), or
+        leave the clip out with a warning. Except with "error", clips without any label
+        are left out with a warning.
     return_predictions : bool, default False
         Also return the out-of-fold predictions.
 
@@ -1166,6 +1192,8 @@ def linear_probe(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    if multilabel not in MULTILABEL_POLICIES:
+        raise ParameterError(f"multilabel={multilabel!r} is not one of {MULTILABEL_POLICIES}")
     truth = labels if isinstance(labels, pd.DataFrame) else None
     paths = None
     if _is_result(embeddings):
@@ -1184,7 +1212,14 @@ def linear_probe(
         raise ParameterError(f"embeddings must be 2-D (n_clips, dim), given shape {x.shape}; "
                              "pool grid embeddings first")
     if truth is not None:
-        y = _single_labels(truth)
+        if len(truth) != len(x):
+            raise ParameterError(f"embeddings have {len(x)} rows but the truth table "
+                                 f"{len(truth)}")
+        y, keep = _single_labels(truth, multilabel)
+        if not keep.all():
+            warnings.warn(f"{int((~keep).sum())} clips without exactly one label are left "
+                          "out of the probe", ASTToolsWarning, stacklevel=2)
+            truth, x, y = truth[keep].reset_index(drop=True), x[keep], y[keep]
         paths = list(truth["path"]) if "path" in truth.columns else None
     else:
         if labels is None:
@@ -1235,6 +1270,11 @@ def linear_probe(
     rows, out_pred = [], []
     n_classes = len(classes)
     for name, train, test in splits:
+        if len(np.unique(yi[train])) < 2:
+            raise ParameterError(
+                f"holding out fold {name!r} leaves one class ({classes[yi[train][0]]!r}) "
+                "to train on; every training split needs at least two classes"
+            )
         steps = [StandardScaler()] if standardize else []
         model = make_pipeline(*steps, LogisticRegression(C=C, max_iter=max_iter))
         model.fit(x[train], yi[train])

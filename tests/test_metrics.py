@@ -481,9 +481,18 @@ def test_linear_probe_from_a_result_and_truth_table(tmp_path, rng):
     assert "'fold' column" in table.attrs["protocol"]
     assert list(table["fold"])[:5] == ["1", "2", "3", "4", "5"]
     assert table.set_index("fold").loc["mean", "accuracy"] > 0.9
-    multi = truth.assign(labels=[("a", "b")] + list(truth["labels"][1:]))
-    with pytest.raises(ParameterError, match="single-label.*has 2 labels"):
+    multi = truth.assign(labels=[("class0", "b"), ()] + list(truth["labels"][2:]))
+    with pytest.raises(ParameterError, match=r"single-label.*has 2 labels.*"
+                                             r"multilabel='first' or 'drop'"):
         linear_probe(result, multi)
+    with pytest.warns(ASTToolsWarning, match="1 clips without exactly one label"):
+        first = linear_probe(result, multi, multilabel="first")
+    assert first.iloc[:5]["n_test"].sum() == len(x) - 1
+    with pytest.warns(ASTToolsWarning, match="2 clips without exactly one label"):
+        dropped = linear_probe(result, multi, multilabel="drop")
+    assert dropped.iloc[:5]["n_test"].sum() == len(x) - 2
+    with pytest.raises(ParameterError, match=r"multilabel='all' is not one of"):
+        linear_probe(result, multi, multilabel="all")
 
 
 def test_linear_probe_errors(rng):
@@ -498,3 +507,22 @@ def test_linear_probe_errors(rng):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             linear_probe(x, y, n_splits=50)
+
+
+def test_the_real_embedding_result_class_is_accepted(tmp_path, rng):
+    embed = pytest.importorskip("asttools.embed")
+    truth = _esc50_truth(tmp_path, ["dog", "rain", "dog", "rain"])
+    index = esc50_mapping().set_index("category")["index"]
+    fake = _windows(list(truth["path"]), np.full((4, 527), 0.1, np.float32))
+    fake.probs[[0, 1, 4, 5], index["dog"]] = 0.8
+    fake.probs[[2, 3, 6, 7], index["rain"]] = 0.8
+    result = embed.EmbeddingResult(fake.table, fake.embeddings, fake.probs,
+                                   meta={"random_weights": False})
+    table = evaluate(truth, result, n_boot=0)
+    assert _value(table, "accuracy") == 1.0
+    assert _row(table, "accuracy")["n"] == 4
+    probe = linear_probe(result, truth, folds=[1, 1, 2, 2])
+    assert list(probe["fold"]) == ["1", "2", "mean", "std"]
+    with pytest.raises(ParameterError, match=r"holding out fold '1' leaves one class "
+                                             r"\('rain'\)"):
+        linear_probe(result, truth, folds=[1, 2, 1, 2])
