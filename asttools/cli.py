@@ -97,7 +97,9 @@ def _add_predict(sub) -> None:
         description="Print the most probable AudioSet labels of each file (probabilities "
                     "averaged over its windows) and, for files longer than one window, of "
                     "each window. --out writes them as a tidy table: one row per path, "
-                    "scope ('clip' or 'window'), window, rank.",
+                    "scope ('clip' or 'window'), window, rank; manifest columns are carried "
+                    "along (one named like a table column, e.g. 'label', as "
+                    "'manifest_label').",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders (searched recursively) or manifest CSVs")
@@ -308,9 +310,10 @@ def _prediction_table(clips, windows, inputs):
     cols = ["path", "scope", "window", "start_s", "end_s", "rank", "label", "mid",
             "probability"]
     table = table[cols].reset_index(drop=True)
-    extras = [c for c in inputs.columns if c != "path"]
-    if extras:
-        table = table.merge(inputs, on="path", how="left")
+    if len(inputs.columns) > 1:  # manifest columns; one named like ours gets a prefix
+        carried = inputs.rename(columns={c: f"manifest_{c}" for c in inputs.columns
+                                         if c != "path" and c in cols})
+        table = table.merge(carried, on="path", how="left")
     return table
 
 
