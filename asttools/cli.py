@@ -10,9 +10,11 @@ builds its parser and one ``_<name>`` function that runs it, listed in ``COMMAND
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -37,7 +39,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 #: Some inputs failed (each is listed, and recorded in the store); the rest were written.
 EXIT_SOME_FAILED = 3
-#: Interrupted with Ctrl-C; what was finished is saved (128 + SIGINT, as shells do).
+#: Interrupted by Ctrl-C or SIGTERM; what was finished is saved (128 + SIGINT).
 EXIT_INTERRUPTED = 130
 
 _MAX_LISTED_FAILURES = 20
@@ -49,7 +51,7 @@ examples:
   asttools extract data/ --out emb                 embeddings + probabilities into store emb/
   asttools extract manifest.csv --out emb          a CSV with a 'path' column; its other
                                                    columns (label, fold) are carried along
-  ASTTOOLS_MODEL=tiny-random asttools extract data/samples --out emb.parquet
+  ASTTOOLS_MODEL=tiny-random asttools extract data/example --out emb.parquet
                                                    offline smoke run (random weights)
   asttools info                                    versions, device, where the model comes from
 
@@ -326,8 +328,8 @@ def _extract(args) -> int:
                          pooling=args.pooling, layer=args.layer, window_s=args.window,
                          hop_s=args.hop, channel=args.channel, batch_size=args.batch_size,
                          workers=args.workers, rehash=args.rehash,
-                         retry_failed=args.retry_failed,
-                         flush_items=args.flush_every, progress=_progress(args))
+                         retry_failed=args.retry_failed, flush_items=args.flush_every,
+                         progress=_progress(args), read_back=False)
     except KeyboardInterrupt:
         _err(f"interrupted: finished files are saved in {args.out}; run the same command "
              "again to do the rest")
@@ -341,7 +343,7 @@ def _extract(args) -> int:
          + (f" ({run['failed_before']} as in an earlier run; --retry-failed tries them "
             "again)" if run["failed_before"] else "")
          + f", in {run['seconds']:.1f} s")
-    _out(f"store: {len(result)} rows for these files, settings {result.meta['settings_key']} "
+    _out(f"store: settings {result.meta['settings_key']} "
          f"(model {result.meta.get('model', result.meta['settings']['model'])!r}, pooling "
          f"{args.pooling!r}, layer {args.layer}); read it with "
          f"asttools.read_store({str(args.out)!r})")
@@ -430,6 +432,23 @@ COMMANDS = {
 }
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM (a scheduler's time limit, `kill`) like Ctrl-C: flush, then exit."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the ``EXIT_*`` constants).
 
@@ -450,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a usage error (code 2)
         return int(exit_.code or 0)
     run = COMMANDS[args.command][1]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _sigterm_as_interrupt():
         warnings.showwarning = _show_warning
         warnings.filterwarnings("ignore", message=r".*RANDOM weights")  # the banner says so
         try:

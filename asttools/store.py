@@ -669,6 +669,7 @@ def extract(
     flush_items: int = FLUSH_ITEMS,
     flush_seconds: float = FLUSH_SECONDS,
     progress: bool = True,
+    read_back: bool = True,
 ) -> EmbeddingResult:
     """Embed audio files into an on-disk store, computing only what it does not hold yet.
 
@@ -714,6 +715,10 @@ def extract(
         ...or after this many seconds, whichever comes first.
     progress : bool, default True
         Show a progress bar (files; windows, cached and failed counts; rate; ETA).
+    read_back : bool, default True
+        Read the rows of these inputs back from the store. ``False`` returns only
+        ``errors`` and ``meta`` (an empty ``table``), for runs too large to hold in
+        memory; read them later with :func:`read_store`.
 
     Returns
     -------
@@ -770,7 +775,7 @@ def extract(
         retry_failed=retry_failed,
         flush_items=int(flush_items), flush_seconds=float(flush_seconds), progress=progress,
     )
-    return run.run()
+    return run.run(read_back=read_back)
 
 
 class _Extraction:
@@ -803,7 +808,7 @@ class _Extraction:
         self.bar = None
 
     # ---- the run
-    def run(self) -> EmbeddingResult:
+    def run(self, *, read_back: bool) -> EmbeddingResult:
         from tqdm.auto import tqdm
 
         t0 = time.perf_counter()
@@ -834,7 +839,7 @@ class _Extraction:
         self.writer.flush()
         self.bar.close()
         self.stats["seconds"] = round(time.perf_counter() - t0, 3)
-        return self._result()
+        return self._result(read_back=read_back)
 
     def _ensure_model(self) -> None:
         if self.model is None:
@@ -995,8 +1000,8 @@ class _Extraction:
         self.bar.set_postfix(windows=s["windows"], cached=s["cached"] + s["copied"],
                              failed=s["failed"], refresh=False)
 
-    def _result(self) -> EmbeddingResult:
-        paths = list(self.table_in["path"])
+    def _result(self, *, read_back: bool) -> EmbeddingResult:
+        paths = list(self.table_in["path"]) if read_back else []
         table, emb, probs, _ = self.store.read(self.key, paths=set(paths))
         where: dict[str, list[int]] = {}
         for i, p in enumerate(table["path"]):
