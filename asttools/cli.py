@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings(), _sigterm_as_interrupt():
         warnings.showwarning = _show_warning
         warnings.filterwarnings("ignore", message=r".*RANDOM weights")  # the banner says so
+        warnings.filterwarnings("ignore", message=r"\d+ of \d+ inputs failed")  # listed
         try:
             return run(args)
         except KeyboardInterrupt:

@@ -47,6 +47,7 @@ import os
 import secrets
 import stat
 import time
+import warnings
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -74,7 +75,7 @@ from .embed import (
     iter_embed,
     run_meta,
 )
-from .errors import ParameterError, StoreError
+from .errors import ASTToolsWarning, ParameterError, StoreError
 from .features import window_bounds
 from .model import load_model, model_info, resolve_model_name
 
@@ -743,6 +744,11 @@ def extract(
     KeyboardInterrupt
         Re-raised after the finished inputs are written.
 
+    Warns
+    -----
+    ASTToolsWarning
+        Once, when some inputs failed (each is in ``errors`` and in the store).
+
     Examples
     --------
     >>> import asttools
@@ -839,6 +845,12 @@ class _Extraction:
         self.writer.flush()
         self.bar.close()
         self.stats["seconds"] = round(time.perf_counter() - t0, 3)
+        if self.errors:
+            first = self.errors[0]
+            warnings.warn(
+                f"{len(self.errors)} of {len(items)} inputs failed and have no rows (see "
+                f"result.errors; recorded in the store), e.g. {first['path']}: "
+                f"{first['reason']}", ASTToolsWarning, stacklevel=3)
         return self._result(read_back=read_back)
 
     def _ensure_model(self) -> None:
