@@ -57,10 +57,12 @@ __all__ = [
     "patch_grid_shape",
     "plot_confusion_matrix",
     "plot_embedding_map",
+    "plot_explained_variance",
     "plot_fbank",
     "plot_label_timeline",
     "plot_patch_grid",
     "plot_per_class_ap",
+    "plot_position_similarity",
     "plot_pr_curves",
     "plot_top_k",
     "plot_waveform",
@@ -677,6 +679,153 @@ def plot_patch_grid(
     return ax
 
 
+def _position_patches(patches, f: int, t: int) -> list[tuple[int, int]]:
+    """Normalise ``patches`` (pairs or flat token-order indices) to (i, j) pairs."""
+    if patches is None:
+        return [(i, j) for i in (f - 1, f // 2, 0) for j in (0, t // 2, t - 1)]
+    if isinstance(patches, (int, np.integer)) or (
+        isinstance(patches, tuple)
+        and len(patches) == 2
+        and all(isinstance(v, (int, np.integer)) for v in patches)
+    ):
+        patches = [patches]
+    out = []
+    for p in patches:
+        if isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_)):
+            if not 0 <= p < f * t:
+                raise ParameterError(
+                    f"patch index {p} is outside the {f} x {t} grid (0 to {f * t - 1})"
+                )
+            out.append((int(p) // t, int(p) % t))
+            continue
+        try:
+            i, j = (int(v) for v in p)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"patches must be (frequency, time) pairs or flat patch indices, given {p!r}"
+            ) from None
+        if not (0 <= i < f and 0 <= j < t):
+            raise ParameterError(
+                f"patch ({i}, {j}) is outside the {f} x {t} grid (frequency 0 to {f - 1}, "
+                f"time 0 to {t - 1})"
+            )
+        out.append((i, j))
+    if not out:
+        raise ParameterError("patches is empty: name at least one patch")
+    return out
+
+
+def plot_position_similarity(
+    sim,
+    *,
+    patches=None,
+    ax=None,
+    title: str | None = None,
+    cmap: str = "RdBu_r",
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    colorbar: bool = True,
+):
+    """Plot how similar chosen patches' position embeddings are to every other patch's.
+
+    The figure of the ViT paper (Dosovitskiy et al., 2021, Fig. 7) for AST's wide patch
+    grid: each chosen patch gets one strip, the (frequency x time) map of the cosine
+    similarity between its learned position embedding and those of all patches, with the
+    patch itself circled. Strips are stacked top to bottom in the order of ``patches``;
+    within a strip low frequencies are at the bottom, as in a spectrogram. Position
+    embeddings that encode the layout show a bright neighbourhood around the circle that
+    fades with distance along both axes; random ones show only the circled pixel.
+
+    Parameters
+    ----------
+    sim : ndarray, shape (f, t, f, t)
+        From :func:`asttools.attention.position_similarity`: ``sim[i, j]`` is patch
+        ``(i, j)``'s similarity map, (12, 101, 12, 101) for AST.
+    patches : sequence of (int, int) or int, optional
+        The patches to show, as (frequency index, time index) pairs or flat indices in the
+        model's token order (``i * t + j``). Default: nine patches, the top, middle and
+        bottom frequency row at the first, middle and last time column.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure 6.3 in wide and about 0.45 in per strip when None.
+    title : str, optional
+        Axes title.
+    cmap : str
+        A diverging colour map, centred on 0 with the default limits.
+    vmin, vmax : float
+        Colour limits (cosine similarity lies in [-1, 1]).
+    colorbar : bool
+        Add a colour bar.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on: x is the time patch index, each strip's y tick names its
+        patch as ``(frequency, time)``.
+
+    Raises
+    ------
+    ParameterError
+        ``sim`` is not (f, t, f, t), or a patch is outside the grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pos = np.random.default_rng(0).normal(size=(12 * 101, 8))
+    >>> pos /= np.linalg.norm(pos, axis=1, keepdims=True)
+    >>> sim = (pos @ pos.T).reshape(12, 101, 12, 101)
+    >>> ax = plot_position_similarity(sim, patches=[(0, 0), (11, 100)])
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['(0, 0)', '(11, 100)']
+    """
+    sim = _array(sim, "sim", ndim=4)
+    f, t = sim.shape[:2]
+    if sim.shape[2:] != (f, t):
+        raise ParameterError(
+            f"sim must have shape (f, t, f, t) as from asttools.attention.position_similarity, "
+            f"given sim.shape={sim.shape}"
+        )
+    chosen = _position_patches(patches, f, t)
+    gap = max(1, f // 4)
+    height = len(chosen) * (f + gap) - gap
+    image = np.full((height, t), np.nan)
+    for k, (i, j) in enumerate(chosen):
+        top = k * (f + gap)
+        image[top : top + f] = sim[i, j][::-1]  # highest frequency on top
+    ax = _new_axes(ax, (_DEFAULT_WIDTH, 0.45 * len(chosen) + 0.9))
+    import matplotlib as mpl
+
+    colormap = mpl.colormaps[cmap].with_extremes(bad=(0.0, 0.0, 0.0, 0.0))  # gaps: clear
+    mappable = ax.imshow(
+        image,
+        origin="upper",
+        aspect="auto",
+        cmap=colormap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+        extent=(-0.5, t - 0.5, height - 0.5, -0.5),
+    )
+    rows = [k * (f + gap) + (f - 1 - i) for k, (i, _) in enumerate(chosen)]
+    ax.scatter(
+        [j for _, j in chosen], rows, s=28, facecolors="none", edgecolors="black",
+        linewidths=1.0, zorder=3, clip_on=False,
+    )
+    ax.set_yticks([k * (f + gap) + (f - 1) / 2 for k in range(len(chosen))])
+    ax.set_yticklabels([f"({i}, {j})" for i, j in chosen])
+    ax.set_ylabel("Patch (frequency, time)")
+    ax.set_xlabel("Time patch")
+    ax.set_xlim(-0.5, t - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.grid(False)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    if colorbar:
+        ax.figure.colorbar(mappable, ax=ax, label="Cosine similarity", pad=0.01)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 # --------------------------------------------------------------------------- labels
 
 
@@ -1087,6 +1236,98 @@ def plot_embedding_map(
         ax.set_yticks([])
     if legend:
         _legend_outside(ax, markerscale=1.5, handletextpad=0.2)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_explained_variance(
+    ratio,
+    *,
+    thresholds: Sequence[float] = (0.9,),
+    ax=None,
+    title: str | None = None,
+    color=None,
+):
+    """Plot the variance each principal component keeps, and the running total.
+
+    Bars show each component's fraction of the variance, the line the cumulative
+    fraction; a dotted line marks each of ``thresholds`` with the number of components
+    that reach it.
+
+    Parameters
+    ----------
+    ratio : ndarray, shape (n_components,), or a fitted PCA
+        Explained variance ratios, e.g. ``pca.explained_variance_ratio_`` from
+        :func:`asttools.reduce.fit_pca` (a PCA stands for that attribute).
+    thresholds : sequence of float
+        Cumulative fractions to mark (each in (0, 1]); one the components do not reach
+        is not drawn.
+    ax : matplotlib Axes, optional
+        Where to draw; a new 6.3 x 2.6 in figure when None.
+    title : str, optional
+        Axes title.
+    color : matplotlib colour, optional
+        Colour of the bars and line (default: the first colour of the cycle).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        x is the component number (from 1), y the fraction of variance (0 to 1).
+
+    Raises
+    ------
+    ParameterError
+        ``ratio`` is not 1-D, is empty, has negative values, sums to more than 1, or a
+        threshold is outside (0, 1].
+
+    Examples
+    --------
+    >>> ax = plot_explained_variance([0.5, 0.25, 0.125, 0.0625], thresholds=(0.8,))
+    """
+    ratio = _array(getattr(ratio, "explained_variance_ratio_", ratio), "ratio", ndim=1)
+    if ratio.size == 0:
+        raise ParameterError("ratio is empty: fit the PCA first")
+    if (ratio < 0).any() or not np.isfinite(ratio).all() or ratio.sum() > 1.0 + 1e-6:
+        raise ParameterError(
+            "ratio must hold explained variance fractions (finite, >= 0, summing to at most "
+            f"1), given values from {ratio.min():.3g} to {ratio.max():.3g} summing to "
+            f"{ratio.sum():.3g}"
+        )
+    for thr in thresholds:
+        if not 0.0 < thr <= 1.0:
+            raise ParameterError(f"thresholds must lie in (0, 1], given {thr!r}")
+    ax = _new_axes(ax, (_DEFAULT_WIDTH, 2.6))
+    if color is None:
+        import matplotlib as mpl
+
+        color = mpl.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])[0]
+    k = np.arange(1, ratio.size + 1)
+    cumulative = np.cumsum(ratio)
+    ax.bar(k, ratio, width=0.8 if ratio.size <= 64 else 1.0, color=color, alpha=0.45,
+           linewidth=0, label="Per component")
+    ax.plot(k, cumulative, color=color, linewidth=1.5, label="Cumulative")
+    for thr in sorted(thresholds):
+        reached = np.flatnonzero(cumulative >= thr - 1e-12)
+        if not reached.size:
+            continue
+        n = int(reached[0]) + 1
+        ax.axhline(thr, color="0.4", linestyle=":", linewidth=0.8)
+        ax.plot([n], [cumulative[n - 1]], marker="o", color=color, markersize=4)
+        right = n > 0.6 * ratio.size  # near the right edge: write to the left
+        ax.annotate(
+            f"{thr:.0%}: {n} component{'s' if n > 1 else ''}",
+            (n, cumulative[n - 1]),
+            xytext=(-6 if right else 6, -12),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            fontsize="small",
+        )
+    ax.set_xlim(0.5, ratio.size + 0.5)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("Principal component")
+    ax.set_ylabel("Fraction of variance")
+    ax.legend(loc="center right", frameon=False)
     if title:
         ax.set_title(title)
     return ax
