@@ -69,3 +69,13 @@ def test_demo_marks_random_weights_everywhere(demo):
         assert table["model"].str.contains("random weights").all(), path
     metrics = report.metrics.set_index("metric")
     assert "mAP" in metrics.index
+
+
+def test_demo_subcommand_is_documented(capsys):
+    from asttools.cli import EXIT_OK, main
+
+    assert main(["demo", "--help"]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "--out" in text and "tiny-random" in text
+    assert main(["--help"]) == EXIT_OK
+    assert "asttools demo" in capsys.readouterr().out
