@@ -1252,8 +1252,8 @@ def plot_explained_variance(
     """Plot the variance each principal component keeps, and the running total.
 
     Bars show each component's fraction of the variance, the line the cumulative
-    fraction; a dotted line marks each of ``thresholds`` with the number of components
-    that reach it.
+    fraction; a dotted line and a marker show each of ``thresholds``, and the legend says
+    how many components reach it.
 
     Parameters
     ----------
@@ -1307,27 +1307,21 @@ def plot_explained_variance(
     ax.bar(k, ratio, width=0.8 if ratio.size <= 64 else 1.0, color=color, alpha=0.45,
            linewidth=0, label="Per component")
     ax.plot(k, cumulative, color=color, linewidth=1.5, label="Cumulative")
-    for thr in sorted(thresholds):
+    markers = ("o", "s", "D", "^", "v")
+    for m, thr in enumerate(sorted(thresholds)):
         reached = np.flatnonzero(cumulative >= thr - 1e-12)
         if not reached.size:
             continue
         n = int(reached[0]) + 1
         ax.axhline(thr, color="0.4", linestyle=":", linewidth=0.8)
-        ax.plot([n], [cumulative[n - 1]], marker="o", color=color, markersize=4)
-        right = n > 0.6 * ratio.size  # near the right edge: write to the left
-        ax.annotate(
-            f"{thr:.0%}: {n} component{'s' if n > 1 else ''}",
-            (n, cumulative[n - 1]),
-            xytext=(-6 if right else 6, -12),
-            textcoords="offset points",
-            ha="right" if right else "left",
-            fontsize="small",
-        )
+        ax.plot([n], [cumulative[n - 1]], linestyle="none", marker=markers[m % len(markers)],
+                color=color, markersize=5, markeredgecolor="white", markeredgewidth=0.6,
+                label=f"{thr:.0%} of the variance: {n} component{'s' if n > 1 else ''}")
     ax.set_xlim(0.5, ratio.size + 0.5)
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("Principal component")
     ax.set_ylabel("Fraction of variance")
-    ax.legend(loc="center right", frameon=False)
+    ax.legend(loc="best", frameon=True, framealpha=0.9, edgecolor="none", fontsize="small")
     if title:
         ax.set_title(title)
     return ax

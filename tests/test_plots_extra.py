@@ -121,8 +121,12 @@ def test_explained_variance_plot():
     line = ax.get_lines()[0]
     np.testing.assert_allclose(line.get_ydata(), np.cumsum(ratio))
     np.testing.assert_allclose(line.get_xdata(), [1, 2, 3, 4])
-    texts = sorted(t.get_text() for t in ax.texts)
-    assert texts == ["70%: 2 components", "90%: 4 components"]  # 99% is never reached
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Cumulative", "70% of the variance: 2 components",
+                      "90% of the variance: 4 components", "Per component"]  # 99%: never
+    markers = [line for line in ax.get_lines() if line.get_label().startswith(("70%", "90%"))]
+    assert [(line.get_xdata()[0], line.get_ydata()[0]) for line in markers] == [
+        (2, 0.75), (4, 0.9375)]
 
 
 def test_explained_variance_plot_takes_a_pca(rng):
@@ -131,7 +135,8 @@ def test_explained_variance_plot_takes_a_pca(rng):
     pca = fit_pca(rng.normal(size=(50, 10)), n_components=10)
     ax = plots.plot_explained_variance(pca)
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata()[-1], 1.0)
-    assert [t.get_text() for t in ax.texts][0].startswith("90%: ")
+    assert any(t.get_text().startswith("90% of the variance: ")
+               for t in ax.get_legend().get_texts())
 
 
 @pytest.mark.parametrize(
