@@ -18,7 +18,7 @@ Set ``ASTTOOLS_MODEL=tiny-random`` to run anything offline with a small random m
 (its outputs are marked as random everywhere).
 """
 
-from . import attention, plots
+from . import attention, demo, plots
 from .audio import load_audio
 from .datasets import read_ground_truth
 from .embed import POOLINGS, EmbeddingResult, embed, top_k
@@ -36,6 +36,7 @@ from .mapping import map_labels
 from .metrics import evaluate, linear_probe, per_class_metrics
 from .model import DEFAULT_MODEL, TINY_RANDOM, load_model, model_info
 from .plots import save_figure
+from .reduce import fit_pca, load_reducer, save_reducer
 from .store import extract, read_store
 
 __version__ = "0.1.0"
@@ -52,6 +53,7 @@ __all__ = [
     "ParameterError",
     "StoreError",
     "attention",
+    "demo",
     "audioset_labels",
     "audioset_ontology",
     "descendants",
@@ -59,9 +61,11 @@ __all__ = [
     "evaluate",
     "extract",
     "fbank",
+    "fit_pca",
     "linear_probe",
     "load_audio",
     "load_model",
+    "load_reducer",
     "lookup_label",
     "map_labels",
     "model_info",
@@ -70,5 +74,6 @@ __all__ = [
     "read_ground_truth",
     "read_store",
     "save_figure",
+    "save_reducer",
     "top_k",
 ]

@@ -410,8 +410,8 @@ def iter_embed(
                 "clip_duration_s": len(wav) / SAMPLE_RATE,
             }
         )
-        for key, value in it.extra.items():
-            table[key] = value
+        for key, value in it.extra.items():  # one value per window, even a tuple or list
+            table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
         pending[it.index] = {"item": it, "table": table, "emb": [None] * len(bounds),
                              "logits": [None] * len(bounds)}
         for k, (s, e) in enumerate(bounds):

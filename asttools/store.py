@@ -984,8 +984,8 @@ class _Extraction:
             "file_size": np.int64(info["file_size"]),
             "file_mtime_ns": np.int64(info["file_mtime_ns"]),
         })
-        for k, v in item.extra.items():
-            rows[k] = v
+        for k, v in item.extra.items():  # one value per window, even a tuple or list
+            rows[k] = pd.Series([v] * len(rows), index=rows.index, dtype=object)
         self.writer.add_rows(rows, emb, probs)
         if copied:
             self.stats["copied"] += 1

@@ -387,3 +387,18 @@ def test_loading_is_lazy_and_bounded():
     next(stream)
     assert len(pulled) <= 6
     stream.close()
+
+
+def test_ground_truth_table_as_input_keeps_tuple_columns_per_window(tmp_path, tiny_model):
+    """A read_ground_truth table (tuple label columns) over a clip of several windows."""
+    import asttools
+
+    root = tmp_path / "gt"
+    root.mkdir()
+    _write(root / "long.wav", seconds=12.0)
+    _write(root / "short.wav", seconds=1.0)
+    (root / "m.csv").write_text("path,label\nlong.wav,Siren;Music\nshort.wav,Speech\n")
+    truth = asttools.read_ground_truth(root / "m.csv")
+    res = asttools.extract(truth, tmp_path / "store", model=tiny_model, progress=False)
+    assert res.table["window"].tolist() == [0, 1, 0]
+    assert [list(v) for v in res.table["labels"]] == [["Siren", "Music"]] * 2 + [["Speech"]]
