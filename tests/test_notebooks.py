@@ -5,11 +5,11 @@ Two kinds of tests, for every ``notebooks/0*.ipynb`` there is:
 - **clean and well-formed** (fast, no kernel): no outputs, no execution counts, no volatile
   metadata (``nbstripout --verify`` when nbstripout is installed); cell 1 a markdown title
   with Overview and Prerequisites, cell 2 the ``parameters`` cell (papermill), cell 3 the
-  imports, the last cell ``%watermark``; none of the anti-patterns of docs/STYLE
-  (``sys.path`` edits, ``!git clone``, absolute author paths, functions or classes defined in
-  cells, a hard-coded GPU).
-- **runs** (about 15-45 s each, most of it the kernel importing torch): a copy of the
-  notebooks folder in a temporary directory is executed with nbclient, offline, with the
+  imports, the last cell ``%watermark``; none of the anti-patterns of the project's style
+  guide (``sys.path`` edits, ``!git clone``, absolute author paths, functions or classes
+  defined in cells, imports after cell 3, a hard-coded GPU).
+- **runs** (about 12-40 s each on 2 cores, much of it the kernel importing torch): a copy of
+  the notebooks folder in a temporary directory is executed with nbclient, offline, with the
   random ``tiny-random`` model, so the figures and embedding stores the notebooks write
   land in the temporary directory, not in the repository's ``notebooks/outputs/``. The
   bundled example data is still found: ``asttools.demo.example_data()`` falls back to the
@@ -38,7 +38,7 @@ NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("0*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
 
-NOTEBOOK_TIMEOUT_S = 300  # a whole notebook; with tiny-random each takes 15-45 s on 2 cores
+NOTEBOOK_TIMEOUT_S = 300  # a whole notebook; with tiny-random each takes 12-40 s on 2 cores
 CELL_TIMEOUT_S = 240
 ENV = {
     "ASTTOOLS_MODEL": "tiny-random",
@@ -48,19 +48,19 @@ ENV = {
 }
 BANNER = "RANDOM WEIGHTS"  # asttools.demo.weights_banner() for a random model
 
-# Figures the notebooks of this test's author promise to write (stem, under OUT_DIR).
+# Figures that notebooks 03 and 04 promise to write (stems, under their OUT_DIR).
 EXPECTED_FIGURES = {
     "03_tsne": ["tsne", "tsne_perplexity_seed", "pca_vs_tsne", "tsne_pooling_layer"],
     "04_label_prediction": ["top5_examples", "label_timeline", "per_class_ap", "pr_curves",
                             "probe_confusion"],
 }
 
-# Anti-patterns (docs/STYLE.md) looked for in code cells.
+# Anti-patterns (STYLE: "Notebooks narrate; the package computes") looked for in code cells.
 FORBIDDEN = {
     r"\bsys\.path\b": "edits sys.path (install the package instead)",
     r"^\s*!\s*git\s+clone": "clones a repository",
     r"^\s*!\s*(pip|conda)\s+install": "installs packages from a cell",
-    r"""["'](/home/|/Users/|/data/|/scratch/|/mnt/|[A-Za-z]:\\\\)""": "an absolute author path",
+    r"""["'](/home/|/Users/|/data/|/scratch/|/mnt/|[A-Za-z]:\\)""": "an absolute author path",
     r"\.cuda\(\)|map_location\s*=\s*['\"]cuda|device\s*=\s*['\"]cuda": "assumes a GPU",
 }
 
