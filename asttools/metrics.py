@@ -461,8 +461,11 @@ def _validate_scores(s: np.ndarray) -> np.ndarray:
     return s
 
 
-def _truth_keys(truth: pd.DataFrame) -> tuple[list[tuple], bool]:
-    """Per clip label keys: AudioSet mids when the table gives them for every clip."""
+def _truth_keys(truth: pd.DataFrame, *, use_mids: bool = True) -> tuple[list[tuple], bool]:
+    """Per clip label keys: AudioSet mids when the table gives them for every clip.
+
+    ``use_mids=False`` (a user mapping was given, and it must win) keys by label name.
+    """
     if "labels" not in truth.columns:
         raise ParameterError(
             f"the truth table has no 'labels' column (columns: "
@@ -470,7 +473,7 @@ def _truth_keys(truth: pd.DataFrame) -> tuple[list[tuple], bool]:
             "asttools.datasets.read_ground_truth"
         )
     labels = [tuple(v) if not isinstance(v, str) else (v,) for v in truth["labels"]]
-    if "mids" in truth.columns:
+    if use_mids and "mids" in truth.columns:
         mids = [tuple(v) if not isinstance(v, str) else (v,) for v in truth["mids"]]
         if any(mids) and all(len(m) == len(lb) for m, lb in zip(mids, labels, strict=True)):
             return mids, True
@@ -553,7 +556,7 @@ def _prepare(truth: Any, predictions: Any, *, task: str, classes: Sequence[str] 
                 f"the truth table has {len(truth)} rows but the score matrix "
                 f"{scores.shape[0]}; without paths they must be aligned row by row"
             )
-        keys, native = _truth_keys(truth)
+        keys, native = _truth_keys(truth, use_mids=not mapping)
         if kind == "aligned" and scores.shape[1] == _N_AUDIOSET and (
             classes is None or len(classes) != _N_AUDIOSET
         ):
@@ -799,7 +802,8 @@ def evaluate(
         several rows); or a score matrix aligned with ``truth``. With the 527 AudioSet
         outputs, the truth's label names are mapped to AudioSet classes with
         :func:`asttools.mapping.map_labels` (or its ``mids`` column is used, as for
-        AudioSet segment files); classes that map to no output are left out with a
+        AudioSet segment files — unless ``mapping`` is given: a user mapping always
+        wins, and then the label names are mapped); classes that map to no output are left out with a
         warning and counted in ``n_classes_unmapped``. A model with its own label set
         (``meta["labels"]``) is matched by name.
     task : {"auto", "multilabel", "multiclass"}, default "auto"

@@ -526,3 +526,27 @@ def test_the_real_embedding_result_class_is_accepted(tmp_path, rng):
     with pytest.raises(ParameterError, match=r"holding out fold '1' leaves one class "
                                              r"\('rain'\)"):
         linear_probe(result, truth, folds=[1, 2, 1, 2])
+
+
+def test_user_mapping_wins_over_the_truth_mids_column():
+    """A truth table with AudioSet mids: a user mapping still decides where a label goes."""
+    import asttools
+    from asttools.labels import audioset_labels
+
+    table = audioset_labels()
+    idx = {n: i for i, n in enumerate(table["display_name"])}
+    truth = pd.DataFrame({
+        "path": ["a", "b", "c", "d"],
+        "labels": [("Clicking",), ("Clicking",), ("Siren",), ("Siren",)],
+        "mids": [("/m/07qc9xj",), ("/m/07qc9xj",), ("/m/03kmc9",), ("/m/03kmc9",)],
+    })
+    probs = np.full((4, 527), 0.1, np.float32)
+    probs[[0, 1], idx["Tick"]] = 0.9  # the model hears ticks where the truth says clicking
+    probs[[2, 3], idx["Siren"]] = 0.9
+    plain = asttools.per_class_metrics(truth, probs).set_index("label")
+    assert plain.loc["Clicking", "match"] == "mid"
+    mapped = asttools.per_class_metrics(truth, probs, mapping={"Clicking": "Tick"})
+    mapped = mapped.set_index("label")
+    row = mapped.loc[[i for i in mapped.index if "Tick" in i or "Clicking" in i][0]]
+    assert row["match"] == "user"
+    assert row["ap"] == pytest.approx(1.0)

@@ -50,6 +50,9 @@ BANNER = "RANDOM WEIGHTS"  # asttools.demo.weights_banner() for a random model
 
 # Figures that notebooks 03 and 04 promise to write (stems, under their OUT_DIR).
 EXPECTED_FIGURES = {
+    "01_ast_architecture": ["waveform_fbank", "patch_grid", "position_similarity", "top_k",
+                            "cls_attention_layers", "attention_rollout"],
+    "02_extract_embeddings": ["label_timeline", "pca_explained_variance"],
     "03_tsne": ["tsne", "tsne_perplexity_seed", "pca_vs_tsne", "tsne_pooling_layer"],
     "04_label_prediction": ["top5_examples", "label_timeline", "per_class_ap", "pr_curves",
                             "probe_confusion"],
