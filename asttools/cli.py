@@ -300,6 +300,8 @@ def _predict(args) -> int:
 
     if args.out is not None:
         table = _prediction_table(clips, windows, inputs)
+        table.insert(0, "model", meta["model"])
+        table.insert(1, "random_weights", meta["random_weights"])  # said in every row
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if args.out.suffix.lower() == ".csv":
             table.to_csv(args.out, index=False)

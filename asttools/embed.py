@@ -604,7 +604,8 @@ def top_k(
         ``item`` (the row's input number; the row number for a bare matrix), the
         result's ``path``, ``window``, ``start_s``, ``end_s`` when known, then ``rank``
         (1 = most probable), ``label``, ``mid`` (AudioSet id, or missing) and
-        ``probability``.
+        ``probability``. For a result, ``attrs["random_weights"]`` and ``attrs["model"]``
+        say where the probabilities came from.
 
     Examples
     --------
@@ -646,4 +647,7 @@ def top_k(
     out["label"] = [names[j] for j in flat]
     out["mid"] = pd.array([mid_of.get(names[j]) for j in flat], dtype="string")
     out["probability"] = probs[rows, flat].astype(np.float64)
+    if isinstance(result, EmbeddingResult):
+        out.attrs["random_weights"] = result.random_weights
+        out.attrs["model"] = result.meta.get("model")
     return out

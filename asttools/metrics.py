@@ -803,9 +803,9 @@ def evaluate(
         outputs, the truth's label names are mapped to AudioSet classes with
         :func:`asttools.mapping.map_labels` (or its ``mids`` column is used, as for
         AudioSet segment files — unless ``mapping`` is given: a user mapping always
-        wins, and then the label names are mapped); classes that map to no output are left out with a
-        warning and counted in ``n_classes_unmapped``. A model with its own label set
-        (``meta["labels"]``) is matched by name.
+        wins, and then the label names are mapped); classes that map to no output are
+        left out with a warning and counted in ``n_classes_unmapped``. A model with its
+        own label set (``meta["labels"]``) is matched by name.
     task : {"auto", "multilabel", "multiclass"}, default "auto"
         ``"auto"``: multiclass when every clip has exactly one label (ESC-50), else
         multi-label. See the module docstring for each task's metrics.

@@ -133,8 +133,10 @@ def test_predict_terminal_csv_parquet_and_manifest(tmp_path, tiny_env, capsys):
     assert "short.wav (1.0 s):" in out and "long one.wav (25.0 s, 3 windows):" in out
     assert "10.24-  20.48 s:" in out
     table = pd.read_csv(csv)
-    assert list(table.columns[:9]) == ["path", "scope", "window", "start_s", "end_s", "rank",
-                                       "label", "mid", "probability"]
+    assert list(table.columns[:11]) == ["model", "random_weights", "path", "scope", "window",
+                                        "start_s", "end_s", "rank", "label", "mid",
+                                        "probability"]
+    assert table["random_weights"].all() and (table["model"] == "tiny-random").all()
     clips = table[table["scope"] == "clip"]
     assert len(clips) == 4 and clips["window"].isna().all()
     windows = table[table["scope"] == "window"]

@@ -198,6 +198,7 @@ def test_top_k_is_tidy_with_audioset_names(tiny_model):
     best = int(np.argmax(out.probs[0]))
     assert first["label"].iloc[0] == out.labels[best]
     assert first["mid"].iloc[0] == asttools.audioset_labels().loc[best, "mid"]
+    assert table.attrs["random_weights"] is True
     clip_level = asttools.top_k(out.clips(probs="max"), k=2)
     assert sorted(clip_level["item"].unique()) == [0, 1]
 
