@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 
-os.environ.setdefault("MPLBACKEND", "Agg")  # tests only: never open windows
+os.environ["MPLBACKEND"] = "Agg"  # tests only: never open windows (conftest runs first)
 
 import numpy as np
 import pytest

@@ -6,29 +6,14 @@ import struct
 import zlib
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-
-from asttools import plots  # noqa: E402
-from asttools.errors import ASTToolsWarning, ParameterError  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figs():
-    """Close every figure a test opened (seaborn's close_figs)."""
-    yield
-    plt.close("all")
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(0)
+from asttools import plots
+from asttools.errors import ASTToolsWarning, ParameterError
 
 
 @pytest.fixture
