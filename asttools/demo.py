@@ -192,9 +192,14 @@ def run_demo(
     from .datasets import read_ground_truth
     from .embed import top_k
     from .features import fbank
-    from .labels import audioset_labels
     from .mapping import map_labels
-    from .metrics import confusion_matrix, evaluate, linear_probe, per_class_metrics
+    from .metrics import (
+        aligned_scores,
+        confusion_matrix,
+        evaluate,
+        linear_probe,
+        per_class_metrics,
+    )
     from .model import model_info
     from .store import extract
 
@@ -315,15 +320,12 @@ def run_demo(
     plots.plot_per_class_ap(per_class, ax=ax, title=title("average precision per class"))
     save(fig, "06_per_class_ap")
 
-    evaluated = per_class[per_class["evaluated"]]
-    if len(evaluated):
-        unit = dict(zip(audioset_labels()["mid"], audioset_labels()["index"], strict=True))
-        clip_mids = truth.set_index("path")["mids"].reindex(clips.table["path"])
-        y_true = np.array([[isinstance(m, tuple) and mid in m for mid in evaluated["mid"]]
-                           for m in clip_mids], dtype=np.uint8)
-        scores = clips.probs[:, [unit[mid] for mid in evaluated["mid"]]]
+    y_true, scores, labels = aligned_scores(truth, result)
+    shown = [j for j in np.argsort(-y_true.sum(axis=0), kind="stable")[:10] if y_true[:, j].any()]
+    if shown:
         fig, ax = plt.subplots(figsize=(4.5, 3.4), layout="constrained")
-        plots.plot_pr_curves(y_true, scores, labels=evaluated["label"].tolist(), ax=ax,
+        plots.plot_pr_curves(y_true[:, shown], scores[:, shown],
+                             labels=[labels[j] for j in shown], ax=ax,
                              title=title("precision-recall per class"))
         save(fig, "07_pr_curves")
 

@@ -51,6 +51,7 @@ __all__ = [
     "MULTILABEL_POLICIES",
     "TASKS",
     "BootstrapCI",
+    "aligned_scores",
     "bootstrap_ci",
     "confusion_matrix",
     "dprime",
@@ -994,6 +995,45 @@ def per_class_metrics(
                        notes=list(problem.notes), random_weights=problem.random_weights,
                        threshold=threshold, roll_up=roll_up)
     return table
+
+
+def aligned_scores(
+    truth: pd.DataFrame | np.ndarray,
+    predictions: Any,
+    *,
+    classes: Sequence[str] | None = None,
+    roll_up: bool = False,
+    mapping: Mapping[str, str | None] | None = None,
+    dataset: str | None = "auto",
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The 0/1 truth and the matching score columns that :func:`evaluate` scores.
+
+    The same joining (on ``path``, windows averaged per clip), label mapping and roll-up
+    as :func:`evaluate`, for figures such as :func:`asttools.plots.plot_pr_curves`.
+
+    Parameters
+    ----------
+    truth, predictions, classes, roll_up, mapping, dataset
+        As for :func:`evaluate`.
+
+    Returns
+    -------
+    y_true : ndarray, uint8, shape (n_clips, n_classes)
+    scores : ndarray, float64, shape (n_clips, n_classes)
+    labels : list of str
+        The class names, in column order (AudioSet display names when mapped).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.metrics import aligned_scores
+    >>> y, s, labels = aligned_scores(np.array([[1, 0], [0, 1]]), np.eye(2), classes=["a", "b"])
+    >>> y.shape, s.shape, labels
+    ((2, 2), (2, 2), ['a', 'b'])
+    """
+    problem = _prepare(truth, predictions, task="multilabel", classes=classes,
+                       roll_up=roll_up, mapping=mapping, dataset=dataset)
+    return problem.y.astype(np.uint8), problem.s, list(problem.classes)
 
 
 # ---------------------------------------------------------------------------------------

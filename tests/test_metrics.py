@@ -550,3 +550,21 @@ def test_user_mapping_wins_over_the_truth_mids_column():
     row = mapped.loc[[i for i in mapped.index if "Tick" in i or "Clicking" in i][0]]
     assert row["match"] == "user"
     assert row["ap"] == pytest.approx(1.0)
+
+
+def test_aligned_scores_are_what_per_class_metrics_scores():
+    from sklearn.metrics import average_precision_score
+
+    from asttools.metrics import aligned_scores, per_class_metrics
+
+    rng = np.random.default_rng(3)
+    names = ["Speech", "Music", "Dog"]
+    truth = pd.DataFrame({"path": [f"c{i}" for i in range(12)],
+                          "labels": [tuple(n for n in names if rng.random() < 0.5) or ("Dog",)
+                                     for _ in range(12)]})
+    probs = rng.random((12, 527)).astype(np.float32)
+    y, s, labels = aligned_scores(truth, probs)
+    assert y.shape == s.shape == (12, 3) and set(labels) == set(names)
+    pc = per_class_metrics(truth, probs).set_index("label")
+    for j, label in enumerate(labels):
+        assert pc.loc[label, "ap"] == pytest.approx(average_precision_score(y[:, j], s[:, j]))
