@@ -287,6 +287,7 @@ def run_demo(
     attn = attention_maps(model, wav, sr=sr)
     fig, ax = plt.subplots(figsize=(6.3, 2.6), layout="constrained")
     plots.plot_patch_grid(feats, values=attention_rollout(attn), ax=ax,
+                          values_label="Rollout attention",
                           title=title("attention rollout of [CLS] over the 12 x 101 patches"))
     save(fig, "02_attention_rollout")
 
@@ -323,7 +324,7 @@ def run_demo(
     y_true, scores, labels = aligned_scores(truth, result)
     shown = [j for j in np.argsort(-y_true.sum(axis=0), kind="stable")[:10] if y_true[:, j].any()]
     if shown:
-        fig, ax = plt.subplots(figsize=(4.5, 3.4), layout="constrained")
+        fig, ax = plt.subplots(figsize=(6.3, 3.4), layout="constrained")
         plots.plot_pr_curves(y_true[:, shown], scores[:, shown],
                              labels=[labels[j] for j in shown], ax=ax,
                              title=title("precision-recall per class"))

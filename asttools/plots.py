@@ -554,6 +554,7 @@ def plot_patch_grid(
     title: str | None = None,
     cmap: str = "magma",
     values_cmap: str = "viridis",
+    values_label: str = "Patch value",
     colorbar: bool = True,
 ):
     """Plot a filterbank with the AST patch grid, or per-patch values, over it.
@@ -590,6 +591,8 @@ def plot_patch_grid(
         Colour map of the spectrogram when ``values`` is None (grey under ``values``).
     values_cmap : str
         Colour map of ``values``.
+    values_label : str, default "Patch value"
+        Colour-bar label of ``values`` (e.g. "Attention weight").
     colorbar : bool
         Add a colour bar (for ``values`` when given, else for the spectrogram).
 
@@ -667,7 +670,7 @@ def plot_patch_grid(
                 half_f + f * fstride - 0.5,
             ),
         )
-        label = "Patch value"
+        label = values_label
         ax.set_xlim(0.0, n_frames * dt)
         ax.set_ylim(-0.5, n_mel - 0.5)
     if colorbar:
@@ -1479,6 +1482,13 @@ def plot_confusion_matrix(
         cbar_kws={"label": "Fraction of true class" if normalize else "Count"},
         annot_kws={"fontsize": "small"},
     )  # fmt: skip
+    if not normalize and integer and ax.collections:
+        from matplotlib.ticker import MaxNLocator
+
+        bar = ax.collections[0].colorbar
+        if bar is not None:
+            bar.locator = MaxNLocator(integer=True)
+            bar.update_ticks()
     ax.set_xlabel("Predicted")
     ax.set_ylabel("True")
     ax.tick_params(axis="x", labelrotation=45)
@@ -1528,7 +1538,7 @@ def plot_pr_curves(
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on; the legend (lower left) lists the classes by AP, best first.
+        The Axes drawn on; the legend, beside the Axes, lists the classes by AP, best first.
 
     Raises
     ------
@@ -1604,7 +1614,7 @@ def plot_pr_curves(
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("Recall")
     ax.set_ylabel("Precision")
-    ax.legend(loc="lower left")
+    _legend_outside(ax, frameon=False)
     if title:
         ax.set_title(title)
     return ax
