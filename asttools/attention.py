@@ -16,17 +16,11 @@ import torch
 from .audio import SAMPLE_RATE, check_waveform, load_audio, resample
 from .errors import ParameterError
 from .features import fbank
+from .model import patch_grid
 
 __all__ = ["attention_maps", "attention_rollout", "cls_attention", "position_similarity"]
 
 HEAD_REDUCTIONS = ("mean", "max", None)
-
-
-def _grid(model) -> tuple[int, int]:
-    cfg = model.config
-    f = (cfg.num_mel_bins - cfg.patch_size) // cfg.frequency_stride + 1
-    t = (cfg.max_length - cfg.patch_size) // cfg.time_stride + 1
-    return f, t
 
 
 @contextmanager
@@ -176,7 +170,7 @@ def position_similarity(model) -> np.ndarray:
     ndarray, float32, shape (f, t, f, t)
         ``sim[i, j]`` is the (f, t) map of patch (i, j)'s similarity to all patches.
     """
-    f, t = _grid(model)
+    f, t = patch_grid(model.config)
     emb = model.audio_spectrogram_transformer.embeddings.position_embeddings
     pos = emb.detach()[0, 2:].float().cpu()
     pos = torch.nn.functional.normalize(pos, dim=-1)

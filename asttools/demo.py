@@ -178,20 +178,14 @@ def run_demo(
     -------
     DemoReport
     """
-    import matplotlib
-
-    if matplotlib.get_backend().lower() not in {"agg", "pdf", "svg"} and not os.environ.get(
-        "DISPLAY"
-    ):
-        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from . import plots
     from .attention import attention_maps, attention_rollout
     from .audio import load_audio
     from .datasets import read_ground_truth
-    from .embed import top_k
-    from .features import fbank
+    from .embed import WINDOW_S, top_k
+    from .features import fbank, n_frames
     from .mapping import map_labels
     from .metrics import (
         aligned_scores,
@@ -275,12 +269,13 @@ def run_demo(
     clip_path = (full or real or list(durations.index))[0]
     wav, sr = load_audio(clip_path)
     feats = fbank(wav)[0].numpy()
-    n_valid = min(len(feats), max(1, 1 + (min(len(wav), 163840) - 400) // 160))
+    first_window = wav[: int(round(WINDOW_S * sr))]
+    n_valid = max(1, min(len(feats), n_frames(len(first_window))))
     stem = Path(clip_path).stem
 
     fig, axes = plt.subplots(2, 1, figsize=(6.3, 4.2), layout="constrained",
                              height_ratios=[1, 2])
-    plots.plot_waveform(wav[:163840], sr=sr, ax=axes[0], title=title(f"{stem}: waveform"))
+    plots.plot_waveform(first_window, sr=sr, ax=axes[0], title=title(f"{stem}: waveform"))
     plots.plot_fbank(feats[:n_valid], ax=axes[1], title="128-bin log-mel fbank (normalised)")
     save(fig, "01_waveform_fbank")
 

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .audio import SAMPLE_RATE, check_waveform, load_audio
+from .audio import SAMPLE_RATE, check_waveform, load_audio, resample
 from .errors import ASTToolsWarning, AudioError, ParameterError
 from .features import fbank, window_bounds
-from .model import load_model, model_info
+from .model import load_model, model_info, patch_grid
 
 __all__ = [
     "AGGREGATIONS",
@@ -221,9 +221,7 @@ def forward(
         elif pooling == "patches":
             emb = h[:, 2:].mean(dim=1)
         else:
-            f = (cfg.num_mel_bins - cfg.patch_size) // cfg.frequency_stride + 1
-            t = (cfg.max_length - cfg.patch_size) // cfg.time_stride + 1
-            emb = h[:, 2:].reshape(h.shape[0], f, t, h.shape[-1])
+            emb = h[:, 2:].reshape(h.shape[0], *patch_grid(cfg), h.shape[-1])
     return (
         emb.float().cpu().numpy().astype(np.float32, copy=False),
         logits.float().cpu().numpy().astype(np.float32, copy=False),
@@ -276,8 +274,6 @@ def _load(item: _Item, channel: int | None) -> np.ndarray:
     if item.sr is None:
         wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
         return wav
-    from .audio import resample
-
     wav = check_waveform(item.source, item.sr, name=item.name)
     return resample(wav, item.sr, SAMPLE_RATE)
 

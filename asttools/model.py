@@ -29,6 +29,7 @@ __all__ = [
     "TINY_RANDOM",
     "load_model",
     "model_info",
+    "patch_grid",
     "resolve_device",
     "resolve_model_name",
     "tiny_random_model",
@@ -282,6 +283,23 @@ def is_cached(
     )
 
 
+def patch_grid(config) -> tuple[int, int]:
+    """Patches along frequency and time of an AST config: (12, 101) for AST's geometry.
+
+    Parameters
+    ----------
+    config : transformers.ASTConfig
+
+    Returns
+    -------
+    (int, int)
+        ``(n_mel - patch) // fstride + 1`` and ``(max_length - patch) // tstride + 1``.
+    """
+    f = (config.num_mel_bins - config.patch_size) // config.frequency_stride + 1
+    t = (config.max_length - config.patch_size) // config.time_stride + 1
+    return int(f), int(t)
+
+
 def model_info(model) -> dict[str, Any]:
     """What a result should record about the model that produced it.
 
@@ -299,8 +317,6 @@ def model_info(model) -> dict[str, Any]:
     """
     cfg = model.config
     param = next(model.parameters())
-    f = (cfg.num_mel_bins - cfg.patch_size) // cfg.frequency_stride + 1
-    t = (cfg.max_length - cfg.patch_size) // cfg.time_stride + 1
     return {
         "model": getattr(cfg, "asttools_loaded_from", None)
         or getattr(cfg, "asttools_source", None)
@@ -311,7 +327,7 @@ def model_info(model) -> dict[str, Any]:
         "hidden_size": int(cfg.hidden_size),
         "num_layers": int(cfg.num_hidden_layers),
         "num_labels": int(cfg.num_labels),
-        "patch_grid": (int(f), int(t)),
+        "patch_grid": patch_grid(cfg),
         "max_length": int(cfg.max_length),
         "num_mel_bins": int(cfg.num_mel_bins),
         "device": str(param.device),
