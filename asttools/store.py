@@ -899,7 +899,7 @@ class _Store:
                 if errors else "the inputs it held are no longer in the store: extract "
                 "computes them again")
         warnings.warn(f"{printable_path(path)}: damaged part file ({err}); skipped it and "
-                      f"{fate}. {lost}", ASTToolsWarning, stacklevel=4)
+                      f"{fate}. {lost[0].upper()}{lost[1:]}", ASTToolsWarning, stacklevel=4)
 
     # ---- locking
     @contextlib.contextmanager

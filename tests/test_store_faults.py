@@ -3,9 +3,13 @@ parts, read-only stores, concurrent writers, unusual listings (issue 8)."""
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import re
+import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -16,8 +20,8 @@ import soundfile as sf
 from audio_fixtures import sine
 
 import asttools.store as store_mod
-from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, main
-from asttools.errors import ASTToolsWarning
+from asttools.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, main
+from asttools.errors import ASTToolsWarning, StoreError
 from asttools.store import compact_store, extract, read_store
 
 embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
@@ -47,6 +51,13 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """Every file under root with its size and modification time."""
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
             for p in root.rglob("*") if p.is_file()}
+
+
+def _main(args: list[str]) -> int:
+    """The command line as a user runs it: every warning shown (this module ignores them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        return main(args)
 
 
 @pytest.fixture
@@ -214,3 +225,324 @@ def test_failed_input_with_a_name_that_is_not_utf8(tmp_path, tiny_model):
     assert read_store(tmp_path / "S").errors["path"].tolist() == [odd]
     again = extract(d, tmp_path / "S", model=tiny_model, progress=False)
     assert again.meta["run"]["failed_before"] == 1
+
+
+# --------------------------------------------------------------------------- case 5
+
+
+def _folder(root: Path, n: int = 3) -> Path:
+    for i in range(n):
+        _write(root / f"c{i}.wav", freq=300.0 + 100 * i)
+    return root
+
+
+def _parts(store: Path) -> list[Path]:
+    return sorted(p for p in store.glob("part-*.parquet") if "schema" not in p.name)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_full_disk_is_a_store_error_and_keeps_what_was_published(tmp_path, tiny_model,
+                                                                  monkeypatch):
+    data = _folder(tmp_path / "d", n=4)
+    store = tmp_path / "S"
+    real, calls = store_mod.pq.write_table, []
+
+    def fills_up(table, where, **kwargs):
+        calls.append(1)
+        if len(calls) >= 3:  # the schema part and the first part fit, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(table, where, **kwargs)
+
+    monkeypatch.setattr(store_mod.pq, "write_table", fills_up)
+    with pytest.raises(StoreError, match=r"part-000002-.*: cannot write a part file \(No space "
+                       r"left on device\); the disk is full: free space.*run the same command "
+                       r"again.*inputs finished since the last part are not saved"):
+        extract(data, store, model=tiny_model, progress=False, flush_items=1)
+    assert not list(store.glob(".*.tmp"))
+    assert len(read_store(store)) == 1 and len(pd.read_parquet(store)) == 1
+    monkeypatch.setattr(store_mod.pq, "write_table", real)
+    again = extract(data, store, model=tiny_model, progress=False)
+    assert (again.meta["run"]["computed"], again.meta["run"]["cached"]) == (3, 1)
+
+
+def test_full_disk_from_the_command_line(tmp_path, tiny_env, capsys, monkeypatch):
+    data = _folder(tmp_path / "d", n=2)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_mod.pq, "write_table", full)
+    assert main(["extract", str(data), "--out", str(tmp_path / "S"), "-q"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "the disk is full" in err
+    assert "Traceback" not in err
+
+
+class _ReadOnly:
+    """Stands in for ``os`` and ``open`` in asttools.store: every write raises EROFS and
+    is counted."""
+
+    def __init__(self):
+        self.attempts: list[str] = []
+
+    def refuse(self, what):
+        self.attempts.append(str(what))
+        raise OSError(errno.EROFS, "Read-only file system", str(what))
+
+    def install(self, monkeypatch):
+        ro = self
+
+        class Os:
+            def __getattr__(self, name):
+                return getattr(os, name)
+
+            def open(self, path, flags, *args):
+                if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+                    ro.refuse(path)
+                return os.open(path, flags, *args)
+
+            def replace(self, src, dst):
+                ro.refuse(dst)
+
+        def open_(path, mode="r", *args, **kwargs):
+            if any(c in mode for c in "wax+"):
+                ro.refuse(path)
+            return open(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(store_mod, "os", Os())
+        monkeypatch.setattr(store_mod, "open", open_, raising=False)
+        return self
+
+
+def test_fully_cached_run_on_a_read_only_store_writes_nothing(tmp_path, tiny_model,
+                                                              monkeypatch):
+    data = _folder(tmp_path / "d")
+    store = tmp_path / "S"
+    extract(data, store, model=tiny_model, progress=False)
+    before = _snapshot(store)
+    ro = _ReadOnly().install(monkeypatch)
+    _forbid_model(monkeypatch)
+    out = extract(data, store, model="tiny-random", progress=False)
+    assert out.meta["run"]["cached"] == 3 and len(out) == 3
+    assert len(read_store(store)) == 3
+    assert ro.attempts == [] and _snapshot(store) == before
+    # inputs to compute: refused before the model is loaded, naming the store
+    _write(data / "new.wav", freq=999.0)
+    with pytest.raises(StoreError, match=r"_claims: cannot write the claims file \(Read-only "
+                       r"file system\); the store is not writable.*new.wav is not in the "
+                       r"store yet, and nothing was computed"):
+        extract(data, store, model="tiny-random", progress=False)
+    # a failure that cannot be recorded is reported, with a warning
+    (data / "new.wav").unlink()
+    with pytest.warns(ASTToolsWarning, match=r"not writable, so 1 failed inputs are not "
+                      r"recorded.*missing.wav: file not found"):
+        listed = pd.DataFrame({"path": [*map(str, sorted(data.glob("*.wav"))),
+                                        str(data / "missing.wav")]})
+        out = extract(listed, store, model="tiny-random", progress=False)
+    assert out.errors["reason"].tolist() == ["file not found"] and len(out) == 3
+    assert _snapshot(store) == before
+
+
+def test_damaged_part_is_skipped_moved_aside_and_recomputed(tmp_path, tiny_model):
+    data = _folder(tmp_path / "d")
+    store = tmp_path / "S"
+    extract(data, store, model=tiny_model, progress=False, flush_items=1)
+    bad = _parts(store)[1]
+    _truncate(bad)
+    with pytest.warns(ASTToolsWarning, match=rf"{bad.name}: damaged part file.*moved it to "
+                      rf".*_corrupt/{bad.name}.*extract computes them again"):
+        res = read_store(store)
+    assert len(res) == 2 and (store / "_corrupt" / bad.name).is_file()
+    assert len(pd.read_parquet(store)) == 2  # the one-liner works again
+    again = extract(data, store, model=tiny_model, progress=False)
+    assert (again.meta["run"]["computed"], again.meta["run"]["cached"]) == (1, 2)
+
+
+def test_compact_skips_a_damaged_part(tmp_path, tiny_model, tiny_env, capsys):
+    data = _folder(tmp_path / "d")
+    store = tmp_path / "S"
+    extract(data, store, model=tiny_model, progress=False, flush_items=1)
+    bad = _parts(store)[0]
+    _truncate(bad)
+    assert _main(["compact", str(store)]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"{bad.name}: damaged part file" in err and "Traceback" not in err
+    assert len(_parts(store)) == 1 and len(read_store(store)) == 2
+    assert len(pd.read_parquet(store)) == 2
+
+
+def test_damaged_errors_part_and_schema_part_and_meta_file(tmp_path, tiny_model):
+    data = _folder(tmp_path / "d", n=2)
+    (data / "bad.wav").write_text("not audio")
+    store = tmp_path / "S"
+    extract(data, store, model=tiny_model, progress=False)
+    _truncate(next((store / "_errors").glob("part-*.parquet")))
+    _truncate(store / "part-000000-schema.parquet")
+    (store / "_meta.json").write_bytes(b"\x00\xffnot json{")
+    _write(data / "new.wav", freq=1200.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = extract(data, store, model=tiny_model, progress=False)
+    said = " ".join(str(w.message) for w in caught)
+    assert "damaged schema part" in said and "rebuilt it from the part files" in said
+    assert "_errors" in said and "The failures it recorded are forgotten" in said
+    assert (out.meta["run"]["computed"], out.meta["run"]["cached"]) == (1, 2)
+    assert out.meta["run"]["failed"] == 1  # retried: its record was lost
+    assert len(pd.read_parquet(store)) == 3
+    for garbage in ("[1, 2]", '{"settings": 5, "latest_settings_key": 3}'):
+        (store / "_meta.json").write_text(garbage)
+        assert len(read_store(store)) == 3
+        assert extract(data, store, model=tiny_model, progress=False).meta["run"][
+            "computed"] == 0
+        assert len(pd.read_parquet(store)) == 3
+
+
+def test_damaged_schema_part_from_the_command_line(tmp_path, tiny_env, capsys):
+    data = _folder(tmp_path / "d", n=2)
+    store = tmp_path / "S"
+    assert main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_OK
+    _truncate(store / "part-000000-schema.parquet")
+    _write(data / "new.wav", freq=1200.0)
+    assert _main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert "damaged schema part" in err and "1 computed" in out and "Traceback" not in err
+    assert len(pd.read_parquet(store)) == 3
+
+
+# ---- with a real file system: a tmpfs mounted here (root on Linux only)
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """Mount a small tmpfs; yields (mount point, remount(options))."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root on Linux")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160k", "tmpfs", str(mnt)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+
+    def remount(options: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{options}", str(mnt)], check=True)
+
+    try:
+        yield mnt, remount
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_read_only_mount(tmpfs, tmp_path, tiny_model, tiny_env, capsys, monkeypatch):
+    mnt, remount = tmpfs
+    data = _folder(tmp_path / "d")
+    store = mnt / "S"
+    extract(data, store, model=tiny_model, progress=False, flush_items=1)
+    damaged = _parts(store)[0]
+    _truncate(damaged)
+    extract(data, store, model=tiny_model, progress=False)  # moves it aside, recomputes
+    remount("ro")
+    before = _snapshot(store)
+    assert main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_OK
+    assert "3 already stored" in capsys.readouterr().out
+    assert len(read_store(store)) == 3 and len(pd.read_parquet(store)) == 3
+    _write(data / "new.wav", freq=999.0)
+    assert main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "Read-only file system" in err and "not writable" in err and "Traceback" not in err
+    (data / "new.wav").unlink()
+    missing = tmp_path / "m.csv"
+    missing.write_text("path\n" + "\n".join(map(str, sorted(data.glob("*.wav"))))
+                       + "\nnothere.wav\n")
+    assert _main(["extract", str(missing), "--out", str(store), "-q"]) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "not recorded" in err and "nothere.wav: file not found" in err
+    assert _snapshot(store) == before
+    remount("rw")
+    _truncate(_parts(store)[0])
+    remount("ro")
+    with pytest.warns(ASTToolsWarning, match=r"damaged part file.*left it in place \(the store "
+                      r"is not writable\); pd.read_parquet\(STORE\) fails until"):
+        assert len(read_store(store)) == 2
+
+
+def test_full_tmpfs(tmpfs, tmp_path, tiny_env, capsys):
+    mnt, _ = tmpfs
+    data = tmp_path / "d"
+    for i in range(30):
+        _write(data / f"c{i:02d}.wav", freq=200.0 + 30 * i)
+    store = mnt / "S"
+    args = ["extract", str(data), "--out", str(store), "-q", "--flush-every", "1"]
+    assert main(args) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "the disk is full" in err
+    assert "Traceback" not in err
+    stored = len(read_store(store))
+    assert 0 < stored < 30 and len(pd.read_parquet(store)) == stored
+    assert not list(store.glob(".*.tmp"))
+
+
+# --------------------------------------------------------------------------- case 6: writers
+
+
+def _cli(store: Path, data: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "asttools", "extract", str(data), "--out", str(store),
+            "--batch-size", "1", "-q", *extra]
+
+
+def test_two_writers_compute_each_input_once(tmp_path):
+    data = tmp_path / "d"
+    for i in range(16):
+        _write(data / f"c{i:02d}.wav", 0.3, 200.0 + 37 * i)
+    store = tmp_path / "S"
+    env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}
+    procs = [subprocess.Popen(_cli(store, data, "--flush-every", "2"), env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == EXIT_OK, err
+    computed = sum(int(re.search(r"(\d+) computed", out).group(1)) for out, _ in outs)
+    assert computed == 16
+    raw = pd.read_parquet(store)
+    assert len(raw) == 16 and not raw.duplicated(["path", "window"]).any()
+    seqs = [int(p.name.split("-")[1]) for p in store.glob("part-*.parquet")]
+    seqs += [int(p.name.split("-")[1]) for p in store.glob("_errors/part-*.parquet")]
+    assert len(seqs) == len(set(seqs))
+    assert len(read_store(store)) == 16
+
+
+def test_a_writer_skips_what_another_computes_then_waits_for_it(tmp_path):
+    data = tmp_path / "d"
+    for i in range(4):
+        _write(data / f"c{i}.wav", 0.3, 300.0 + 50 * i)
+    store = tmp_path / "S"
+    settings = store_mod._settings("tiny-random", pooling="cls", layer=-1, window_s=10.24,
+                                   hop_s=None, channel=None)
+    claims = store_mod._Claims(store_mod._Store(store, create=True),
+                               store_mod.settings_key(settings))
+    held = str(data / "c0.wav")
+    assert claims.take(store_mod._sha256(held))  # this process "computes" c0.wav
+    env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}
+    proc = subprocess.Popen(_cli(store, data, "--flush-every", "1"), env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        others = {str(data / f"c{i}.wav") for i in (1, 2, 3)}
+        stored: set[str] = set()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None and stored != others:
+            time.sleep(0.2)
+            if _parts(store):
+                stored = set(read_store(store).table["path"])
+        assert stored == others, proc.stderr.read() if proc.poll() is not None else stored
+        assert proc.poll() is None  # it has done the rest and waits for c0.wav
+    finally:
+        claims.close()  # this process "dies": its claim goes
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == EXIT_OK, err
+    assert "4 computed" in out
+    assert set(read_store(store).table["path"]) == others | {held}
