@@ -19,10 +19,11 @@ import pytest
 import soundfile as sf
 from audio_fixtures import sine
 
+import asttools
 import asttools.store as store_mod
-from asttools.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, main
-from asttools.errors import ASTToolsWarning, StoreError
-from asttools.store import compact_store, extract, read_store
+from asttools.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from asttools.errors import ASTToolsWarning, ParameterError, StoreError
+from asttools.store import compact_store, extract, list_inputs, read_store
 
 embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
 SR = 16000
@@ -546,3 +547,127 @@ def test_a_writer_skips_what_another_computes_then_waits_for_it(tmp_path):
     assert proc.returncode == EXIT_OK, err
     assert "4 computed" in out
     assert set(read_store(store).table["path"]) == others | {held}
+
+
+# --------------------------------------------------------------------------- case 6: rows
+
+
+def test_a_file_listed_on_several_rows_keeps_every_label(tmp_path, tiny_model):
+    d = tmp_path / "d"
+    _write(d / "a.wav")
+    _write(d / "b.wav", freq=900.0)
+    m = d / "m.csv"
+    m.write_text("path,label,fold\na.wav,dog,1\na.wav,bark,1\nb.wav,cat,2\nb.wav,cat,2\n")
+    with pytest.warns(ASTToolsWarning, match=r"1 files are listed on several rows with "
+                      r"different values \(.*a.wav\).*\['label'\] hold a tuple.*"
+                      r"read_ground_truth wants each file on one row"):
+        table = list_inputs(m)
+    assert table["label"].tolist() == [("dog", "bark"), ("cat",)]
+    assert table["fold"].tolist() == [1, 2]
+    out = extract(m, tmp_path / "S", model=tiny_model, progress=False)
+    assert [list(v) for v in out.table["label"]] == [["dog", "bark"], ["cat"]]
+    raw = pd.read_parquet(tmp_path / "S").sort_values("path")
+    assert [list(v) for v in raw["label"]] == [["dog", "bark"], ["cat"]]
+    try:  # the evaluation side of the same manifest: refused, or the same labels
+        truth = asttools.read_ground_truth(m, missing="keep")
+    except ParameterError as err:
+        assert "more than once" in str(err)
+    else:
+        assert [tuple(v) for v in truth["labels"]] == [("dog", "bark"), ("cat",)]
+    # the same file listed the same way twice, or by a folder and a manifest: no warning
+    m.write_text("path,label\na.wav,dog\na.wav,dog\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list_inputs(m)["label"].tolist() == ["dog"]
+        table = list_inputs([d, m])
+    assert table["label"].iloc[0] == "dog" and pd.isna(table["label"].iloc[1])
+
+
+# --------------------------------------------------------------------------- case 7
+
+
+def test_symlinks_that_cannot_be_followed_fail_naming_the_link(tmp_path, tiny_model, tiny_env,
+                                                               capsys):
+    d = tmp_path / "d"
+    _write(d / "ok.wav")
+    (d / "loop.wav").symlink_to("loop2.wav")
+    (d / "loop2.wav").symlink_to("loop.wav")
+    (d / "dangling.wav").symlink_to(tmp_path / "nowhere.wav")
+    names = {Path(p).name for p in list_inputs(d)["path"]}  # no RuntimeError
+    assert names == {"ok.wav", "loop.wav", "loop2.wav", "dangling.wav"}
+    assert list_inputs(d / "loop.wav")["path"].tolist() == [str(d / "loop.wav")]
+    out = extract(d, tmp_path / "S", model=tiny_model, progress=False)
+    reasons = dict(zip(out.errors["path"], out.errors["reason"], strict=True))
+    assert reasons[str(d / "dangling.wav")] == \
+        f"is a symbolic link to a missing file ({tmp_path / 'nowhere.wav'})"
+    assert reasons[str(d / "loop.wav")].startswith(
+        f"is a symbolic link in a loop (it points to {d / 'loop2.wav'})")
+    assert len(out) == 1 and len(reasons) == 3
+    res = asttools.embed([d / "loop.wav", d / "ok.wav"], model=tiny_model, on_error="ignore")
+    assert res.errors["path"].tolist() == [str(d / "loop.wav")] and len(res) == 1
+    assert main(["predict", str(d), "-q"]) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "loop.wav" in err and "dangling.wav" in err and "Traceback" not in err
+
+
+def test_header_only_manifest_says_it_has_no_rows(tmp_path, tiny_env, capsys):
+    m = tmp_path / "m.csv"
+    m.write_text("path,label\n")
+    with pytest.raises(ParameterError, match=r"m.csv: the manifest has no rows, only a header"):
+        list_inputs(m)
+    assert main(["extract", str(m), "--out", str(tmp_path / "S")]) == EXIT_USAGE
+    assert "m.csv: the manifest has no rows" in capsys.readouterr().err
+    assert main(["predict", str(m)]) == EXIT_USAGE
+
+
+# --------------------------------------------------------------------------- case 3: the CLI
+
+
+@needs_bytes_names
+def test_command_line_with_names_that_are_not_utf8(tmp_path):
+    """As a user runs it: a real process whose stdout is a strict UTF-8 pipe."""
+    d = tmp_path / "d"
+    d.mkdir()
+    _write(d / "ok.wav")
+    _write(os.fsencode(d) + b"/caf\xe9.wav", 12.0, 700.0)
+    with open(os.fsencode(d) + b"/vide\xe9.wav", "wb"):
+        pass
+    (tmp_path / "m.csv").write_bytes(b"path,label\nd/caf\xe9.wav,x\nd/ok.wav,y\n")
+    env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random", "PYTHONIOENCODING": "utf-8:strict"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "asttools", *args], env=env,
+                              capture_output=True, text=True, errors="strict", timeout=300)
+
+    done = run("predict", str(d), "--out", str(tmp_path / "p.csv"), "-q")
+    assert done.returncode == EXIT_SOME_FAILED, done.stderr
+    assert "caf\\xe9.wav (12.0 s, 2 windows):" in done.stdout
+    assert "vide\\xe9.wav: file is empty" in done.stderr and "Traceback" not in done.stderr
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert table["path"].str.endswith("caf\\xe9.wav").sum() == 15  # 5 clip + 2 x 5 window
+    done = run("predict", str(tmp_path / "m.csv"), "--out", str(tmp_path / "p.parquet"), "-q")
+    assert done.returncode == EXIT_OK, done.stderr
+    table = pd.read_parquet(tmp_path / "p.parquet")
+    assert set(table["manifest_label"]) == {"x", "y"}
+    odd = os.fsdecode(os.fsencode(d) + b"/caf\xe9.wav")
+    for args, code in (([str(d)], EXIT_SOME_FAILED), ([str(tmp_path / "m.csv")], EXIT_OK),
+                       ([odd], EXIT_OK)):  # a folder walk, a manifest, a file argument
+        done = run("extract", *args, "--out", str(tmp_path / "S"), "-q")
+        assert done.returncode == code, done.stderr
+        assert "Traceback" not in done.stderr
+    assert "1 already stored" in done.stdout
+    stored = read_store(tmp_path / "S")
+    assert dict(zip(stored.table["path"], stored.table["label"], strict=True)) == \
+        {odd: "x", str(d / "ok.wav"): "y"}
+    assert stored.errors["path"].tolist() == [os.fsdecode(os.fsencode(d) + b"/vide\xe9.wav")]
+    assert run("compact", str(tmp_path / "S")).returncode == EXIT_OK
+
+
+@needs_bytes_names
+def test_bytes_paths_are_accepted(tmp_path, tiny_model):
+    d = tmp_path / "d"
+    d.mkdir()
+    raw = _write(os.fsencode(d) + b"/caf\xe9.wav")
+    res = asttools.embed(raw, model=tiny_model)
+    assert res.table["path"].tolist() == [os.fsdecode(raw)]
+    assert list_inputs([raw])["path"].tolist() == [os.fsdecode(raw)]
