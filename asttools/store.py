@@ -997,6 +997,7 @@ class _Store:
             seq = self.next_seq()
             path = folder / f"part-{seq:06d}-{secrets.token_hex(4)}.parquet"
             _write_atomic(table, path, what="a part file")
+            self._seen |= {str(path)}  # known to the writer: not another writer's news
             return seq, path
 
     # ---- metadata
@@ -1082,12 +1083,39 @@ class _Store:
 
     def index(self, key: str) -> tuple[dict[str, _Event], dict[str, tuple[Path, str]]]:
         """Newest event per path, and where rows of each content hash lie."""
-        return self._retried(lambda: self._index(key))
 
-    def _index(self, key: str):
-        self._seen = self._names()
+        def full():
+            self._seen = self._names()
+            return self._index(key)
+
+        return self._retried(full)
+
+    def update(self, key: str, latest: dict[str, _Event],
+               by_hash: dict[str, tuple[Path, str]]) -> None:
+        """Add to an :meth:`index` what the parts published since say (another writer's);
+        index everything again when parts went (a compaction)."""
+
+        def run() -> None:
+            names = self._names()
+            if not self._seen <= names:
+                new_latest, new_by_hash = self._index(key)
+                latest.clear()
+                by_hash.clear()
+            else:
+                new_latest, new_by_hash = self._index(key, only=names - self._seen)
+            for path, ev in new_latest.items():
+                if path not in latest or ev.seq >= latest[path].seq:
+                    latest[path] = ev
+            by_hash.update(new_by_hash)
+            self._seen = names
+
+        self._retried(run)
+
+    def _index(self, key: str, only: frozenset[str] | None = None):
         parts = self.parts_for(key, errors=False)
         schema = self._schema_of(parts)
+        if only is not None:
+            parts = [p for p in parts if str(p.path) in only]
         events = []
         by_hash: dict[str, tuple[Path, str]] = {}
         for part in parts:
@@ -1110,6 +1138,8 @@ class _Store:
                     {c: values[c][i] for c in carried})))
                 by_hash[h] = (part.path, path)
         for part in self.parts_for(key, errors=True):
+            if only is not None and str(part.path) not in only:
+                continue
             t = self.read_part(part)
             if t is None:
                 continue
@@ -1776,7 +1806,7 @@ class _Extraction:
                      _vectors(t.column("probs"), t.schema.field("probs").type.list_size))
 
     def _refresh(self) -> None:
-        self.latest, self.by_hash = self.store.index(self.key)
+        self.store.update(self.key, self.latest, self.by_hash)
         self.schema = self.store.schema()
 
     # ---- results
@@ -1817,8 +1847,11 @@ class _Extraction:
         self.stats["failed"] += 1
         self.errors.append({"item": item.index, "path": item.name, "reason": reason})
         prev = self.latest.get(item.name)
-        if not (prev is not None and prev.kind == "error" and prev.content_hash == content_hash
+        if (prev is not None and prev.kind == "error" and prev.content_hash == content_hash
                 and prev.reason == reason):  # recorded already: nothing new to write
+            if content_hash is not None:
+                self.claims.release([content_hash])
+        else:
             self.writer.add_error(item.name, content_hash, reason)
         self._advance()
 

@@ -671,3 +671,20 @@ def test_bytes_paths_are_accepted(tmp_path, tiny_model):
     res = asttools.embed(raw, model=tiny_model)
     assert res.table["path"].tolist() == [os.fsdecode(raw)]
     assert list_inputs([raw])["path"].tolist() == [os.fsdecode(raw)]
+
+
+def test_a_lone_writer_does_not_reread_the_store_after_its_own_parts(tmp_path, tiny_model,
+                                                                      monkeypatch):
+    """Looking for other writers' parts costs nothing when there are none (no re-index
+    after each flush, which would make a long run quadratic)."""
+    data = _folder(tmp_path / "d", n=5)
+    calls = []
+    real = store_mod._Store._index
+
+    def counted(self, key, only=None):
+        calls.append(only)
+        return real(self, key, only)
+
+    monkeypatch.setattr(store_mod._Store, "_index", counted)
+    out = extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=1)
+    assert out.meta["run"]["computed"] == 5 and calls == [None]
