@@ -414,6 +414,25 @@ def test_damaged_schema_part_from_the_command_line(tmp_path, tiny_env, capsys):
     assert len(pd.read_parquet(store)) == 3
 
 
+def test_a_part_this_user_cannot_read_is_an_error_not_damage(tmp_path, tiny_model,
+                                                             monkeypatch):
+    """No permission is not damage: the part stays where it is, the message says why."""
+    store = tmp_path / "S"
+    extract(_folder(tmp_path / "d", n=2), store, model=tiny_model, progress=False)
+    part = _parts(store)[0]
+
+    def no_permission(path, mode="r", *args, **kwargs):
+        if Path(path) == part:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(store_mod, "open", no_permission, raising=False)
+    with pytest.raises(StoreError, match=rf"{part.name}: cannot read it \(Permission denied\); "
+                       r"make the store readable for you"):
+        read_store(store)
+    assert part.is_file() and not (store / "_corrupt").exists()
+
+
 # ---- with a real file system: a tmpfs mounted here (root on Linux only)
 
 
