@@ -208,13 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _out(text: str = "") -> None:
     from tqdm.auto import tqdm
 
-    tqdm.write(text, file=sys.stdout)
+    from .store import printable_path
+
+    tqdm.write(printable_path(text), file=sys.stdout)  # a file name need not be UTF-8
 
 
 def _err(text: str) -> None:
     from tqdm.auto import tqdm
 
-    tqdm.write(text, file=sys.stderr)
+    from .store import printable_path
+
+    tqdm.write(printable_path(text), file=sys.stderr)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -227,9 +231,14 @@ def _banner(meta: dict) -> None:
              "every label and embedding below is meaningless (fine for tests). ***")
 
 
-def _show(path: str) -> str:
+def _show(path: str | os.PathLike) -> str:
+    """A path for the terminal: relative when under the working directory; a name that
+    is not UTF-8 with its odd bytes as ``\\xNN``."""
+    from .store import printable_path
+
+    path = os.fsdecode(path)
     rel = os.path.relpath(path) if os.path.isabs(path) else path
-    return path if rel.startswith("..") else rel
+    return printable_path(path if rel.startswith("..") else rel)
 
 
 def _progress(args) -> bool:
@@ -259,6 +268,10 @@ class _Nothing(ASTToolsError):
     """Nothing to do (EXIT_ERROR)."""
 
 
+class _WriteFailed(ASTToolsError):
+    """An output file cannot be written (EXIT_ERROR)."""
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -281,38 +294,28 @@ def _predict(args) -> int:
                    on_error="ignore", progress=_progress(args))
     clips = top_k(result.clips(probs="mean"), k=args.top_k)
     windows = top_k(result, k=args.top_k)
-    n_windows = result.table.groupby("path").size() if len(result) else pd.Series(dtype=int)
-    windows = windows[windows["path"].map(n_windows).to_numpy() > 1]
+    # by input number: pandas 3 cannot group text that is not UTF-8 (odd file names)
+    n_windows = result.table.groupby("item").size() if len(result) else pd.Series(dtype=int)
+    windows = windows[windows["item"].map(n_windows).to_numpy() > 1]
 
-    by_path = {p: g for p, g in clips.groupby("path", sort=False)}
-    win_by_path = {p: g for p, g in windows.groupby("path", sort=False)}
-    durations = dict(zip(result.table["path"], result.table["clip_duration_s"], strict=True))
-    for path in inputs["path"]:
-        if path not in by_path:
+    by_item = {i: g for i, g in clips.groupby("item", sort=False)}
+    win_by_item = {i: g for i, g in windows.groupby("item", sort=False)}
+    durations = dict(zip(result.table["item"], result.table["clip_duration_s"], strict=True))
+    for i, path in enumerate(inputs["path"]):
+        if i not in by_item:
             continue
-        g = by_path[path]
-        n = int(n_windows.get(path, 1))
-        span = f"{durations[path]:.1f} s" + (f", {n} windows" if n > 1 else "")
-        _out(f"{_show(path)} ({span}): " + _labels(g))
-        if path in win_by_path:
-            for (s, e), w in win_by_path[path].groupby(["start_s", "end_s"], sort=True):
+        n = int(n_windows.get(i, 1))
+        span = f"{durations[i]:.1f} s" + (f", {n} windows" if n > 1 else "")
+        _out(f"{_show(path)} ({span}): " + _labels(by_item[i]))
+        if i in win_by_item:
+            for (s, e), w in win_by_item[i].groupby(["start_s", "end_s"], sort=True):
                 _out(f"    {s:7.2f}-{e:7.2f} s: " + _labels(w))
 
     if args.out is not None:
         table = _prediction_table(clips, windows, inputs)
         table.insert(0, "model", meta["model"])
         table.insert(1, "random_weights", meta["random_weights"])  # said in every row
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix.lower() == ".csv":
-            table.to_csv(args.out, index=False)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            t = pa.Table.from_pandas(table, preserve_index=False)
-            md = dict(t.schema.metadata or {})
-            md[b"asttools.meta"] = json.dumps({**result.meta}, default=str).encode()
-            pq.write_table(t.replace_schema_metadata(md), args.out)
+        _write_table(table, args.out, meta=result.meta)
 
     done = result.table["path"].nunique() if len(result) else 0
     _banner(meta)
@@ -331,20 +334,45 @@ def _labels(g) -> str:
 def _prediction_table(clips, windows, inputs):
     import pandas as pd
 
+    from .store import printable_path
+
     clips = clips.assign(scope="clip", window=pd.NA)
     windows = windows.assign(scope="window")
     table = pd.concat([clips, windows], ignore_index=True)
     table["window"] = table["window"].astype("Int64")
     table = table.sort_values(["item", "scope", "window", "rank"], kind="stable",
                               na_position="first")
-    cols = ["path", "scope", "window", "start_s", "end_s", "rank", "label", "mid",
+    cols = ["item", "path", "scope", "window", "start_s", "end_s", "rank", "label", "mid",
             "probability"]
     table = table[cols].reset_index(drop=True)
     if len(inputs.columns) > 1:  # manifest columns; one named like ours gets a prefix
-        carried = inputs.rename(columns={c: f"manifest_{c}" for c in inputs.columns
-                                         if c != "path" and c in cols})
-        table = table.merge(carried, on="path", how="left")
-    return table
+        carried = inputs.drop(columns="path").rename(
+            columns={c: f"manifest_{c}" for c in inputs.columns if c in cols})
+        carried.insert(0, "item", range(len(inputs)))
+        table = table.merge(carried, on="item", how="left")
+    # text a CSV or Parquet file can hold: a name that is not UTF-8 gets \xNN escapes
+    table["path"] = [printable_path(p) for p in table["path"]]
+    return table.drop(columns="item")
+
+
+def _write_table(table, path: Path, *, meta: dict) -> None:
+    """Write predict's table to a .csv or .parquet file; an OSError becomes a message."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".csv":
+            table.to_csv(path, index=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            t = pa.Table.from_pandas(table, preserve_index=False)
+            md = dict(t.schema.metadata or {})
+            md[b"asttools.meta"] = json.dumps({**meta}, default=str).encode()
+            with open(path, "wb") as f:
+                pq.write_table(t.replace_schema_metadata(md), f)
+    except OSError as err:
+        raise _WriteFailed(f"--out {_show(path)}: cannot write it ({err.strerror or err}); "
+                           "the labels above are all there is") from err
 
 
 def _extract(args) -> int:
@@ -365,7 +393,7 @@ def _extract(args) -> int:
     run = result.meta["run"]
     _banner(result.meta)
     rate = run["computed"] / run["seconds"] if run["seconds"] else 0.0
-    _out(f"extract: {len(inputs)} files -> {args.out}: {run['computed']} computed "
+    _out(f"extract: {len(inputs)} files -> {_show(args.out)}: {run['computed']} computed "
          f"({run['windows']} windows, {rate:.2f} files/s), {run['cached']} already stored, "
          f"{run['copied']} copied from identical files, {run['failed']} failed"
          + (f" ({run['failed_before']} as in an earlier run; --retry-failed tries them "
@@ -446,7 +474,7 @@ def _compact(args) -> int:
     from .store import compact_store
 
     stats = compact_store(args.store)
-    _out(f"compact: {args.store}: {stats['parts_before']} part files -> "
+    _out(f"compact: {_show(args.store)}: {stats['parts_before']} part files -> "
          f"{stats['parts_after']}, {stats['rows_before']} rows -> {stats['rows_after']}")
     return EXIT_OK
 
@@ -524,5 +552,8 @@ def main(argv: list[str] | None = None) -> int:
             _err(f"asttools {args.command}: error: {err}")
             return EXIT_ERROR
         except ASTToolsError as err:
+            _err(f"asttools {args.command}: error: {err}")
+            return EXIT_ERROR
+        except OSError as err:  # the file system failed us: say which file, not a traceback
             _err(f"asttools {args.command}: error: {err}")
             return EXIT_ERROR

@@ -244,15 +244,35 @@ class _Item:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _absolute(path: str | os.PathLike) -> str:
+    """The absolute path of a file with symlinks resolved: one name per file.
+
+    A symlink that cannot be followed (dangling, or in a loop) stays the link itself, so
+    that the error about it names the link.
+    """
+    p = Path(path).expanduser()
+    try:
+        real = p.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        real = None
+    if real is not None and (real.exists() or not p.is_symlink()):
+        return str(real)
+    try:
+        return str(p.parent.resolve() / p.name)
+    except (OSError, RuntimeError):
+        return os.path.abspath(p)
+
+
 def _as_items(inputs, sr: int | None) -> list[_Item]:
-    if isinstance(inputs, (str, os.PathLike, np.ndarray, torch.Tensor)) or (
+    if isinstance(inputs, (str, bytes, os.PathLike, np.ndarray, torch.Tensor)) or (
         isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], (int, np.integer))
     ):
         inputs = [inputs]
     items = []
     for i, x in enumerate(inputs):
-        if isinstance(x, (str, os.PathLike)):
-            items.append(_Item(i, x, None, str(Path(x).expanduser().resolve())))
+        if isinstance(x, (str, bytes, os.PathLike)):  # bytes: a name that need not be UTF-8
+            name = os.fsdecode(x)
+            items.append(_Item(i, name, None, _absolute(name)))
         elif isinstance(x, tuple) and len(x) == 2:
             items.append(_Item(i, np.asarray(x[0]), int(x[1]), f"<array {i}>"))
         elif isinstance(x, (np.ndarray, torch.Tensor, list)):
@@ -399,7 +419,7 @@ def iter_embed(
         table = pd.DataFrame(
             {
                 "item": it.index,
-                "path": it.name,
+                "path": pd.Series([it.name] * len(bounds), dtype=object),  # even not UTF-8
                 "window": np.arange(len(bounds)),
                 "start_s": [s / SAMPLE_RATE for s, _ in bounds],
                 "end_s": [e / SAMPLE_RATE for _, e in bounds],
@@ -462,7 +482,11 @@ def _collect(results: Iterable[ItemResult | ItemError], meta: dict, hidden: int,
         table=table,
         embeddings=np.concatenate(embs) if embs else np.zeros(shape, np.float32),
         probs=_sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
-        errors=pd.DataFrame(errors, columns=["item", "path", "reason"]),
+        errors=pd.DataFrame({  # object paths: a name need not be UTF-8
+            "item": pd.Series([e["item"] for e in errors], dtype=np.int64),
+            "path": pd.Series([e["path"] for e in errors], dtype=object),
+            "reason": pd.Series([e["reason"] for e in errors], dtype=object),
+        }),
         meta=meta,
     )
 
