@@ -38,6 +38,7 @@ __all__ = [
     "MIN_SAMPLES",
     "SAMPLE_RATE",
     "VIDEO_EXTENSIONS",
+    "check_sample_rate",
     "check_waveform",
     "load_audio",
     "resample",
@@ -203,7 +204,7 @@ def load_audio(
     >>> tmp.cleanup()
     """
     if sr is not None:
-        sr = _check_rate(sr, "sr")
+        sr = check_sample_rate(sr, name="sr")
     offset = _check_seconds(offset, "offset", allow_zero=True)
     if duration is not None:
         duration = _check_seconds(duration, "duration", allow_zero=False)
@@ -291,7 +292,7 @@ def check_waveform(wav: np.ndarray, sr: int, *, name: str = "<array>") -> np.nda
     >>> check_waveform(stereo, 16000).shape
     (16000,)
     """
-    sr = _check_rate(sr, "sr")
+    sr = check_sample_rate(sr, name="sr")
     arr = np.asarray(wav)
     if arr.dtype.kind in "iu":
         raise AudioError(
@@ -350,8 +351,8 @@ def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     >>> resample(np.zeros(44100, np.float32), 44100, 16000).shape
     (16000,)
     """
-    orig_sr = _check_rate(orig_sr, "orig_sr")
-    target_sr = _check_rate(target_sr, "target_sr")
+    orig_sr = check_sample_rate(orig_sr, name="orig_sr")
+    target_sr = check_sample_rate(target_sr, name="target_sr")
     arr = np.asarray(wav, dtype=np.float32)
     if arr.ndim not in (1, 2):
         raise ParameterError(
@@ -370,10 +371,45 @@ def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
 # Argument and file checks
 
 
-def _check_rate(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ParameterError(f"{what} must be a positive integer (Hz), got {value!r}")
-    return int(value)
+def check_sample_rate(sr: object, *, name: str = "sr") -> int:
+    """Check that a sample rate is a positive integer, as every function here needs.
+
+    A rate is never rounded or truncated: 44100.5 is refused, not read as 44100 (a
+    truncated rate makes audio play at the wrong speed, silently).
+
+    Parameters
+    ----------
+    sr : int
+        A rate in Hz: a Python or numpy integer.
+    name : str, default "sr"
+        How the message names it, e.g. ``"input 3: sr"``.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ParameterError
+        ``sr`` is not an integer (a float, even 16000.0, a bool, None) or is not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.audio import check_sample_rate
+    >>> check_sample_rate(np.int64(44100))
+    44100
+    """
+    if isinstance(sr, bool) or not isinstance(sr, numbers.Integral) or sr <= 0:
+        hint = ""
+        if isinstance(sr, numbers.Real) and not isinstance(sr, bool) and math.isfinite(sr) \
+                and sr > 0:
+            hint = (f"; pass it as an int ({int(sr)})" if float(sr).is_integer() else
+                    "; sample rates are never rounded: give the exact rate of the samples "
+                    "in whole Hz")
+        raise ParameterError(f"{name} must be a positive integer (Hz), got {sr!r}{hint}")
+    return int(sr)
+
 
 
 def _check_seconds(value: object, what: str, *, allow_zero: bool) -> float:

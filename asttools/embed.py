@@ -8,6 +8,7 @@ the classifier's logits; probabilities are their sigmoid (AudioSet is multi-labe
 
 from __future__ import annotations
 
+import numbers
 import os
 import platform
 import warnings
@@ -23,9 +24,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .audio import SAMPLE_RATE, check_waveform, load_audio, resample
+from .audio import SAMPLE_RATE, check_sample_rate, check_waveform, load_audio, resample
 from .errors import ASTToolsWarning, AudioError, ParameterError
-from .features import fbank, window_bounds
+from .features import (  # WINDOW_S: the default window, AST's 1024 frames (10.24 s)
+    TIME_STRIDE,
+    WINDOW_S,
+    check_windows,
+    fbank,
+    window_bounds,
+)
 from .model import load_model, model_info, patch_grid
 
 __all__ = [
@@ -45,8 +52,6 @@ POOLINGS = ("cls", "dist", "mean", "patches", "grid")
 AGGREGATIONS = ("mean", "max")
 #: What ``embed`` does with inputs that fail to load.
 ON_ERROR = ("warn", "raise", "ignore")
-#: Default analysis window: AST's 1024 frames.
-WINDOW_S = 10.24
 
 TABLE_COLUMNS = ["item", "path", "window", "start_s", "end_s", "clip_duration_s"]
 
@@ -197,6 +202,10 @@ def forward(
     logits : ndarray, float32, shape (batch, n_labels)
         The classifier's logits on the pooled final output; ``1 / (1 + exp(-logits))``
         are the probabilities.
+
+    Both arrays own their memory (``.base is None``): they are copies, not views into the
+    encoder's hidden states, so keeping a (batch, hidden) embedding keeps only its own
+    bytes alive, not the (batch, 1214, hidden) tensor it was pooled from.
     """
     _check_pooling(pooling)
     cfg = model.config
@@ -222,10 +231,12 @@ def forward(
             emb = h[:, 2:].mean(dim=1)
         else:
             emb = h[:, 2:].reshape(h.shape[0], *patch_grid(cfg), h.shape[-1])
-    return (
-        emb.float().cpu().numpy().astype(np.float32, copy=False),
-        logits.float().cpu().numpy().astype(np.float32, copy=False),
-    )
+    return _owned(emb), _owned(logits)
+
+
+def _owned(t: torch.Tensor) -> np.ndarray:
+    """A float32 C-contiguous numpy copy of ``t`` that shares no memory with torch."""
+    return np.array(t.detach().float().cpu().numpy(), dtype=np.float32, order="C", copy=True)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -244,30 +255,54 @@ class _Item:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _is_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _is_array(x: object) -> bool:
+    return isinstance(x, (np.ndarray, torch.Tensor, list))
+
+
 def _as_items(inputs, sr: int | None) -> list[_Item]:
-    if isinstance(inputs, (str, os.PathLike, np.ndarray, torch.Tensor)) or (
-        isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], (int, np.integer))
+    """One ``_Item`` per input. Rates are checked here, never rounded (``sr=44100.5`` fails).
+
+    A single path, array, ``(array, sr)`` tuple, or flat list/tuple of numbers (one
+    waveform) is one input; any other list holds one input per element.
+    """
+    if sr is not None:
+        sr = check_sample_rate(sr, name="sr")
+    if (
+        isinstance(inputs, (str, os.PathLike, np.ndarray, torch.Tensor))
+        or (isinstance(inputs, tuple) and len(inputs) == 2 and _is_array(inputs[0])
+            and _is_number(inputs[1]))
+        or (isinstance(inputs, (list, tuple)) and len(inputs) > 0
+            and all(_is_number(v) for v in inputs))
     ):
         inputs = [inputs]
     items = []
     for i, x in enumerate(inputs):
         if isinstance(x, (str, os.PathLike)):
             items.append(_Item(i, x, None, str(Path(x).expanduser().resolve())))
-        elif isinstance(x, tuple) and len(x) == 2:
-            items.append(_Item(i, np.asarray(x[0]), int(x[1]), f"<array {i}>"))
-        elif isinstance(x, (np.ndarray, torch.Tensor, list)):
+        elif isinstance(x, tuple) and len(x) == 2 and _is_array(x[0]):
+            rate = check_sample_rate(x[1], name=f"input {i}: sr")
+            items.append(_Item(i, _as_array(x[0]), rate, f"<array {i}>"))
+        elif _is_array(x) or (isinstance(x, tuple) and len(x) and all(map(_is_number, x))):
             if sr is None:
                 raise ParameterError(
                     f"input {i} is an array: give its sample rate with sr=..., or pass (array, sr)"
                 )
-            arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-            items.append(_Item(i, arr, int(sr), f"<array {i}>"))
+            items.append(_Item(i, _as_array(x), sr, f"<array {i}>"))
         else:
             raise ParameterError(
                 f"input {i} is a {type(x).__name__}; embed takes paths, arrays (with sr=) "
-                "or (array, sr) tuples"
+                "or (array, sr) tuples, or a list of these; a flat list of numbers is one "
+                "waveform"
             )
     return items
+
+
+def _as_array(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def _load(item: _Item, channel: int | None) -> np.ndarray:
@@ -351,19 +386,36 @@ def iter_embed(
 ) -> Iterator[ItemResult | ItemError]:
     """Stream results item by item; windows of different inputs share batches.
 
-    Memory stays bounded: at most ``batch_size`` windows wait for the model and at most
-    ``2 * workers`` decoded inputs wait for their windows to be batched. ``items`` may be
-    a lazy iterable (a generator): it is pulled at most ``2 * workers`` items ahead.
-    ``progress`` is an optional tqdm bar, advanced once per input.
-    """
-    _check_pooling(pooling)
-    _check_layer(layer, model.config.num_hidden_layers)
-    if batch_size < 1:
-        raise ParameterError(f"batch_size must be >= 1, got {batch_size!r}")
-    window_bounds(1, window_s=window_s, hop_s=hop_s)  # validates window/hop
-    win = int(round(window_s * SAMPLE_RATE))
+    What is held at any time, and so the memory used beyond the model:
 
-    pending: dict[int, dict[str, Any]] = {}  # item index -> windows awaiting results
+    - at most ``batch_size`` windows waiting for the model, and one forward pass's
+      activations (the arrays :func:`forward` returns are copies, not views into them);
+    - per input whose windows are not all done, its results only: one embedding and one
+      row of logits per window, e.g. (768 + 527) float32 = 5.2 kB per window of the
+      full model, 1.8 MB per hour of audio at the default hop (``pooling="grid"``: 3.7 MB
+      per window); at most :data:`asttools.features.MAX_WINDOWS_PER_CLIP` windows;
+    - the decoded 16 kHz mono waveform of the input being windowed and of at most
+      ``2 * workers`` inputs decoded ahead: 230 MB per hour of audio each (decoding a
+      file briefly needs a few times that, at its own rate and channels). A long
+      recording is decoded whole; ``benchmarks/bench_memory.py`` measures the peak.
+
+    ``items`` may be a lazy iterable (a generator): it is pulled at most ``2 * workers``
+    items ahead. ``progress`` is an optional tqdm bar, advanced once per input. Window
+    settings are checked once, against the model's input length, by
+    :func:`asttools.features.check_windows`; an input that would make more than
+    ``MAX_WINDOWS_PER_CLIP`` windows is yielded as an :class:`ItemError`.
+    """
+    cfg = model.config
+    _check_pooling(pooling)
+    _check_layer(layer, cfg.num_hidden_layers)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    win, _ = check_windows(window_s, hop_s, max_length=cfg.max_length,
+                           time_stride=getattr(cfg, "time_stride", TIME_STRIDE))
+
+    # item index -> its table and results; "emb"/"logits" are allocated at its first result
+    pending: dict[int, dict[str, Any]] = {}
     queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
 
     def run_queue() -> None:
@@ -374,20 +426,24 @@ def iter_embed(
         emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in queue],
                               pooling=pooling, layer=layer)
         for r, (idx, k, _) in enumerate(queue):
-            pending[idx]["emb"][k] = emb[r]
-            pending[idx]["logits"][k] = logits[r]
+            entry = pending[idx]
+            if entry["emb"] is None:
+                entry["emb"] = np.empty((entry["n"], *emb.shape[1:]), np.float32)
+                entry["logits"] = np.empty((entry["n"], logits.shape[1]), np.float32)
+            entry["emb"][k] = emb[r]  # copied: nothing keeps the batch's arrays alive
+            entry["logits"][k] = logits[r]
+            entry["done"] += 1
         queue.clear()
 
     def finished() -> Iterator[ItemResult]:
         for idx in list(pending):
             entry = pending[idx]
-            if any(e is None for e in entry["emb"]):
+            if entry["done"] < entry["n"]:
                 break  # items finish in input order
             del pending[idx]
             if progress is not None:
                 progress.update(1)
-            yield ItemResult(entry["item"], entry["table"], np.stack(entry["emb"]),
-                             np.stack(entry["logits"]))
+            yield ItemResult(entry["item"], entry["table"], entry["emb"], entry["logits"])
 
     for it, wav in _loaded(items, channel, workers):
         if isinstance(wav, AudioError):
@@ -395,7 +451,14 @@ def iter_embed(
                 progress.update(1)
             yield ItemError(it, wav.reason)
             continue
-        bounds = window_bounds(len(wav), window_s=window_s, hop_s=hop_s)
+        try:
+            bounds = window_bounds(len(wav), window_s=window_s, hop_s=hop_s,
+                                   max_length=cfg.max_length)
+        except ParameterError as err:  # too many windows for this clip: it alone fails
+            if progress is not None:
+                progress.update(1)
+            yield ItemError(it, str(err))
+            continue
         table = pd.DataFrame(
             {
                 "item": it.index,
@@ -408,8 +471,8 @@ def iter_embed(
         )
         for key, value in it.extra.items():  # one value per window, even a tuple or list
             table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
-        pending[it.index] = {"item": it, "table": table, "emb": [None] * len(bounds),
-                             "logits": [None] * len(bounds)}
+        pending[it.index] = {"item": it, "table": table, "n": len(bounds), "done": 0,
+                             "emb": None, "logits": None}
         for k, (s, e) in enumerate(bounds):
             queue.append((it.index, k, wav[s:e]))
             if len(queue) == batch_size:
