@@ -24,7 +24,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .audio import SAMPLE_RATE, check_sample_rate, check_waveform, load_audio, resample
+from . import features as _features
+from .audio import (
+    SAMPLE_RATE,
+    AudioStream,
+    check_sample_rate,
+    check_waveform,
+    load_audio,
+    resample,
+    stream_audio,
+)
 from .errors import ASTToolsWarning, AudioError, ParameterError
 from .features import (  # WINDOW_S: the default window, AST's 1024 frames (10.24 s)
     TIME_STRIDE,
@@ -52,6 +61,10 @@ POOLINGS = ("cls", "dist", "mean", "patches", "grid")
 AGGREGATIONS = ("mean", "max")
 #: What ``embed`` does with inputs that fail to load.
 ON_ERROR = ("warn", "raise", "ignore")
+
+#: Files whose header says they are longer than this many seconds are decoded block by
+#: block (:func:`asttools.audio.stream_audio`) while their windows are cut, not whole.
+STREAM_S = 600.0
 
 TABLE_COLUMNS = ["item", "path", "window", "start_s", "end_s", "clip_duration_s"]
 
@@ -305,8 +318,17 @@ def _as_array(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def _load(item: _Item, channel: int | None) -> np.ndarray:
+def _load(item: _Item, channel: int | None) -> np.ndarray | AudioStream:
+    """The 16 kHz mono waveform of an input; an open stream for a file over ``STREAM_S``."""
     if item.sr is None:
+        try:
+            stream = stream_audio(item.source, sr=SAMPLE_RATE, channel=channel)
+        except AudioError:  # load_audio says why, or decodes it another way
+            stream = None
+        if stream is not None:
+            if stream.duration_s is not None and stream.duration_s > STREAM_S:
+                return stream
+            stream.close()
         wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
         return wav
     wav = check_waveform(item.source, item.sr, name=item.name)
@@ -371,6 +393,90 @@ class ItemError:
     reason: str
 
 
+class _Rows:
+    """One input's results, one row per window, in arrays that own their memory.
+
+    Allocated at the first result for ``capacity`` windows (all of them when known), grown
+    by doubling when a streamed file, whose windows are counted at its end, has more.
+    Complete once ``n``, the number of windows, is set and that many rows have arrived.
+    """
+
+    def __init__(self, capacity: int | None):
+        self.capacity = capacity or 64
+        self.n: int | None = None
+        self.done = 0
+        self.emb: np.ndarray | None = None
+        self.logits: np.ndarray | None = None
+
+    def put(self, k: int, emb: np.ndarray, logits: np.ndarray) -> None:
+        if self.emb is None:
+            self.emb = np.empty((self.capacity, *emb.shape), np.float32)
+            self.logits = np.empty((self.capacity, *logits.shape), np.float32)
+        if k >= len(self.emb):
+            self.emb, self.logits = (_grown(a, max(2 * len(a), k + 1))
+                                     for a in (self.emb, self.logits))
+        self.emb[k] = emb  # a copy: nothing keeps the batch's arrays alive
+        self.logits[k] = logits
+        self.done += 1
+
+    @property
+    def complete(self) -> bool:
+        return self.n is not None and self.done == self.n
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.emb) != self.n:
+            return self.emb[: self.n].copy(), self.logits[: self.n].copy()
+        return self.emb, self.logits
+
+
+def _grown(a: np.ndarray, rows: int) -> np.ndarray:
+    out = np.empty((rows, *a.shape[1:]), a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+def _stream_windows(stream: AudioStream, win: int, hop: int,
+                    bounds_of) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, samples)`` of the windows ``bounds_of(n)`` gives, cut from a stream.
+
+    Holds at most one window and one block of samples: a window is cut as soon as the
+    stream has reached its end, and what no later window needs is dropped. The last,
+    shorter windows follow once the stream's length ``n`` is known.
+    """
+    buf, first, k = np.zeros(0, np.float32), 0, 0  # buf[0] is sample number `first`
+    limit = _features.MAX_WINDOWS_PER_CLIP
+    for block in stream:
+        buf = np.concatenate([buf, block])
+        while k * hop + win <= first + len(buf):
+            start = k * hop
+            yield start, buf[start - first: start - first + win].copy()
+            k += 1
+            if k > limit:
+                bounds_of(first + len(buf))  # raises: too many windows for one clip
+        cut = k * hop - first
+        if cut > 0:
+            buf, first = buf[cut:], first + cut
+    n = stream.n_samples
+    for start, end in bounds_of(n)[k:]:
+        yield start, buf[start - first: end - first].copy()
+
+
+def _window_table(it: _Item, bounds: list[tuple[int, int]], n_samples: int) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "item": it.index,
+            "path": it.name,
+            "window": np.arange(len(bounds)),
+            "start_s": [s / SAMPLE_RATE for s, _ in bounds],
+            "end_s": [e / SAMPLE_RATE for _, e in bounds],
+            "clip_duration_s": n_samples / SAMPLE_RATE,
+        }
+    )
+    for key, value in it.extra.items():  # one value per window, even a tuple or list
+        table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
+    return table
+
+
 def iter_embed(
     items: Iterable[_Item],
     *,
@@ -395,9 +501,13 @@ def iter_embed(
       full model, 1.8 MB per hour of audio at the default hop (``pooling="grid"``: 3.7 MB
       per window); at most :data:`asttools.features.MAX_WINDOWS_PER_CLIP` windows;
     - the decoded 16 kHz mono waveform of the input being windowed and of at most
-      ``2 * workers`` inputs decoded ahead: 230 MB per hour of audio each (decoding a
-      file briefly needs a few times that, at its own rate and channels). A long
-      recording is decoded whole; ``benchmarks/bench_memory.py`` measures the peak.
+      ``2 * workers`` inputs decoded ahead, each no longer than ``STREAM_S`` (10 min,
+      38 MB; decoding needs a few times that briefly, at the file's rate and channels).
+      A file whose header says it is longer is not decoded whole: it is read block by
+      block (:func:`asttools.audio.stream_audio`, 30 s at a time) as its windows are
+      cut, so a 10-hour recording takes the memory of a short one. Array inputs are
+      held whole (they are in memory already). ``benchmarks/bench_memory.py`` measures
+      peak memory against recording length.
 
     ``items`` may be a lazy iterable (a generator): it is pulled at most ``2 * workers``
     items ahead. ``progress`` is an optional tqdm bar, advanced once per input. Window
@@ -411,8 +521,12 @@ def iter_embed(
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    win, _ = check_windows(window_s, hop_s, max_length=cfg.max_length,
-                           time_stride=getattr(cfg, "time_stride", TIME_STRIDE))
+    win, hop = check_windows(window_s, hop_s, max_length=cfg.max_length,
+                             time_stride=getattr(cfg, "time_stride", TIME_STRIDE))
+
+    def bounds_of(n_samples: int) -> list[tuple[int, int]]:
+        return window_bounds(n_samples, window_s=window_s, hop_s=hop_s,
+                             max_length=cfg.max_length)
 
     # item index -> its table and results; "emb"/"logits" are allocated at its first result
     pending: dict[int, dict[str, Any]] = {}
@@ -426,58 +540,70 @@ def iter_embed(
         emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in queue],
                               pooling=pooling, layer=layer)
         for r, (idx, k, _) in enumerate(queue):
-            entry = pending[idx]
-            if entry["emb"] is None:
-                entry["emb"] = np.empty((entry["n"], *emb.shape[1:]), np.float32)
-                entry["logits"] = np.empty((entry["n"], logits.shape[1]), np.float32)
-            entry["emb"][k] = emb[r]  # copied: nothing keeps the batch's arrays alive
-            entry["logits"][k] = logits[r]
-            entry["done"] += 1
+            pending[idx]["rows"].put(k, emb[r], logits[r])
         queue.clear()
 
     def finished() -> Iterator[ItemResult]:
         for idx in list(pending):
             entry = pending[idx]
-            if entry["done"] < entry["n"]:
+            if not entry["rows"].complete:
                 break  # items finish in input order
             del pending[idx]
             if progress is not None:
                 progress.update(1)
-            yield ItemResult(entry["item"], entry["table"], entry["emb"], entry["logits"])
+            yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays())
 
-    for it, wav in _loaded(items, channel, workers):
-        if isinstance(wav, AudioError):
-            if progress is not None:
-                progress.update(1)
-            yield ItemError(it, wav.reason)
+    def failed(it: _Item, reason: str) -> ItemError:
+        """Forget an input's windows and results: it failed (possibly part way)."""
+        queue[:] = [q for q in queue if q[0] != it.index]
+        pending.pop(it.index, None)
+        if progress is not None:
+            progress.update(1)
+        return ItemError(it, reason)
+
+    for it, src in _loaded(items, channel, workers):
+        if isinstance(src, AudioError):
+            yield failed(it, src.reason)
             continue
-        try:
-            bounds = window_bounds(len(wav), window_s=window_s, hop_s=hop_s,
-                                   max_length=cfg.max_length)
-        except ParameterError as err:  # too many windows for this clip: it alone fails
-            if progress is not None:
-                progress.update(1)
-            yield ItemError(it, str(err))
+        streamed = isinstance(src, AudioStream)
+        try:  # too many windows for this clip (by its header, for a stream): it alone fails
+            if streamed:
+                if src.duration_s is not None:
+                    bounds_of(round(src.duration_s * SAMPLE_RATE))
+                windows = _stream_windows(src, win, hop, bounds_of)
+            else:
+                bounds = bounds_of(len(src))
+                windows = ((s, src[s:e]) for s, e in bounds)
+        except ParameterError as err:
+            if streamed:
+                src.close()
+            yield failed(it, str(err))
             continue
-        table = pd.DataFrame(
-            {
-                "item": it.index,
-                "path": it.name,
-                "window": np.arange(len(bounds)),
-                "start_s": [s / SAMPLE_RATE for s, _ in bounds],
-                "end_s": [e / SAMPLE_RATE for _, e in bounds],
-                "clip_duration_s": len(wav) / SAMPLE_RATE,
-            }
-        )
-        for key, value in it.extra.items():  # one value per window, even a tuple or list
-            table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
-        pending[it.index] = {"item": it, "table": table, "n": len(bounds), "done": 0,
-                             "emb": None, "logits": None}
-        for k, (s, e) in enumerate(bounds):
-            queue.append((it.index, k, wav[s:e]))
+        entry = pending[it.index] = {"item": it, "table": None,
+                                     "rows": _Rows(None if streamed else len(bounds))}
+        k, error = 0, None
+        while True:
+            try:
+                window = next(windows, None)
+            except AudioError as err:  # a stream that fails part way
+                error = err.reason
+            except ParameterError as err:  # a stream longer than its header said
+                error = str(err)
+            if error is not None or window is None:
+                break
+            queue.append((it.index, k, window[1]))
+            k += 1
             if len(queue) == batch_size:
                 run_queue()
                 yield from finished()
+        if error is not None:
+            yield failed(it, error)
+            continue
+        n_samples = src.n_samples if streamed else len(src)
+        bounds = bounds_of(n_samples) if streamed else bounds
+        entry["table"] = _window_table(it, bounds, n_samples)
+        entry["rows"].n = len(bounds)
+        yield from finished()  # its windows may all be done already
     if queue:
         run_queue()
     yield from finished()

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from audio_fixtures import sine
+from audio_fixtures import sine, write_av
 
 import asttools
-from asttools.audio import check_waveform, load_audio, resample
+from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
 from asttools.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.embed import POOLINGS, forward
 from asttools.errors import ASTToolsWarning, ParameterError
@@ -43,6 +43,7 @@ from asttools.store import STORE_POOLINGS, extract
 
 embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
 features_mod = importlib.import_module("asttools.features")
+audio_mod = importlib.import_module("asttools.audio")
 SR = 16000
 
 
@@ -202,6 +203,131 @@ def test_rows_of_a_long_clip_hold_only_their_own_bytes(tiny_model, monkeypatch):
     assert len(out) == 5 and len(kept) == 2
     for arr in (out.embeddings, out.probs):
         assert arr.base is None and _retained_bytes(arr) == arr.nbytes
+
+
+# Long files are decoded block by block (stream_audio), not whole: the same samples.
+
+
+def _stereo(seconds: float, sr: int, *, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    left = 0.3 * np.sin(2 * np.pi * (200 + 40 * t) * t)
+    return np.stack([left, 0.1 * rng.standard_normal(len(t))]).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "name, fmt, subtype, sr",
+    [("a.wav", "WAV", "PCM_16", 44100), ("a.flac", "FLAC", "PCM_24", 48000),
+     ("a.ogg", "OGG", "VORBIS", 22050), ("a.mp3", "MP3", "MPEG_LAYER_III", 44100),
+     ("a16.wav", "WAV", "FLOAT", 16000)],
+)
+def test_stream_audio_gives_exactly_what_load_audio_gives(tmp_path, name, fmt, subtype, sr):
+    path = tmp_path / name
+    sf.write(path, _stereo(7.3, sr).T, sr, format=fmt, subtype=subtype)
+    for channel in (None, 1):
+        whole, _ = load_audio(path, channel=channel)
+        with stream_audio(path, channel=channel, block_s=0.7) as stream:
+            assert isinstance(stream, AudioStream)
+            assert stream.duration_s == pytest.approx(7.3, abs=0.1)
+            blocks = list(stream)
+        assert max(len(b) for b in blocks) <= 0.7 * 16000 + 400  # one block at a time
+        assert all(b.dtype == np.float32 for b in blocks)
+        np.testing.assert_array_equal(np.concatenate(blocks), whole)
+        assert stream.n_samples == len(whole)
+
+
+@pytest.mark.parametrize("name, video", [("a.m4a", None), ("a.mp4", "mpeg4")])
+def test_stream_audio_reads_aac_and_video_tracks_like_load_audio(tmp_path, name, video):
+    path = write_av(tmp_path / name, audio=_stereo(4.0, 48000), sr=48000, video_codec=video,
+                    seconds=4.0)
+    with stream_audio(path, block_s=0.5) as stream:
+        streamed = np.concatenate(list(stream))
+    np.testing.assert_array_equal(streamed, load_audio(path)[0])
+
+
+def test_stream_audio_errors(tmp_path):
+    with pytest.raises(asttools.AudioError, match="file not found"):
+        stream_audio(tmp_path / "missing.wav")
+    mono = _write(tmp_path / "mono.wav", 1.0)
+    with pytest.raises(asttools.AudioError, match=r"channel 1 asked for, but the file has 1 "
+                                                  r"channel \(0 to 0\)"):
+        stream_audio(mono, channel=1)
+    with pytest.raises(ParameterError, match=r"sr must be a positive integer .*got 16000\.5"):
+        stream_audio(mono, sr=16000.5)
+    bad = tmp_path / "nan.wav"
+    wav = sine(440, SR, 3.0)
+    wav[2 * SR] = np.nan
+    sf.write(bad, wav, SR, subtype="FLOAT")
+    stream = stream_audio(bad, block_s=0.5)
+    with pytest.raises(asttools.AudioError, match=r"nan\.wav: contains NaN or Inf samples "
+                                                  r"\(after 2\.0 s\)"):
+        list(stream)
+
+
+@pytest.fixture
+def streamed(monkeypatch):
+    """Stream every file longer than 5 s, 1.3 s at a time; count whole-file decodes."""
+    whole = []
+    real = embed_mod.load_audio
+
+    def counting(path, **kwargs):
+        whole.append(Path(path).name)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(embed_mod, "STREAM_S", 5.0)
+    monkeypatch.setattr(audio_mod, "BLOCK_S", 1.3)
+    monkeypatch.setattr(embed_mod, "load_audio", counting)
+    return whole
+
+
+@pytest.mark.parametrize("window_s, hop_s", [(10.24, None), (7.0, 3.0), (3.0, 3.0)])
+def test_long_files_are_streamed_and_give_the_same_rows(tiny_model, tmp_path, monkeypatch,
+                                                        streamed, window_s, hop_s):
+    long = tmp_path / "long.wav"
+    sf.write(long, _stereo(21.0, 44100).T, 44100)
+    mp3 = tmp_path / "long.mp3"
+    sf.write(mp3, _stereo(8.0, 44100, seed=1).T, 44100, format="MP3")
+    short = _write(tmp_path / "short.wav", 2.0)
+    paths = [long, short, mp3]
+    out = asttools.embed(paths, model=tiny_model, window_s=window_s, hop_s=hop_s,
+                         batch_size=3)
+    assert streamed == ["short.wav"]  # the long ones were never decoded whole
+    monkeypatch.setattr(embed_mod, "STREAM_S", float("inf"))
+    ref = asttools.embed(paths, model=tiny_model, window_s=window_s, hop_s=hop_s,
+                         batch_size=3)
+    assert "long.wav" in streamed and "long.mp3" in streamed
+    assert out.table.equals(ref.table)
+    np.testing.assert_array_equal(out.embeddings, ref.embeddings)
+    np.testing.assert_array_equal(out.probs, ref.probs)
+    expected = window_bounds(len(load_audio(long)[0]), window_s=window_s, hop_s=hop_s)
+    assert out.table[out.table["item"] == 0]["end_s"].iloc[-1] == expected[-1][1] / SR
+
+
+def test_a_stream_that_fails_part_way_fails_alone(tiny_model, tmp_path, streamed):
+    bad = tmp_path / "bad.wav"
+    wav = sine(440, SR, 40.0)
+    wav[31 * SR] = np.inf  # after two windows went to the model
+    sf.write(bad, wav, SR, subtype="FLOAT")
+    good = _write(tmp_path / "good.wav", 12.0)
+    with pytest.warns(ASTToolsWarning, match="1 of 3 inputs failed"):
+        out = asttools.embed([good, bad, good], model=tiny_model, batch_size=2)
+    assert out.errors["reason"].tolist() == ["contains NaN or Inf samples (after 29.9 s)"]
+    assert out.table["item"].tolist() == [0, 0, 2, 2]
+    np.testing.assert_array_equal(out.embeddings[:2], out.embeddings[2:])
+
+
+def test_a_long_file_with_too_many_windows_fails_before_decoding(tiny_model, tmp_path,
+                                                                 streamed, monkeypatch):
+    monkeypatch.setattr(features_mod, "MAX_WINDOWS_PER_CLIP", 3)
+    long = _write(tmp_path / "long.wav", 40.0)
+
+    def never(*args, **kwargs):
+        raise AssertionError("a clip refused by its header was decoded")
+
+    monkeypatch.setattr(AudioStream, "_blocks", never)
+    with pytest.warns(ASTToolsWarning, match="1 of 1 inputs failed"):
+        out = asttools.embed(long, model=tiny_model)
+    assert "makes 4 windows, more than the limit of 3 per clip" in out.errors["reason"][0]
 
 
 # --------------------------------------------------------------------------- case 6
