@@ -677,12 +677,15 @@ def embed(
     ----------
     inputs : path, ndarray, (ndarray, sr), or a list of these
         Audio or video files (any format :func:`asttools.load_audio` reads) and/or
-        waveforms. Arrays are 1-D or (channels, samples) and need ``sr``.
+        waveforms. Arrays are 1-D or (channels, samples) and need ``sr``; a flat list of
+        numbers is one waveform. Files longer than 10 minutes are decoded block by block
+        (:func:`asttools.audio.stream_audio`), so their length does not cost memory.
     model : transformers.ASTForAudioClassification, optional
         From :func:`asttools.load_model`; loaded (default model) when omitted — pass it
         in to load it once.
     sr : int, optional
-        Sample rate of array inputs; they are resampled to 16 kHz.
+        Sample rate of array inputs, an integer (44100.5 is refused, never rounded); they
+        are resampled to 16 kHz.
     pooling : {"cls", "dist", "mean", "patches", "grid"}, default "cls"
         ``"cls"``: the [CLS] token; ``"dist"``: the distillation token; ``"mean"``: their
         mean (transformers' ``pooler_output``, what the classifier sees);
@@ -695,6 +698,10 @@ def embed(
     window_s, hop_s : float, default 10.24 and ``window_s``
         Clips longer than ``window_s`` are cut into windows every ``hop_s`` seconds,
         one row each — never truncated. Shorter clips are padded as AST was trained.
+        Checked by :func:`asttools.features.check_windows`: the window at most the
+        model's input (10.24 s), the hop from 0.01 s up to the window (no gaps; below
+        0.1 s it warns); a clip that would make more than
+        :data:`~asttools.features.MAX_WINDOWS_PER_CLIP` windows fails alone.
     batch_size : int, default 8
         Windows per forward pass; windows of different inputs share batches.
     channel : int, optional
@@ -718,7 +725,9 @@ def embed(
     Raises
     ------
     ParameterError
-        For an unknown pooling, a layer out of range, an array without ``sr``.
+        For an unknown pooling, a layer out of range, window settings
+        :func:`~asttools.features.check_windows` refuses, an array without ``sr``, a
+        sample rate that is not a positive integer, an input of another type.
     AudioError
         Only with ``on_error="raise"``.
 
@@ -737,6 +746,8 @@ def embed(
     items = _as_items(inputs, sr)
     if model is None:
         model = load_model()
+    # refuse bad settings before anything runs; iter_embed checks (and warns) once more
+    check_windows(window_s, hop_s, max_length=model.config.max_length, warn=False)
     meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s)
     bar = None
     if progress:
