@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import re
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -188,19 +189,20 @@ def test_forward_returns_arrays_that_own_their_memory(tiny_model, pooling):
         assert emb.nbytes == 8 * 64 * 4
 
 
-def test_rows_of_a_long_clip_hold_only_their_own_bytes(tiny_model, monkeypatch):
-    """What iter_embed keeps per window is one row, not the batch it came from."""
-    kept = []
+def test_a_clip_in_flight_keeps_no_batch_output_alive(tiny_model, monkeypatch):
+    """While a long clip's windows run, its finished rows must not pin whole batches."""
+    refs, alive = [], []
     real = embed_mod.forward
 
     def spy(*args, **kwargs):
+        alive.append(sum(ref() is not None for ref in refs))
         emb, logits = real(*args, **kwargs)
-        kept.append((emb, logits))
+        refs.extend([weakref.ref(emb), weakref.ref(logits)])
         return emb, logits
 
     monkeypatch.setattr(embed_mod, "forward", spy)
-    out = asttools.embed([noise(35.0), noise(2.0)], sr=SR, model=tiny_model, batch_size=3)
-    assert len(out) == 5 and len(kept) == 2
+    out = asttools.embed(noise(35.0), sr=SR, model=tiny_model, batch_size=1)
+    assert len(out) == 4 and alive == [0, 0, 0, 0]
     for arr in (out.embeddings, out.probs):
         assert arr.base is None and _retained_bytes(arr) == arr.nbytes
 
