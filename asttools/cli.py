@@ -47,14 +47,14 @@ EXIT_INTERRUPTED = 130
 _MAX_LISTED_FAILURES = 20
 #: Library parameter -> the option that sets it, so that a message the library raises (a
 #: layer out of range for the loaded model, say) names what the user typed.
-OPTION_NAMES = {
+_OPTION_NAMES = {
     "window_s": "--window", "hop_s": "--hop", "batch_size": "--batch-size",
     "flush_items": "--flush-every", "workers": "--workers", "channel": "--channel",
     "layer": "--layer", "pooling": "--pooling", "device": "--device",
 }  # fmt: skip
 # "name=value" for any of them; the bare name only where it cannot be an ordinary word.
 _PARAM_RE = re.compile(
-    r"\b(?:(" + "|".join(OPTION_NAMES) + r")=|(" + "|".join(n for n in OPTION_NAMES if "_" in n)
+    r"\b(?:(" + "|".join(_OPTION_NAMES) + r")=|(" + "|".join(n for n in _OPTION_NAMES if "_" in n)
     + r")\b)"
 )
 
@@ -101,7 +101,8 @@ def _int_at_least(low: int):
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    from .features import MIN_HOP_S, WINDOW_S
+    from .audio import SAMPLE_RATE
+    from .features import FRAME_SHIFT, MIN_HOP_S, TIME_STRIDE, WINDOW_S
 
     g = parser.add_argument_group("model and run options")
     g.add_argument("--model", default=None, metavar="NAME",
@@ -117,7 +118,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "truncated")
     g.add_argument("--hop", type=float, default=None, metavar="SECONDS",
                    help=f"seconds between window starts, from {MIN_HOP_S:g} up to the window "
-                        "(default: the window, no overlap; below 0.1 it warns)")
+                        "(default: the window, no overlap; below "
+                        f"{TIME_STRIDE * FRAME_SHIFT / SAMPLE_RATE:g}, AST's time resolution, "
+                        "it warns)")
     g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
                    help="use this channel of multi-channel files (default: their mean)")
     g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
@@ -259,7 +262,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def _as_options(message: str) -> str:
     """A library message with its parameter names replaced by the options that set them."""
     return _PARAM_RE.sub(
-        lambda m: f"{OPTION_NAMES[m.group(1)]} " if m.group(1) else OPTION_NAMES[m.group(2)],
+        lambda m: f"{_OPTION_NAMES[m.group(1)]} " if m.group(1) else _OPTION_NAMES[m.group(2)],
         message,
     )
 

@@ -528,7 +528,7 @@ def iter_embed(
         return window_bounds(n_samples, window_s=window_s, hop_s=hop_s,
                              max_length=cfg.max_length)
 
-    # item index -> its table and results; "emb"/"logits" are allocated at its first result
+    # item index -> {"item", "table" (set once its windows are all cut), "rows": _Rows}
     pending: dict[int, dict[str, Any]] = {}
     queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
 

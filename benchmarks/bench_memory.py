@@ -28,6 +28,14 @@ classifier and result collection:
   ``--real-max-windows`` windows (default 8: the 1-minute recording), to show the
   encoder's transient memory on top of the stub's figure.
 
+How to read it: memory is bounded when the long recordings (1 h, 10 h) peak about where
+the 10-minute one does. The step from 1 minute up to 10 minutes is not the recording's
+length: the 1-minute recording has 6 windows, less than one batch of 8, and glibc keeps
+the buffers a few batches freed for reuse (run with ``MALLOC_MMAP_THRESHOLD_=131072`` to
+see the allocator's share shrink). What does grow with length is the result itself: 5.2 kB
+of embedding and probabilities per window with ``embed`` ("results held"; ``extract``
+writes them to the store every 256 files or 2 minutes instead).
+
 Figures are single runs on a shared machine: compare them within one run.
 """
 

@@ -26,14 +26,20 @@ import torch
 from audio_fixtures import sine, write_av
 
 import asttools
-from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
+from asttools.audio import (
+    SAMPLE_RATE,
+    AudioStream,
+    check_waveform,
+    load_audio,
+    resample,
+    stream_audio,
+)
 from asttools.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.embed import POOLINGS, forward
 from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.features import (
     FRAME_SHIFT,
     MAX_LENGTH,
-    SAMPLE_RATE,
     WINDOW_S,
     check_windows,
     fbank,
