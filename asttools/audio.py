@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import warnings
+from collections.abc import Iterator
 
 import av
 import numpy as np
@@ -34,13 +35,17 @@ from asttools.errors import ASTToolsWarning, AudioError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
     "SAMPLE_RATE",
     "VIDEO_EXTENSIONS",
+    "AudioStream",
+    "check_sample_rate",
     "check_waveform",
     "load_audio",
     "resample",
+    "stream_audio",
 ]
 
 SAMPLE_RATE = 16000
@@ -61,6 +66,9 @@ MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
 MIN_SAMPLES = 400 + 15 * 160
 """Samples at 16 kHz in one AST patch along time (16 fbank frames of 25 ms every 10 ms):
 2800 samples, 0.175 s. Shorter clips are padded by the feature extractor and warn here."""
+
+BLOCK_S = 30.0
+"""Seconds of audio :func:`stream_audio` decodes at a time (at the file's own rate)."""
 
 _MIN_SECONDS = MIN_SAMPLES / SAMPLE_RATE
 _SILENCE_PEAK = 1e-6
@@ -203,7 +211,7 @@ def load_audio(
     >>> tmp.cleanup()
     """
     if sr is not None:
-        sr = _check_rate(sr, "sr")
+        sr = check_sample_rate(sr, name="sr")
     offset = _check_seconds(offset, "offset", allow_zero=True)
     if duration is not None:
         duration = _check_seconds(duration, "duration", allow_zero=False)
@@ -291,7 +299,7 @@ def check_waveform(wav: np.ndarray, sr: int, *, name: str = "<array>") -> np.nda
     >>> check_waveform(stereo, 16000).shape
     (16000,)
     """
-    sr = _check_rate(sr, "sr")
+    sr = check_sample_rate(sr, name="sr")
     arr = np.asarray(wav)
     if arr.dtype.kind in "iu":
         raise AudioError(
@@ -350,8 +358,8 @@ def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     >>> resample(np.zeros(44100, np.float32), 44100, 16000).shape
     (16000,)
     """
-    orig_sr = _check_rate(orig_sr, "orig_sr")
-    target_sr = _check_rate(target_sr, "target_sr")
+    orig_sr = check_sample_rate(orig_sr, name="orig_sr")
+    target_sr = check_sample_rate(target_sr, name="target_sr")
     arr = np.asarray(wav, dtype=np.float32)
     if arr.ndim not in (1, 2):
         raise ParameterError(
@@ -366,14 +374,299 @@ def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.ascontiguousarray(out.T, dtype=np.float32)
 
 
+def stream_audio(
+    path: str | os.PathLike,
+    *,
+    sr: int = SAMPLE_RATE,
+    channel: int | None = None,
+    block_s: float | None = None,
+) -> AudioStream:
+    """Open an audio or video file to decode it block by block, in bounded memory.
+
+    What :func:`load_audio` returns for the whole file, in pieces: the blocks, joined,
+    are the same samples (downmixed the same way, resampled with soxr "HQ" as one
+    continuous stream, which gives the same output as resampling the whole file). Only
+    one block is held at a time, so a 10-hour recording needs no more memory than a
+    minute of it (:func:`load_audio` needs the whole decoded file, several times over
+    while it decodes at the file's own rate and channels).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    sr : int, default 16000
+        Rate of the blocks, in Hz.
+    channel : int, optional
+        This one channel instead of the mean of all.
+    block_s : float, optional
+        Seconds decoded at a time, at the file's own rate; default :data:`BLOCK_S` (30 s).
+
+    Returns
+    -------
+    AudioStream
+        Iterate over it for the blocks: float32 ndarrays, shape (n,), at ``sr``. Its
+        ``duration_s`` is the length the file's header states (``None`` when it states
+        none); ``n_samples`` counts the samples yielded so far.
+
+    Raises
+    ------
+    AudioError
+        When opening: the file is missing, empty, unreadable, has no audio stream, or
+        neither soundfile nor PyAV opens it; ``channel`` is beyond its channels. While
+        iterating: a decoding error ("truncated or corrupt at ... s"), NaN or Inf
+        samples, or no samples at all.
+    ParameterError
+        ``sr`` is not a positive integer, ``channel`` not an integer >= 0, or ``block_s``
+        not a positive number of seconds.
+
+    Warns
+    -----
+    ASTToolsWarning
+        At the end of the iteration, as :func:`load_audio` would: a file shorter than
+        its header says, a silent clip, a clip shorter than one AST patch.
+
+    Notes
+    -----
+    Damaged files are handled less forgivingly than by :func:`load_audio`, which, when
+    soundfile fails part way, decodes the whole file again with PyAV: a stream cannot take
+    back the blocks it already gave, so a decoding error part way is an ``AudioError``
+    naming the time it happened at. Formats go to the same decoder as in
+    :func:`load_audio` (soundfile, or PyAV for MP3, AAC/m4a and video), and a file that
+    decoder cannot open raises at once, so that a caller can fall back to
+    :func:`load_audio`.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, pathlib
+    >>> from asttools.audio import load_audio, stream_audio
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(tmp.name) / "noise.wav"
+    >>> sf.write(path, np.random.default_rng(0).uniform(-0.5, 0.5, 44100 * 5), 44100)
+    >>> with stream_audio(path, block_s=2.0) as blocks:
+    ...     whole = np.concatenate(list(blocks))
+    >>> whole.shape, bool(np.array_equal(whole, load_audio(path)[0]))
+    ((80000,), True)
+    >>> tmp.cleanup()
+    """
+    sr = check_sample_rate(sr, name="sr")
+    if channel is not None and (
+        isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or channel < 0
+    ):
+        raise ParameterError(f"channel must be None or an integer >= 0, got {channel!r}")
+    block_s = _check_seconds(BLOCK_S if block_s is None else block_s, "block_s",
+                             allow_zero=False)
+    name, _ = _check_file(path)
+    return AudioStream(name, sr=sr, channel=channel, block_s=block_s)
+
+
+class AudioStream:
+    """An open audio file, decoded block by block: see :func:`stream_audio`.
+
+    Attributes
+    ----------
+    name : str
+        The file.
+    sr : int
+        Rate of the blocks.
+    duration_s : float or None
+        Length the file's header states, in seconds; None when unknown.
+    n_samples : int
+        Samples (at ``sr``) yielded so far; the whole length once iteration ended.
+    """
+
+    def __init__(self, name: str, *, sr: int, channel: int | None, block_s: float):
+        self.name, self.sr, self.n_samples = name, sr, 0
+        self._channel, self._block_s = channel, block_s
+        self._sf: sf.SoundFile | None = None
+        self._av = None
+        self._started = False
+        self._note: str | None = None  # how a soundfile file is truncated, if it is
+        ext = os.path.splitext(name)[1].lower()
+        if ext not in _AV_EXTENSIONS:
+            try:
+                f = sf.SoundFile(name)
+            except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
+                message = getattr(e, "error_string", None) or str(e)
+                raise AudioError(name, f"soundfile cannot open it ({message.strip()})") from None
+            if f.format == "MP3":  # as load_audio: MP3 goes to PyAV
+                f.close()
+            else:
+                self._sf = f
+                self.duration_s = f.frames / f.samplerate if f.frames else None
+                channels = f.channels
+                self._note = _truncation_note(f, name)
+        if self._sf is None:
+            try:
+                container = av.open(name)
+            except (av.FFmpegError, OSError, ValueError, EOFError) as e:
+                message = getattr(e, "strerror", None) or str(e)
+                raise AudioError(name, f"PyAV cannot open it ({message})") from None
+            audio = [st for st in container.streams if st.type == "audio"]
+            if not audio:
+                container.close()
+                raise AudioError(name, "no audio stream")
+            self._av = (container, audio[0])
+            st = audio[0]
+            if st.duration is not None and st.time_base is not None:
+                self.duration_s = float(st.duration * st.time_base)
+            elif container.duration is not None:
+                self.duration_s = container.duration / av.time_base
+            else:
+                self.duration_s = None
+            channels = getattr(st.codec_context.layout, "nb_channels", 0) or 1
+        if channel is not None and channel >= channels:
+            self.close()
+            raise AudioError(
+                name,
+                f"channel {channel} asked for, but the file has {channels} "
+                f"channel{'s' if channels != 1 else ''} (0 to {channels - 1})",
+            )
+
+    def __repr__(self) -> str:
+        return f"AudioStream({self.name!r}, sr={self.sr}, duration_s={self.duration_s})"
+
+    def __enter__(self) -> AudioStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (iteration closes it too, at its end or on an error)."""
+        if self._sf is not None:
+            self._sf.close()
+        if self._av is not None:
+            self._av[0].close()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._started:
+            raise AudioError(self.name, "a stream can be iterated once; open it again")
+        self._started = True
+        return self._blocks()
+
+    def _native(self) -> Iterator[tuple[np.ndarray, int]]:
+        """(channels, n) float32 blocks at the file's rate, and that rate."""
+        at = 0.0
+        if self._sf is not None:
+            f = self._sf
+            frames = max(1, round(self._block_s * f.samplerate))
+            while True:
+                try:
+                    data = f.read(frames, dtype="float32", always_2d=True)
+                except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
+                    message = getattr(e, "error_string", None) or str(e)
+                    raise AudioError(self.name, f"truncated or corrupt at {at:.1f} s "
+                                                f"(soundfile: {message.strip()})") from None
+                if not len(data):
+                    return
+                at += len(data) / f.samplerate
+                yield np.ascontiguousarray(data.T), int(f.samplerate)
+            return
+        container, st = self._av
+        chunks: list[np.ndarray] = []
+        rate = layout = None
+        held = 0
+        try:
+            for frame in container.decode(st):
+                if rate is None:
+                    rate, layout = frame.sample_rate, frame.layout.nb_channels
+                elif (frame.sample_rate, frame.layout.nb_channels) != (rate, layout):
+                    raise AudioError(
+                        self.name,
+                        f"the stream changes from {layout} channels at {rate} Hz to "
+                        f"{frame.layout.nb_channels} at {frame.sample_rate} Hz at {at:.1f} s",
+                    )
+                chunks.append(_frame_to_float(frame))
+                held += frame.samples
+                if held >= self._block_s * rate:
+                    at += held / rate
+                    yield np.concatenate(chunks, axis=1), int(rate)
+                    chunks, held = [], 0
+        except (av.FFmpegError, OSError, ValueError, EOFError) as e:
+            message = getattr(e, "strerror", None) or str(e)
+            raise AudioError(self.name, f"truncated or corrupt at {at:.1f} s (PyAV: "
+                                        f"{message})") from None
+        if chunks:
+            yield np.concatenate(chunks, axis=1), int(rate)
+
+    def _blocks(self) -> Iterator[np.ndarray]:
+        resampler = None
+        peak = 0.0
+        try:
+            for data, rate in self._native():
+                if not np.isfinite(data).all():
+                    raise AudioError(self.name, f"contains NaN or Inf samples (after "
+                                                f"{self.n_samples / self.sr:.1f} s)")
+                mono = (data[self._channel] if self._channel is not None
+                        else data.mean(axis=0, dtype=np.float32))
+                if rate != self.sr and resampler is None:
+                    resampler = soxr.ResampleStream(rate, self.sr, 1, dtype="float32",
+                                                    quality="HQ")
+                out = mono if resampler is None else resampler.resample_chunk(mono)
+                if out.size:
+                    peak = max(peak, float(np.max(out)), -float(np.min(out)))
+                    self.n_samples += out.size
+                    yield np.ascontiguousarray(out, dtype=np.float32)
+            if resampler is not None:
+                out = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+                if out.size:
+                    peak = max(peak, float(np.max(out)), -float(np.min(out)))
+                    self.n_samples += out.size
+                    yield np.ascontiguousarray(out, dtype=np.float32)
+        finally:
+            self.close()
+        if self.n_samples == 0:
+            raise AudioError(self.name, "contains no audio samples")
+        if self._note:
+            warnings.warn(f"{self.name}: truncated: {self._note}; decoded the "
+                          f"{self.n_samples / self.sr:.3f} s present", ASTToolsWarning,
+                          stacklevel=3)
+        _warn_if_unusual(np.array([peak], np.float32), self.sr, self.name, stacklevel=3,
+                         n_samples=self.n_samples)
+
+
 # ----------------------------------------------------------------------------------------
 # Argument and file checks
 
 
-def _check_rate(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ParameterError(f"{what} must be a positive integer (Hz), got {value!r}")
-    return int(value)
+def check_sample_rate(sr: object, *, name: str = "sr") -> int:
+    """Check that a sample rate is a positive integer, as every function here needs.
+
+    A rate is never rounded or truncated: 44100.5 is refused, not read as 44100 (a
+    truncated rate makes audio play at the wrong speed, silently).
+
+    Parameters
+    ----------
+    sr : int
+        A rate in Hz: a Python or numpy integer.
+    name : str, default "sr"
+        How the message names it, e.g. ``"input 3: sr"``.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ParameterError
+        ``sr`` is not an integer (a float, even 16000.0, a bool, None) or is not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.audio import check_sample_rate
+    >>> check_sample_rate(np.int64(44100))
+    44100
+    """
+    if isinstance(sr, bool) or not isinstance(sr, numbers.Integral) or sr <= 0:
+        hint = ""
+        if isinstance(sr, numbers.Real) and not isinstance(sr, bool) and math.isfinite(sr) \
+                and sr > 0:
+            hint = (f"; pass it as an int ({int(sr)})" if float(sr).is_integer() else
+                    "; sample rates are never rounded: give the exact rate of the samples "
+                    "in whole Hz")
+        raise ParameterError(f"{name} must be a positive integer (Hz), got {sr!r}{hint}")
+    return int(sr)
+
 
 
 def _check_seconds(value: object, what: str, *, allow_zero: bool) -> float:
@@ -605,15 +898,18 @@ def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
 # Warnings shared by files and arrays
 
 
-def _warn_if_unusual(wav: np.ndarray, sr: int, name: str, *, stacklevel: int) -> None:
-    peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+def _warn_if_unusual(wav: np.ndarray, sr: int, name: str, *, stacklevel: int,
+                     n_samples: int | None = None) -> None:
+    """Warn about silence and clips shorter than a patch; ``n_samples`` overrides the length
+    (a stream passes its peak as ``wav`` and its length here)."""
+    peak = float(max(np.max(wav), -np.min(wav))) if wav.size else 0.0  # no |wav| copy
     if peak < _SILENCE_PEAK:
         warnings.warn(
             f"{name}: is silent (peak amplitude {peak:.1e}, below {_SILENCE_PEAK:g})",
             ASTToolsWarning,
             stacklevel=stacklevel,
         )
-    seconds = wav.shape[-1] / sr
+    seconds = (wav.shape[-1] if n_samples is None else n_samples) / sr
     if seconds < _MIN_SECONDS:
         warnings.warn(
             f"{name}: is {seconds:.3f} s long, shorter than one AST patch "

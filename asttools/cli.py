@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import signal
 import sys
 import warnings
@@ -44,6 +45,18 @@ EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130
 
 _MAX_LISTED_FAILURES = 20
+#: Library parameter -> the option that sets it, so that a message the library raises (a
+#: layer out of range for the loaded model, say) names what the user typed.
+_OPTION_NAMES = {
+    "window_s": "--window", "hop_s": "--hop", "batch_size": "--batch-size",
+    "flush_items": "--flush-every", "workers": "--workers", "channel": "--channel",
+    "layer": "--layer", "pooling": "--pooling", "device": "--device",
+}  # fmt: skip
+# "name=value" for any of them; the bare name only where it cannot be an ordinary word.
+_PARAM_RE = re.compile(
+    r"\b(?:(" + "|".join(_OPTION_NAMES) + r")=|(" + "|".join(n for n in _OPTION_NAMES if "_" in n)
+    + r")\b)"
+)
 
 _EPILOG = """\
 examples:
@@ -71,8 +84,25 @@ exit codes: 0 all done, 1 nothing could be done (e.g. model not loadable), 2 usa
 # --------------------------------------------------------------------------- parser
 
 
+def _int_at_least(low: int):
+    """An argparse ``type`` for integers >= ``low``; argparse names the option in errors."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
-    from .embed import WINDOW_S
+    from .audio import SAMPLE_RATE
+    from .features import FRAME_SHIFT, MIN_HOP_S, TIME_STRIDE, WINDOW_S
 
     g = parser.add_argument_group("model and run options")
     g.add_argument("--model", default=None, metavar="NAME",
@@ -80,16 +110,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "(default: $ASTTOOLS_MODEL, else the AudioSet AST)")
     g.add_argument("--device", default="auto",
                    help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N, mps (default auto)")
-    g.add_argument("--batch-size", type=int, default=8, metavar="N",
+    g.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N",
                    help="windows per forward pass (default 8)")
     g.add_argument("--window", type=float, default=WINDOW_S, metavar="SECONDS",
-                   help="analysis window; longer files are cut into windows, never "
-                        "truncated (default 10.24, AST's input)")
+                   help=f"analysis window, at most the model's input (default {WINDOW_S:g}, "
+                        "AST's 1024 frames); longer files are cut into windows, never "
+                        "truncated")
     g.add_argument("--hop", type=float, default=None, metavar="SECONDS",
-                   help="seconds between window starts (default: the window, no overlap)")
-    g.add_argument("--channel", type=int, default=None, metavar="C",
+                   help=f"seconds between window starts, from {MIN_HOP_S:g} up to the window "
+                        "(default: the window, no overlap; below "
+                        f"{TIME_STRIDE * FRAME_SHIFT / SAMPLE_RATE:g}, AST's time resolution, "
+                        "it warns)")
+    g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
                    help="use this channel of multi-channel files (default: their mean)")
-    g.add_argument("--workers", type=int, default=1, metavar="N",
+    g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
                    help="background threads decoding and resampling ahead of the model "
                         "(default 1)")
     g.add_argument("-q", "--quiet", action="store_true",
@@ -108,7 +142,8 @@ def _add_predict(sub) -> None:
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders (searched recursively) or manifest CSVs")
-    p.add_argument("--top-k", type=int, default=5, metavar="K", help="labels per row (default 5)")
+    p.add_argument("--top-k", type=_int_at_least(1), default=5, metavar="K",
+                   help="labels per row (default 5)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="also write the table to FILE.csv or FILE.parquet")
     _common(p)
@@ -128,12 +163,12 @@ def _add_extract(sub) -> None:
                    help="audio/video files, folders (searched recursively) or manifest CSVs")
     p.add_argument("--out", required=True, type=Path, metavar="STORE",
                    help="the store directory (pd.read_parquet(STORE) reads it)")
-    p.add_argument("--pooling", default="cls",
-                   help=f"one of {', '.join(STORE_POOLINGS)} (default cls; 'grid' is too "
-                        "large for a store)")
+    p.add_argument("--pooling", default="cls", choices=STORE_POOLINGS,
+                   help="embedding pooling (default cls; 'grid', 12 x 101 x hidden floats "
+                        "per window, is too large for a store: use asttools.embed for it)")
     p.add_argument("--layer", type=int, default=-1,
                    help="hidden layer to pool: 0 = embeddings, -1 = final output (default)")
-    p.add_argument("--flush-every", type=int, default=FLUSH_ITEMS, metavar="N",
+    p.add_argument("--flush-every", type=_int_at_least(1), default=FLUSH_ITEMS, metavar="N",
                    help=f"write a part file every N finished files (default {FLUSH_ITEMS}, "
                         "or every 2 minutes)")
     p.add_argument("--retry-failed", action="store_true",
@@ -163,6 +198,8 @@ def _add_compact(sub) -> None:
 
 
 def _add_demo(sub) -> None:
+    from .store import STORE_POOLINGS
+
     p = sub.add_parser(
         "demo", help="run the notebooks' pipeline on the bundled example data",
         description="Extract embeddings and probabilities for the bundled example data (or "
@@ -181,7 +218,8 @@ def _add_demo(sub) -> None:
                    help="hub id, local directory or 'tiny-random' (default: $ASTTOOLS_MODEL, "
                         "else MIT/ast-finetuned-audioset-10-10-0.4593)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
-    p.add_argument("--pooling", default="cls", help="embedding pooling (default: cls)")
+    p.add_argument("--pooling", default="cls", choices=STORE_POOLINGS,
+                   help="embedding pooling (default: cls)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -222,7 +260,22 @@ def _err(text: str) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    _err(f"warning: {message}")
+    _err(f"warning: {_as_options(str(message))}")
+
+
+def _as_options(message: str) -> str:
+    """A library message with its parameter names replaced by the options that set them."""
+    return _PARAM_RE.sub(
+        lambda m: f"{_OPTION_NAMES[m.group(1)]} " if m.group(1) else _OPTION_NAMES[m.group(2)],
+        message,
+    )
+
+
+def _check_windows(args) -> None:
+    """Refuse (or warn about) --window and --hop before any input is listed or model loaded."""
+    from .features import check_windows
+
+    check_windows(args.window, args.hop, names=("--window", "--hop"))
 
 
 def _banner(meta: dict) -> None:
@@ -283,8 +336,7 @@ def _predict(args) -> int:
 
     if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
         raise ParameterError(f"--out {args.out}: use a .csv or .parquet file name")
-    if args.top_k < 1:
-        raise ParameterError(f"--top-k must be >= 1, got {args.top_k}")
+    _check_windows(args)
     inputs = _inputs(args)
     model = load_model(args.model, device=args.device)
     meta = model_info(model)
@@ -378,6 +430,7 @@ def _write_table(table, path: Path, *, meta: dict) -> None:
 def _extract(args) -> int:
     from .store import extract
 
+    _check_windows(args)
     inputs = _inputs(args)
     try:
         result = extract(inputs, args.out, model=args.model, device=args.device,
@@ -540,13 +593,15 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = _show_warning
         warnings.filterwarnings("ignore", message=r".*RANDOM weights")  # the banner says so
         warnings.filterwarnings("ignore", message=r"\d+ of \d+ inputs failed")  # listed
+        # said once already, by _check_windows, as --hop
+        warnings.filterwarnings("ignore", message=r"hop_s=.* finer than AST's time resolution")
         try:
             return run(args)
         except KeyboardInterrupt:
             _err("interrupted")
             return EXIT_INTERRUPTED
         except ParameterError as err:
-            _err(f"asttools {args.command}: error: {err}")
+            _err(f"asttools {args.command}: error: {_as_options(str(err))}")
             return EXIT_USAGE
         except (ModelLoadError, StoreError, _Nothing) as err:
             _err(f"asttools {args.command}: error: {err}")

@@ -268,8 +268,8 @@ def run_demo(
     full = [p for p in real if durations[p] >= 10.24]
     clip_path = (full or real or list(durations.index))[0]
     wav, sr = load_audio(clip_path)
-    feats = fbank(wav)[0].numpy()
     first_window = wav[: int(round(WINDOW_S * sr))]
+    feats = fbank(first_window)[0].numpy()  # fbank refuses more than one window of audio
     n_valid = max(1, min(len(feats), n_frames(len(first_window))))
     stem = Path(clip_path).stem
 

@@ -8,6 +8,7 @@ the classifier's logits; probabilities are their sigmoid (AudioSet is multi-labe
 
 from __future__ import annotations
 
+import numbers
 import os
 import platform
 import warnings
@@ -23,9 +24,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .audio import SAMPLE_RATE, check_waveform, load_audio, resample
+from . import features as _features
+from .audio import (
+    SAMPLE_RATE,
+    AudioStream,
+    check_sample_rate,
+    check_waveform,
+    load_audio,
+    resample,
+    stream_audio,
+)
 from .errors import ASTToolsWarning, AudioError, ParameterError
-from .features import fbank, window_bounds
+from .features import (  # WINDOW_S: the default window, AST's 1024 frames (10.24 s)
+    TIME_STRIDE,
+    WINDOW_S,
+    check_windows,
+    fbank,
+    window_bounds,
+)
 from .model import load_model, model_info, patch_grid
 
 __all__ = [
@@ -45,8 +61,10 @@ POOLINGS = ("cls", "dist", "mean", "patches", "grid")
 AGGREGATIONS = ("mean", "max")
 #: What ``embed`` does with inputs that fail to load.
 ON_ERROR = ("warn", "raise", "ignore")
-#: Default analysis window: AST's 1024 frames.
-WINDOW_S = 10.24
+
+#: Files whose header says they are longer than this many seconds are decoded block by
+#: block (:func:`asttools.audio.stream_audio`) while their windows are cut, not whole.
+STREAM_S = 600.0
 
 TABLE_COLUMNS = ["item", "path", "window", "start_s", "end_s", "clip_duration_s"]
 
@@ -197,6 +215,10 @@ def forward(
     logits : ndarray, float32, shape (batch, n_labels)
         The classifier's logits on the pooled final output; ``1 / (1 + exp(-logits))``
         are the probabilities.
+
+    Both arrays own their memory (``.base is None``): they are copies, not views into the
+    encoder's hidden states, so keeping a (batch, hidden) embedding keeps only its own
+    bytes alive, not the (batch, 1214, hidden) tensor it was pooled from.
     """
     _check_pooling(pooling)
     cfg = model.config
@@ -222,10 +244,12 @@ def forward(
             emb = h[:, 2:].mean(dim=1)
         else:
             emb = h[:, 2:].reshape(h.shape[0], *patch_grid(cfg), h.shape[-1])
-    return (
-        emb.float().cpu().numpy().astype(np.float32, copy=False),
-        logits.float().cpu().numpy().astype(np.float32, copy=False),
-    )
+    return _owned(emb), _owned(logits)
+
+
+def _owned(t: torch.Tensor) -> np.ndarray:
+    """A float32 C-contiguous numpy copy of ``t`` that shares no memory with torch."""
+    return np.array(t.detach().float().cpu().numpy(), dtype=np.float32, order="C", copy=True)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -263,9 +287,28 @@ def _absolute(path: str | os.PathLike) -> str:
         return os.path.abspath(p)
 
 
+def _is_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _is_array(x: object) -> bool:
+    return isinstance(x, (np.ndarray, torch.Tensor, list))
+
+
 def _as_items(inputs, sr: int | None) -> list[_Item]:
-    if isinstance(inputs, (str, bytes, os.PathLike, np.ndarray, torch.Tensor)) or (
-        isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[1], (int, np.integer))
+    """One ``_Item`` per input. Rates are checked here, never rounded (``sr=44100.5`` fails).
+
+    A single path, array, ``(array, sr)`` tuple, or flat list/tuple of numbers (one
+    waveform) is one input; any other list holds one input per element.
+    """
+    if sr is not None:
+        sr = check_sample_rate(sr, name="sr")
+    if (
+        isinstance(inputs, (str, bytes, os.PathLike, np.ndarray, torch.Tensor))
+        or (isinstance(inputs, tuple) and len(inputs) == 2 and _is_array(inputs[0])
+            and _is_number(inputs[1]))
+        or (isinstance(inputs, (list, tuple)) and len(inputs) > 0
+            and all(_is_number(v) for v in inputs))
     ):
         inputs = [inputs]
     items = []
@@ -273,25 +316,39 @@ def _as_items(inputs, sr: int | None) -> list[_Item]:
         if isinstance(x, (str, bytes, os.PathLike)):  # bytes: a name that need not be UTF-8
             name = os.fsdecode(x)
             items.append(_Item(i, name, None, _absolute(name)))
-        elif isinstance(x, tuple) and len(x) == 2:
-            items.append(_Item(i, np.asarray(x[0]), int(x[1]), f"<array {i}>"))
-        elif isinstance(x, (np.ndarray, torch.Tensor, list)):
+        elif isinstance(x, tuple) and len(x) == 2 and _is_array(x[0]):
+            rate = check_sample_rate(x[1], name=f"input {i}: sr")
+            items.append(_Item(i, _as_array(x[0]), rate, f"<array {i}>"))
+        elif _is_array(x) or (isinstance(x, tuple) and len(x) and all(map(_is_number, x))):
             if sr is None:
                 raise ParameterError(
                     f"input {i} is an array: give its sample rate with sr=..., or pass (array, sr)"
                 )
-            arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-            items.append(_Item(i, arr, int(sr), f"<array {i}>"))
+            items.append(_Item(i, _as_array(x), sr, f"<array {i}>"))
         else:
             raise ParameterError(
                 f"input {i} is a {type(x).__name__}; embed takes paths, arrays (with sr=) "
-                "or (array, sr) tuples"
+                "or (array, sr) tuples, or a list of these; a flat list of numbers is one "
+                "waveform"
             )
     return items
 
 
-def _load(item: _Item, channel: int | None) -> np.ndarray:
+def _as_array(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _load(item: _Item, channel: int | None) -> np.ndarray | AudioStream:
+    """The 16 kHz mono waveform of an input; an open stream for a file over ``STREAM_S``."""
     if item.sr is None:
+        try:
+            stream = stream_audio(item.source, sr=SAMPLE_RATE, channel=channel)
+        except AudioError:  # load_audio says why, or decodes it another way
+            stream = None
+        if stream is not None:
+            if stream.duration_s is not None and stream.duration_s > STREAM_S:
+                return stream
+            stream.close()
         wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
         return wav
     wav = check_waveform(item.source, item.sr, name=item.name)
@@ -356,6 +413,90 @@ class ItemError:
     reason: str
 
 
+class _Rows:
+    """One input's results, one row per window, in arrays that own their memory.
+
+    Allocated at the first result for ``capacity`` windows (all of them when known), grown
+    by doubling when a streamed file, whose windows are counted at its end, has more.
+    Complete once ``n``, the number of windows, is set and that many rows have arrived.
+    """
+
+    def __init__(self, capacity: int | None):
+        self.capacity = capacity or 64
+        self.n: int | None = None
+        self.done = 0
+        self.emb: np.ndarray | None = None
+        self.logits: np.ndarray | None = None
+
+    def put(self, k: int, emb: np.ndarray, logits: np.ndarray) -> None:
+        if self.emb is None:
+            self.emb = np.empty((self.capacity, *emb.shape), np.float32)
+            self.logits = np.empty((self.capacity, *logits.shape), np.float32)
+        if k >= len(self.emb):
+            self.emb, self.logits = (_grown(a, max(2 * len(a), k + 1))
+                                     for a in (self.emb, self.logits))
+        self.emb[k] = emb  # a copy: nothing keeps the batch's arrays alive
+        self.logits[k] = logits
+        self.done += 1
+
+    @property
+    def complete(self) -> bool:
+        return self.n is not None and self.done == self.n
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.emb) != self.n:
+            return self.emb[: self.n].copy(), self.logits[: self.n].copy()
+        return self.emb, self.logits
+
+
+def _grown(a: np.ndarray, rows: int) -> np.ndarray:
+    out = np.empty((rows, *a.shape[1:]), a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+def _stream_windows(stream: AudioStream, win: int, hop: int,
+                    bounds_of) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, samples)`` of the windows ``bounds_of(n)`` gives, cut from a stream.
+
+    Holds at most one window and one block of samples: a window is cut as soon as the
+    stream has reached its end, and what no later window needs is dropped. The last,
+    shorter windows follow once the stream's length ``n`` is known.
+    """
+    buf, first, k = np.zeros(0, np.float32), 0, 0  # buf[0] is sample number `first`
+    limit = _features.MAX_WINDOWS_PER_CLIP
+    for block in stream:
+        buf = np.concatenate([buf, block])
+        while k * hop + win <= first + len(buf):
+            start = k * hop
+            yield start, buf[start - first: start - first + win].copy()
+            k += 1
+            if k > limit:
+                bounds_of(first + len(buf))  # raises: too many windows for one clip
+        cut = k * hop - first
+        if cut > 0:
+            buf, first = buf[cut:], first + cut
+    n = stream.n_samples
+    for start, end in bounds_of(n)[k:]:
+        yield start, buf[start - first: end - first].copy()
+
+
+def _window_table(it: _Item, bounds: list[tuple[int, int]], n_samples: int) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "item": it.index,
+            "path": pd.Series([it.name] * len(bounds), dtype=object),  # even not UTF-8
+            "window": np.arange(len(bounds)),
+            "start_s": [s / SAMPLE_RATE for s, _ in bounds],
+            "end_s": [e / SAMPLE_RATE for _, e in bounds],
+            "clip_duration_s": n_samples / SAMPLE_RATE,
+        }
+    )
+    for key, value in it.extra.items():  # one value per window, even a tuple or list
+        table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
+    return table
+
+
 def iter_embed(
     items: Iterable[_Item],
     *,
@@ -371,19 +512,44 @@ def iter_embed(
 ) -> Iterator[ItemResult | ItemError]:
     """Stream results item by item; windows of different inputs share batches.
 
-    Memory stays bounded: at most ``batch_size`` windows wait for the model and at most
-    ``2 * workers`` decoded inputs wait for their windows to be batched. ``items`` may be
-    a lazy iterable (a generator): it is pulled at most ``2 * workers`` items ahead.
-    ``progress`` is an optional tqdm bar, advanced once per input.
-    """
-    _check_pooling(pooling)
-    _check_layer(layer, model.config.num_hidden_layers)
-    if batch_size < 1:
-        raise ParameterError(f"batch_size must be >= 1, got {batch_size!r}")
-    window_bounds(1, window_s=window_s, hop_s=hop_s)  # validates window/hop
-    win = int(round(window_s * SAMPLE_RATE))
+    What is held at any time, and so the memory used beyond the model:
 
-    pending: dict[int, dict[str, Any]] = {}  # item index -> windows awaiting results
+    - at most ``batch_size`` windows waiting for the model, and one forward pass's
+      activations (the arrays :func:`forward` returns are copies, not views into them);
+    - per input whose windows are not all done, its results only: one embedding and one
+      row of logits per window, e.g. (768 + 527) float32 = 5.2 kB per window of the
+      full model, 1.8 MB per hour of audio at the default hop (``pooling="grid"``: 3.7 MB
+      per window); at most :data:`asttools.features.MAX_WINDOWS_PER_CLIP` windows;
+    - the decoded 16 kHz mono waveform of the input being windowed and of at most
+      ``2 * workers`` inputs decoded ahead, each no longer than ``STREAM_S`` (10 min,
+      38 MB; decoding needs a few times that briefly, at the file's rate and channels).
+      A file whose header says it is longer is not decoded whole: it is read block by
+      block (:func:`asttools.audio.stream_audio`, 30 s at a time) as its windows are
+      cut, so a 10-hour recording takes the memory of a short one. Array inputs are
+      held whole (they are in memory already). ``benchmarks/bench_memory.py`` measures
+      peak memory against recording length.
+
+    ``items`` may be a lazy iterable (a generator): it is pulled at most ``2 * workers``
+    items ahead. ``progress`` is an optional tqdm bar, advanced once per input. Window
+    settings are checked once, against the model's input length, by
+    :func:`asttools.features.check_windows`; an input that would make more than
+    ``MAX_WINDOWS_PER_CLIP`` windows is yielded as an :class:`ItemError`.
+    """
+    cfg = model.config
+    _check_pooling(pooling)
+    _check_layer(layer, cfg.num_hidden_layers)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    win, hop = check_windows(window_s, hop_s, max_length=cfg.max_length,
+                             time_stride=getattr(cfg, "time_stride", TIME_STRIDE))
+
+    def bounds_of(n_samples: int) -> list[tuple[int, int]]:
+        return window_bounds(n_samples, window_s=window_s, hop_s=hop_s,
+                             max_length=cfg.max_length)
+
+    # item index -> {"item", "table" (set once its windows are all cut), "rows": _Rows}
+    pending: dict[int, dict[str, Any]] = {}
     queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
 
     def run_queue() -> None:
@@ -394,47 +560,70 @@ def iter_embed(
         emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in queue],
                               pooling=pooling, layer=layer)
         for r, (idx, k, _) in enumerate(queue):
-            pending[idx]["emb"][k] = emb[r]
-            pending[idx]["logits"][k] = logits[r]
+            pending[idx]["rows"].put(k, emb[r], logits[r])
         queue.clear()
 
     def finished() -> Iterator[ItemResult]:
         for idx in list(pending):
             entry = pending[idx]
-            if any(e is None for e in entry["emb"]):
+            if not entry["rows"].complete:
                 break  # items finish in input order
             del pending[idx]
             if progress is not None:
                 progress.update(1)
-            yield ItemResult(entry["item"], entry["table"], np.stack(entry["emb"]),
-                             np.stack(entry["logits"]))
+            yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays())
 
-    for it, wav in _loaded(items, channel, workers):
-        if isinstance(wav, AudioError):
-            if progress is not None:
-                progress.update(1)
-            yield ItemError(it, wav.reason)
+    def failed(it: _Item, reason: str) -> ItemError:
+        """Forget an input's windows and results: it failed (possibly part way)."""
+        queue[:] = [q for q in queue if q[0] != it.index]
+        pending.pop(it.index, None)
+        if progress is not None:
+            progress.update(1)
+        return ItemError(it, reason)
+
+    for it, src in _loaded(items, channel, workers):
+        if isinstance(src, AudioError):
+            yield failed(it, src.reason)
             continue
-        bounds = window_bounds(len(wav), window_s=window_s, hop_s=hop_s)
-        table = pd.DataFrame(
-            {
-                "item": it.index,
-                "path": pd.Series([it.name] * len(bounds), dtype=object),  # even not UTF-8
-                "window": np.arange(len(bounds)),
-                "start_s": [s / SAMPLE_RATE for s, _ in bounds],
-                "end_s": [e / SAMPLE_RATE for _, e in bounds],
-                "clip_duration_s": len(wav) / SAMPLE_RATE,
-            }
-        )
-        for key, value in it.extra.items():  # one value per window, even a tuple or list
-            table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
-        pending[it.index] = {"item": it, "table": table, "emb": [None] * len(bounds),
-                             "logits": [None] * len(bounds)}
-        for k, (s, e) in enumerate(bounds):
-            queue.append((it.index, k, wav[s:e]))
+        streamed = isinstance(src, AudioStream)
+        try:  # too many windows for this clip (by its header, for a stream): it alone fails
+            if streamed:
+                if src.duration_s is not None:
+                    bounds_of(round(src.duration_s * SAMPLE_RATE))
+                windows = _stream_windows(src, win, hop, bounds_of)
+            else:
+                bounds = bounds_of(len(src))
+                windows = ((s, src[s:e]) for s, e in bounds)
+        except ParameterError as err:
+            if streamed:
+                src.close()
+            yield failed(it, str(err))
+            continue
+        entry = pending[it.index] = {"item": it, "table": None,
+                                     "rows": _Rows(None if streamed else len(bounds))}
+        k, error = 0, None
+        while True:
+            try:
+                window = next(windows, None)
+            except AudioError as err:  # a stream that fails part way
+                error = err.reason
+            except ParameterError as err:  # a stream longer than its header said
+                error = str(err)
+            if error is not None or window is None:
+                break
+            queue.append((it.index, k, window[1]))
+            k += 1
             if len(queue) == batch_size:
                 run_queue()
                 yield from finished()
+        if error is not None:
+            yield failed(it, error)
+            continue
+        n_samples = src.n_samples if streamed else len(src)
+        bounds = bounds_of(n_samples) if streamed else bounds
+        entry["table"] = _window_table(it, bounds, n_samples)
+        entry["rows"].n = len(bounds)
+        yield from finished()  # its windows may all be done already
     if queue:
         run_queue()
     yield from finished()
@@ -512,12 +701,15 @@ def embed(
     ----------
     inputs : path, ndarray, (ndarray, sr), or a list of these
         Audio or video files (any format :func:`asttools.load_audio` reads) and/or
-        waveforms. Arrays are 1-D or (channels, samples) and need ``sr``.
+        waveforms. Arrays are 1-D or (channels, samples) and need ``sr``; a flat list of
+        numbers is one waveform. Files longer than 10 minutes are decoded block by block
+        (:func:`asttools.audio.stream_audio`), so their length does not cost memory.
     model : transformers.ASTForAudioClassification, optional
         From :func:`asttools.load_model`; loaded (default model) when omitted — pass it
         in to load it once.
     sr : int, optional
-        Sample rate of array inputs; they are resampled to 16 kHz.
+        Sample rate of array inputs, an integer (44100.5 is refused, never rounded); they
+        are resampled to 16 kHz.
     pooling : {"cls", "dist", "mean", "patches", "grid"}, default "cls"
         ``"cls"``: the [CLS] token; ``"dist"``: the distillation token; ``"mean"``: their
         mean (transformers' ``pooler_output``, what the classifier sees);
@@ -530,6 +722,10 @@ def embed(
     window_s, hop_s : float, default 10.24 and ``window_s``
         Clips longer than ``window_s`` are cut into windows every ``hop_s`` seconds,
         one row each — never truncated. Shorter clips are padded as AST was trained.
+        Checked by :func:`asttools.features.check_windows`: the window at most the
+        model's input (10.24 s), the hop from 0.01 s up to the window (no gaps; below
+        0.1 s it warns); a clip that would make more than
+        :data:`~asttools.features.MAX_WINDOWS_PER_CLIP` windows fails alone.
     batch_size : int, default 8
         Windows per forward pass; windows of different inputs share batches.
     channel : int, optional
@@ -553,7 +749,9 @@ def embed(
     Raises
     ------
     ParameterError
-        For an unknown pooling, a layer out of range, an array without ``sr``.
+        For an unknown pooling, a layer out of range, window settings
+        :func:`~asttools.features.check_windows` refuses, an array without ``sr``, a
+        sample rate that is not a positive integer, an input of another type.
     AudioError
         Only with ``on_error="raise"``.
 
@@ -572,6 +770,8 @@ def embed(
     items = _as_items(inputs, sr)
     if model is None:
         model = load_model()
+    # refuse bad settings before anything runs; iter_embed checks (and warns) once more
+    check_windows(window_s, hop_s, max_length=model.config.max_length, warn=False)
     meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s)
     bar = None
     if progress:

@@ -10,20 +10,29 @@ Hanning window, as used by the original AST code and by transformers'
    uses itself), a symmetric Hanning window, zero-padded to 512 and a power spectrum;
 3. 128 triangular filters equally spaced on Kaldi's mel scale ``1127 ln(1 + f / 700)``
    from 20 Hz to 8 kHz, then ``log(max(energy, float32 eps))``;
-4. frames padded with zeros (or truncated) to ``max_length`` (1024 frames, 10.24 s);
+4. frames padded with zeros to ``max_length`` (1024 frames, 10.24 s). Audio longer than
+   that is refused, never cut: transformers' extractor truncates it silently, asttools
+   cuts long clips into windows first (:func:`window_bounds`);
 5. normalised with AudioSet's statistics as ``(x - mean) / (2 std)``. Padding happens
    before normalisation, exactly as in transformers, so a padded frame holds
    ``-mean / (2 std) ≈ 0.467``.
+
+Window settings are checked in one place, :func:`check_windows`: a window no longer than
+the model's input (``max_length`` frames of 10 ms), at least one fbank frame long, a hop
+from one frame step (10 ms) up to the window (no gaps), and at most
+:data:`MAX_WINDOWS_PER_CLIP` windows per clip.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 import numpy as np
 import torch
 
-from .errors import ParameterError
+from .errors import ASTToolsWarning, ParameterError
 
 __all__ = [
     "AUDIOSET_MEAN",
@@ -31,7 +40,12 @@ __all__ = [
     "FRAME_LENGTH",
     "FRAME_SHIFT",
     "MAX_LENGTH",
+    "MAX_WINDOWS_PER_CLIP",
+    "MIN_HOP_S",
     "NUM_MEL_BINS",
+    "TIME_STRIDE",
+    "WINDOW_S",
+    "check_windows",
     "fbank",
     "n_frames",
     "window_bounds",
@@ -47,6 +61,18 @@ N_FFT = 512
 NUM_MEL_BINS = 128
 #: Frames of AST's input (10.24 s).
 MAX_LENGTH = 1024
+#: Frames between AST's patch columns (``time_stride`` of the config): its time resolution.
+TIME_STRIDE = 10
+#: Seconds of AST's input, ``MAX_LENGTH`` frames of ``FRAME_SHIFT`` samples: 10.24 s. The
+#: default analysis window and, for a model with this ``max_length``, the longest one.
+WINDOW_S = MAX_LENGTH * FRAME_SHIFT / SAMPLE_RATE
+#: Shortest hop in seconds: one fbank frame step (10 ms). Windows closer than that see
+#: the same audio through frames shifted by a fraction of a step, at 100+ windows a second.
+MIN_HOP_S = FRAME_SHIFT / SAMPLE_RATE
+#: Most windows one clip may be cut into: 284 h of audio at the default hop, 1,000 s at the
+#: 10 ms minimum; about 0.5 GB of results (768 + 527 float32 per window) held for that clip
+#: until its last window is done. A clip that would need more fails, alone, with a reason.
+MAX_WINDOWS_PER_CLIP = 100_000
 #: AudioSet normalisation statistics used by the AST checkpoints.
 AUDIOSET_MEAN = -4.2677393
 AUDIOSET_STD = 4.5689974
@@ -105,7 +131,9 @@ def fbank(
     """AST's input: normalised Kaldi log-mel filter banks of 16 kHz waveforms.
 
     Agrees with transformers' ``ASTFeatureExtractor`` to about 1e-5 (the test suite
-    checks 1e-4), computed in float64 internally and returned as float32.
+    checks 1e-4), computed in float64 internally and returned as float32. Unlike that
+    extractor it never truncates: audio longer than ``max_length`` frames is refused (cut
+    it into windows with :func:`window_bounds` first, as :func:`asttools.embed` does).
 
     Parameters
     ----------
@@ -118,7 +146,7 @@ def fbank(
         ``n_samples``.
     num_mel_bins : int, default 128
     max_length : int, default 1024
-        Frames to pad or truncate to.
+        Frames to pad to. Padding frames beyond it are dropped; audio frames never are.
     normalize : bool, default True
         Apply ``(x - mean) / (2 * std)``.
     mean, std : float
@@ -132,7 +160,9 @@ def fbank(
     Raises
     ------
     ParameterError
-        For input that is not 1-D or 2-D, or a length outside ``[0, n_samples]``.
+        For input that is not 1-D or 2-D, a length outside ``[0, n_samples]``, or an item
+        whose valid samples make more than ``max_length`` frames (more than 10.24 s for
+        the default; ``1 + (n - 400) // 160`` frames for ``n`` samples).
 
     Examples
     --------
@@ -157,6 +187,17 @@ def fbank(
             raise ParameterError(
                 f"lengths must hold {batch} values in [0, {n_samples}], got {lens.tolist()}"
             )
+    valid_frames = [max(n_frames(int(n)), 1) for n in lens]
+    longest = max(valid_frames, default=0)
+    if longest > max_length:
+        seconds = int(lens.max()) / SAMPLE_RATE
+        raise ParameterError(
+            f"waveforms hold up to {longest} frames ({seconds:.2f} s of audio), more than "
+            f"max_length={max_length} ({max_length * FRAME_SHIFT / SAMPLE_RATE:g} s): fbank "
+            "does not truncate. Cut the audio into windows of at most that length first "
+            "(asttools.features.window_bounds, as asttools.embed does), or slice the part "
+            "you want"
+        )
     device = x.device
     x = x.to(torch.float64)
     if n_samples < FRAME_LENGTH:  # Kaldi needs one whole frame; pad, then mark as short
@@ -170,10 +211,10 @@ def fbank(
     banks = _mel_banks(num_mel_bins, dtype=torch.float64, device=device)
     feats = torch.log(torch.clamp(spectrum @ banks, min=_EPS))
 
-    valid = torch.tensor([max(n_frames(int(n)), 1) for n in lens], device=device)
+    valid = torch.tensor(valid_frames, device=device)
     frame_idx = torch.arange(feats.shape[1], device=device)
     feats = feats * (frame_idx[None, :] < valid[:, None]).unsqueeze(-1)
-    if feats.shape[1] >= max_length:
+    if feats.shape[1] >= max_length:  # only padding lies past max_length (checked above)
         feats = feats[:, :max_length]
     else:
         feats = torch.nn.functional.pad(feats, (0, 0, 0, max_length - feats.shape[1]))
@@ -182,14 +223,149 @@ def fbank(
     return feats.to(torch.float32)
 
 
+# --------------------------------------------------------------------------- windows
+
+
+def _said(name: str, value: float) -> str:
+    """How a message names a setting: ``window_s=30`` in Python, ``--window 30`` on the CLI."""
+    return f"{name} {value:g}" if name.startswith("-") else f"{name}={value:g}"
+
+
+def _seconds(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number of seconds, got {value!r}")
+    if value <= 0:
+        raise ParameterError(f"{name} must be > 0 seconds, got {value!r}")
+    return float(value)
+
+
+def check_windows(
+    window_s: float = WINDOW_S,
+    hop_s: float | None = None,
+    *,
+    max_length: int = MAX_LENGTH,
+    time_stride: int = TIME_STRIDE,
+    sr: int = SAMPLE_RATE,
+    names: tuple[str, str] = ("window_s", "hop_s"),
+    warn: bool = True,
+) -> tuple[int, int]:
+    """Check analysis-window settings once, before any audio is cut: the one place that does.
+
+    :func:`asttools.embed`, :func:`asttools.extract`, :func:`window_bounds` and the command
+    line all call this, so every caller refuses the same settings with the same message,
+    naming the option as that caller spells it (``names``).
+
+    Parameters
+    ----------
+    window_s : float, default 10.24
+        Window length in seconds. At most the model's input, ``max_length`` frames of
+        10 ms (10.24 s for AST): a longer window would be cut to its first 10.24 s. At
+        least one fbank frame (0.025 s).
+    hop_s : float, optional
+        Seconds between window starts; default ``window_s``. At least one fbank frame
+        step (:data:`MIN_HOP_S`, 0.01 s), at most ``window_s`` (a longer hop leaves
+        audio between windows that nobody sees).
+    max_length : int, default 1024
+        Frames of the model's input (``model.config.max_length``).
+    time_stride : int, default 10
+        Frames between the model's patch columns (``model.config.time_stride``).
+    sr : int, default 16000
+        Rate at which the windows are cut.
+    names : (str, str), default ("window_s", "hop_s")
+        How messages name the two settings, e.g. ``("--window", "--hop")``.
+    warn : bool, default True
+        Warn about a hop finer than the model's time resolution (see Warns).
+
+    Returns
+    -------
+    window, hop : int
+        The window and the hop in samples at ``sr``.
+
+    Raises
+    ------
+    ParameterError
+        A value that is not a finite number of seconds, not positive, a window longer
+        than the model's input or shorter than one fbank frame, a hop below 10 ms or
+        longer than the window. The message names the setting and the limit.
+
+    Warns
+    -----
+    ASTToolsWarning
+        A hop shorter than one patch column (``time_stride`` frames, 0.1 s): more than
+        10 windows per second of audio, each a full forward pass. Allowed, because
+        dense sliding windows can be meant, but rarely what was meant.
+
+    Examples
+    --------
+    >>> from asttools.features import check_windows
+    >>> check_windows(10.24, 5.12)
+    (163840, 81920)
+    >>> check_windows(30.0)
+    Traceback (most recent call last):
+    ...
+    asttools.errors.ParameterError: window_s=30 s is longer than the model's input, 10.24 s (1024 frames of 10 ms): AST would see only its first 10.24 s. Use window_s <= 10.24 (the default) and hop_s to cover longer clips with several windows
+    """  # noqa: E501
+    wname, hname = names
+    window_s = _seconds(window_s, wname)
+    hop_s = window_s if hop_s is None else _seconds(hop_s, hname)
+    longest = max_length * FRAME_SHIFT / SAMPLE_RATE
+    shortest = FRAME_LENGTH / SAMPLE_RATE
+    win, hop = round(window_s * sr), round(hop_s * sr)
+    if win > round(longest * sr):
+        raise ParameterError(
+            f"{_said(wname, window_s)} s is longer than the model's input, {longest:g} s "
+            f"({max_length} frames of 10 ms): AST would see only its first {longest:g} s. "
+            f"Use {wname} <= {longest:g} (the default) and {hname} to cover longer clips "
+            "with several windows"
+        )
+    if win < round(shortest * sr):
+        raise ParameterError(
+            f"{_said(wname, window_s)} s is shorter than one fbank frame ({shortest:g} s): "
+            f"AST would see no audio in it. Use {wname} >= {shortest:g}"
+        )
+    if hop < round(MIN_HOP_S * sr):
+        raise ParameterError(
+            f"{_said(hname, hop_s)} s is below the minimum of {MIN_HOP_S:g} s (one fbank "
+            "frame step): closer windows see the same frames shifted by a fraction of a "
+            f"step, {1 / hop_s:,.0f} windows per second of audio. Use {hname} >= "
+            f"{MIN_HOP_S:g}"
+        )
+    if hop > win:
+        raise ParameterError(
+            f"{_said(hname, hop_s)} s is longer than {_said(wname, window_s)} s: the "
+            f"{hop_s - window_s:g} s between windows would never be seen. Use {hname} <= "
+            f"{wname} (by default it equals it)"
+        )
+    stride_s = time_stride * FRAME_SHIFT / SAMPLE_RATE
+    if warn and hop < round(stride_s * sr):
+        per_s = 1 / hop_s
+        warnings.warn(
+            f"{_said(hname, hop_s)} s is finer than AST's time resolution ({stride_s:g} s, "
+            f"one patch column): {per_s:.0f} windows per second of audio, "
+            f"{3600 * per_s:,.0f} forward passes per hour of audio. Use {hname} >= "
+            f"{stride_s:g} unless you mean it",
+            ASTToolsWarning,
+            stacklevel=2,
+        )
+    return win, hop
+
+
 def window_bounds(
-    n_samples: int, *, sr: int = SAMPLE_RATE, window_s: float = 10.24, hop_s: float | None = None
+    n_samples: int,
+    *,
+    sr: int = SAMPLE_RATE,
+    window_s: float = WINDOW_S,
+    hop_s: float | None = None,
+    max_length: int = MAX_LENGTH,
+    max_windows: int | None = None,
 ) -> list[tuple[int, int]]:
     """Start and end samples of the analysis windows that cover a clip.
 
     A clip no longer than one window is one window (padded by :func:`fbank` as AST was
     trained). A longer clip is cut into windows every ``hop_s`` seconds until the whole
-    clip is covered; the last window may be shorter and is padded. Nothing is dropped.
+    clip is covered; the last window may be shorter and is padded. Nothing is dropped:
+    the settings are checked by :func:`check_windows` (no window longer than the model's
+    input, no hop longer than the window).
 
     Parameters
     ----------
@@ -197,14 +373,24 @@ def window_bounds(
         Length of the clip.
     sr : int, default 16000
     window_s : float, default 10.24
-        Window length in seconds (10.24 s is AST's 1024 frames).
+        Window length in seconds (10.24 s is AST's 1024 frames, and the longest allowed).
     hop_s : float, optional
         Seconds between window starts; default ``window_s`` (no overlap).
+    max_length : int, default 1024
+        Frames of the model's input.
+    max_windows : int, optional
+        Most windows the clip may make; default :data:`MAX_WINDOWS_PER_CLIP` (100,000).
 
     Returns
     -------
     list of (int, int)
         ``(start, end)`` sample indices, ``end <= n_samples``.
+
+    Raises
+    ------
+    ParameterError
+        Settings :func:`check_windows` refuses, or a clip that would make more than
+        ``max_windows`` windows.
 
     Examples
     --------
@@ -212,14 +398,16 @@ def window_bounds(
     >>> len(window_bounds(30 * 16000))
     3
     """
-    hop_s = window_s if hop_s is None else hop_s
-    if not window_s > 0:
-        raise ParameterError(f"window_s must be > 0 seconds, got {window_s!r}")
-    if not 0 < hop_s:
-        raise ParameterError(f"hop_s must be > 0 seconds, got {hop_s!r}")
-    win = int(round(window_s * sr))
-    hop = int(round(hop_s * sr))
+    win, hop = check_windows(window_s, hop_s, max_length=max_length, sr=sr, warn=False)
     if n_samples <= win:
         return [(0, n_samples)]
     count = math.ceil((n_samples - win) / hop) + 1
+    limit = MAX_WINDOWS_PER_CLIP if max_windows is None else max_windows
+    if count > limit:
+        raise ParameterError(
+            f"{n_samples / sr:,.1f} s of audio in windows of {window_s:g} s every "
+            f"{hop / sr:g} s makes {count:,} windows, more than the limit of {limit:,} per "
+            "clip (asttools.features.MAX_WINDOWS_PER_CLIP): use a larger hop (hop_s; --hop "
+            "on the command line) or split the recording"
+        )
     return [(i * hop, min(i * hop + win, n_samples)) for i in range(count)]
