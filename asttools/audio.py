@@ -483,7 +483,7 @@ class AudioStream:
         ext = os.path.splitext(name)[1].lower()
         if ext not in _AV_EXTENSIONS:
             try:
-                f = sf.SoundFile(name)
+                f = sf.SoundFile(os.fsencode(name))  # bytes: names need not be UTF-8
             except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
                 message = getattr(e, "error_string", None) or str(e)
                 raise AudioError(name, f"soundfile cannot open it ({message.strip()})") from None
@@ -778,7 +778,7 @@ def _decode_soundfile(
 ) -> tuple[np.ndarray, int, int] | None:
     """Decode with soundfile; None for an MP3 (under another extension), left to PyAV."""
     try:
-        f = sf.SoundFile(name)
+        f = sf.SoundFile(os.fsencode(name))  # bytes: names need not be UTF-8
     except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
         message = getattr(e, "error_string", None) or str(e)
         raise _DecodeFailure("soundfile", message.strip(), recognised=False) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import doctest
+import os
 import warnings
 
 import numpy as np
@@ -577,3 +578,12 @@ def test_check_waveform_warnings_and_rate():
     for bad in (0, -1, 16000.0, None, True):
         with pytest.raises(ParameterError, match=r"sr must be a positive integer"):
             check_waveform(sine(440, 16000, 0.5), bad)
+
+
+def test_name_that_is_not_utf8_is_read_by_soundfile_without_a_fallback_warning(tmp_path):
+    raw = os.fsencode(tmp_path) + b"/caf\xe9.wav"
+    sf.write(raw, sine(440, 16000, 0.5), 16000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "decoded it with PyAV instead" warning
+        wav, sr = load_audio(os.fsdecode(raw))
+    assert sr == 16000 and wav.shape == (8000,)
