@@ -287,6 +287,8 @@ def _walk(root: Path, exts: frozenset[str]) -> list[str]:
 def _read_manifest(csv: Path) -> list[tuple[str, dict[str, Any]]]:
     try:  # a path that is not UTF-8 comes in as os.fsdecode gives it
         table = pd.read_csv(csv, dtype={"path": object}, encoding_errors="surrogateescape")
+    except UnicodeError as err:  # another column holds bytes that are not UTF-8
+        raise ParameterError(_not_utf8(csv)) from err
     except (OSError, ValueError) as err:
         raise ParameterError(
             f"{printable_path(csv)}: cannot be read as a manifest CSV ({err})") from err
@@ -295,6 +297,20 @@ def _read_manifest(csv: Path) -> list[tuple[str, dict[str, Any]]]:
         raise ParameterError(f"{printable_path(csv)}: the manifest has no rows, only a "
                              "header; add one row per audio file")
     return entries
+
+
+def _not_utf8(csv: Path) -> str:
+    """Say which cell of a manifest outside its ``path`` column is not UTF-8 text."""
+    table = pd.read_csv(csv, dtype=object, encoding_errors="surrogateescape")
+    for column in table.columns:
+        if column == "path":
+            continue
+        for row, value in enumerate(table[column]):
+            if isinstance(value, str) and value != value.encode("utf-8", "replace").decode():
+                return (f"{printable_path(csv)}: column {column!r} is not UTF-8 text (row "
+                        f"{row + 1}: '{printable_path(value)}'); save the manifest as UTF-8. "
+                        "Only the path column may hold file names in other encodings")
+    return f"{printable_path(csv)}: is not UTF-8 text; save the manifest as UTF-8"
 
 
 def _from_frame(table: pd.DataFrame, *, base: Path,
@@ -1683,6 +1699,8 @@ class _Extraction:
                 st = os.stat(item.name)
                 if stat.S_ISDIR(st.st_mode):
                     return "is a directory, not an audio file"
+                if not stat.S_ISREG(st.st_mode):  # reading a named pipe would block forever
+                    return "is not a regular file (a pipe, socket or device?)"
                 info = {"file_size": int(st.st_size), "file_mtime_ns": int(st.st_mtime_ns)}
                 if (not self.rehash and prev is not None and prev.kind == "rows"
                         and prev.file_size == info["file_size"]
