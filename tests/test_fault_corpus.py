@@ -30,6 +30,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 from audio_fixtures import sine, write_av
+from PIL import Image
 
 from asttools.cli import EXIT_SOME_FAILED
 from asttools.store import read_store
@@ -46,6 +47,7 @@ BAD = {
     b"cut.flac": "truncated or corrupt",
     b"nan.wav": "NaN",
     b"video only.mkv": "no audio stream",
+    b"picture.mp4": "no audio stream",  # a PNG renamed .mp4
     b"dangling.wav": "symbolic link to a missing file",
     b"loop.wav": "symbolic link in a loop",
     b"pipe.wav": "not a regular file",
@@ -114,6 +116,7 @@ def _corpus(root: Path) -> Path:
     with open(j(b"nan.wav"), "wb") as f:
         sf.write(f, nan, SR, format="WAV", subtype="FLOAT")
     write_av(Path(os.fsdecode(j(b"video only.mkv"))), audio=None, seconds=1.0)
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(os.fsdecode(j(b"picture.mp4")), format="PNG")
     os.symlink(b"/nowhere/at/all.wav", j(b"dangling.wav"))
     os.symlink(j(b"loop.wav"), j(b"loop.wav"))
     os.mkfifo(j(b"pipe.wav"))
@@ -240,3 +243,11 @@ def test_one_mixed_run_through_every_fault(tmp_path):
     assert labelled.loc[labelled["scope"] == "clip", "path"].nunique() == len(GOOD)
     for name in BAD:
         assert name.decode("utf-8", "backslashreplace") in pred.stderr, name
+
+
+def test_a_manifest_row_without_a_path_is_named(tmp_path):
+    _write(os.fsencode(tmp_path / "a.wav"), 0.5)
+    (tmp_path / "m.csv").write_text("path,label\na.wav,x\n,y\n")
+    bad = _run("extract", str(tmp_path / "m.csv"), "--out", str(tmp_path / "S"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "m.csv has rows with an empty path (rows [1])" in bad.stderr, bad.stderr
