@@ -1,5 +1,4 @@
-"""Scoring: :func:`evaluate`, :func:`per_class_metrics`, :func:`aligned_scores` and
-:func:`confusion_matrix`, on what :mod:`asttools.metrics._align` aligns."""
+"""Scoring what ``_align`` aligns: evaluate, per_class_metrics, aligned_scores, confusion_matrix."""
 
 from __future__ import annotations
 

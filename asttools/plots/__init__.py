@@ -37,8 +37,8 @@ The modules behind this one are private; import from ``asttools.plots``. ``_them
 filterbank, patch grid, position similarity), ``_predictions`` (top-k, label timeline),
 ``_embeddings`` (embedding map, explained variance), ``_evaluation`` (AP per class,
 confusion matrix, PR curves), ``_saving`` (:func:`save_figure`) and ``_util`` (helpers they
-share). Nothing here computes what it draws: the embedding map comes from
-:func:`asttools.reduce.embedding_map`, PR curves and AP from
+share). The helpers draw what other modules compute: the embedding map comes from
+:func:`asttools.reduce.embedding_map`, the PR curves and their AP from
 :func:`asttools.metrics.pr_curves`.
 """
 

@@ -1,4 +1,4 @@
-"""Helpers every plot module shares: a new Axes, checked arrays and tables, wrapped labels.
+"""Helpers the plot modules share: a new Axes, checked inputs, colours, wrapped labels.
 
 Private to :mod:`asttools.plots`: its modules import these names, nothing else does.
 """
@@ -23,6 +23,7 @@ WRAP_WIDTH = 28
 
 
 def colors_for(labels: Iterable[Hashable], colors: Mapping | None) -> dict:
+    """``label_colors(labels)``, or the user's ``colors`` for the same labels (all needed)."""
     out = label_colors(labels)
     if colors is not None:
         missing = [label for label in out if label not in colors]
@@ -30,7 +31,6 @@ def colors_for(labels: Iterable[Hashable], colors: Mapping | None) -> dict:
             raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
         out = {label: colors[label] for label in out}
     return out
-
 
 
 def new_axes(ax, figsize: tuple[float, float]):
@@ -54,12 +54,12 @@ def as_array(x, name: str, *, ndim: int, dtype=np.float64) -> np.ndarray:
 
 
 def require_columns(table: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Raise a ParameterError naming ``name`` unless ``table`` is a DataFrame with ``columns``."""
     if not isinstance(table, pd.DataFrame):
         raise ParameterError(f"{name} must be a pandas DataFrame, given {type(table).__name__}")
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ParameterError(f"{name} lacks the columns {missing}; it has {list(table.columns)}")
-
 
 
 def wrap(label: str) -> str:
