@@ -43,6 +43,8 @@ __all__ = [
     "MATCHES",
     "esc50_mapping",
     "map_labels",
+    "normalize_label",
+    "output_units",
     "roll_up_scores",
 ]
 
@@ -72,8 +74,32 @@ _COLUMNS = ["name", "mid", "display_name", "index", "match", "units", "note"]
 # text normalisation
 
 
-def _normalize(text: str) -> str:
-    """Case-fold, drop accents and apostrophes, turn other punctuation into spaces."""
+def normalize_label(text: str) -> str:
+    """A label name in the form the ``"normalized"`` match compares.
+
+    Case-folds, drops accents and apostrophes, turns other punctuation, ``_`` and ``-``
+    into spaces and collapses runs of spaces. Two names that are equal after this match
+    with ``match="normalized"`` in :func:`map_labels`, and
+    :func:`asttools.metrics.evaluate` uses the same rule to match a model's own label
+    names.
+
+    Parameters
+    ----------
+    text : str
+        A label name (anything else is converted with ``str``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from asttools.mapping import normalize_label
+    >>> normalize_label("Vehicle_horn-car horn,honking")
+    'vehicle horn car horn honking'
+    >>> normalize_label("Children's  Café")
+    'childrens cafe'
+    """
     text = unicodedata.normalize("NFKD", str(text))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = text.replace("'", "").replace("\u2019", "")
@@ -100,7 +126,7 @@ def _stem(word: str) -> str:
 
 def _stem_key(text: str) -> tuple[str, ...]:
     """Order-free key of a normalised text: its stemmed words, sorted."""
-    return tuple(sorted(_stem(w) for w in _normalize(text).split()))
+    return tuple(sorted(_stem(w) for w in normalize_label(text).split()))
 
 
 def _parts(display_name: str) -> list[str]:
@@ -151,10 +177,10 @@ def _tables() -> dict:
     for mid in mids:
         name = names[mid]
         exact.setdefault(name, mid)
-        normalized.setdefault(_normalize(name), []).append(mid)
+        normalized.setdefault(normalize_label(name), []).append(mid)
         whole_stem.setdefault(_stem_key(name), []).append(mid)
         for part in _parts(name):
-            part_norm.setdefault(_normalize(part), []).append(mid)
+            part_norm.setdefault(normalize_label(part), []).append(mid)
             part_stem.setdefault(_stem_key(part), []).append(mid)
     return {
         "names": names,
@@ -207,7 +233,41 @@ def _esc50() -> pd.DataFrame:
 # matching
 
 
-def _units(mid: str, *, roll_up: bool) -> tuple[int, ...]:
+def output_units(mid: str, *, roll_up: bool = False) -> tuple[int, ...]:
+    """The model output units (columns of ``probs``) that score an AudioSet class.
+
+    Parameters
+    ----------
+    mid : str
+        The class's AudioSet mid (see :func:`asttools.labels.lookup_label` for a display
+        name).
+    roll_up : bool, default False
+        Also the units of every descendant (the class's score is then their maximum, see
+        :func:`roll_up_scores`).
+
+    Returns
+    -------
+    tuple of int, sorted
+        The class's own index when it is one of the 527 outputs and, with ``roll_up``,
+        those of its descendants that are. Empty when nothing scores the class: without
+        ``roll_up`` a class that is no output (or an unknown mid); with ``roll_up`` a
+        class with no output among itself and its descendants.
+
+    Raises
+    ------
+    ParameterError
+        With ``roll_up=True``, ``mid`` is not an AudioSet class.
+
+    Examples
+    --------
+    >>> from asttools.labels import lookup_label
+    >>> from asttools.mapping import output_units
+    >>> dog = str(lookup_label("Dog")["mid"])
+    >>> output_units(dog) == (int(lookup_label("Dog")["index"]),)
+    True
+    >>> len(output_units(dog, roll_up=True)) > 1
+    True
+    """
     index = _tables()["index"]
     mids = descendants(mid, include_self=True) if roll_up else [mid]
     return tuple(sorted({index[m] for m in mids if index.get(m, -1) >= 0}))
@@ -219,7 +279,7 @@ def _resolve_user(name: str, target: object) -> str:
     except ParameterError as err:
         raise ParameterError(
             f"mapping[{name!r}] = {target!r} is neither an AudioSet mid nor a display name; "
-            "see asttools.labels.audioset_labels() for the 527 output classes"
+            f"see asttools.labels.audioset_labels() for the {N_CLASSES} output classes"
         ) from err
 
 
@@ -230,7 +290,7 @@ def _match_one(name: str) -> tuple[str | None, str, str]:
         return t["exact"][name], "exact", ""
     if name.strip() in t["index"]:  # a mid
         return name.strip(), "exact", ""
-    norm = _normalize(name)
+    norm = normalize_label(name)
     if norm and norm in t["normalized"]:
         return t["normalized"][norm][0], "normalized", ""
     key = _stem_key(name)
@@ -308,10 +368,10 @@ def map_labels(
     mapping = dict(mapping or {})
     t = _tables()
 
-    esc = {_normalize(c): row for c, row in _esc50().set_index("category").iterrows()}
+    esc = {normalize_label(c): row for c, row in _esc50().set_index("category").iterrows()}
     free = [n for n in names if n not in mapping]
     use_esc = dataset == "esc50" or (
-        dataset == "auto" and free and all(_normalize(n) in esc for n in free)
+        dataset == "auto" and free and all(normalize_label(n) in esc for n in free)
     )
 
     rows = []
@@ -323,17 +383,17 @@ def map_labels(
                 mid, match, note = None, "unmapped", "mapped to None by the user"
             else:
                 mid, match = _resolve_user(name, target), "user"
-        elif use_esc and _normalize(name) in esc:
-            entry = esc[_normalize(name)]
+        elif use_esc and normalize_label(name) in esc:
+            entry = esc[normalize_label(name)]
             mid, match, note = entry["mid"], "esc50", entry["note"]
         else:
             mid, match, note = _match_one(name)
         if mid is None:
             rows.append((name, pd.NA, pd.NA, -1, match, (), note))
             continue
-        units = _units(mid, roll_up=roll_up)
+        units = output_units(mid, roll_up=roll_up)
         if t["index"][mid] < 0 and not roll_up:
-            note = "; ".join(filter(None, [note, "not one of the 527 outputs: "
+            note = "; ".join(filter(None, [note, f"not one of the {N_CLASSES} outputs: "
                                            "use roll_up=True to score it by its descendants"]))
         elif not units:
             note = "; ".join(filter(None, [note, "not a model output and has no output "
@@ -395,7 +455,7 @@ def roll_up_scores(probs: np.ndarray, targets_mids: Iterable[str]) -> np.ndarray
     out = np.empty((probs.shape[0], len(targets)), dtype=np.float32)
     for j, target in enumerate(targets):
         mid = str(lookup_label(target)["mid"])
-        units = _units(mid, roll_up=True)
+        units = output_units(mid, roll_up=True)
         if not units:
             raise ParameterError(
                 f"{target!r} is not a model output and has no descendant that is: "

@@ -36,6 +36,15 @@ def rng():
     return np.random.default_rng(0)
 
 
+@pytest.fixture
+def clusters(rng):
+    """60 points in 3 separated groups of 20, 96-D (above pca_components=50)."""
+    centres = rng.normal(scale=6.0, size=(3, 96))
+    x = np.concatenate([c + rng.normal(size=(20, 96)) for c in centres]).astype(np.float32)
+    labels = ["Sine wave"] * 20 + ["White noise"] * 20 + ["Siren"] * 20
+    return x, labels
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

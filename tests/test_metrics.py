@@ -16,14 +16,16 @@ from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.labels import lookup_label
 from asttools.mapping import esc50_mapping
 from asttools.metrics import (
-    _Ranked,
+    aligned_scores,
     bootstrap_ci,
     confusion_matrix,
     dprime,
     evaluate,
     linear_probe,
     per_class_metrics,
+    pr_curves,
 )
+from asttools.metrics._kernels import _Ranked
 
 N_BOOT = 200
 
@@ -568,3 +570,84 @@ def test_aligned_scores_are_what_per_class_metrics_scores():
     pc = per_class_metrics(truth, probs).set_index("label")
     for j, label in enumerate(labels):
         assert pc.loc[label, "ap"] == pytest.approx(average_precision_score(y[:, j], s[:, j]))
+
+
+# --- precision-recall curves ----------------------------------------------------------------
+
+
+def test_pr_curves_match_sklearn_and_share_the_ap_of_per_class_metrics(rng):
+    n, c = 60, 4
+    y = (rng.random((n, c)) < [0.3, 0.5, 0.1, 0.0]).astype(np.uint8)
+    y[0, 2] = 1
+    s = np.round(rng.random((n, c)) + 0.3 * y, 1)  # rounded: many ties
+    curves = pr_curves(y, s, labels=list("abcd"))
+    assert list(curves.columns) == ["label", "recall", "precision", "threshold", "ap"]
+    assert list(dict.fromkeys(curves["label"])) == list("abcd")
+    per = per_class_metrics(y, s, classes=list("abcd")).set_index("label")
+    for j, name in enumerate("abc"):
+        curve = curves[curves["label"] == name]
+        precision, recall, thresholds = skm.precision_recall_curve(y[:, j], s[:, j])
+        np.testing.assert_array_equal(curve["precision"], precision)
+        np.testing.assert_array_equal(curve["recall"], recall)
+        np.testing.assert_array_equal(curve["threshold"].to_numpy()[:-1], thresholds)
+        assert np.isnan(curve["threshold"].iloc[-1])
+        ap = curve["ap"].to_numpy()
+        assert (ap == ap[0]).all()
+        assert ap[0] == pytest.approx(skm.average_precision_score(y[:, j], s[:, j]))
+        assert ap[0] == per.loc[name, "ap"]  # one AP definition
+    empty = curves[curves["label"] == "d"]  # no positives
+    assert empty["ap"].isna().all() and empty["recall"].isna().all()
+    default = pr_curves(y.astype(bool), s)
+    assert list(dict.fromkeys(default["label"])) == ["0", "1", "2", "3"]
+
+
+def test_pr_curves_errors():
+    y = np.array([[1, 0], [0, 1]])
+    with pytest.raises(ParameterError, match="same shape"):
+        pr_curves(y, np.zeros((2, 3)))
+    with pytest.raises(ParameterError, match="same shape"):
+        pr_curves(y[:, 0], np.zeros(2))
+    with pytest.raises(ParameterError, match="only 0 and 1"):
+        pr_curves(y * 2, np.zeros((2, 2)))
+    with pytest.raises(ParameterError, match="2 NaN values"):
+        pr_curves(y, np.where(y, np.nan, 0.0))
+    with pytest.raises(ParameterError, match="labels has 1 names but y_true has 2 columns"):
+        pr_curves(y, np.zeros((2, 2)), labels=["a"])
+    with pytest.raises(ParameterError, match="no rows"):
+        pr_curves(np.zeros((0, 2)), np.zeros((0, 2)))
+
+
+# --- where warnings point -------------------------------------------------------------------
+
+
+def test_alignment_warnings_point_at_the_callers_line(tmp_path, rng):
+    """Each warning of joining, mapping and probing names the line that called asttools."""
+    paths = [str(tmp_path / f"{i}.wav") for i in range(6)]
+    truth = pd.DataFrame({"path": paths[:5], "labels": [("Dog",), ("my odd tag",), ("Speech",),
+                                                         ("Dog",), ("Speech",)]})
+    result = _windows(paths, rng.random((6, 527)).astype(np.float32), n_windows=1)
+    multihot = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    two = pd.DataFrame({"path": paths[:4], "labels": [("a",), ("b",), ("a",), ("b",)]})
+    calls = {
+        "join, unmapped, left out": lambda: evaluate(truth, result, n_boot=0),
+        "per_class_metrics": lambda: per_class_metrics(truth, result),
+        "aligned_scores": lambda: aligned_scores(truth, result),
+        "confusion_matrix": lambda: confusion_matrix(truth, result),
+        "same outputs": lambda: per_class_metrics(truth.drop(index=1), result,
+                                                  mapping={"Speech": "Dog"}),
+        "nested": lambda: evaluate(multihot, rng.random((4, 527)), classes=["Dog", "Bark"],
+                                   roll_up=True, n_boot=0),
+        "probe join": lambda: linear_probe(result, two, folds=[1, 1, 2, 2]),
+    }
+    seen = set()
+    for name, call in calls.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        ours = [w for w in caught if issubclass(w.category, ASTToolsWarning)]
+        assert ours, name
+        assert [w.filename for w in ours] == [__file__] * len(ours), name
+        seen.update(str(w.message) for w in ours)
+    for fragment in ("no ground truth", "map to no model output", "are left out",
+                     "cannot be told apart", "contain others"):
+        assert any(fragment in m for m in seen), fragment

@@ -14,20 +14,12 @@ from matplotlib.axes import Axes
 
 from asttools import plots
 from asttools.errors import ASTToolsWarning, ParameterError
+from asttools.metrics import pr_curves
 
 
 @pytest.fixture
 def fbank(rng):
     return rng.normal(size=(1024, 128)).astype(np.float32)
-
-
-@pytest.fixture
-def clusters(rng):
-    """60 points in 3 separated groups of 20, 96-D (above pca_components=50)."""
-    centres = rng.normal(scale=6.0, size=(3, 96))
-    x = np.concatenate([c + rng.normal(size=(20, 96)) for c in centres]).astype(np.float32)
-    labels = ["Sine wave"] * 20 + ["White noise"] * 20 + ["Siren"] * 20
-    return x, labels
 
 
 def _own_ax():
@@ -222,79 +214,6 @@ def test_plot_label_timeline_errors(rng):
 # --------------------------------------------------------------------------- embedding maps
 
 
-def test_embedding_map_reproducible(clusters):
-    x, _ = clusters
-    a = plots.embedding_map(x, perplexity=10.0, seed=3)
-    b = plots.embedding_map(x, perplexity=10.0, seed=3)
-    assert a.shape == (60, 2) and a.dtype == np.float32
-    np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, plots.embedding_map(x, perplexity=10.0, seed=4))
-
-
-def test_embedding_map_pca(clusters):
-    x, _ = clusters
-    xy = plots.embedding_map(x, method="pca")
-    assert xy.shape == (60, 2)
-    np.testing.assert_array_equal(xy, plots.embedding_map(x, method="pca"))
-    # the first axis separates the groups more than noise would
-    assert np.var(xy[:, 0]) > np.var(xy[:, 1]) > 0
-
-
-def test_embedding_map_pca_before_tsne_is_used(clusters, monkeypatch):
-    import sklearn.decomposition
-
-    seen = []
-    real = sklearn.decomposition.PCA
-
-    class Spy(real):
-        def fit_transform(self, X, y=None):
-            seen.append((X.shape, self.n_components))
-            return super().fit_transform(X, y)
-
-    monkeypatch.setattr(sklearn.decomposition, "PCA", Spy)
-    x, _ = clusters
-    plots.embedding_map(x, perplexity=10.0, pca_components=20)
-    assert seen == [((60, 96), 20)]
-    seen.clear()
-    plots.embedding_map(x, perplexity=10.0, pca_components=None)
-    assert seen == []
-
-
-def test_embedding_map_clips_perplexity(clusters):
-    x, _ = clusters
-    with pytest.warns(ASTToolsWarning, match=r"perplexity=30.0 is too large for 10 points"):
-        xy = plots.embedding_map(x[:10], perplexity=30.0)
-    assert xy.shape == (10, 2)
-
-
-def test_embedding_map_errors(clusters, monkeypatch):
-    x, _ = clusters
-    with pytest.raises(ParameterError, match=r"one of \('tsne', 'pca', 'umap'\)"):
-        plots.embedding_map(x, method="mds")
-    with pytest.raises(ParameterError, match="must be 2-D"):
-        plots.embedding_map(x[None])
-    with pytest.raises(ParameterError, match="NaN"):
-        plots.embedding_map(np.full((10, 4), np.nan))
-    with pytest.raises(ParameterError, match="needs at least 4 points"):
-        plots.embedding_map(x[:3])
-    import sys
-
-    monkeypatch.setitem(sys.modules, "umap", None)  # import umap -> ImportError
-    with pytest.raises(ParameterError, match="pip install umap-learn"):
-        plots.embedding_map(x, method="umap")
-
-
-def test_embedding_map_sklearn_fallback(clusters, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "openTSNE", None)
-    x, _ = clusters
-    a = plots.embedding_map(x[:30], perplexity=5.0, seed=1)
-    b = plots.embedding_map(x[:30], perplexity=5.0, seed=1)
-    assert a.shape == (30, 2)
-    np.testing.assert_array_equal(a, b)
-
-
 def test_plot_embedding_map(clusters):
     x, labels = clusters
     ax = plots.plot_embedding_map(x, labels, perplexity=10.0, title="map")
@@ -309,6 +228,13 @@ def test_plot_embedding_map(clusters):
     assert own.get_legend() is None
     with pytest.raises(ParameterError, match="labels has 3 entries but embeddings has 60 rows"):
         plots.plot_embedding_map(x, labels[:3])
+
+
+def test_plot_embedding_map_warns_at_the_callers_line(clusters):
+    x, labels = clusters
+    with pytest.warns(ASTToolsWarning, match="perplexity=30.0 is too large") as caught:
+        plots.plot_embedding_map(x[:10], labels[:10])
+    assert [w.filename for w in caught] == [__file__]
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -367,6 +293,21 @@ def test_plot_pr_curves(rng):
     assert len(own.get_lines()) == 1
     with pytest.raises(ParameterError, match="'Cat' is not one of labels"):
         plots.plot_pr_curves(y, scores, labels=labels, classes=["Cat"])
+
+
+def test_plot_pr_curves_draws_what_metrics_computes(rng):
+    y = (rng.random((50, 3)) < 0.4).astype(int)
+    scores = np.round(rng.random((50, 3)) + 0.2 * y, 1)
+    labels = ["Speech", "Music", "Dog"]
+    curves = pr_curves(y, scores, labels=labels)
+    ax = plots.plot_pr_curves(y, scores, labels=labels)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    for line, text in zip(ax.get_lines(), legend, strict=True):
+        name = text.split(" (AP ")[0]
+        curve = curves[curves["label"] == name]
+        assert text == f"{name} (AP {curve['ap'].iloc[0]:.2f})"
+        np.testing.assert_array_equal(line.get_xdata(), curve["recall"])
+        np.testing.assert_array_equal(line.get_ydata(), curve["precision"])
 
 
 # --------------------------------------------------------------------------- saving

@@ -10,8 +10,15 @@ import pytest
 from sklearn.decomposition import PCA
 
 import asttools
+from asttools import plots, reduce
 from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.reduce import explained_variance, fit_pca, load_reducer, save_reducer
+from asttools.reduce import (
+    embedding_map,
+    explained_variance,
+    fit_pca,
+    load_reducer,
+    save_reducer,
+)
 
 
 @pytest.fixture
@@ -177,3 +184,92 @@ def test_load_warns_on_another_sklearn_version(emb, tmp_path):
 def test_explained_variance_needs_a_pca():
     with pytest.raises(ParameterError, match="fitted PCA"):
         explained_variance(object())
+
+
+# --------------------------------------------------------------------------- embedding maps
+# (embedding_map moved here from asttools.plots, which re-exports it)
+
+
+def test_plots_reexports_embedding_map():
+    assert plots.embedding_map is reduce.embedding_map
+    assert plots.EMBEDDING_MAP_METHODS is reduce.EMBEDDING_MAP_METHODS == ("tsne", "pca", "umap")
+
+
+def test_embedding_map_reproducible(clusters):
+    x, _ = clusters
+    a = embedding_map(x, perplexity=10.0, seed=3)
+    b = embedding_map(x, perplexity=10.0, seed=3)
+    assert a.shape == (60, 2) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, embedding_map(x, perplexity=10.0, seed=4))
+
+
+def test_embedding_map_pca(clusters):
+    x, _ = clusters
+    xy = embedding_map(x, method="pca")
+    assert xy.shape == (60, 2)
+    np.testing.assert_array_equal(xy, embedding_map(x, method="pca"))
+    # the first axis separates the groups more than noise would
+    assert np.var(xy[:, 0]) > np.var(xy[:, 1]) > 0
+
+
+def test_embedding_map_pca_before_tsne_is_used(clusters, monkeypatch):
+    import sklearn.decomposition
+
+    seen = []
+    real = sklearn.decomposition.PCA
+
+    class Spy(real):
+        def fit_transform(self, X, y=None):
+            seen.append((X.shape, self.n_components))
+            return super().fit_transform(X, y)
+
+    monkeypatch.setattr(sklearn.decomposition, "PCA", Spy)
+    x, _ = clusters
+    embedding_map(x, perplexity=10.0, pca_components=20)
+    assert seen == [((60, 96), 20)]
+    seen.clear()
+    embedding_map(x, perplexity=10.0, pca_components=None)
+    assert seen == []
+
+
+def test_embedding_map_clips_perplexity(clusters):
+    x, _ = clusters
+    with pytest.warns(ASTToolsWarning, match=r"perplexity=30.0 is too large for 10 points"):
+        xy = embedding_map(x[:10], perplexity=30.0)
+    assert xy.shape == (10, 2)
+
+
+def test_embedding_map_errors(clusters, monkeypatch):
+    x, _ = clusters
+    with pytest.raises(ParameterError, match=r"one of \('tsne', 'pca', 'umap'\)"):
+        embedding_map(x, method="mds")
+    with pytest.raises(ParameterError, match="must be 2-D"):
+        embedding_map(x[None])
+    with pytest.raises(ParameterError, match="NaN"):
+        embedding_map(np.full((10, 4), np.nan))
+    with pytest.raises(ParameterError, match="needs at least 4 points"):
+        embedding_map(x[:3])
+    import sys
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # import umap -> ImportError
+    with pytest.raises(ParameterError, match="pip install umap-learn"):
+        embedding_map(x, method="umap")
+
+
+def test_embedding_map_sklearn_fallback(clusters, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openTSNE", None)
+    x, _ = clusters
+    a = embedding_map(x[:30], perplexity=5.0, seed=1)
+    b = embedding_map(x[:30], perplexity=5.0, seed=1)
+    assert a.shape == (30, 2)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_embedding_map_warns_at_the_callers_line(clusters):
+    x, _ = clusters
+    with pytest.warns(ASTToolsWarning, match="perplexity=30.0 is too large") as caught:
+        embedding_map(x[:10], perplexity=30.0)
+    assert [w.filename for w in caught] == [__file__]

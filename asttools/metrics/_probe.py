@@ -1,0 +1,246 @@
+"""The linear probe: cross-validated logistic regression on frozen embeddings."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ASTToolsWarning, ParameterError
+from ._align import _is_result, _join
+from ._kernels import _stable_rank
+
+#: What :func:`linear_probe` does with a clip that has no label or several: raise, take
+#: its first label (the manifest's order), or leave it out with a warning.
+MULTILABEL_POLICIES: tuple[str, ...] = ("error", "first", "drop")
+
+
+def _single_labels(truth: pd.DataFrame, policy: str) -> tuple[np.ndarray, np.ndarray]:
+    """One label per clip, and which clips keep one."""
+    if "labels" not in truth.columns:
+        raise ParameterError("the truth table has no 'labels' column")
+    out, keep = [], []
+    for i, v in enumerate(truth["labels"]):
+        v = (v,) if isinstance(v, str) else tuple(v)
+        if len(v) == 1 or (policy == "first" and v):
+            out.append(str(v[0]))
+            keep.append(True)
+            continue
+        if policy == "error":
+            where = (f"clip {truth['path'].iat[i]!r}" if "path" in truth.columns
+                     else f"row {i}")
+            raise ParameterError(
+                f"the linear probe is single-label, but {where} has {len(v)} labels {v}; "
+                f"pass multilabel='first' or 'drop' (one of {MULTILABEL_POLICIES})"
+            )
+        out.append("")
+        keep.append(False)
+    return np.asarray(out, dtype=object), np.asarray(keep, dtype=bool)
+
+
+def linear_probe(
+    embeddings: Any,
+    labels: Any = None,
+    *,
+    folds: Iterable | str | None = None,
+    n_splits: int = 5,
+    C: float = 1.0,
+    seed: int = 0,
+    standardize: bool = True,
+    max_iter: int = 5000,
+    multilabel: str = "error",
+    return_predictions: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Cross-validated logistic-regression probe on frozen embeddings.
+
+    A scikit-learn ``Pipeline`` of ``StandardScaler`` (when ``standardize``) and
+    ``LogisticRegression(C=C, max_iter=max_iter)`` (multinomial, L2, lbfgs) is fit on the
+    training folds and scored on the held-out fold.
+
+    Parameters
+    ----------
+    embeddings : ndarray (n, d), or an EmbeddingResult
+        Clip embeddings. A result is joined to the truth table ``labels`` on ``path``
+        after aggregating windows with ``.clips()`` (embeddings averaged).
+    labels : array-like (n,) or DataFrame
+        One class per clip (strings or ints), or the tidy truth table (each clip must have
+        exactly one label).
+    folds : array-like (n,), str or None, default None
+        Fold id per clip: each fold is held out once (leave-one-fold-out, e.g. ESC-50's
+        five). A string names a column of the truth table. ``None``: the truth table's
+        ``fold`` column when there is one, else ``StratifiedKFold(n_splits, shuffle=True,
+        random_state=seed)``.
+    n_splits : int, default 5
+        Folds of the stratified split when no folds are given.
+    C : float, default 1.0
+        Inverse L2 regularisation strength.
+    seed : int, default 0
+        Seed of the stratified split.
+    standardize : bool, default True
+        Standardise features on the training fold first.
+    max_iter : int, default 5000
+        lbfgs iterations.
+    multilabel : {"error", "first", "drop"}, default "error"
+        For a truth table: what to do with a clip that has several labels (or none):
+        raise, use its first label (the manifest's order, e.g. the primary class), or
+        leave the clip out with a warning. Except with "error", clips without any label
+        are left out with a warning.
+    return_predictions : bool, default False
+        Also return the out-of-fold predictions.
+
+    Returns
+    -------
+    DataFrame
+        One row per fold: ``fold`` (str), ``n_train``, ``n_test``, ``accuracy``,
+        ``macro_f1`` (mean F1 over the classes present in the test fold) and, with >= 5
+        classes, ``top5_accuracy``; then a ``"mean"`` and a ``"std"`` row (standard
+        deviation across folds, ddof=1) with the counts left NA. ``attrs["protocol"]``
+        says how the folds were made.
+    predictions : DataFrame, only with ``return_predictions=True``
+        One row per clip, each exactly once: ``row`` (position in the input), ``path``
+        (when known), ``fold``, ``label``, ``predicted``.
+
+    Raises
+    ------
+    ParameterError
+        When shapes disagree, fewer than two classes or folds remain, a clip has several
+        labels, or the stratified split cannot be made (a class with fewer clips than
+        ``n_splits``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.metrics import linear_probe
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.r_[rng.normal(0, 1, (20, 4)), rng.normal(5, 1, (20, 4))]
+    >>> y = ["a"] * 20 + ["b"] * 20
+    >>> float(linear_probe(x, y).set_index("fold").loc["mean", "accuracy"])
+    1.0
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if multilabel not in MULTILABEL_POLICIES:
+        raise ParameterError(f"multilabel={multilabel!r} is not one of {MULTILABEL_POLICIES}")
+    truth = labels if isinstance(labels, pd.DataFrame) else None
+    paths = None
+    if _is_result(embeddings):
+        if truth is None:
+            raise ParameterError("with an EmbeddingResult, labels must be the truth table "
+                                 "(joined on path)")
+        result = embeddings
+        if hasattr(result, "clips") and result.table["item"].duplicated().any():
+            result = result.clips()
+        ti, pi = _join(truth, list(result.table["path"]), "embeddings", stacklevel=3)
+        truth = truth.iloc[ti].reset_index(drop=True)
+        x = np.asarray(result.embeddings)[pi]
+    else:
+        x = np.asarray(embeddings)
+    if x.ndim != 2:
+        raise ParameterError(f"embeddings must be 2-D (n_clips, dim), given shape {x.shape}; "
+                             "pool grid embeddings first")
+    if truth is not None:
+        if len(truth) != len(x):
+            raise ParameterError(f"embeddings have {len(x)} rows but the truth table "
+                                 f"{len(truth)}")
+        y, keep = _single_labels(truth, multilabel)
+        if not keep.all():
+            warnings.warn(f"{int((~keep).sum())} clips without exactly one label are left "
+                          "out of the probe", ASTToolsWarning, stacklevel=2)
+            truth, x, y = truth[keep].reset_index(drop=True), x[keep], y[keep]
+        paths = list(truth["path"]) if "path" in truth.columns else None
+    else:
+        if labels is None:
+            raise ParameterError("labels are required: one class per clip, or a truth table")
+        y = np.asarray(labels)
+        if y.ndim != 1:
+            raise ParameterError(f"labels must be 1-D (one class per clip), given shape "
+                                 f"{y.shape}")
+    if len(y) != len(x):
+        raise ParameterError(f"embeddings have {len(x)} rows but labels {len(y)}")
+    classes = sorted(set(y.tolist()), key=str)
+    if len(classes) < 2:
+        raise ParameterError(f"the probe needs at least two classes, given {classes}")
+    col = {c: j for j, c in enumerate(classes)}
+    yi = np.array([col[v] for v in y.tolist()], dtype=np.intp)
+
+    if isinstance(folds, str):
+        if truth is None or folds not in truth.columns:
+            raise ParameterError(f"folds={folds!r} names no column of the truth table")
+        fold_ids = truth[folds].to_numpy()
+        protocol = f"leave-one-fold-out over the truth table's {folds!r} column"
+    elif folds is None and truth is not None and "fold" in truth.columns:
+        fold_ids = truth["fold"].to_numpy()
+        protocol = "leave-one-fold-out over the truth table's 'fold' column"
+    elif folds is not None:
+        fold_ids = np.asarray(list(folds))
+        protocol = "leave-one-fold-out over the given folds"
+    else:
+        fold_ids = None
+        protocol = f"StratifiedKFold(n_splits={n_splits}, shuffle=True, random_state={seed})"
+
+    if fold_ids is not None:
+        if len(fold_ids) != len(x):
+            raise ParameterError(f"folds has {len(fold_ids)} entries but there are {len(x)} "
+                                 "clips")
+        names = sorted(set(fold_ids.tolist()), key=str)
+        if len(names) < 2:
+            raise ParameterError(f"the probe needs at least two folds, given {names}")
+        splits = [(str(f), np.flatnonzero(fold_ids != f), np.flatnonzero(fold_ids == f))
+                  for f in names]
+    else:
+        try:
+            skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+            splits = [(str(i + 1), tr, te) for i, (tr, te) in enumerate(skf.split(x, yi))]
+        except ValueError as err:
+            raise ParameterError(f"cannot make {n_splits} stratified folds: {err}") from err
+
+    rows, out_pred = [], []
+    n_classes = len(classes)
+    for name, train, test in splits:
+        if len(np.unique(yi[train])) < 2:
+            raise ParameterError(
+                f"holding out fold {name!r} leaves one class ({classes[yi[train][0]]!r}) "
+                "to train on; every training split needs at least two classes"
+            )
+        steps = [StandardScaler()] if standardize else []
+        model = make_pipeline(*steps, LogisticRegression(C=C, max_iter=max_iter))
+        model.fit(x[train], yi[train])
+        proba = np.full((len(test), n_classes), -np.inf)
+        proba[:, model.classes_] = model.predict_proba(x[test])
+        rank, pred = _stable_rank(yi[test], proba)
+        row = {
+            "fold": name, "n_train": len(train), "n_test": len(test),
+            "accuracy": float((rank == 0).mean()),
+            "macro_f1": float(f1_score(yi[test], pred, labels=np.unique(yi[test]),
+                                       average="macro", zero_division=0)),
+        }
+        if n_classes >= 5:
+            row["top5_accuracy"] = float((rank < 5).mean())
+        rows.append(row)
+        out_pred.append(pd.DataFrame({
+            "row": test, "fold": name,
+            "label": [classes[j] for j in yi[test]], "predicted": [classes[j] for j in pred],
+        }))
+    table = pd.DataFrame(rows)
+    metric_cols = [c for c in table.columns if c not in ("fold", "n_train", "n_test")]
+    summary = pd.DataFrame([
+        {"fold": "mean", **table[metric_cols].mean().to_dict()},
+        {"fold": "std", **table[metric_cols].std(ddof=1).to_dict()},
+    ])
+    table = pd.concat([table, summary], ignore_index=True)
+    table = table.astype({"n_train": "Int64", "n_test": "Int64"})
+    table.attrs.update(protocol=protocol, classes=list(map(str, classes)), C=C,
+                       standardize=standardize, n_clips=len(x))
+    if not return_predictions:
+        return table
+    preds = pd.concat(out_pred, ignore_index=True).sort_values("row").reset_index(drop=True)
+    if paths is not None:
+        preds.insert(1, "path", [paths[i] for i in preds["row"]])
+    return table, preds

@@ -1,0 +1,88 @@
+"""Thesis figures: Axes-level helpers, one theme, one colour per label.
+
+Every ``plot_*`` helper takes numpy arrays or pandas tables first, keyword-only options
+after, draws on ``ax`` (or on a new figure when ``ax`` is None) and returns the Axes it drew
+on. Nothing here calls ``show()`` or ``savefig()``; :func:`save_figure` is the one helper that
+writes files. Helpers never draw on pyplot's "current" Axes: without ``ax`` they open a new
+figure with ``plt.subplots`` (so Jupyter displays it), sized for a thesis text width.
+
+Theme
+-----
+Importing this module changes nothing. Call :func:`set_theme` once at the top of a notebook
+to apply the shared seaborn theme (white grid, colour-blind-safe palette, paper-sized fonts,
+TrueType fonts in PDF) to every later figure, or scope it with
+``matplotlib.rc_context(theme_rc())``. The helpers draw with whatever rcParams are in force,
+so figures made with and without the theme stay consistent within one notebook.
+
+Colours
+-------
+:func:`label_colors` gives each label the same colour in every figure, whichever other
+labels share the figure. The 32 AudioSet classes in :data:`PINNED_LABELS` (those of the
+bundled example data and some of the most common) have 32 distinct colours; any other
+AudioSet class takes the colour at its class index modulo 32 in :data:`LABEL_PALETTE`, and
+any other label a colour chosen by a SHA-1 hash of its name. Stable colours cannot also be
+unique: outside the pinned classes, two labels share a colour with probability about 1/32.
+Pass ``colors=`` (a label -> colour mapping) to a helper when one figure needs
+guaranteed-distinct colours.
+
+Random weights
+--------------
+Figures computed with random weights (``meta["random_weights"]``) must say so: pass their
+titles through :func:`random_weights_title`.
+
+Layout
+------
+The modules behind this one are private; import from ``asttools.plots``. ``_theme``
+(theme, thesis widths, titles), ``_colors`` (one colour per label), ``_audio`` (waveform,
+filterbank, patch grid, position similarity), ``_predictions`` (top-k, label timeline),
+``_embeddings`` (embedding map, explained variance), ``_evaluation`` (AP per class,
+confusion matrix, PR curves), ``_saving`` (:func:`save_figure`) and ``_util`` (helpers they
+share). The helpers draw what other modules compute: the embedding map comes from
+:func:`asttools.reduce.embedding_map`, the PR curves and their AP from
+:func:`asttools.metrics.pr_curves`.
+"""
+
+from __future__ import annotations
+
+# embedding_map and its methods live in asttools.reduce (they compute, not draw); they stay
+# importable from here, as the same objects, so that existing notebooks keep working.
+from ..reduce import EMBEDDING_MAP_METHODS, embedding_map
+from ._audio import (
+    patch_grid_shape,
+    plot_fbank,
+    plot_patch_grid,
+    plot_position_similarity,
+    plot_waveform,
+)
+from ._colors import LABEL_PALETTE, PINNED_LABELS, label_colors
+from ._embeddings import plot_embedding_map, plot_explained_variance
+from ._evaluation import plot_confusion_matrix, plot_per_class_ap, plot_pr_curves
+from ._predictions import TIMELINE_KINDS, plot_label_timeline, plot_top_k
+from ._saving import save_figure
+from ._theme import FIGURE_WIDTHS, random_weights_title, set_theme, theme_rc
+
+__all__ = [
+    "EMBEDDING_MAP_METHODS",
+    "FIGURE_WIDTHS",
+    "LABEL_PALETTE",
+    "PINNED_LABELS",
+    "TIMELINE_KINDS",
+    "embedding_map",
+    "label_colors",
+    "patch_grid_shape",
+    "plot_confusion_matrix",
+    "plot_embedding_map",
+    "plot_explained_variance",
+    "plot_fbank",
+    "plot_label_timeline",
+    "plot_patch_grid",
+    "plot_per_class_ap",
+    "plot_position_similarity",
+    "plot_pr_curves",
+    "plot_top_k",
+    "plot_waveform",
+    "random_weights_title",
+    "save_figure",
+    "set_theme",
+    "theme_rc",
+]

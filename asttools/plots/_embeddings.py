@@ -1,0 +1,189 @@
+"""Figures of embeddings: a 2-D map of them, the variance a PCA keeps.
+
+The map's coordinates are computed by :func:`asttools.reduce.embedding_map`; this module
+only draws them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..reduce import embedding_map
+from ._util import DEFAULT_WIDTH, as_array, colors_for, legend_outside, new_axes, wrap
+
+_AXIS_NAMES = {"tsne": "t-SNE", "pca": "PC", "umap": "UMAP"}
+
+
+def plot_embedding_map(
+    embeddings,
+    labels: Sequence[Hashable],
+    *,
+    method: str = "tsne",
+    perplexity: float = 30.0,
+    pca_components: int | None = 50,
+    seed: int = 0,
+    ax=None,
+    title: str | None = None,
+    legend: bool = True,
+    colors: Mapping | None = None,
+):
+    """Plot a 2-D map of embeddings, one colour per label.
+
+    Computes :func:`asttools.reduce.embedding_map` and scatters it. To draw one map several
+    ways, compute it once (``xy = asttools.reduce.embedding_map(...)``) and plot it with e.g.
+    ``seaborn.scatterplot(x=xy[:, 0], y=xy[:, 1], hue=labels, palette=label_colors(labels))``.
+
+    Parameters
+    ----------
+    embeddings : ndarray, shape (n, d)
+        One embedding per row.
+    labels : sequence, length n
+        The label of each row (e.g. the primary class); colours by :func:`label_colors`.
+    method, perplexity, pca_components, seed
+        As in :func:`asttools.reduce.embedding_map`.
+    ax : matplotlib Axes, optional
+        Where to draw; a new 6.3 x 4.2 in figure when None.
+    title : str, optional
+        Axes title.
+    legend : bool
+        Draw a legend (to the right of the Axes).
+    colors : mapping, optional
+        Label -> colour; :func:`label_colors` when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on. t-SNE and UMAP axes carry no ticks (their coordinates have no
+        meaning of their own).
+
+    Raises
+    ------
+    ParameterError
+        ``labels`` does not have one entry per row, or as
+        :func:`asttools.reduce.embedding_map`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(40, 16))
+    >>> ax = plot_embedding_map(x, ["a"] * 20 + ["b"] * 20, method="pca")
+    """
+    labels = list(labels)
+    n = np.shape(embeddings)[0] if np.ndim(embeddings) else 0
+    if len(labels) != n:
+        raise ParameterError(f"labels has {len(labels)} entries but embeddings has {n} rows")
+    xy = embedding_map(
+        embeddings, method=method, perplexity=perplexity, pca_components=pca_components,
+        seed=seed,
+    )  # fmt: skip
+    palette = colors_for(labels, colors)
+    ax = new_axes(ax, (DEFAULT_WIDTH, 4.2))
+    label_array = np.array([str(label) for label in labels], dtype=object)
+    size = 28 if n <= 100 else 14 if n <= 2000 else 5  # marker area, pt^2
+    for label, color in palette.items():
+        mask = label_array == str(label)
+        ax.scatter(
+            xy[mask, 0], xy[mask, 1], s=size, color=color, label=wrap(str(label)),
+            linewidths=0.3, edgecolors="white", alpha=0.9,
+        )  # fmt: skip
+    name = _AXIS_NAMES[method]
+    ax.set_xlabel(f"{name} 1")
+    ax.set_ylabel(f"{name} 2")
+    if method != "pca":  # t-SNE / UMAP coordinates mean nothing on their own
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if legend:
+        legend_outside(ax, markerscale=1.5, handletextpad=0.2)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_explained_variance(
+    ratio,
+    *,
+    thresholds: Sequence[float] = (0.9,),
+    ax=None,
+    title: str | None = None,
+    color=None,
+):
+    """Plot the variance each principal component keeps, and the running total.
+
+    Bars show each component's fraction of the variance, the line the cumulative
+    fraction; a dotted line and a marker show each of ``thresholds``, and the legend says
+    how many components reach it.
+
+    Parameters
+    ----------
+    ratio : ndarray, shape (n_components,), or a fitted PCA
+        Explained variance ratios, e.g. ``pca.explained_variance_ratio_`` from
+        :func:`asttools.reduce.fit_pca` (a PCA stands for that attribute).
+    thresholds : sequence of float
+        Cumulative fractions to mark (each in (0, 1]); one the components do not reach
+        is not drawn.
+    ax : matplotlib Axes, optional
+        Where to draw; a new 6.3 x 2.6 in figure when None.
+    title : str, optional
+        Axes title.
+    color : matplotlib colour, optional
+        Colour of the bars and line (default: the first colour of the cycle).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        x is the component number (from 1), y the fraction of variance (0 to 1).
+
+    Raises
+    ------
+    ParameterError
+        ``ratio`` is not 1-D, is empty, has negative values, sums to more than 1, or a
+        threshold is outside (0, 1].
+
+    Examples
+    --------
+    >>> ax = plot_explained_variance([0.5, 0.25, 0.125, 0.0625], thresholds=(0.8,))
+    """
+    ratio = as_array(getattr(ratio, "explained_variance_ratio_", ratio), "ratio", ndim=1)
+    if ratio.size == 0:
+        raise ParameterError("ratio is empty: fit the PCA first")
+    if (ratio < 0).any() or not np.isfinite(ratio).all() or ratio.sum() > 1.0 + 1e-6:
+        raise ParameterError(
+            "ratio must hold explained variance fractions (finite, >= 0, summing to at most "
+            f"1), given values from {ratio.min():.3g} to {ratio.max():.3g} summing to "
+            f"{ratio.sum():.3g}"
+        )
+    for thr in thresholds:
+        if not 0.0 < thr <= 1.0:
+            raise ParameterError(f"thresholds must lie in (0, 1], given {thr!r}")
+    ax = new_axes(ax, (DEFAULT_WIDTH, 2.6))
+    if color is None:
+        import matplotlib as mpl
+
+        color = mpl.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])[0]
+    k = np.arange(1, ratio.size + 1)
+    cumulative = np.cumsum(ratio)
+    ax.bar(k, ratio, width=0.8 if ratio.size <= 64 else 1.0, color=color, alpha=0.45,
+           linewidth=0, label="Per component")
+    ax.plot(k, cumulative, color=color, linewidth=1.5, label="Cumulative")
+    markers = ("o", "s", "D", "^", "v")
+    for m, thr in enumerate(sorted(thresholds)):
+        reached = np.flatnonzero(cumulative >= thr - 1e-12)
+        if not reached.size:
+            continue
+        n = int(reached[0]) + 1
+        ax.axhline(thr, color="0.4", linestyle=":", linewidth=0.8)
+        ax.plot([n], [cumulative[n - 1]], linestyle="none", marker=markers[m % len(markers)],
+                color=color, markersize=5, markeredgecolor="white", markeredgewidth=0.6,
+                label=f"{thr:.0%} of the variance: {n} component{'s' if n > 1 else ''}")
+    ax.set_xlim(0.5, ratio.size + 0.5)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("Principal component")
+    ax.set_ylabel("Fraction of variance")
+    ax.legend(loc="best", frameon=True, framealpha=0.9, edgecolor="none", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+

@@ -1,0 +1,216 @@
+"""Figures of label predictions: one clip's top-k labels, labels along a long clip."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ._util import (
+    DEFAULT_WIDTH,
+    as_array,
+    colors_for,
+    legend_outside,
+    new_axes,
+    require_columns,
+    wrap,
+)
+
+TIMELINE_KINDS = ("lines", "heatmap")
+"""Kinds :func:`plot_label_timeline` draws."""
+
+
+def plot_top_k(
+    table: pd.DataFrame, *, ax=None, title: str | None = None, colors: Mapping | None = None
+):
+    """Plot one clip's top-k labels as horizontal bars, the most probable on top.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``label`` and ``probability``, one row per label: the output of
+        ``asttools.top_k`` for one item (``top[top["item"] == 0]``).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure (6.3 in wide, 0.3 in per bar) when None.
+    title : str, optional
+        Axes title.
+    colors : mapping, optional
+        Label -> colour; :func:`label_colors` when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on; x is the probability, 0 to 1, each bar labelled with its value.
+
+    Raises
+    ------
+    ParameterError
+        A column is missing, the table is empty, or it holds several items or windows
+        (a label repeats).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"label": ["Speech", "Music"], "probability": [0.9, 0.2]})
+    >>> ax = plot_top_k(table, title="clip.wav")
+    """
+    require_columns(table, ("label", "probability"), "table")
+    if "item" in table.columns and table["item"].nunique() > 1:
+        raise ParameterError(
+            f"table holds {table['item'].nunique()} items; plot one at a time, "
+            "e.g. table[table['item'] == 0]"
+        )
+    if table.empty:
+        raise ParameterError("table is empty: there are no labels to plot")
+    if table["label"].duplicated().any():
+        raise ParameterError(
+            "table repeats labels; plot one item and one window at a time (e.g. "
+            "table[table['window'] == 0]), or the clip-level top_k of result.clips()"
+        )
+    rows = table.sort_values("probability", ascending=False, kind="stable")
+    labels = [str(x) for x in rows["label"]]
+    probs = rows["probability"].to_numpy(dtype=float)
+    palette = colors_for(labels, colors)
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + 0.3 * len(labels)))
+    y = np.arange(len(labels))
+    ax.barh(y, probs, color=[palette[label] for label in labels], height=0.7)
+    for yi, p in zip(y, probs, strict=True):
+        inside = p > 0.85
+        ax.text(
+            p - 0.01 if inside else p + 0.01,
+            yi,
+            f"{p:.2f}",
+            va="center",
+            ha="right" if inside else "left",
+            color="white" if inside else "0.2",
+            fontsize="small",
+        )
+    ax.set_yticks(y, [wrap(label) for label in labels])
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("Probability")
+    ax.grid(False, axis="y")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_label_timeline(
+    probs,
+    starts,
+    *,
+    labels: Sequence[str],
+    k: int = 5,
+    ends=None,
+    kind: str = "lines",
+    ax=None,
+    title: str | None = None,
+    colors: Mapping | None = None,
+):
+    """Plot label probabilities window by window along a long clip.
+
+    The ``k`` classes with the highest probability in any window are shown, as one line
+    each (``kind="lines"``) or as rows of a heatmap (``kind="heatmap"``).
+
+    Parameters
+    ----------
+    probs : ndarray, shape (n_windows, n_classes)
+        Probabilities per window, e.g. ``result.probs`` for the rows of one item.
+    starts : ndarray, shape (n_windows,)
+        Window start times in seconds (``result.table["start_s"]``).
+    labels : sequence of str, length n_classes
+        Class names, in column order of ``probs``.
+    k : int
+        How many classes to show (at most n_classes).
+    ends : ndarray, shape (n_windows,), optional
+        Window end times in seconds; when given, each window is placed at its centre.
+    kind : {"lines", "heatmap"}
+        Lines coloured by :func:`label_colors`, or a heatmap (rows in order of peak
+        probability).
+    ax : matplotlib Axes, optional
+        Where to draw; a new 6.3 x 2.4 in figure when None.
+    title : str, optional
+        Axes title.
+    colors : mapping, optional
+        Label -> colour for ``kind="lines"``; :func:`label_colors` when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on.
+
+    Raises
+    ------
+    ParameterError
+        Shapes disagree, ``k`` is not positive, or ``kind`` is unknown.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> probs = rng.random((6, 4))
+    >>> ax = plot_label_timeline(probs, np.arange(6) * 5.0, labels=["A", "B", "C", "D"], k=2)
+    """
+    if kind not in TIMELINE_KINDS:
+        raise ParameterError(f"kind must be one of {TIMELINE_KINDS}, given kind={kind!r}")
+    probs = as_array(probs, "probs", ndim=2)
+    starts = as_array(starts, "starts", ndim=1)
+    n_windows, n_classes = probs.shape
+    if starts.shape[0] != n_windows:
+        raise ParameterError(
+            f"starts has {starts.shape[0]} values but probs has {n_windows} windows (rows)"
+        )
+    if len(labels) != n_classes:
+        raise ParameterError(
+            f"labels has {len(labels)} names but probs has {n_classes} classes (columns)"
+        )
+    if n_windows == 0:
+        raise ParameterError("probs has no windows (rows)")
+    if k < 1:
+        raise ParameterError(f"k must be at least 1, given k={k}")
+    if ends is not None:
+        ends = as_array(ends, "ends", ndim=1)
+        if ends.shape[0] != n_windows:
+            raise ParameterError(
+                f"ends has {ends.shape[0]} values but probs has {n_windows} windows (rows)"
+            )
+        x = (starts + ends) / 2
+        xlabel = "Time (s), window centre"
+    else:
+        x = starts
+        xlabel = "Window start (s)"
+    peak = probs.max(axis=0)
+    order = np.argsort(-peak, kind="stable")[: min(k, n_classes)]
+    names = [str(labels[i]) for i in order]
+    ax = new_axes(ax, (DEFAULT_WIDTH, 2.4))
+    if kind == "lines":
+        palette = colors_for(names, colors)
+        marker = "o" if n_windows <= 30 else None
+        for i, name in zip(order, names, strict=True):
+            ax.plot(
+                x, probs[:, i], color=palette[name], label=wrap(name), marker=marker, markersize=3
+            )
+        ax.set_ylim(0.0, 1.0)
+        ax.set_ylabel("Probability")
+        legend_outside(ax)
+    else:
+        if n_windows > 1:
+            mids = (x[:-1] + x[1:]) / 2
+            edges = np.concatenate([[x[0] - (mids[0] - x[0])], mids, [x[-1] + (x[-1] - mids[-1])]])
+        else:
+            edges = np.array([x[0] - 0.5, x[0] + 0.5])
+        mesh = ax.pcolormesh(
+            edges, np.arange(len(order) + 1) - 0.5, probs[:, order].T,
+            cmap="viridis", vmin=0.0, vmax=1.0,
+        )  # fmt: skip
+        ax.set_yticks(np.arange(len(order)), [wrap(name) for name in names])
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.grid(False)
+        ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title)
+    return ax
+

@@ -1,0 +1,120 @@
+"""The asttools theme (seaborn style, paper context, colour-blind cycle), thesis widths, titles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._colors import LABEL_PALETTE
+
+FIGURE_WIDTHS = {"full": 6.3, "half": 3.1}
+"""Thesis widths in inches: the text width of an A4 / letter thesis, and half of it."""
+
+_RANDOM_WEIGHTS_SUFFIX = " (random weights)"
+
+
+def theme_rc(
+    *, context: str = "paper", font_scale: float = 1.0, style: str = "whitegrid"
+) -> dict[str, Any]:
+    """Return the rcParams of the asttools theme, without applying them.
+
+    Parameters
+    ----------
+    context : {"paper", "notebook", "talk", "poster"}
+        seaborn plotting context: sets font sizes and line widths. ``"paper"`` gives
+        9-10 pt text, right for figures printed at thesis text width.
+    font_scale : float
+        Multiplies every font size of the context.
+    style : {"whitegrid", "ticks", "white", "darkgrid", "dark"}
+        seaborn axes style.
+
+    Returns
+    -------
+    dict
+        rcParams: the seaborn style and context, the colour-blind palette as the colour
+        cycle, TrueType (Type 42) fonts in PDF/PS, 300-dpi saving.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> with matplotlib.rc_context(theme_rc(context="talk")):
+    ...     pass  # figures made here use the theme
+    """
+    import seaborn as sns
+    from cycler import cycler
+
+    rc: dict[str, Any] = {}
+    rc.update(sns.axes_style(style))
+    rc.update(sns.plotting_context(context, font_scale=font_scale))
+    rc.update(
+        {
+            "axes.prop_cycle": cycler(color=list(LABEL_PALETTE[:10])),
+            "image.cmap": "magma",
+            "legend.frameon": False,
+            "pdf.fonttype": 42,
+            "ps.fonttype": 42,
+            "savefig.dpi": 300,
+        }
+    )
+    return rc
+
+
+def set_theme(*, context: str = "paper", font_scale: float = 1.0, style: str = "whitegrid") -> None:
+    """Apply the asttools theme to every figure made afterwards.
+
+    Call it once at the top of a notebook; nothing in asttools calls it for you. It
+    updates ``matplotlib.rcParams`` (as ``seaborn.set_theme`` does); use
+    ``matplotlib.rc_context(theme_rc())`` to scope the theme instead.
+
+    Parameters
+    ----------
+    context : {"paper", "notebook", "talk", "poster"}
+        seaborn plotting context (font sizes, line widths).
+    font_scale : float
+        Multiplies every font size.
+    style : {"whitegrid", "ticks", "white", "darkgrid", "dark"}
+        seaborn axes style.
+
+    Examples
+    --------
+    >>> from asttools import plots
+    >>> plots.set_theme(context="paper")
+    """
+    import matplotlib as mpl
+
+    mpl.rcParams.update(theme_rc(context=context, font_scale=font_scale, style=style))
+
+
+def random_weights_title(title: str | None, *, random_weights: bool) -> str:
+    """Mark a figure title as computed with random weights.
+
+    Parameters
+    ----------
+    title : str or None
+        The title.
+    random_weights : bool
+        Whether the numbers in the figure came from a model with random weights (for an
+        :class:`EmbeddingResult`, ``result.meta["random_weights"]``).
+
+    Returns
+    -------
+    str
+        ``title + " (random weights)"`` when ``random_weights`` is true (``"Random
+        weights"`` for an empty title; never appended twice), else ``title`` unchanged
+        (``""`` for None).
+
+    Examples
+    --------
+    >>> random_weights_title("Top 5 labels", random_weights=True)
+    'Top 5 labels (random weights)'
+    >>> random_weights_title("Top 5 labels", random_weights=False)
+    'Top 5 labels'
+    """
+    title = title or ""
+    if not random_weights:
+        return title
+    if not title:
+        return "Random weights"
+    if title.endswith(_RANDOM_WEIGHTS_SUFFIX):
+        return title
+    return title + _RANDOM_WEIGHTS_SUFFIX
+

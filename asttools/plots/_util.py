@@ -1,0 +1,72 @@
+"""Helpers the plot modules share: a new Axes, checked inputs, colours, wrapped labels.
+
+Private to :mod:`asttools.plots`: its modules import these names, nothing else does.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ._colors import label_colors
+from ._theme import FIGURE_WIDTHS
+
+DEFAULT_WIDTH = FIGURE_WIDTHS["full"]
+"""Width in inches of a helper's new figure unless it sizes its own: the thesis text width."""
+
+WRAP_WIDTH = 28
+"""Characters per line of a wrapped class name (tick labels, legends)."""
+
+
+def colors_for(labels: Iterable[Hashable], colors: Mapping | None) -> dict:
+    """``label_colors(labels)``, or the user's ``colors`` for the same labels (all needed)."""
+    out = label_colors(labels)
+    if colors is not None:
+        missing = [label for label in out if label not in colors]
+        if missing:
+            raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
+        out = {label: colors[label] for label in out}
+    return out
+
+
+def new_axes(ax, figsize: tuple[float, float]):
+    """Return ``ax``, or the Axes of a new constrained-layout figure when ``ax`` is None."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def as_array(x, name: str, *, ndim: int, dtype=np.float64) -> np.ndarray:
+    """``np.asarray`` (torch tensors included) with a dimension check naming ``name``."""
+    if hasattr(x, "detach"):  # a torch tensor: no torch import needed here
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x, dtype=dtype)
+    if arr.ndim != ndim:
+        raise ParameterError(f"{name} must be {ndim}-dimensional, given {name}.shape={arr.shape}")
+    return arr
+
+
+def require_columns(table: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Raise a ParameterError naming ``name`` unless ``table`` is a DataFrame with ``columns``."""
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"{name} must be a pandas DataFrame, given {type(table).__name__}")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ParameterError(f"{name} lacks the columns {missing}; it has {list(table.columns)}")
+
+
+def wrap(label: str) -> str:
+    """Break a long class name (``"Bird vocalization, bird call, bird song"``) into lines."""
+    return textwrap.fill(label, WRAP_WIDTH, break_long_words=False)
+
+
+def legend_outside(ax, **kwargs):
+    """A legend to the right of the Axes (constrained layout and tight bbox make room)."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
