@@ -8,20 +8,23 @@ A session in a notebook::
     out = asttools.embed(["a.wav", "b.flac"], model=model, pooling="cls")
     out.table, out.embeddings, out.probs           # one row per 10.24 s window
     asttools.top_k(out, k=5)                       # tidy table with AudioSet names
-    res = asttools.extract("data/example", "emb.parquet")  # resumable store, cached
+    res = asttools.extract("data/example", "emb")  # resumable Parquet store, cached
     asttools.evaluate(asttools.read_ground_truth("data/example/manifest.csv"), res)
 
-Figures: ``asttools.plots`` (Axes-level helpers, ``save_figure``); attention:
-``asttools.attention``.
+Figures: ``asttools.plots`` (Axes-level helpers, ``save_figure``); attention maps:
+``asttools.attention``. ``ASTTOOLS_MODEL=tiny-random`` runs anything offline with a small
+random model (its outputs are marked as random everywhere).
 
-Set ``ASTTOOLS_MODEL=tiny-random`` to run anything offline with a small random model
-(its outputs are marked as random everywhere).
+Importing asttools is cheap: each name below is imported from its module on first use,
+so ``asttools --version`` and ``asttools --help`` do not load torch.
 """
 
-from . import attention, demo, plots
-from .audio import load_audio
-from .datasets import read_ground_truth
-from .embed import POOLINGS, EmbeddingResult, embed, top_k
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from ._version import __version__
 from .errors import (
     ASTToolsError,
     ASTToolsWarning,
@@ -30,16 +33,47 @@ from .errors import (
     ParameterError,
     StoreError,
 )
-from .features import fbank
-from .labels import audioset_labels, audioset_ontology, descendants, lookup_label
-from .mapping import map_labels
-from .metrics import evaluate, linear_probe, per_class_metrics
-from .model import DEFAULT_MODEL, TINY_RANDOM, load_model, model_info
-from .plots import save_figure
-from .reduce import fit_pca, load_reducer, save_reducer
-from .store import extract, read_store
 
-__version__ = "0.1.0"
+#: Public name -> the module that defines it (imported on first use).
+_LAZY = {
+    # audio in, model, one pass
+    "load_audio": "audio",
+    "fbank": "features",
+    "load_model": "model",
+    "model_info": "model",
+    "embed": "inference",
+    "EmbeddingResult": "result",
+    "top_k": "result",
+    # whole datasets
+    "extract": "store",
+    "read_store": "store",
+    # labels and ground truth
+    "audioset_labels": "labels",
+    "audioset_ontology": "labels",
+    "lookup_label": "labels",
+    "descendants": "labels",
+    "map_labels": "mapping",
+    "read_ground_truth": "datasets",
+    # evaluation and reduction
+    "evaluate": "metrics",
+    "per_class_metrics": "metrics",
+    "linear_probe": "metrics",
+    "fit_pca": "reduce",
+    "save_reducer": "reduce",
+    "load_reducer": "reduce",
+    # figures
+    "save_figure": "plots",
+    # constants
+    "DEFAULT_MODEL": "constants",
+    "POOLINGS": "constants",
+    "TINY_RANDOM": "constants",
+}
+#: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
+_SUBMODULES = frozenset({
+    "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
+    "environment", "features", "inference", "inputs", "labels", "mapping", "metrics",
+    "model", "plots", "reduce", "result", "store",
+})  # fmt: skip
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -52,10 +86,11 @@ __all__ = [
     "ModelLoadError",
     "ParameterError",
     "StoreError",
+    "__version__",
     "attention",
-    "demo",
     "audioset_labels",
     "audioset_ontology",
+    "demo",
     "descendants",
     "embed",
     "evaluate",
@@ -68,6 +103,7 @@ __all__ = [
     "load_reducer",
     "lookup_label",
     "map_labels",
+    "metrics",
     "model_info",
     "per_class_metrics",
     "plots",
@@ -75,5 +111,38 @@ __all__ = [
     "read_store",
     "save_figure",
     "save_reducer",
+    "store",
     "top_k",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'asttools' has no attribute {name!r}")
+    globals()[name] = value  # the next access does not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
+    from . import attention, demo, metrics, plots, store
+    from .audio import load_audio
+    from .constants import DEFAULT_MODEL, POOLINGS, TINY_RANDOM
+    from .datasets import read_ground_truth
+    from .features import fbank
+    from .inference import embed
+    from .labels import audioset_labels, audioset_ontology, descendants, lookup_label
+    from .mapping import map_labels
+    from .metrics import evaluate, linear_probe, per_class_metrics
+    from .model import load_model, model_info
+    from .plots import save_figure
+    from .reduce import fit_pca, load_reducer, save_reducer
+    from .result import EmbeddingResult, top_k
+    from .store import extract, read_store

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from .audio import SAMPLE_RATE, check_waveform, load_audio, resample
+from .audio import check_waveform, load_audio, resample
+from .constants import FRAME_SHIFT, SAMPLE_RATE, patch_grid
 from .errors import ParameterError
 from .features import fbank
-from .model import patch_grid
 
 __all__ = ["attention_maps", "attention_rollout", "cls_attention", "position_similarity"]
 
@@ -83,7 +83,7 @@ def attention_maps(
         raise ParameterError(
             f"start_s={start_s!r} is outside the clip (0 to {len(wav) / SAMPLE_RATE:.2f} s)"
         )
-    window = wav[start : start + int(round(model.config.max_length * 0.01 * SAMPLE_RATE))]
+    window = wav[start : start + model.config.max_length * FRAME_SHIFT]
     param = next(model.parameters())
     x = fbank(torch.from_numpy(np.ascontiguousarray(window)).to(param.device),
               num_mel_bins=model.config.num_mel_bins, max_length=model.config.max_length)

@@ -31,7 +31,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from asttools.errors import ASTToolsWarning, AudioError, ParameterError
+from .constants import FRAME_LENGTH, FRAME_SHIFT, PATCH_SIZE, SAMPLE_RATE
+from .errors import ASTToolsWarning, AudioError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -48,9 +49,6 @@ __all__ = [
     "stream_audio",
 ]
 
-SAMPLE_RATE = 16000
-"""The rate AST was trained on, in Hz; :func:`load_audio` resamples to it by default."""
-
 AUDIO_EXTENSIONS = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
     ".aiff", ".aif", ".au", ".m4a", ".aac",
@@ -63,7 +61,7 @@ VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v")
 MEDIA_EXTENSIONS = AUDIO_EXTENSIONS + VIDEO_EXTENSIONS
 """Every extension :func:`load_audio` accepts: audio and video."""
 
-MIN_SAMPLES = 400 + 15 * 160
+MIN_SAMPLES = FRAME_LENGTH + (PATCH_SIZE - 1) * FRAME_SHIFT
 """Samples at 16 kHz in one AST patch along time (16 fbank frames of 25 ms every 10 ms):
 2800 samples, 0.175 s. Shorter clips are padded by the feature extractor and warn here."""
 

@@ -1,11 +1,14 @@
 """The ``asttools`` command line: argument parsing, progress and exit codes, nothing else.
 
 Each subcommand calls public library functions a notebook could call:
-``predict`` → :func:`asttools.embed` and :func:`asttools.top_k`; ``extract`` →
-:func:`asttools.store.extract`; ``compact`` → :func:`asttools.store.compact_store`;
-``info`` → :mod:`asttools.model`; ``demo`` → :func:`asttools.demo.run_demo`. A new
-subcommand is one ``_add_<name>`` function that builds its parser and one ``_<name>``
-function that runs it, listed in ``COMMANDS``.
+``predict`` → :func:`asttools.embed` and :func:`asttools.result.prediction_table`;
+``extract`` → :func:`asttools.extract`; ``compact`` → :func:`asttools.store.compact_store`;
+``info`` → :func:`asttools.environment.info`; ``demo`` → :func:`asttools.demo.run_demo`.
+A new subcommand is one ``_add_<name>`` function that builds its parser and one
+``_<name>`` function that runs it, listed in ``COMMANDS``.
+
+The library is reached through the package root, whose names load on first use: building
+the parser (``--help``, ``--version``) imports neither torch nor pandas.
 """
 
 from __future__ import annotations
@@ -14,14 +17,23 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import re
 import signal
 import sys
 import warnings
 from pathlib import Path
 
-from .errors import ASTToolsError, ParameterError
+import asttools
+
+from .constants import (
+    FLUSH_ITEMS,
+    FRAME_SHIFT_S,
+    STORE_POOLINGS,
+    TIME_STRIDE,
+    TINY_RANDOM,
+    WINDOW_S,
+)
+from .errors import ASTToolsError, ModelLoadError, ParameterError, StoreError
 
 __all__ = [
     "EXIT_ERROR",
@@ -101,9 +113,6 @@ def _int_at_least(low: int):
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    from .audio import SAMPLE_RATE
-    from .features import FRAME_SHIFT, MIN_HOP_S, TIME_STRIDE, WINDOW_S
-
     g = parser.add_argument_group("model and run options")
     g.add_argument("--model", default=None, metavar="NAME",
                    help="Hugging Face id, local directory or 'tiny-random' "
@@ -117,10 +126,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "AST's 1024 frames); longer files are cut into windows, never "
                         "truncated")
     g.add_argument("--hop", type=float, default=None, metavar="SECONDS",
-                   help=f"seconds between window starts, from {MIN_HOP_S:g} up to the window "
-                        "(default: the window, no overlap; below "
-                        f"{TIME_STRIDE * FRAME_SHIFT / SAMPLE_RATE:g}, AST's time resolution, "
-                        "it warns)")
+                   help=f"seconds between window starts, from {FRAME_SHIFT_S:g} up to the "
+                        "window (default: the window, no overlap; below "
+                        f"{TIME_STRIDE * FRAME_SHIFT_S:g}, AST's time resolution, it warns)")
     g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
                    help="use this channel of multi-channel files (default: their mean)")
     g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
@@ -150,8 +158,6 @@ def _add_predict(sub) -> None:
 
 
 def _add_extract(sub) -> None:
-    from .store import FLUSH_ITEMS, STORE_POOLINGS
-
     p = sub.add_parser(
         "extract", help="embeddings and probabilities into a resumable Parquet store",
         description="Compute AST embeddings and AudioSet probabilities of every window and "
@@ -198,8 +204,6 @@ def _add_compact(sub) -> None:
 
 
 def _add_demo(sub) -> None:
-    from .store import STORE_POOLINGS
-
     p = sub.add_parser(
         "demo", help="run the notebooks' pipeline on the bundled example data",
         description="Extract embeddings and probabilities for the bundled example data (or "
@@ -225,14 +229,12 @@ def _add_demo(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``asttools`` argument parser, one subparser per entry of ``COMMANDS``."""
-    from . import __version__
-
     parser = argparse.ArgumentParser(
         prog="asttools",
         description="Audio Spectrogram Transformer (AST) from the command line: AudioSet "
                     "labels, and embeddings into a resumable store.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"asttools {__version__}")
+    parser.add_argument("--version", action="version", version=f"asttools {asttools.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (add, _) in COMMANDS.items():
         add(sub)
@@ -244,19 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _out(text: str = "") -> None:
-    from tqdm.auto import tqdm
-
-    from .store import printable_path
-
-    tqdm.write(printable_path(text), file=sys.stdout)  # a file name need not be UTF-8
+    _write(text, sys.stdout)
 
 
 def _err(text: str) -> None:
-    from tqdm.auto import tqdm
+    _write(text, sys.stderr)
 
-    from .store import printable_path
 
-    tqdm.write(printable_path(text), file=sys.stderr)
+def _write(text: str, stream) -> None:
+    """One line below any progress bar; a file name need not be UTF-8 (``\\xNN``)."""
+    from tqdm.auto import tqdm  # deferred: importing tqdm.auto costs --help 0.2 s
+
+    tqdm.write(asttools.inputs.printable_path(text), file=stream)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -273,9 +274,7 @@ def _as_options(message: str) -> str:
 
 def _check_windows(args) -> None:
     """Refuse (or warn about) --window and --hop before any input is listed or model loaded."""
-    from .features import check_windows
-
-    check_windows(args.window, args.hop, names=("--window", "--hop"))
+    asttools.features.check_windows(args.window, args.hop, names=("--window", "--hop"))
 
 
 def _banner(meta: dict) -> None:
@@ -287,11 +286,9 @@ def _banner(meta: dict) -> None:
 def _show(path: str | os.PathLike) -> str:
     """A path for the terminal: relative when under the working directory; a name that
     is not UTF-8 with its odd bytes as ``\\xNN``."""
-    from .store import printable_path
-
     path = os.fsdecode(path)
     rel = os.path.relpath(path) if os.path.isabs(path) else path
-    return printable_path(path if rel.startswith("..") else rel)
+    return asttools.inputs.printable_path(path if rel.startswith("..") else rel)
 
 
 def _progress(args) -> bool:
@@ -307,13 +304,10 @@ def _list_failures(errors) -> None:
 
 
 def _inputs(args):
-    from .audio import MEDIA_EXTENSIONS
-    from .store import list_inputs
-
-    inputs = list_inputs(args.paths)
+    inputs = asttools.inputs.list_inputs(args.paths)
     if not len(inputs):
         raise _Nothing(f"no audio or video files found in {', '.join(map(str, args.paths))} "
-                       f"(looked for {' '.join(MEDIA_EXTENSIONS)})")
+                       f"(looked for {' '.join(asttools.audio.MEDIA_EXTENSIONS)})")
     return inputs
 
 
@@ -321,56 +315,34 @@ class _Nothing(ASTToolsError):
     """Nothing to do (EXIT_ERROR)."""
 
 
-class _WriteFailed(ASTToolsError):
-    """An output file cannot be written (EXIT_ERROR)."""
-
-
 # --------------------------------------------------------------------------- commands
 
 
 def _predict(args) -> int:
-    import pandas as pd
-
-    from .embed import embed, top_k
-    from .model import load_model, model_info
-
     if args.out is not None and args.out.suffix.lower() not in (".csv", ".parquet"):
         raise ParameterError(f"--out {args.out}: use a .csv or .parquet file name")
     _check_windows(args)
     inputs = _inputs(args)
-    model = load_model(args.model, device=args.device)
-    meta = model_info(model)
-    _banner(meta)
-    result = embed(list(inputs["path"]), model=model, window_s=args.window, hop_s=args.hop,
-                   batch_size=args.batch_size, workers=args.workers, channel=args.channel,
-                   on_error="ignore", progress=_progress(args))
-    clips = top_k(result.clips(probs="mean"), k=args.top_k)
-    windows = top_k(result, k=args.top_k)
-    # by input number: pandas 3 cannot group text that is not UTF-8 (odd file names)
-    n_windows = result.table.groupby("item").size() if len(result) else pd.Series(dtype=int)
-    windows = windows[windows["item"].map(n_windows).to_numpy() > 1]
-
-    by_item = {i: g for i, g in clips.groupby("item", sort=False)}
-    win_by_item = {i: g for i, g in windows.groupby("item", sort=False)}
-    durations = dict(zip(result.table["item"], result.table["clip_duration_s"], strict=True))
-    for i, path in enumerate(inputs["path"]):
-        if i not in by_item:
-            continue
-        n = int(n_windows.get(i, 1))
-        span = f"{durations[i]:.1f} s" + (f", {n} windows" if n > 1 else "")
-        _out(f"{_show(path)} ({span}): " + _labels(by_item[i]))
-        if i in win_by_item:
-            for (s, e), w in win_by_item[i].groupby(["start_s", "end_s"], sort=True):
+    model = asttools.load_model(args.model, device=args.device)
+    _banner(asttools.model_info(model))
+    result = asttools.embed(list(inputs["path"]), model=model, window_s=args.window,
+                            hop_s=args.hop, batch_size=args.batch_size, workers=args.workers,
+                            channel=args.channel, on_error="ignore", progress=_progress(args))
+    table = asttools.result.prediction_table(result, k=args.top_k, inputs=inputs)
+    spans = result.clips().table.set_index("item")
+    for (item, scope), rows in table.groupby(["item", "scope"], sort=False):
+        if scope == "clip":
+            n = int(spans.loc[item, "n_windows"])
+            span = f"{spans.loc[item, 'clip_duration_s']:.1f} s"
+            _out(f"{_show(rows['path'].iloc[0])} ({span}{f', {n} windows' if n > 1 else ''}): "
+                 + _labels(rows))
+        else:
+            for (s, e), w in rows.groupby(["start_s", "end_s"], sort=True):
                 _out(f"    {s:7.2f}-{e:7.2f} s: " + _labels(w))
-
     if args.out is not None:
-        table = _prediction_table(clips, windows, inputs)
-        table.insert(0, "model", meta["model"])
-        table.insert(1, "random_weights", meta["random_weights"])  # said in every row
-        _write_table(table, args.out, meta=result.meta)
-
-    done = result.table["path"].nunique() if len(result) else 0
-    _banner(meta)
+        asttools.result.write_table(table.drop(columns="item"), args.out, meta=result.meta)
+    done = result.table["item"].nunique() if len(result) else 0
+    _banner(result.meta)
     _out(f"predict: {done} of {len(inputs)} files labelled ({len(result)} windows)"
          + (f", {len(result.errors)} failed" if len(result.errors) else "")
          + (f"; table written to {args.out}" if args.out is not None else ""))
@@ -383,57 +355,11 @@ def _labels(g) -> str:
                                                           strict=True))
 
 
-def _prediction_table(clips, windows, inputs):
-    import pandas as pd
-
-    from .store import printable_path
-
-    clips = clips.assign(scope="clip", window=pd.NA)
-    windows = windows.assign(scope="window")
-    table = pd.concat([clips, windows], ignore_index=True)
-    table["window"] = table["window"].astype("Int64")
-    table = table.sort_values(["item", "scope", "window", "rank"], kind="stable",
-                              na_position="first")
-    cols = ["item", "path", "scope", "window", "start_s", "end_s", "rank", "label", "mid",
-            "probability"]
-    table = table[cols].reset_index(drop=True)
-    if len(inputs.columns) > 1:  # manifest columns; one named like ours gets a prefix
-        carried = inputs.drop(columns="path").rename(
-            columns={c: f"manifest_{c}" for c in inputs.columns if c in cols})
-        carried.insert(0, "item", range(len(inputs)))
-        table = table.merge(carried, on="item", how="left")
-    # text a CSV or Parquet file can hold: a name that is not UTF-8 gets \xNN escapes
-    table["path"] = [printable_path(p) for p in table["path"]]
-    return table.drop(columns="item")
-
-
-def _write_table(table, path: Path, *, meta: dict) -> None:
-    """Write predict's table to a .csv or .parquet file; an OSError becomes a message."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix.lower() == ".csv":
-            table.to_csv(path, index=False)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            t = pa.Table.from_pandas(table, preserve_index=False)
-            md = dict(t.schema.metadata or {})
-            md[b"asttools.meta"] = json.dumps({**meta}, default=str).encode()
-            with open(path, "wb") as f:
-                pq.write_table(t.replace_schema_metadata(md), f)
-    except OSError as err:
-        raise _WriteFailed(f"--out {_show(path)}: cannot write it ({err.strerror or err}); "
-                           "the labels above are all there is") from err
-
-
 def _extract(args) -> int:
-    from .store import extract
-
     _check_windows(args)
     inputs = _inputs(args)
     try:
-        result = extract(inputs, args.out, model=args.model, device=args.device,
+        result = asttools.extract(inputs, args.out, model=args.model, device=args.device,
                          pooling=args.pooling, layer=args.layer, window_s=args.window,
                          hop_s=args.hop, channel=args.channel, batch_size=args.batch_size,
                          workers=args.workers, rehash=args.rehash,
@@ -461,33 +387,9 @@ def _extract(args) -> int:
 
 
 def _info(args) -> int:
-    import torch
-    import transformers
-
-    from . import __version__
-    from .model import DEFAULT_MODEL, ENV_VAR, TINY_RANDOM, is_cached, resolve_device
-
-    if args.model:
-        name, source = args.model, "--model"
-    elif os.environ.get(ENV_VAR):
-        name, source = os.environ[ENV_VAR], f"${ENV_VAR}"
-    else:
-        name, source = DEFAULT_MODEL, "default"
-    cached = is_cached(name)
-    random = _random_weights(name) if cached else None
-    device = resolve_device(args.device)
-    info = {
-        "asttools": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "device": str(device),
-        "cuda_available": torch.cuda.is_available(),
-        "model": name,
-        "model_source": source,
-        "model_cached": cached,
-        "random_weights": random,
-    }
+    info = asttools.environment.info(args.model, device=args.device)
+    if info["model_source"] == "argument":
+        info["model_source"] = "--model"
     if args.json:
         _out(json.dumps(info, indent=1))
         return EXIT_OK
@@ -495,47 +397,25 @@ def _info(args) -> int:
         if k == "random_weights":
             v = "unknown (not cached)" if v is None else ("YES: outputs are meaningless"
                                                            if v else "no")
-        elif k == "model_cached" and not v and name != TINY_RANDOM:
-            v = "no: a run would try to download it (see asttools.load_model's help)"
+        elif k == "model_cached" and not v and info["model"] != TINY_RANDOM:
+            v = ("no: a run would try to download it (see asttools.load_model's help)"
+                 + ("; HF_HUB_OFFLINE is set, so it would fail" if info["offline"] else ""))
+        elif k == "offline":
+            v = ("yes (HF_HUB_OFFLINE): nothing is looked up online" if v else
+                 "no: a model not in the cache is downloaded (HF_HUB_OFFLINE=1 to forbid it)")
         _out(f"{k:>15}: {v}")
     return EXIT_OK
 
 
-def _random_weights(name: str) -> bool | None:
-    """Whether a cached model's config says random weights; reads config.json only."""
-    from .model import TINY_RANDOM
-
-    if name == TINY_RANDOM:
-        return True
-    path = Path(name).expanduser()
-    if path.is_dir():
-        config = path / "config.json"
-    else:
-        from huggingface_hub import try_to_load_from_cache
-
-        found = try_to_load_from_cache(name, "config.json")
-        if not isinstance(found, str):
-            return None
-        config = Path(found)
-    try:
-        return bool(json.loads(config.read_text()).get("asttools_random_weights", False))
-    except (OSError, ValueError):
-        return None
-
-
 def _compact(args) -> int:
-    from .store import compact_store
-
-    stats = compact_store(args.store)
+    stats = asttools.store.compact_store(args.store)
     _out(f"compact: {_show(args.store)}: {stats['parts_before']} part files -> "
          f"{stats['parts_after']}, {stats['rows_before']} rows -> {stats['rows_after']}")
     return EXIT_OK
 
 
 def _demo(args) -> int:
-    from .demo import run_demo
-
-    report = run_demo(args.out, data=args.data, model=args.model, device=args.device,
+    report = asttools.demo.run_demo(args.out, data=args.data, model=args.model, device=args.device,
                       pooling=args.pooling, progress=_progress(args), report=_out)
     _out(f"demo: {report.n_clips} clips, {report.n_errors} failed; figures in "
          f"{_show(str(args.out / 'figures'))}, tables in {_show(str(args.out / 'tables'))}")
@@ -581,7 +461,6 @@ def main(argv: list[str] | None = None) -> int:
     -------
     int
     """
-    from .errors import ModelLoadError, StoreError
 
     parser = build_parser()
     try:

@@ -183,8 +183,8 @@ def run_demo(
     from . import plots
     from .attention import attention_maps, attention_rollout
     from .audio import load_audio
+    from .constants import WINDOW_S
     from .datasets import read_ground_truth
-    from .embed import WINDOW_S, top_k
     from .features import fbank, n_frames
     from .mapping import map_labels
     from .metrics import (
@@ -195,6 +195,7 @@ def run_demo(
         per_class_metrics,
     )
     from .model import model_info
+    from .result import top_k
     from .store import extract
 
     say = report or (lambda line: None)

@@ -32,6 +32,18 @@ import warnings
 import numpy as np
 import torch
 
+from .constants import (
+    AUDIOSET_MEAN,
+    AUDIOSET_STD,
+    FRAME_LENGTH,
+    FRAME_SHIFT,
+    FRAME_SHIFT_S,
+    MAX_LENGTH,
+    NUM_MEL_BINS,
+    SAMPLE_RATE,
+    TIME_STRIDE,
+    WINDOW_S,
+)
 from .errors import ASTToolsWarning, ParameterError
 
 __all__ = [
@@ -51,31 +63,14 @@ __all__ = [
     "window_bounds",
 ]
 
-SAMPLE_RATE = 16000
-#: Samples per analysis frame (25 ms at 16 kHz).
-FRAME_LENGTH = 400
-#: Samples between frames (10 ms at 16 kHz).
-FRAME_SHIFT = 160
-N_FFT = 512
-#: Mel bins of AST's input.
-NUM_MEL_BINS = 128
-#: Frames of AST's input (10.24 s).
-MAX_LENGTH = 1024
-#: Frames between AST's patch columns (``time_stride`` of the config): its time resolution.
-TIME_STRIDE = 10
-#: Seconds of AST's input, ``MAX_LENGTH`` frames of ``FRAME_SHIFT`` samples: 10.24 s. The
-#: default analysis window and, for a model with this ``max_length``, the longest one.
-WINDOW_S = MAX_LENGTH * FRAME_SHIFT / SAMPLE_RATE
 #: Shortest hop in seconds: one fbank frame step (10 ms). Windows closer than that see
 #: the same audio through frames shifted by a fraction of a step, at 100+ windows a second.
-MIN_HOP_S = FRAME_SHIFT / SAMPLE_RATE
+MIN_HOP_S = FRAME_SHIFT_S
 #: Most windows one clip may be cut into: 284 h of audio at the default hop, 1,000 s at the
 #: 10 ms minimum; about 0.5 GB of results (768 + 527 float32 per window) held for that clip
 #: until its last window is done. A clip that would need more fails, alone, with a reason.
 MAX_WINDOWS_PER_CLIP = 100_000
-#: AudioSet normalisation statistics used by the AST checkpoints.
-AUDIOSET_MEAN = -4.2677393
-AUDIOSET_STD = 4.5689974
+N_FFT = 512
 LOW_FREQ = 20.0
 PREEMPHASIS = 0.97
 _EPS = float(np.finfo(np.float32).eps)

@@ -14,6 +14,7 @@ from importlib import resources
 
 import pandas as pd
 
+from .constants import N_CLASSES
 from .errors import ParameterError
 
 __all__ = [
@@ -25,8 +26,6 @@ __all__ = [
     "lookup_label",
 ]
 
-#: Number of AudioSet classes an AudioSet-trained AST predicts.
-N_CLASSES = 527
 
 
 def _data_text(name: str) -> str:

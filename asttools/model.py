@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from .constants import DEFAULT_MODEL, ENV_VAR, TINY_RANDOM, patch_grid
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
 
 __all__ = [
@@ -35,12 +36,6 @@ __all__ = [
     "tiny_random_model",
 ]
 
-#: The AudioSet-finetuned AST checkpoint (mAP 0.4593) used by default.
-DEFAULT_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"
-#: Built-in name of the small, seeded, randomly initialised AST for tests and offline runs.
-TINY_RANDOM = "tiny-random"
-#: Environment variable that replaces the default model.
-ENV_VAR = "ASTTOOLS_MODEL"
 #: Accepted ``device`` names besides explicit ``"cuda:N"``.
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -281,23 +276,6 @@ def is_cached(
         isinstance(try_to_load_from_cache(name, f, cache_dir=cache_dir), str)
         for f in ("model.safetensors", "pytorch_model.bin")
     )
-
-
-def patch_grid(config) -> tuple[int, int]:
-    """Patches along frequency and time of an AST config: (12, 101) for AST's geometry.
-
-    Parameters
-    ----------
-    config : transformers.ASTConfig
-
-    Returns
-    -------
-    (int, int)
-        ``(n_mel - patch) // fstride + 1`` and ``(max_length - patch) // tstride + 1``.
-    """
-    f = (config.num_mel_bins - config.patch_size) // config.frequency_stride + 1
-    t = (config.max_length - config.patch_size) // config.time_stride + 1
-    return int(f), int(t)
 
 
 def model_info(model) -> dict[str, Any]:

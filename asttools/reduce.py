@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._version import __version__
 from .errors import ASTToolsWarning, ParameterError
 
 __all__ = [
@@ -133,8 +134,6 @@ def fit_pca(
     """
     import sklearn
     from sklearn.decomposition import PCA
-
-    from . import __version__
 
     x = _embeddings(embeddings)
     n_samples, n_features = x.shape
@@ -362,8 +361,6 @@ def embedding_map(
 
 def _info(reducer) -> dict[str, Any]:
     import sklearn
-
-    from . import __version__
 
     info = dict(getattr(reducer, "asttools_info_", {}) or {})
     info.setdefault("n_features", int(getattr(reducer, "n_features_in_", -1)))

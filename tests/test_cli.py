@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -18,10 +17,10 @@ import pytest
 import soundfile as sf
 from audio_fixtures import sine
 
+import asttools.inference as embed_mod  # noqa: E402
 from asttools.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.store import extract, read_store
 
-embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
 SR = 16000
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
 

@@ -13,8 +13,8 @@ from audio_fixtures import sine
 from transformers import ASTFeatureExtractor, ASTForAudioClassification, ASTModel
 
 import asttools
-from asttools.embed import forward
 from asttools.errors import ASTToolsWarning, AudioError, ParameterError
+from asttools.inference import forward
 
 
 def tone(seconds: float, *, freq: float = 440.0, sr: int = 16000) -> np.ndarray:

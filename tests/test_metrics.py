@@ -512,7 +512,7 @@ def test_linear_probe_errors(rng):
 
 
 def test_the_real_embedding_result_class_is_accepted(tmp_path, rng):
-    embed = pytest.importorskip("asttools.embed")
+    embed = pytest.importorskip("asttools.result")
     truth = _esc50_truth(tmp_path, ["dog", "rain", "dog", "rain"])
     index = esc50_mapping().set_index("category")["index"]
     fake = _windows(list(truth["path"]), np.full((4, 527), 0.1, np.float32))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import warnings
@@ -17,11 +16,11 @@ import soundfile as sf
 from audio_fixtures import sine, write_av
 
 import asttools
-import asttools.store as store_mod
+import asttools.inference as embed_mod  # noqa: E402
+import asttools.store._extract as store_mod
 from asttools.errors import ParameterError, StoreError
 from asttools.store import compact_store, extract, list_inputs, read_store
 
-embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
 SR = 16000
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
 
@@ -381,7 +380,7 @@ def test_loading_is_lazy_and_bounded():
     def items():
         for i in range(50):
             pulled.append(i)
-            yield embed_mod._Item(i, np.zeros(16000, np.float32) + 0.1, SR, f"<{i}>")
+            yield embed_mod.Item(i, np.zeros(16000, np.float32) + 0.1, SR, f"<{i}>")
 
     stream = embed_mod._loaded(items(), None, 2)
     next(stream)

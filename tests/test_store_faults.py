@@ -15,18 +15,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 from audio_fixtures import sine
 
 import asttools
-import asttools.store as store_mod
+import asttools.inference as embed_mod  # noqa: E402
+import asttools.store._extract as store_mod
+import asttools.store._layout as layout_mod
+import asttools.store._writer as writer_mod
 from asttools.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.store import compact_store, extract, list_inputs, read_store
 
-embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
 SR = 16000
+_STORE_MODULES = [importlib.import_module(f"asttools.store.{m}")
+                  for m in ("_columns", "_extract", "_layout", "_read", "_writer")]
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
 
 
@@ -250,7 +255,7 @@ def test_full_disk_is_a_store_error_and_keeps_what_was_published(tmp_path, tiny_
                                                                   monkeypatch):
     data = _folder(tmp_path / "d", n=4)
     store = tmp_path / "S"
-    real, calls = store_mod.pq.write_table, []
+    real, calls = pq.write_table, []
 
     def fills_up(table, where, **kwargs):
         calls.append(1)
@@ -258,14 +263,14 @@ def test_full_disk_is_a_store_error_and_keeps_what_was_published(tmp_path, tiny_
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(table, where, **kwargs)
 
-    monkeypatch.setattr(store_mod.pq, "write_table", fills_up)
+    monkeypatch.setattr(pq, "write_table", fills_up)
     with pytest.raises(StoreError, match=r"part-000002-.*: cannot write a part file \(No space "
                        r"left on device\); the disk is full: free space.*run the same command "
                        r"again.*inputs finished since the last part are not saved"):
         extract(data, store, model=tiny_model, progress=False, flush_items=1)
     assert not list(store.glob(".*.tmp"))
     assert len(read_store(store)) == 1 and len(pd.read_parquet(store)) == 1
-    monkeypatch.setattr(store_mod.pq, "write_table", real)
+    monkeypatch.setattr(pq, "write_table", real)
     again = extract(data, store, model=tiny_model, progress=False)
     assert (again.meta["run"]["computed"], again.meta["run"]["cached"]) == (3, 1)
 
@@ -276,7 +281,7 @@ def test_full_disk_from_the_command_line(tmp_path, tiny_env, capsys, monkeypatch
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_mod.pq, "write_table", full)
+    monkeypatch.setattr(pq, "write_table", full)
     assert main(["extract", str(data), "--out", str(tmp_path / "S"), "-q"]) == EXIT_ERROR
     err = capsys.readouterr().err
     assert "No space left on device" in err and "the disk is full" in err
@@ -314,8 +319,9 @@ class _ReadOnly:
                 ro.refuse(path)
             return open(path, mode, *args, **kwargs)
 
-        monkeypatch.setattr(store_mod, "os", Os())
-        monkeypatch.setattr(store_mod, "open", open_, raising=False)
+        for mod in _STORE_MODULES:  # every module of the store package that writes
+            monkeypatch.setattr(mod, "os", Os())
+            monkeypatch.setattr(mod, "open", open_, raising=False)
         return self
 
 
@@ -426,7 +432,8 @@ def test_a_part_this_user_cannot_read_is_an_error_not_damage(tmp_path, tiny_mode
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(store_mod, "open", no_permission, raising=False)
+    for mod in _STORE_MODULES:
+        monkeypatch.setattr(mod, "open", no_permission, raising=False)
     with pytest.raises(StoreError, match=rf"{part.name}: cannot read it \(Permission denied\); "
                        r"make the store readable for you"):
         read_store(store)
@@ -543,10 +550,10 @@ def test_a_writer_skips_what_another_computes_then_waits_for_it(tmp_path):
     store = tmp_path / "S"
     settings = store_mod._settings("tiny-random", pooling="cls", layer=-1, window_s=10.24,
                                    hop_s=None, channel=None)
-    claims = store_mod._Claims(store_mod._Store(store, create=True),
+    claims = writer_mod._Claims(layout_mod._Store(store, create=True),
                                store_mod.settings_key(settings))
     held = str(data / "c0.wav")
-    assert claims.take(store_mod._sha256(held))  # this process "computes" c0.wav
+    assert claims.take(layout_mod._sha256(held))  # this process "computes" c0.wav
     env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}
     proc = subprocess.Popen(_cli(store, data, "--flush-every", "1"), env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -698,12 +705,12 @@ def test_a_lone_writer_does_not_reread_the_store_after_its_own_parts(tmp_path, t
     after each flush, which would make a long run quadratic)."""
     data = _folder(tmp_path / "d", n=5)
     calls = []
-    real = store_mod._Store._index
+    real = layout_mod._Store._index
 
     def counted(self, key, only=None):
         calls.append(only)
         return real(self, key, only)
 
-    monkeypatch.setattr(store_mod._Store, "_index", counted)
+    monkeypatch.setattr(layout_mod._Store, "_index", counted)
     out = extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=1)
     assert out.meta["run"]["computed"] == 5 and calls == [None]

@@ -26,6 +26,7 @@ import torch
 from audio_fixtures import sine, write_av
 
 import asttools
+import asttools.inference as embed_mod  # noqa: E402
 from asttools.audio import (
     SAMPLE_RATE,
     AudioStream,
@@ -35,7 +36,7 @@ from asttools.audio import (
     stream_audio,
 )
 from asttools.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
-from asttools.embed import POOLINGS, forward
+from asttools.constants import POOLINGS
 from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.features import (
     FRAME_SHIFT,
@@ -46,9 +47,9 @@ from asttools.features import (
     n_frames,
     window_bounds,
 )
+from asttools.inference import forward
 from asttools.store import STORE_POOLINGS, extract
 
-embed_mod = importlib.import_module("asttools.embed")  # asttools.embed is the function
 features_mod = importlib.import_module("asttools.features")
 audio_mod = importlib.import_module("asttools.audio")
 SR = 16000

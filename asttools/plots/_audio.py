@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..constants import (
+    FRAME_SHIFT_S,
+    FREQUENCY_STRIDE,
+    PATCH_SIZE,
+    SAMPLE_RATE,
+    TIME_STRIDE,
+    grid_size,
+)
 from ..errors import ParameterError
 from ._util import DEFAULT_WIDTH, as_array, new_axes
 
 _WAVEFORM_MAX_POINTS = 8000
 
 
-def plot_waveform(wav, *, sr: int = 16000, ax=None, title: str | None = None, color=None):
+def plot_waveform(wav, *, sr: int = SAMPLE_RATE, ax=None, title: str | None = None, color=None):
     """Plot a mono waveform against time in seconds.
 
     Long clips are drawn as their per-pixel-column minimum/maximum envelope (at most 4000
@@ -106,7 +114,7 @@ def _check_fbank(fbank, frame_shift_s: float) -> np.ndarray:
 def plot_fbank(
     fbank,
     *,
-    frame_shift_s: float = 0.01,
+    frame_shift_s: float = FRAME_SHIFT_S,
     ax=None,
     title: str | None = None,
     cmap: str = "magma",
@@ -156,7 +164,8 @@ def plot_fbank(
 
 
 def patch_grid_shape(
-    n_frames: int, n_mel: int, *, patch: int = 16, fstride: int = 10, tstride: int = 10
+    n_frames: int, n_mel: int, *, patch: int = PATCH_SIZE, fstride: int = FREQUENCY_STRIDE,
+    tstride: int = TIME_STRIDE,
 ) -> tuple[int, int]:
     """Count the AST patches along frequency and time.
 
@@ -194,16 +203,16 @@ def patch_grid_shape(
         raise ParameterError(
             f"a {n_frames} x {n_mel} filterbank is smaller than one {patch} x {patch} patch"
         )
-    return (n_mel - patch) // fstride + 1, (n_frames - patch) // tstride + 1
+    return grid_size(n_mel, n_frames, patch=patch, fstride=fstride, tstride=tstride)
 
 
 def plot_patch_grid(
     fbank,
     *,
-    patch: int = 16,
-    fstride: int = 10,
-    tstride: int = 10,
-    frame_shift_s: float = 0.01,
+    patch: int = PATCH_SIZE,
+    fstride: int = FREQUENCY_STRIDE,
+    tstride: int = TIME_STRIDE,
+    frame_shift_s: float = FRAME_SHIFT_S,
     ax=None,
     values=None,
     alpha: float = 0.5,

@@ -1,9 +1,14 @@
 """One forward pass per window: AST embeddings and AudioSet probabilities together.
 
-``embed`` takes paths or arrays, loads and resamples them (in background threads, ahead
+:func:`embed` takes paths or arrays, loads and resamples them (in background threads, ahead
 of the model), cuts clips longer than a window into windows, featurises each batch and
 runs the encoder once. The same pass yields the embedding (any pooling, any layer) and
 the classifier's logits; probabilities are their sigmoid (AudioSet is multi-label).
+
+:func:`iter_embed` is that pass as a stream, one :class:`ItemResult` (or
+:class:`ItemError`) per input as soon as all its windows have run, with memory bounded by
+the batch size; :func:`asttools.extract` builds the embedding store on it. Inputs are
+:class:`Item` records; :func:`forward` runs one batch.
 """
 
 from __future__ import annotations
@@ -12,21 +17,19 @@ import numbers
 import os
 import platform
 import warnings
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+import transformers
+from tqdm.auto import tqdm
 
-from . import features as _features
+from . import features
+from ._version import __version__
 from .audio import (
-    SAMPLE_RATE,
     AudioStream,
     check_sample_rate,
     check_waveform,
@@ -34,31 +37,29 @@ from .audio import (
     resample,
     stream_audio,
 )
+from .concurrency import prefetch
+from .constants import POOLINGS, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
 from .errors import ASTToolsWarning, AudioError, ParameterError
-from .features import (  # WINDOW_S: the default window, AST's 1024 frames (10.24 s)
-    TIME_STRIDE,
-    WINDOW_S,
-    check_windows,
-    fbank,
-    window_bounds,
-)
-from .model import load_model, model_info, patch_grid
+from .features import check_windows, fbank, window_bounds
+from .inputs import absolute_path
+from .model import load_model, model_info
+from .result import TABLE_COLUMNS, EmbeddingResult
 
 __all__ = [
-    "AGGREGATIONS",
-    "POOLINGS",
-    "EmbeddingResult",
+    "ON_ERROR",
+    "STREAM_S",
+    "Item",
+    "ItemError",
+    "ItemResult",
+    "check_layer",
+    "check_pooling",
     "embed",
     "forward",
-    "top_k",
+    "iter_embed",
+    "run_meta",
+    "sigmoid",
 ]
 
-#: Poolings of the token sequence: [CLS]; the distillation token; the mean of the two
-#: (transformers' ``pooler_output``, what the classifier sees); the mean of the patch
-#: tokens; and the whole patch grid as (frequency, time, hidden).
-POOLINGS = ("cls", "dist", "mean", "patches", "grid")
-#: How window probabilities are aggregated to a clip.
-AGGREGATIONS = ("mean", "max")
 #: What ``embed`` does with inputs that fail to load.
 ON_ERROR = ("warn", "raise", "ignore")
 
@@ -66,118 +67,41 @@ ON_ERROR = ("warn", "raise", "ignore")
 #: block (:func:`asttools.audio.stream_audio`) while their windows are cut, not whole.
 STREAM_S = 600.0
 
-TABLE_COLUMNS = ["item", "path", "window", "start_s", "end_s", "clip_duration_s"]
-
-
-@dataclass
-class EmbeddingResult:
-    """Embeddings and label probabilities of a set of inputs, one row per window.
-
-    Attributes
-    ----------
-    table : DataFrame, shape (n_rows, ...)
-        ``item`` (input number), ``path`` (absolute path, or ``"<array i>"``), ``window``
-        (window number within the clip), ``start_s``, ``end_s``, ``clip_duration_s``,
-        and any columns carried from a manifest.
-    embeddings : ndarray, float32, shape (n_rows, hidden) or (n_rows, 12, 101, hidden)
-        The pooled embedding (768 wide for the full model); the patch grid for
-        ``pooling="grid"``.
-    probs : ndarray, float32, shape (n_rows, n_labels)
-        Sigmoid of the classifier's logits (527 AudioSet classes for AudioSet models).
-    errors : DataFrame
-        One row per input that failed: ``item``, ``path``, ``reason``.
-    meta : dict
-        How it was computed: ``model``, ``revision``, ``random_weights``, ``pooling``,
-        ``layer``, ``window_s``, ``hop_s``, ``labels`` (class names in output order),
-        versions.
-    """
-
-    table: pd.DataFrame
-    embeddings: np.ndarray
-    probs: np.ndarray
-    errors: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame({"item": [], "path": [], "reason": []})
-    )
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    @property
-    def labels(self) -> list[str]:
-        """Class names in the model's output order."""
-        return list(self.meta.get("labels", []))
-
-    @property
-    def random_weights(self) -> bool:
-        """True when the model that computed this had random weights."""
-        return bool(self.meta.get("random_weights", False))
-
-    def __repr__(self) -> str:
-        warn = "  [RANDOM WEIGHTS: outputs are meaningless]" if self.random_weights else ""
-        n_items = self.table["item"].nunique() if len(self.table) else 0
-        return (
-            f"EmbeddingResult({len(self.table)} rows from {n_items} inputs, "
-            f"embeddings {self.embeddings.shape}, probs {self.probs.shape}, "
-            f"{len(self.errors)} errors, model={self.meta.get('model')!r}, "
-            f"pooling={self.meta.get('pooling')!r}, layer={self.meta.get('layer')}){warn}"
-        )
-
-    def clips(self, *, probs: str = "mean") -> EmbeddingResult:
-        """Aggregate windows to one row per input clip.
-
-        Parameters
-        ----------
-        probs : {"mean", "max"}, default "mean"
-            How window probabilities combine: the mean, or the max (a sound event
-            anywhere in the clip counts). Embeddings are always averaged.
-
-        Returns
-        -------
-        EmbeddingResult
-            One row per item; ``table`` gains ``n_windows`` and spans ``start_s`` to
-            ``end_s`` of the whole clip.
-        """
-        if probs not in AGGREGATIONS:
-            raise ParameterError(f"probs={probs!r} is not one of {AGGREGATIONS}")
-        if not len(self.table):
-            return EmbeddingResult(self.table.copy(), self.embeddings, self.probs,
-                                   self.errors.copy(), {**self.meta, "aggregate": probs})
-        codes, uniques = pd.factorize(self.table["item"], sort=False)
-        n = len(uniques)
-        counts = np.bincount(codes, minlength=n).astype(np.float64)
-        emb = np.zeros((n, *self.embeddings.shape[1:]), dtype=np.float64)
-        np.add.at(emb, codes, self.embeddings)
-        emb /= counts.reshape(-1, *([1] * (emb.ndim - 1)))
-        if probs == "mean":
-            p = np.zeros((n, self.probs.shape[1]), dtype=np.float64)
-            np.add.at(p, codes, self.probs)
-            p /= counts[:, None]
-        else:
-            p = np.full((n, self.probs.shape[1]), -np.inf)
-            np.maximum.at(p, codes, self.probs)
-        grouped = self.table.groupby(codes, sort=True)
-        table = grouped.first()
-        table["start_s"] = grouped["start_s"].min()
-        table["end_s"] = grouped["end_s"].max()
-        table["n_windows"] = counts.astype(int)
-        table = table.drop(columns=["window"]).reset_index(drop=True)
-        return EmbeddingResult(
-            table, emb.astype(np.float32), p.astype(np.float32), self.errors.copy(),
-            {**self.meta, "aggregate": probs},
-        )
-
 
 # --------------------------------------------------------------------------- forward
 
 
-def _check_pooling(pooling: str) -> None:
+def check_pooling(pooling: str) -> None:
+    """Raise :class:`~asttools.errors.ParameterError` unless ``pooling`` is in :data:`POOLINGS`."""
     if pooling not in POOLINGS:
         raise ParameterError(f"pooling={pooling!r} is not one of {POOLINGS}")
 
 
-def _check_layer(layer: int, n_layers: int) -> int:
-    """Map ``layer`` (negative counts from the end) to 0..n_layers."""
+def check_layer(layer: int, n_layers: int) -> int:
+    """Map ``layer`` (negative counts from the end) to ``0..n_layers``.
+
+    Parameters
+    ----------
+    layer : int
+        ``0`` is the patch + position embeddings, ``i`` the output of block ``i``, ``-1``
+        (or ``n_layers``) the final output after the last LayerNorm.
+    n_layers : int
+        The model's ``num_hidden_layers``.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ParameterError
+        ``layer`` is not an integer in ``-(n_layers + 1)..n_layers``.
+
+    Examples
+    --------
+    >>> check_layer(-1, 12), check_layer(0, 12), check_layer(-13, 12)
+    (12, 0, 0)
+    """
     if not isinstance(layer, (int, np.integer)) or not -(n_layers + 1) <= layer <= n_layers:
         raise ParameterError(
             f"layer={layer!r} is out of range for a model with {n_layers} layers: use "
@@ -220,9 +144,9 @@ def forward(
     encoder's hidden states, so keeping a (batch, hidden) embedding keeps only its own
     bytes alive, not the (batch, 1214, hidden) tensor it was pooled from.
     """
-    _check_pooling(pooling)
+    check_pooling(pooling)
     cfg = model.config
-    layer = _check_layer(layer, cfg.num_hidden_layers)
+    layer = check_layer(layer, cfg.num_hidden_layers)
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     x = torch.as_tensor(waveforms).to(device)
@@ -252,7 +176,14 @@ def _owned(t: torch.Tensor) -> np.ndarray:
     return np.array(t.detach().float().cpu().numpy(), dtype=np.float32, order="C", copy=True)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Probabilities from logits, ``1 / (1 + exp(-x))``, computed in float64, float32 out.
+
+    Examples
+    --------
+    >>> sigmoid(np.array([0.0, 100.0, -100.0]))
+    array([0.5, 1. , 0. ], dtype=float32)
+    """
     return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
 
 
@@ -260,31 +191,28 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Item:
+class Item:
+    """One input of :func:`iter_embed`: a file or an array, and what to carry with it.
+
+    Attributes
+    ----------
+    index : int
+        Its number in the input order (``item`` in result tables).
+    source : str or ndarray
+        A path (decoded with :func:`asttools.load_audio`), or a waveform at ``sr``.
+    sr : int or None
+        The rate of an array; None for a path.
+    name : str
+        How rows and messages name it: the absolute path, or ``"<array i>"``.
+    extra : dict
+        Columns (a manifest's labels, folds) copied onto each of its rows.
+    """
+
     index: int
     source: Any  # a path, or an ndarray
     sr: int | None
     name: str
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _absolute(path: str | os.PathLike) -> str:
-    """The absolute path of a file with symlinks resolved: one name per file.
-
-    A symlink that cannot be followed (dangling, or in a loop) stays the link itself, so
-    that the error about it names the link.
-    """
-    p = Path(path).expanduser()
-    try:
-        real = p.resolve()
-    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
-        real = None
-    if real is not None and (real.exists() or not p.is_symlink()):
-        return str(real)
-    try:
-        return str(p.parent.resolve() / p.name)
-    except (OSError, RuntimeError):
-        return os.path.abspath(p)
 
 
 def _is_number(x: object) -> bool:
@@ -295,8 +223,8 @@ def _is_array(x: object) -> bool:
     return isinstance(x, (np.ndarray, torch.Tensor, list))
 
 
-def _as_items(inputs, sr: int | None) -> list[_Item]:
-    """One ``_Item`` per input. Rates are checked here, never rounded (``sr=44100.5`` fails).
+def _as_items(inputs, sr: int | None) -> list[Item]:
+    """One ``Item`` per input. Rates are checked here, never rounded (``sr=44100.5`` fails).
 
     A single path, array, ``(array, sr)`` tuple, or flat list/tuple of numbers (one
     waveform) is one input; any other list holds one input per element.
@@ -315,16 +243,16 @@ def _as_items(inputs, sr: int | None) -> list[_Item]:
     for i, x in enumerate(inputs):
         if isinstance(x, (str, bytes, os.PathLike)):  # bytes: a name that need not be UTF-8
             name = os.fsdecode(x)
-            items.append(_Item(i, name, None, _absolute(name)))
+            items.append(Item(i, name, None, absolute_path(name)))
         elif isinstance(x, tuple) and len(x) == 2 and _is_array(x[0]):
             rate = check_sample_rate(x[1], name=f"input {i}: sr")
-            items.append(_Item(i, _as_array(x[0]), rate, f"<array {i}>"))
+            items.append(Item(i, _as_array(x[0]), rate, f"<array {i}>"))
         elif _is_array(x) or (isinstance(x, tuple) and len(x) and all(map(_is_number, x))):
             if sr is None:
                 raise ParameterError(
                     f"input {i} is an array: give its sample rate with sr=..., or pass (array, sr)"
                 )
-            items.append(_Item(i, _as_array(x), sr, f"<array {i}>"))
+            items.append(Item(i, _as_array(x), sr, f"<array {i}>"))
         else:
             raise ParameterError(
                 f"input {i} is a {type(x).__name__}; embed takes paths, arrays (with sr=) "
@@ -338,7 +266,7 @@ def _as_array(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def _load(item: _Item, channel: int | None) -> np.ndarray | AudioStream:
+def _load(item: Item, channel: int | None) -> np.ndarray | AudioStream:
     """The 16 kHz mono waveform of an input; an open stream for a file over ``STREAM_S``."""
     if item.sr is None:
         try:
@@ -355,41 +283,17 @@ def _load(item: _Item, channel: int | None) -> np.ndarray | AudioStream:
     return resample(wav, item.sr, SAMPLE_RATE)
 
 
-def _loaded(items: Iterable[_Item], channel: int | None,
-            workers: int) -> Iterator[tuple[_Item, Any]]:
-    """Yield (item, waveform or AudioError), decoding up to 2*workers items ahead.
+def _loaded(items: Iterable[Item], channel: int | None,
+            workers: int) -> Iterator[tuple[Item, Any]]:
+    """Yield (item, waveform, stream or AudioError), decoding up to 2*workers items ahead."""
 
-    ``items`` may be any iterable, consumed lazily (at most ``2 * workers`` ahead).
-    """
-    if workers <= 0:
-        for it in items:
-            try:
-                yield it, _load(it, channel)
-            except AudioError as err:
-                yield it, err
-        return
+    def job(it: Item):
+        try:
+            return _load(it, channel)
+        except AudioError as err:
+            return err
 
-    def job(it):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                return _load(it, channel), caught
-            except AudioError as err:
-                return err, caught
-
-    ahead = max(2 * workers, 2)
-    source = iter(items)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="asttools-load") as pool:
-        window = deque((it, pool.submit(job, it)) for it in islice(source, ahead))
-        while window:
-            it, future = window.popleft()
-            for nxt in islice(source, 1):
-                window.append((nxt, pool.submit(job, nxt)))
-            value, caught = future.result()
-            del future
-            for w in caught:  # re-issue load warnings in the caller's thread
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-            yield it, value
+    return prefetch(job, items, workers=workers, name="asttools-load")
 
 
 # --------------------------------------------------------------------------- streaming
@@ -397,9 +301,17 @@ def _loaded(items: Iterable[_Item], channel: int | None,
 
 @dataclass
 class ItemResult:
-    """The rows of one input, yielded by :func:`iter_embed` when all its windows ran."""
+    """The rows of one input, yielded by :func:`iter_embed` when all its windows ran.
 
-    item: _Item
+    Attributes
+    ----------
+    item : Item
+    table : DataFrame, shape (n_windows, ...)
+    embeddings : ndarray, float32, shape (n_windows, hidden) or (n_windows, f, t, hidden)
+    logits : ndarray, float32, shape (n_windows, n_labels)
+    """
+
+    item: Item
     table: pd.DataFrame
     embeddings: np.ndarray
     logits: np.ndarray
@@ -407,9 +319,9 @@ class ItemResult:
 
 @dataclass
 class ItemError:
-    """An input that failed, yielded by :func:`iter_embed`."""
+    """An input that failed, yielded by :func:`iter_embed`: the input, and why, in words."""
 
-    item: _Item
+    item: Item
     reason: str
 
 
@@ -464,7 +376,7 @@ def _stream_windows(stream: AudioStream, win: int, hop: int,
     shorter windows follow once the stream's length ``n`` is known.
     """
     buf, first, k = np.zeros(0, np.float32), 0, 0  # buf[0] is sample number `first`
-    limit = _features.MAX_WINDOWS_PER_CLIP
+    limit = features.MAX_WINDOWS_PER_CLIP
     for block in stream:
         buf = np.concatenate([buf, block])
         while k * hop + win <= first + len(buf):
@@ -481,7 +393,7 @@ def _stream_windows(stream: AudioStream, win: int, hop: int,
         yield start, buf[start - first: end - first].copy()
 
 
-def _window_table(it: _Item, bounds: list[tuple[int, int]], n_samples: int) -> pd.DataFrame:
+def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "item": it.index,
@@ -498,7 +410,7 @@ def _window_table(it: _Item, bounds: list[tuple[int, int]], n_samples: int) -> p
 
 
 def iter_embed(
-    items: Iterable[_Item],
+    items: Iterable[Item],
     *,
     model,
     pooling: str = "cls",
@@ -510,8 +422,37 @@ def iter_embed(
     channel: int | None = None,
     progress=None,
 ) -> Iterator[ItemResult | ItemError]:
-    """Stream results item by item; windows of different inputs share batches.
+    """Stream results input by input; windows of different inputs share batches.
 
+    The streaming pass under :func:`embed` and :func:`asttools.extract`: inputs are
+    decoded ahead of the model in ``workers`` threads, cut into windows, batched across
+    inputs, and each input is yielded as soon as its last window has run, in input order.
+
+    Parameters
+    ----------
+    items : iterable of Item
+        The inputs; may be a lazy generator (pulled at most ``2 * workers`` ahead).
+    model : transformers.ASTForAudioClassification
+    pooling, layer, window_s, hop_s, batch_size, workers, channel
+        As in :func:`embed`.
+    progress : tqdm, optional
+        A progress bar advanced once per input.
+
+    Yields
+    ------
+    ItemResult or ItemError
+        One per input: its window table (``item``, ``path``, ``window``, ``start_s``,
+        ``end_s``, ``clip_duration_s`` and its ``extra`` columns), embeddings (float32,
+        ``(n_windows, hidden)`` or ``(n_windows, f, t, hidden)`` for ``"grid"``) and
+        logits (float32, ``(n_windows, n_labels)``); or the reason it failed.
+
+    Raises
+    ------
+    ParameterError
+        A bad pooling, layer, batch size or window setting (before anything runs).
+
+    Notes
+    -----
     What is held at any time, and so the memory used beyond the model:
 
     - at most ``batch_size`` windows waiting for the model, and one forward pass's
@@ -536,8 +477,8 @@ def iter_embed(
     ``MAX_WINDOWS_PER_CLIP`` windows is yielded as an :class:`ItemError`.
     """
     cfg = model.config
-    _check_pooling(pooling)
-    _check_layer(layer, cfg.num_hidden_layers)
+    check_pooling(pooling)
+    check_layer(layer, cfg.num_hidden_layers)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
         raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
@@ -573,7 +514,7 @@ def iter_embed(
                 progress.update(1)
             yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays())
 
-    def failed(it: _Item, reason: str) -> ItemError:
+    def failed(it: Item, reason: str) -> ItemError:
         """Forget an input's windows and results: it failed (possibly part way)."""
         queue[:] = [q for q in queue if q[0] != it.index]
         pending.pop(it.index, None)
@@ -631,17 +572,13 @@ def iter_embed(
 
 def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float | None) -> dict:
     """The settings and versions a result records (``EmbeddingResult.meta``)."""
-    import transformers
-
-    from . import __version__
-
     info = model_info(model)
     cfg = model.config
     labels = [str(cfg.id2label[i]) for i in range(cfg.num_labels)]
     return {
         **info,
         "pooling": pooling,
-        "layer": _check_layer(layer, cfg.num_hidden_layers),
+        "layer": check_layer(layer, cfg.num_hidden_layers),
         "window_s": float(window_s),
         "hop_s": float(window_s if hop_s is None else hop_s),
         "sample_rate": SAMPLE_RATE,
@@ -670,7 +607,7 @@ def _collect(results: Iterable[ItemResult | ItemError], meta: dict, hidden: int,
     return EmbeddingResult(
         table=table,
         embeddings=np.concatenate(embs) if embs else np.zeros(shape, np.float32),
-        probs=_sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
+        probs=sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
         errors=pd.DataFrame({  # object paths: a name need not be UTF-8
             "item": pd.Series([e["item"] for e in errors], dtype=np.int64),
             "path": pd.Series([e["path"] for e in errors], dtype=object),
@@ -766,7 +703,7 @@ def embed(
     """
     if on_error not in ON_ERROR:
         raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
-    _check_pooling(pooling)
+    check_pooling(pooling)
     items = _as_items(inputs, sr)
     if model is None:
         model = load_model()
@@ -775,8 +712,6 @@ def embed(
     meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=len(items), unit="file", desc="embed")
     try:
         stream = iter_embed(items, model=model, pooling=pooling, layer=layer,
@@ -801,73 +736,3 @@ def embed(
                       f"(see result.errors): {lines}", ASTToolsWarning, stacklevel=2)
     return result
 
-
-def top_k(
-    result: EmbeddingResult | np.ndarray,
-    *,
-    k: int = 5,
-    labels: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """The ``k`` most probable labels of each row, as a tidy table.
-
-    Parameters
-    ----------
-    result : EmbeddingResult or ndarray, shape (n_rows, n_labels)
-        A result (per window, or per clip via ``result.clips()``) or a probability matrix.
-    k : int, default 5
-    labels : sequence of str, optional
-        Class names for a bare matrix (default: the 527 AudioSet names).
-
-    Returns
-    -------
-    DataFrame, shape (n_rows * k, ...)
-        ``item`` (the row's input number; the row number for a bare matrix), the
-        result's ``path``, ``window``, ``start_s``, ``end_s`` when known, then ``rank``
-        (1 = most probable), ``label``, ``mid`` (AudioSet id, or missing) and
-        ``probability``. For a result, ``attrs["random_weights"]`` and ``attrs["model"]``
-        say where the probabilities came from.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from asttools.embed import top_k
-    >>> p = np.zeros((1, 527), np.float32); p[0, 0] = 0.9
-    >>> top_k(p, k=1)[["rank", "label", "probability"]].values.tolist()
-    [[1, 'Speech', 0.8999999761581543]]
-    """
-    from .labels import audioset_labels
-
-    if isinstance(result, EmbeddingResult):
-        probs = result.probs
-        names = list(labels) if labels is not None else result.labels
-        front = result.table[[c for c in ("item", "path", "window", "start_s", "end_s")
-                              if c in result.table.columns]].reset_index(drop=True)
-    else:
-        probs = np.asarray(result, dtype=np.float32)
-        if probs.ndim == 1:
-            probs = probs[None, :]
-        front = pd.DataFrame({"item": np.arange(len(probs))})
-        names = list(labels) if labels is not None else None
-    audioset = audioset_labels()
-    if names is None or len(names) == 0:
-        names = audioset["display_name"].tolist()
-    if probs.ndim != 2 or probs.shape[1] != len(names):
-        raise ParameterError(
-            f"probabilities of shape {probs.shape} do not match {len(names)} label names"
-        )
-    if not 1 <= k:
-        raise ParameterError(f"k must be >= 1, got {k!r}")
-    k = min(k, probs.shape[1])
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    mid_of = dict(zip(audioset["display_name"], audioset["mid"], strict=True))
-    rows = np.repeat(np.arange(len(probs)), k)
-    flat = order.reshape(-1)
-    out = front.iloc[rows].reset_index(drop=True)
-    out["rank"] = np.tile(np.arange(1, k + 1), len(probs))
-    out["label"] = [names[j] for j in flat]
-    out["mid"] = pd.array([mid_of.get(names[j]) for j in flat], dtype="string")
-    out["probability"] = probs[rows, flat].astype(np.float64)
-    if isinstance(result, EmbeddingResult):
-        out.attrs["random_weights"] = result.random_weights
-        out.attrs["model"] = result.meta.get("model")
-    return out

@@ -1,0 +1,163 @@
+"""AST's geometry and asttools' defaults, each said once.
+
+Everything else reads these names: the sample rate, the fbank's frames, the model's input
+(1024 frames = 10.24 s), its patch grid (12 frequency × 101 time patches), the AudioSet
+label count, the poolings, the default model. This module imports nothing but the
+standard library, so the command line can build its help without loading torch.
+
+The values describe the AudioSet AST checkpoints (Gong et al., 2021) that transformers'
+``ASTConfig`` defaults to; a model with another ``max_length`` or strides states its own
+in its config, and the functions that need them read the config (see :func:`patch_grid`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AUDIOSET_MEAN",
+    "BATCH_SIZE",
+    "FLUSH_ITEMS",
+    "FLUSH_SECONDS",
+    "PATH_BYTES",
+    "RESERVED_COLUMNS",
+    "ROW_COLUMNS",
+    "TOP_COLUMNS",
+    "TOP_LABELS",
+    "VECTOR_COLUMNS",
+    "AUDIOSET_STD",
+    "DEFAULT_MODEL",
+    "ENV_VAR",
+    "FRAME_LENGTH",
+    "FRAME_SHIFT",
+    "FRAME_SHIFT_S",
+    "FREQUENCY_STRIDE",
+    "MAX_LENGTH",
+    "N_CLASSES",
+    "NUM_MEL_BINS",
+    "PATCH_GRID",
+    "PATCH_SIZE",
+    "POOLINGS",
+    "SAMPLE_RATE",
+    "STORE_POOLINGS",
+    "TIME_STRIDE",
+    "TINY_RANDOM",
+    "WINDOW_S",
+    "grid_size",
+    "patch_grid",
+]
+
+#: The rate AST was trained on, in Hz; every waveform is resampled to it.
+SAMPLE_RATE = 16000
+#: Samples per fbank frame: 25 ms at 16 kHz.
+FRAME_LENGTH = 400
+#: Samples between fbank frames: 10 ms at 16 kHz.
+FRAME_SHIFT = 160
+#: Seconds between fbank frames (0.01 s): the time axis of every spectrogram figure.
+FRAME_SHIFT_S = FRAME_SHIFT / SAMPLE_RATE
+#: Mel bins of AST's input.
+NUM_MEL_BINS = 128
+#: Frames of AST's input (``max_length`` of the config).
+MAX_LENGTH = 1024
+#: Seconds of AST's input, ``MAX_LENGTH`` frames of ``FRAME_SHIFT`` samples: 10.24 s. The
+#: default analysis window and, for a model with this ``max_length``, the longest one.
+WINDOW_S = MAX_LENGTH * FRAME_SHIFT / SAMPLE_RATE
+#: Side of one square patch, in frames and mel bins.
+PATCH_SIZE = 16
+#: Mel bins between patch rows (``frequency_stride``).
+FREQUENCY_STRIDE = 10
+#: Frames between patch columns (``time_stride``): AST's time resolution, 0.1 s.
+TIME_STRIDE = 10
+#: Classes of AudioSet, and outputs of the AudioSet checkpoints.
+N_CLASSES = 527
+#: AudioSet normalisation statistics of the fbank, as the AST checkpoints were trained.
+AUDIOSET_MEAN = -4.2677393
+AUDIOSET_STD = 4.5689974
+
+#: Poolings of the token sequence: [CLS]; the distillation token; the mean of the two
+#: (transformers' ``pooler_output``, what the classifier sees); the mean of the patch
+#: tokens; and the whole patch grid as (frequency, time, hidden).
+POOLINGS = ("cls", "dist", "mean", "patches", "grid")
+#: Poolings a store accepts: ``"grid"`` (12 × 101 × hidden floats per window, 3.7 MB for
+#: the full model) would make a 10,000-clip store tens of gigabytes.
+STORE_POOLINGS = tuple(p for p in POOLINGS if p != "grid")
+
+#: Default number of finished inputs per store part file.
+FLUSH_ITEMS = 256
+#: Default longest time in seconds between flushes (the most work a crash can lose).
+FLUSH_SECONDS = 120.0
+#: Default windows per forward pass.
+BATCH_SIZE = 8
+
+#: Columns of a stored window row before the columns carried from a manifest.
+ROW_COLUMNS = (
+    "path", "window", "start_s", "end_s", "clip_duration_s",
+    "content_hash", "settings_key", "file_size", "file_mtime_ns",
+)  # fmt: skip
+#: How many of the most probable labels each stored row names (``top1_label`` ...).
+TOP_LABELS = 3
+#: The stored columns naming them: ``top1_label``, ``top1_prob``, ...
+TOP_COLUMNS = tuple(f"top{i}_{w}" for i in range(1, TOP_LABELS + 1) for w in ("label", "prob"))
+#: The stored vector columns (FixedSizeList<float32>).
+VECTOR_COLUMNS = ("embedding", "probs")
+#: The column holding the exact bytes of a file name that is not UTF-8.
+PATH_BYTES = "path_bytes"
+#: Names a manifest column cannot have: asttools writes columns of these names into every
+#: result table and stored row.
+RESERVED_COLUMNS = frozenset(
+    ROW_COLUMNS + TOP_COLUMNS + VECTOR_COLUMNS + ("item", "reason", PATH_BYTES))
+
+#: The AudioSet-finetuned AST checkpoint (mAP 0.4593) used by default.
+DEFAULT_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"
+#: Built-in name of the small, seeded, randomly initialised AST for tests and offline runs.
+TINY_RANDOM = "tiny-random"
+#: Environment variable that replaces the default model everywhere (read at call time).
+ENV_VAR = "ASTTOOLS_MODEL"
+
+
+def patch_grid(config=None, *, n_frames: int | None = None) -> tuple[int, int]:
+    """Patches along frequency and time: (12, 101) for AST's geometry.
+
+    Parameters
+    ----------
+    config : transformers.ASTConfig, optional
+        A model's config (``model.config``) for its mel bins, ``max_length``, patch size and
+        strides; default: AST's geometry above.
+    n_frames : int, optional
+        Frames of the input, when not the model's whole ``max_length`` (a short clip that
+        is drawn unpadded).
+
+    Returns
+    -------
+    (int, int)
+        ``(n_mel - patch) // fstride + 1`` and ``(n_frames - patch) // tstride + 1``.
+
+    Examples
+    --------
+    >>> patch_grid()
+    (12, 101)
+    >>> patch_grid(n_frames=298)
+    (12, 29)
+    """
+    if config is None:
+        n_mel, length, patch = NUM_MEL_BINS, MAX_LENGTH, PATCH_SIZE
+        fstride, tstride = FREQUENCY_STRIDE, TIME_STRIDE
+    else:
+        n_mel, length, patch = config.num_mel_bins, config.max_length, config.patch_size
+        fstride, tstride = config.frequency_stride, config.time_stride
+    return grid_size(n_mel, length if n_frames is None else n_frames, patch=patch,
+                     fstride=fstride, tstride=tstride)
+
+
+def grid_size(n_mel: int, n_frames: int, *, patch: int, fstride: int,
+              tstride: int) -> tuple[int, int]:
+    """The patch-grid formula itself: rows and columns of ``patch``-wide patches.
+
+    Returns
+    -------
+    (int, int)
+        ``((n_mel - patch) // fstride + 1, (n_frames - patch) // tstride + 1)``.
+    """
+    return int((n_mel - patch) // fstride + 1), int((n_frames - patch) // tstride + 1)
+
+
+#: Patches of AST's input along frequency and time.
+PATCH_GRID = patch_grid()

@@ -1,0 +1,561 @@
+"""The extraction runner: what to compute, the streaming pass, what to write."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from ..concurrency import prefetch
+from ..constants import (
+    FLUSH_ITEMS,
+    FLUSH_SECONDS,
+    SAMPLE_RATE,
+    STORE_POOLINGS,
+    WINDOW_S,
+)
+from ..errors import ASTToolsWarning, ParameterError, StoreError
+from ..features import window_bounds
+from ..inference import Item, ItemError, ItemResult, check_pooling, iter_embed, run_meta, sigmoid
+from ..inputs import list_inputs, plain, printable_path
+from ..model import load_model, model_info, resolve_model_name
+from ..result import EmbeddingResult
+from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
+from ._layout import (
+    STORE_FORMAT_VERSION,
+    _Event,
+    _file_reason,
+    _frames,
+    _sha256,
+    _Store,
+    _Vanished,
+    _WriteError,
+)
+from ._writer import _Claims, _Rows, _Writer
+
+
+def _extras(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "path"}
+
+
+
+
+
+
+def _model_name(model) -> str:
+    if model is None or isinstance(model, (str, os.PathLike)):
+        name = resolve_model_name(model)
+    else:
+        name = str(model_info(model)["model"])
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else name
+
+
+def _settings(model, *, pooling, layer, window_s, hop_s, channel) -> dict[str, Any]:
+    return {
+        "model": _model_name(model),
+        "pooling": pooling,
+        "layer": int(layer),
+        "window_s": round(float(window_s), 6),
+        "hop_s": round(float(window_s if hop_s is None else hop_s), 6),
+        "channel": None if channel is None else int(channel),
+        "sample_rate": SAMPLE_RATE,
+        "store_format": STORE_FORMAT_VERSION,
+    }
+
+
+def settings_key(settings: dict[str, Any]) -> str:
+    """The 16-hex-digit key of a set of settings (model, pooling, layer, window, hop, ...).
+
+    Parameters
+    ----------
+    settings : dict
+        As recorded in ``result.meta["settings"]``.
+
+    Returns
+    -------
+    str
+    """
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+
+
+
+
+def extract(
+    inputs,
+    store: str | os.PathLike,
+    *,
+    model=None,
+    device: str = "auto",
+    pooling: str = "cls",
+    layer: int = -1,
+    window_s: float = WINDOW_S,
+    hop_s: float | None = None,
+    channel: int | None = None,
+    batch_size: int = 8,
+    workers: int = 1,
+    rehash: bool = False,
+    retry_failed: bool = False,
+    flush_items: int = FLUSH_ITEMS,
+    flush_seconds: float = FLUSH_SECONDS,
+    progress: bool = True,
+    read_back: bool = True,
+) -> EmbeddingResult:
+    """Embed audio files into an on-disk store, computing only what it does not hold yet.
+
+    Re-running the same call is instant: inputs already stored with the same content and
+    settings are read back, not recomputed, and the model is not even loaded. An
+    interrupted run (Ctrl-C, a crash, a killed job) keeps everything flushed so far;
+    running it again finishes the rest.
+
+    Parameters
+    ----------
+    inputs : path, list of paths, or DataFrame
+        Files, directories and manifest CSVs, expanded by :func:`list_inputs`; or a
+        DataFrame with a ``path`` column (other columns are carried into the rows).
+    store : str or PathLike
+        The store directory; created when missing (see the module's documentation).
+    model : str, PathLike or transformers.ASTForAudioClassification, optional
+        A loaded model, or a name for :func:`asttools.load_model` (default
+        ``$ASTTOOLS_MODEL`` or the AudioSet AST), loaded only if something needs
+        computing.
+    device : str, default "auto"
+        Where a model given by name is loaded.
+    pooling : {"cls", "dist", "mean", "patches"}, default "cls"
+        See :func:`asttools.embed`; ``"grid"`` is too large to store.
+    layer : int, default -1
+    window_s, hop_s : float, default 10.24 and ``window_s``
+    channel : int, optional
+        Use this channel of multi-channel files instead of their mean.
+    batch_size : int, default 8
+        Windows per forward pass.
+    workers : int, default 1
+        Background threads that hash, decode and resample ahead of the model.
+    rehash : bool, default False
+        Re-read and hash every file; by default a file whose size and modification time
+        match the stored row is taken to be unchanged.
+    retry_failed : bool, default False
+        Try again the inputs whose identical bytes failed in an earlier run (decoding is
+        deterministic, so by default they are reported from the store, not retried).
+        Files that could not be read (missing, no permission) or whose content changed
+        are always retried.
+    flush_items : int, default 256
+        Write a part file after this many finished inputs...
+    flush_seconds : float, default 120
+        ...or after this many seconds, whichever comes first.
+    progress : bool, default True
+        Show a progress bar (files; windows, cached and failed counts; rate; ETA).
+    read_back : bool, default True
+        Read the rows of these inputs back from the store. ``False`` returns only
+        ``errors`` and ``meta`` (an empty ``table``), for runs too large to hold in
+        memory; read them later with :func:`read_store`.
+
+    Returns
+    -------
+    EmbeddingResult
+        The stored rows of exactly these inputs, in input order (``item`` numbers the
+        inputs), read back from the store: ``table`` (the store's columns but the
+        vectors), ``embeddings`` (float32, (n_rows, hidden)), ``probs`` (float32,
+        (n_rows, n_labels)), ``errors`` (inputs that failed in this run: ``item``,
+        ``path``, ``reason``) and ``meta`` (the run's settings and versions,
+        ``settings_key``, ``store``, and ``run``: counts of ``computed``, ``cached``,
+        ``copied`` and ``failed`` inputs (``failed_before``: of those, how many failed in
+        an earlier run and were not retried), ``windows`` computed, ``seconds``).
+
+    Raises
+    ------
+    ParameterError
+        A bad pooling (``"grid"`` included), layer, window, batch size or input path.
+    ModelLoadError
+        The model is needed but cannot be loaded (finished work is kept).
+    StoreError
+        The store holds embeddings of another width or revision for these settings;
+        inputs need computing but the store is not writable (raised before the model is
+        loaded); a part cannot be written (a full disk: the message names the file, and
+        everything published before is kept).
+    KeyboardInterrupt
+        Re-raised after the finished inputs are written.
+
+    Warns
+    -----
+    ASTToolsWarning
+        Once, when some inputs failed (each is in ``errors`` and in the store); when a
+        carried column changes type (see the module documentation); for a damaged part
+        file (skipped, and moved into ``_corrupt/``); when failures cannot be recorded
+        because the store is not writable.
+
+    Examples
+    --------
+    >>> import asttools
+    >>> out = asttools.extract("data/samples", "emb", model="tiny-random")  # doctest: +SKIP
+    >>> again = asttools.extract("data/samples", "emb", model="tiny-random")  # doctest: +SKIP
+    >>> again.meta["run"]["computed"]  # doctest: +SKIP
+    0
+    """
+    if pooling == "grid":
+        raise ParameterError(
+            f"pooling='grid' cannot go into a store: 12 x 101 x hidden floats per window "
+            f"(3.7 MB for the full model). Use one of {STORE_POOLINGS}, or "
+            "asttools.embed(..., pooling='grid') in memory for a few clips"
+        )
+    check_pooling(pooling)
+    window_bounds(1, window_s=window_s, hop_s=hop_s)  # validates the window and hop
+    for name, value in (("batch_size", batch_size), ("flush_items", flush_items)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParameterError(f"{name} must be an integer >= 1, got {value!r}")
+    if not isinstance(workers, (int, np.integer)) or workers < 0:
+        raise ParameterError(f"workers must be an integer >= 0, got {workers!r}")
+    if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
+        raise ParameterError(f"layer must be an integer, got {layer!r}")
+    table_in = list_inputs(inputs)
+    settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
+                         hop_s=hop_s, channel=channel)
+    run = _Extraction(
+        table_in, _Store(store, create=True), settings, model=model, device=device,
+        batch_size=int(batch_size), workers=int(workers), rehash=rehash,
+        retry_failed=retry_failed,
+        flush_items=int(flush_items), flush_seconds=float(flush_seconds), progress=progress,
+    )
+    return run.run(read_back=read_back)
+
+
+class _Extraction:
+    """The state of one :func:`extract` call."""
+
+    def __init__(self, table_in, store, settings, *, model, device, batch_size, workers,
+                 rehash, retry_failed, flush_items, flush_seconds, progress):
+        self.table_in = table_in
+        self.store = store
+        self.settings = settings
+        self.key = settings_key(settings)
+        self.model = None if model is None or isinstance(model, (str, os.PathLike)) else model
+        self.device = device
+        self.batch_size = batch_size
+        self.workers = workers
+        self.rehash = rehash
+        self.retry_failed = retry_failed
+        self.progress = progress
+        self.stats = Counter(computed=0, cached=0, copied=0, failed=0, failed_before=0,
+                             windows=0)
+        self.errors: list[dict[str, Any]] = []
+        self.latest, self.by_hash = store.index(self.key)
+        self.schema = store.schema()
+        self.stored_meta = store.all_settings().get(self.key)
+        self.writer = _Writer(store, self.key, flush_items=flush_items,
+                              flush_seconds=flush_seconds)
+        self.writer.meta = self.stored_meta
+        self.writer.on_flush = self._flushed
+        self.claims = _Claims(store, self.key)
+        self.deferred: list[tuple[Item, dict]] = []  # inputs another writer computes
+        self.inflight: dict[str, list[tuple[Item, dict]]] = {}
+        self.info: dict[int, dict] = {}
+        self.bar = None
+
+    # ---- the run
+    def run(self, *, read_back: bool) -> EmbeddingResult:
+        t0 = time.perf_counter()
+        items = [
+            Item(i, row["path"], None, row["path"], _extras(row))
+            for i, row in enumerate(self.table_in.to_dict("records"))
+        ]
+        self.store.record(self.key, self.stored_meta)
+        self.bar = tqdm(total=len(items), unit="file", desc="extract", disable=not self.progress,
+                        dynamic_ncols=True)
+        try:
+            # first everything this writer can claim; then what other writers were
+            # computing, once this writer has published its own work (holding no claims)
+            for plan in (self._plan(items), self._plan_deferred()):
+                first = next(plan, None)
+                if first is not None:
+                    self._ensure_model()
+                    for r in iter_embed(chain([first], plan), model=self.model,
+                                        pooling=self.settings["pooling"],
+                                        layer=self.settings["layer"],
+                                        window_s=self.settings["window_s"],
+                                        hop_s=self.settings["hop_s"],
+                                        batch_size=self.batch_size, workers=self.workers,
+                                        channel=self.settings["channel"]):
+                        self._finished(r)
+                self.writer.flush()
+        except BaseException as err:
+            if not isinstance(err, _WriteError):  # a failed write is not tried again
+                try:
+                    self.writer.flush()  # keep what is done: Ctrl-C, a crash, a model error
+                except _WriteError as lost:
+                    raise lost from err
+            raise
+        finally:
+            self.claims.close()
+            self.bar.close()
+        self.stats["seconds"] = round(time.perf_counter() - t0, 3)
+        if self.errors:
+            first = self.errors[0]
+            warnings.warn(
+                f"{len(self.errors)} of {len(items)} inputs failed and have no rows (see "
+                f"result.errors; recorded in the store), e.g. {printable_path(first['path'])}: "
+                f"{first['reason']}", ASTToolsWarning, stacklevel=3)
+        return self._result(read_back=read_back)
+
+    def _ensure_model(self) -> None:
+        if self.model is None:
+            self.model = load_model(self.settings["model"], device=self.device)
+        meta = run_meta(self.model, pooling=self.settings["pooling"],
+                        layer=self.settings["layer"], window_s=self.settings["window_s"],
+                        hop_s=self.settings["hop_s"])
+        meta.update(settings=self.settings, settings_key=self.key)
+        schema = self.store.schema()
+        if schema is not None and "embedding" in schema.names:
+            width = schema.field("embedding").type.list_size
+            n_labels = schema.field("probs").type.list_size
+            if (width, n_labels) != (meta["hidden_size"], meta["num_labels"]):
+                raise StoreError(
+                    f"{self.store.name}: holds {width}-wide embeddings and {n_labels} "
+                    f"labels; model {meta['model']!r} makes {meta['hidden_size']}-wide ones "
+                    f"and {meta['num_labels']} labels. Write them to another store"
+                )
+        old = self.stored_meta
+        if old is not None and old.get("revision") != meta.get("revision"):
+            raise StoreError(
+                f"{self.store.name}: rows for these settings come from revision "
+                f"{old.get('revision')!r} of {meta['model']!r}, the loaded model is revision "
+                f"{meta.get('revision')!r}. Write them to another store"
+            )
+        if old is None:
+            self.stored_meta = meta
+            self.store.record(self.key, meta)
+        self.writer.meta = self.stored_meta
+
+    # ---- what to compute
+    def _hashed(self, items: list[Item]) -> Iterator[tuple[Item, dict | str]]:
+        def job(item: Item):
+            prev = self.latest.get(item.name)
+            try:
+                st = os.stat(item.name)
+                if stat.S_ISDIR(st.st_mode):
+                    return "is a directory, not an audio file"
+                if not stat.S_ISREG(st.st_mode):  # reading a named pipe would block forever
+                    return "is not a regular file (a pipe, socket or device?)"
+                info = {"file_size": int(st.st_size), "file_mtime_ns": int(st.st_mtime_ns)}
+                if (not self.rehash and prev is not None and prev.kind == "rows"
+                        and prev.file_size == info["file_size"]
+                        and prev.mtime_ns == info["file_mtime_ns"]):
+                    info["content_hash"] = prev.content_hash
+                else:
+                    info["content_hash"] = _sha256(item.name)
+                return info
+            except OSError as err:
+                return _file_reason(err, item.name)
+
+        yield from prefetch(job, items, workers=max(self.workers, 1),
+                            ahead=max(4 * self.workers, 4), name="asttools-hash")
+
+    def _plan(self, items: list[Item]) -> Iterator[Item]:
+        for item, info in self._hashed(items):
+            if self._claimed(item, info, wait=False):
+                yield item
+
+    def _plan_deferred(self) -> Iterator[Item]:
+        deferred, self.deferred = self.deferred, []
+        if deferred:
+            self.bar.set_description("extract (waiting for another writer)")
+        for item, info in deferred:
+            if self._claimed(item, info, wait=True):
+                yield item
+
+    def _claimed(self, item: Item, info: dict | str, *, wait: bool) -> bool:
+        """Whether this writer computes ``item``; settles it (stored, failed, copied,
+        being computed here or by another writer) otherwise."""
+        if isinstance(info, str):
+            self._fail(item, None, info)
+            return False
+        if self._settled(item, info):
+            return False
+        h = info["content_hash"]
+        try:
+            if not self.claims.take(h, wait=wait):
+                self.deferred.append((item, info))  # another writer computes it
+                return False
+        except _WriteError as err:
+            raise _WriteError(f"{err}. {printable_path(item.name)} is not in the store yet, "
+                              "and nothing was computed", err.errno) from err
+        if self.store.changed():  # another writer published since this one looked
+            self._refresh()
+            if self._settled(item, info):
+                self.claims.release([h])
+                return False
+        self.inflight[h] = []
+        self.info[item.index] = info
+        return True
+
+    def _settled(self, item: Item, info: dict) -> bool:
+        h = info["content_hash"]
+        prev = self.latest.get(item.name)
+        if (prev is not None and prev.kind == "rows" and prev.content_hash == h
+                and (not item.extra or self._same_extras(prev.extras, item.extra))):
+            self.stats["cached"] += 1
+            self._advance()
+            return True
+        if (prev is not None and prev.kind == "error" and prev.content_hash == h
+                and not self.retry_failed):
+            self.stats["failed"] += 1  # the same bytes failed before: not retried
+            self.stats["failed_before"] += 1
+            self.errors.append({"item": item.index, "path": item.name, "reason": prev.reason})
+            self._advance()
+            return True
+        if h in self.inflight:
+            self.inflight[h].append((item, info))
+            return True
+        source = self.writer.by_hash.get(h)
+        if source is None and h in self.by_hash:
+            source = self._stored_rows(*self.by_hash[h])
+        if source is not None:
+            self._store_rows(item, info, source, copied=True)
+            return True
+        return False
+
+    def _same_extras(self, stored: dict[str, Any], extra: dict[str, Any]) -> bool:
+        """Whether the carried values of an input are the stored ones, once stored."""
+        for name in set(stored) | set(extra):
+            have = plain(stored.get(name))
+            if name not in extra:
+                if have is not None:
+                    return False
+                continue
+            kind = (self.schema.field(name).type
+                    if self.schema is not None and name in self.schema.names else None)
+            value = plain(extra[name])
+            try:
+                value = _fit([value], _unify(kind, _natural([value])[0].type)).to_pylist()[0]
+            except (pa.ArrowException, TypeError, ValueError):
+                pass
+            if have != value:
+                return False
+        return True
+
+    def _stored_rows(self, part: Path, path: str) -> _Rows | None:
+        try:
+            t = self.store.read_part(part)
+        except _Vanished:
+            return None
+        if t is None:
+            return None
+        keep = [i for i, p in enumerate(_exact_paths(t)) if p == path]
+        if not keep:
+            return None
+        t = t.take(pa.array(keep, pa.int64()))
+        return _Rows(path, t.column("content_hash")[0].as_py(), 0, 0,
+                     t.column("window").to_numpy(), t.column("start_s").to_numpy(),
+                     t.column("end_s").to_numpy(), t.column("clip_duration_s").to_numpy(),
+                     _vectors(t.column("embedding"), t.schema.field("embedding").type.list_size),
+                     _vectors(t.column("probs"), t.schema.field("probs").type.list_size))
+
+    def _refresh(self) -> None:
+        self.store.update(self.key, self.latest, self.by_hash)
+        self.schema = self.store.schema()
+
+    # ---- results
+    def _finished(self, r: ItemResult | ItemError) -> None:
+        info = self.info.pop(r.item.index)
+        h = info["content_hash"]
+        if isinstance(r, ItemError):
+            self._fail(r.item, h, r.reason)
+            for item, _ in self.inflight.pop(h, []):
+                self._fail(item, h, r.reason)
+        else:
+            t = r.table
+            rows = _Rows(r.item.name, h, info["file_size"], info["file_mtime_ns"],
+                         t["window"].to_numpy(np.int64), t["start_s"].to_numpy(np.float64),
+                         t["end_s"].to_numpy(np.float64),
+                         t["clip_duration_s"].to_numpy(np.float64), r.embeddings,
+                         sigmoid(r.logits), dict(r.item.extra))
+            self.stats["computed"] += 1
+            self.stats["windows"] += len(t)
+            self.writer.add_rows(rows)
+            self._advance()
+            for item, dup_info in self.inflight.pop(h, []):
+                self._store_rows(item, dup_info, rows, copied=True)
+        if self.writer.due():
+            self.writer.flush()
+
+    def _store_rows(self, item: Item, info: dict, source: _Rows, *,
+                    copied: bool = False) -> None:
+        self.writer.add_rows(_Rows(
+            item.name, info["content_hash"], int(info["file_size"]),
+            int(info["file_mtime_ns"]), source.window, source.start_s, source.end_s,
+            source.clip_duration_s, source.embeddings, source.probs, dict(item.extra)))
+        if copied:
+            self.stats["copied"] += 1
+        self._advance()
+
+    def _fail(self, item: Item, content_hash: str | None, reason: str) -> None:
+        self.stats["failed"] += 1
+        self.errors.append({"item": item.index, "path": item.name, "reason": reason})
+        prev = self.latest.get(item.name)
+        if (prev is not None and prev.kind == "error" and prev.content_hash == content_hash
+                and prev.reason == reason):  # recorded already: nothing new to write
+            if content_hash is not None:
+                self.claims.release([content_hash])
+        else:
+            self.writer.add_error(item.name, content_hash, reason)
+        self._advance()
+
+    def _flushed(self, rows_part: tuple[int, Path] | None, rows: list[_Rows],
+                 errors_seq: int | None, errors: list[tuple[str, str | None, str]]) -> None:
+        if rows_part is not None:
+            seq, part = rows_part
+            for r in rows:
+                self.latest[r.path] = _Event(seq, "rows", r.content_hash, r.file_size,
+                                             r.file_mtime_ns, dict(r.extras))
+                self.by_hash[r.content_hash] = (part, r.path)
+            self.schema = self.store.schema()
+        for path, h, reason in errors:
+            self.latest[path] = _Event(errors_seq, "error", h, reason=reason)
+        self.claims.release([r.content_hash for r in rows]
+                            + [h for _, h, _ in errors if h is not None])
+
+    def _advance(self) -> None:
+        self.bar.update(1)
+        s = self.stats
+        self.bar.set_postfix(windows=s["windows"], cached=s["cached"] + s["copied"],
+                             failed=s["failed"], refresh=False)
+
+    def _result(self, *, read_back: bool) -> EmbeddingResult:
+        paths = list(self.table_in["path"]) if read_back else []
+        table, emb, probs, _ = _frames(self.store.read(self.key, paths=set(paths)))
+        where: dict[str, list[int]] = {}
+        for i, p in enumerate(table["path"]):
+            where.setdefault(p, []).append(i)
+        take, item = [], []
+        for i, p in enumerate(paths):
+            rows = where.get(p, [])
+            take.extend(rows)
+            item.extend([i] * len(rows))
+        take = np.asarray(take, dtype=np.int64)
+        table = table.iloc[take].reset_index(drop=True)
+        table.insert(0, "item", np.asarray(item, dtype=np.int64))
+        meta = dict(self.stored_meta or {"settings": self.settings, "settings_key": self.key})
+        meta.update(store=str(self.store.root), settings_key=self.key, run=dict(self.stats))
+        errors = pd.DataFrame({
+            "item": pd.Series([e["item"] for e in self.errors], dtype=np.int64),
+            "path": pd.Series([e["path"] for e in self.errors], dtype=object),
+            "reason": pd.Series([e["reason"] for e in self.errors], dtype=object),
+        })
+        return EmbeddingResult(table, emb[take], probs[take], errors, meta)
+
+
