@@ -1,10 +1,11 @@
 """Ground truth in the forms datasets come in, read into one tidy table.
 
 Every reader returns the same shape of table, one row per clip, that joins onto the rows of
-an :class:`~asttools.embed.EmbeddingResult` by ``path``:
+an :class:`~asttools.result.EmbeddingResult` by ``path``:
 
 ``path``
-    The audio file as an absolute, resolved path (``str(Path(p).resolve())``): the join key.
+    The audio file as an absolute, resolved path (:func:`asttools.inputs.absolute_path`, as
+    the store names it): the join key.
 ``labels``
     Tuple of the dataset's own label names (``()`` for a clip with none).
 ``mids``
@@ -35,9 +36,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .audio import MEDIA_EXTENSIONS
 from .errors import ASTToolsWarning, ParameterError
+from .inputs import absolute_path, read_csv
+from .labels import audioset_ontology
 
 __all__ = [
+    "primary_labels",
     "AUDIOSET_PATTERN",
     "FORMATS",
     "MISSING",
@@ -66,13 +71,6 @@ _AUDIOSET_COLUMNS = ("YTID", "start_seconds", "end_seconds", "positive_labels")
 
 # ---------------------------------------------------------------------------------------
 # helpers
-
-
-def _resolve(path: str | os.PathLike, base: Path | None = None) -> str:
-    p = Path(os.path.expanduser(str(path)))
-    if base is not None and not p.is_absolute():
-        p = base / p
-    return str(p.resolve())
 
 
 def _check_choice(value: object, name: str, choices: Sequence) -> None:
@@ -138,17 +136,6 @@ def _tidy(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _read_csv(path: Path, what: str, **kwargs) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path, **kwargs)
-    except pd.errors.EmptyDataError as err:
-        raise ParameterError(f"{path}: {what} is empty") from err
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ParameterError(f"{path}: {what} cannot be parsed as CSV ({err})") from err
-    table.columns = [str(c).strip() for c in table.columns]
-    return table
-
-
 def _require_columns(table: pd.DataFrame, columns: Iterable[str], path: Path,
                      what: str, hint: str = "") -> None:
     absent = [c for c in columns if c not in table.columns]
@@ -212,7 +199,8 @@ def read_manifest(
     [('dog', 'bark'), ('rain',)]
     """
     csv_path = _require_file(path, "manifest")
-    table = _read_csv(csv_path, "manifest", dtype={path_column: str, label_column: str},
+    table = read_csv(csv_path, what="manifest", path_column=path_column,
+                     dtype={path_column: object, label_column: str},
                       keep_default_na=False, na_values=[""])
     _require_columns(table, [path_column], csv_path, "manifest",
                      hint="; pass path_column= to name the column with audio paths")
@@ -229,7 +217,7 @@ def read_manifest(
         out["mids"] = [_split(v, separator) for v in out["mids"]]
     else:
         out["mids"] = [()] * len(table)
-    out["path"] = [_resolve(p, base) for p in table[path_column]]
+    out["path"] = [absolute_path(p, base=base) for p in table[path_column]]
     out["labels"] = [_split(v, separator) for v in table[label_column]]
     out = _tidy(out)
     _check_unique(out, csv_path)
@@ -269,7 +257,7 @@ def read_class_folders(
     if not base.is_dir():
         raise ParameterError(f"{base}: class-folder root does not exist or is not a folder")
     if extensions is None:
-        from .audio import MEDIA_EXTENSIONS as extensions
+        extensions = MEDIA_EXTENSIONS
     exts = {e.lower() if e.startswith(".") else "." + e.lower() for e in extensions}
     rows = []
     for class_dir in sorted(p for p in base.iterdir() if p.is_dir()):
@@ -280,7 +268,7 @@ def read_class_folders(
             if f.is_file() and f.suffix.lower() in exts
             and not any(part.startswith(".") for part in f.relative_to(class_dir).parts)
         )
-        rows.extend((str(f.resolve()), (class_dir.name,), ()) for f in files)
+        rows.extend((absolute_path(f), (class_dir.name,), ()) for f in files)
     if not rows:
         raise ParameterError(
             f"{base}: no media files found in class folders (root/<class>/<file>, "
@@ -319,13 +307,13 @@ def read_esc50(
     """
     base = Path(os.path.expanduser(str(root)))
     csv_path = _require_file(base / "meta" / "esc50.csv", "ESC-50 metadata")
-    table = _read_csv(csv_path, "ESC-50 metadata")
+    table = read_csv(csv_path, what="ESC-50 metadata", path_column="filename")
     _require_columns(table, _ESC50_COLUMNS, csv_path, "ESC-50 metadata")
     if not len(table):
         raise ParameterError(f"{csv_path}: ESC-50 metadata has a header but no rows")
     audio = base.resolve() / "audio"
     out = table.copy()
-    out["path"] = [str((audio / str(f)).resolve()) for f in table["filename"]]
+    out["path"] = [absolute_path(str(f), base=audio) for f in table["filename"]]
     out["labels"] = [(str(c),) for c in table["category"]]
     out["mids"] = [()] * len(table)
     out = _tidy(out)
@@ -407,7 +395,6 @@ def read_audioset_segments(
         When the file does not exist or has no segments, a row has fewer than four
         fields, a header lacks a required column, or the pattern names an unknown field.
     """
-    from .labels import audioset_ontology
 
     csv_path = _require_file(path, "AudioSet segments CSV")
     header, rows = _audioset_rows(csv_path)
@@ -457,7 +444,7 @@ def read_audioset_segments(
                 f"filename_pattern={filename_pattern!r} cannot be filled ({err!r}); "
                 "its fields are YTID, start, end and row"
             ) from err
-        paths.append(str((base / name).resolve()))
+        paths.append(absolute_path(name, base=base))
 
     out = table.drop(columns=["positive_labels"])
     out["path"] = paths
@@ -642,3 +629,31 @@ def label_matrix(
             ASTToolsWarning, stacklevel=2,
         )
     return matrix, classes
+
+
+def primary_labels(truth: pd.DataFrame, paths: Iterable[str], *, missing: str = "?") -> list[str]:
+    """The first label of each clip in ``paths`` (for colouring a map by class).
+
+    Parameters
+    ----------
+    truth : DataFrame
+        From :func:`read_ground_truth` (``path``, ``labels``).
+    paths : iterable of str
+        The clips, e.g. ``result.clips().table["path"]``.
+    missing : str, default "?"
+        For a clip without truth or without labels.
+
+    Returns
+    -------
+    list of str
+        One per path, in order.
+
+    Examples
+    --------
+    >>> truth = pd.DataFrame({"path": ["a", "b"], "labels": [("dog", "bark"), ()]})
+    >>> primary_labels(truth, ["b", "a", "c"])
+    ['?', 'dog', '?']
+    """
+    first = {p: labels[0] for p, labels in zip(truth["path"], truth["labels"], strict=True)
+             if isinstance(labels, (tuple, list)) and labels}
+    return [first.get(p, missing) for p in paths]

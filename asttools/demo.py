@@ -19,10 +19,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+import matplotlib as mpl
+import matplotlib.pyplot as plt
 import pandas as pd
 
+from . import plots
+from .attention import attention_maps, attention_rollout
+from .audio import load_audio
+from .constants import TINY_RANDOM, WINDOW_S
+from .datasets import primary_labels, read_ground_truth
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
+from .features import fbank, n_frames
+from .mapping import map_labels
+from .metrics import aligned_scores, confusion_matrix, evaluate, linear_probe, per_class_metrics
+from .model import load_model, model_info
+from .reduce import capped_perplexity
+from .result import top_k
+from .store import extract
 
 __all__ = ["DemoReport", "example_data", "load_model_or_fallback", "run_demo", "weights_banner"]
 
@@ -78,8 +91,6 @@ def load_model_or_fallback(name_or_path: str | None = None, *, device: str = "au
     fallback_reason : str or None
         Why the fallback happened, or None when the requested model loaded.
     """
-    from .model import TINY_RANDOM, load_model
-
     try:
         return load_model(name_or_path, device=device), None
     except ModelLoadError as err:
@@ -101,8 +112,6 @@ def weights_banner(model) -> str:
     str
         Markdown; display it with ``IPython.display.Markdown``.
     """
-    from .model import model_info
-
     info = model_info(model)
     if info["random_weights"]:
         return (
@@ -168,7 +177,7 @@ def run_demo(
     device : str, default "auto"
     pooling : str, default "cls"
     perplexity : float, default 10.0
-        t-SNE perplexity (the example data has 28 clips).
+        t-SNE perplexity (capped at what the number of clips supports).
     progress : bool, default True
         Progress bar during extraction.
     report : callable, optional
@@ -178,162 +187,137 @@ def run_demo(
     -------
     DemoReport
     """
-    import matplotlib.pyplot as plt
-
-    from . import plots
-    from .attention import attention_maps, attention_rollout
-    from .audio import load_audio
-    from .constants import WINDOW_S
-    from .datasets import read_ground_truth
-    from .features import fbank, n_frames
-    from .mapping import map_labels
-    from .metrics import (
-        aligned_scores,
-        confusion_matrix,
-        evaluate,
-        linear_probe,
-        per_class_metrics,
-    )
-    from .model import model_info
-    from .result import top_k
-    from .store import extract
-
     say = report or (lambda line: None)
     out = Path(out_dir)
-    fig_dir, tab_dir = out / "figures", out / "tables"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    tab_dir.mkdir(parents=True, exist_ok=True)
-
     fallback = None
     if model is None or isinstance(model, (str, os.PathLike)):
         say("loading the model ...")
         model, fallback = load_model_or_fallback(model, device=device)
     info = model_info(model)
-    random_weights = info["random_weights"]
-    name = info["model"]
+    rep = DemoReport(out, info["model"], info["random_weights"], fallback)
     if fallback:
         say(f"could not load the real weights: {fallback}")
-    banner = FALLBACK_BANNER if fallback else RANDOM_BANNER.format(model=name)
-    if random_weights:
+    banner = FALLBACK_BANNER if fallback else RANDOM_BANNER.format(model=info["model"])
+    if rep.random_weights:
         say("!" * 80 + "\n" + banner + "\n" + "!" * 80)
-    rep = DemoReport(out, name, random_weights, fallback)
-
-    def title(text: str) -> str:
-        return plots.random_weights_title(text, random_weights=random_weights)
-
-    def save(fig, stem: str, **kwargs) -> None:
-        rep.figures.extend(plots.save_figure(fig, fig_dir / stem, **kwargs))
-        plt.close(fig)
-
-    def write(table: pd.DataFrame, stem: str) -> None:
-        path = tab_dir / f"{stem}.csv"
-        _stamp(table, name, random_weights).to_csv(path, index=False)
-        rep.tables.append(path)
 
     manifest = Path(data) if data is not None else example_data()
     truth = read_ground_truth(manifest)
     say(f"data: {manifest} ({len(truth)} clips with ground truth)")
-
-    # 1. embeddings + probabilities, one pass, into a resumable store
     say(f"extracting embeddings and probabilities into {out / 'embeddings.parquet'} ...")
     result = extract(manifest, out / "embeddings.parquet", model=model, pooling=pooling,
                      progress=progress)
     clips = result.clips(probs="mean")
     rep.n_clips, rep.n_errors = len(clips), len(result.errors)
-    if len(result.errors):
-        write(result.errors, "errors")
 
-    # 2. predictions
-    predictions = top_k(clips, k=5)
-    write(predictions, "top5_per_clip")
-    write(top_k(result, k=3), "top3_per_window")
-
-    # 3. label mapping, evaluation, per-class AP, linear probe
-    names = sorted({label for labels in truth["labels"] for label in labels})
-    write(map_labels(names), "label_mapping")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ASTToolsWarning)
-        metrics = evaluate(truth, result, n_boot=200)
+        rep.metrics = evaluate(truth, result, n_boot=200)
         per_class = per_class_metrics(truth, result)
         probe, probe_pred = linear_probe(result, truth, multilabel="first",
                                          return_predictions=True)
-    rep.metrics = metrics
-    write(metrics, "metrics")
-    write(per_class, "per_class")
-    write(probe, "linear_probe")
+    names = sorted({label for labels in truth["labels"] for label in labels})
+    tables = {"top5_per_clip": top_k(clips, k=5), "top3_per_window": top_k(result, k=3),
+              "label_mapping": map_labels(names), "metrics": rep.metrics,
+              "per_class": per_class, "linear_probe": probe}
+    if len(result.errors):
+        tables["errors"] = result.errors
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    for stem, table in tables.items():
+        rep.tables.append(_write_stamped(table, out / "tables" / f"{stem}.csv", info))
 
-    # 4. figures
-    plots.set_theme()
-    durations = clips.table.set_index("path")["clip_duration_s"]
-    real = [p for p in truth["path"] if "samples" in p and p in durations.index]
-    full = [p for p in real if durations[p] >= 10.24]
-    clip_path = (full or real or list(durations.index))[0]
-    wav, sr = load_audio(clip_path)
-    first_window = wav[: int(round(WINDOW_S * sr))]
-    feats = fbank(first_window)[0].numpy()  # fbank refuses more than one window of audio
-    n_valid = max(1, min(len(feats), n_frames(len(first_window))))
-    stem = Path(clip_path).stem
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    with mpl.rc_context(plots.theme_rc()):  # the theme for these figures only
+        figures = _figures(model, result, clips, truth, per_class, probe_pred,
+                           pooling=pooling, perplexity=perplexity)
+        for stem, fig in figures:
+            rep.figures.extend(plots.save_figure(fig, out / "figures" / stem))
+            plt.close(fig)
+    say(f"wrote {len(rep.figures)} figure files to {out / 'figures'} and {len(rep.tables)} "
+        f"tables to {out / 'tables'}")
+    if rep.random_weights:
+        say("!" * 80 + "\n" + banner + "\n" + "!" * 80)
+    return rep
+
+
+def _write_stamped(table: pd.DataFrame, path: Path, info: dict) -> Path:
+    """A CSV table whose every row names the model, and says when its weights are random."""
+    out = table.copy()
+    out.insert(0, "model", info["model"] + (" (random weights)" if info["random_weights"]
+                                            else ""))
+    out.insert(1, "random_weights", info["random_weights"])
+    out.to_csv(path, index=False)
+    return path
+
+
+def _example_clip(clips) -> str:
+    """A real recording to show (the bundled samples), a full window long when there is one."""
+    durations = dict(zip(clips.table["path"], clips.table["clip_duration_s"], strict=True))
+    real = [p for p in durations if "samples" in p]
+    full = [p for p in real if durations[p] >= WINDOW_S]
+    return (full or real or list(durations))[0]
+
+
+def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, perplexity):
+    """The demo's figures, one ``(stem, figure)`` each, drawn by the public plot helpers."""
+    meta = result.meta
+    path = _example_clip(clips)
+    wav, sr = load_audio(path)
+    first = wav[: int(round(WINDOW_S * sr))]
+    feats = fbank(first)[0].numpy()
+    stem = Path(path).stem
 
     fig, axes = plt.subplots(2, 1, figsize=(6.3, 4.2), layout="constrained",
                              height_ratios=[1, 2])
-    plots.plot_waveform(first_window, sr=sr, ax=axes[0], title=title(f"{stem}: waveform"))
-    plots.plot_fbank(feats[:n_valid], ax=axes[1], title="128-bin log-mel fbank (normalised)")
-    save(fig, "01_waveform_fbank")
+    plots.plot_waveform(first, sr=sr, ax=axes[0], title=f"{stem}: waveform")
+    plots.plot_fbank(feats[: max(1, n_frames(len(first)))], ax=axes[1],
+                     title="128-bin log-mel fbank (normalised)")
+    yield "01_waveform_fbank", fig
 
-    attn = attention_maps(model, wav, sr=sr)
     fig, ax = plt.subplots(figsize=(6.3, 2.6), layout="constrained")
-    plots.plot_patch_grid(feats, values=attention_rollout(attn), ax=ax,
-                          values_label="Rollout attention",
-                          title=title("attention rollout of [CLS] over the 12 x 101 patches"))
-    save(fig, "02_attention_rollout")
+    plots.plot_patch_grid(feats, values=attention_rollout(attention_maps(model, wav, sr=sr)),
+                          ax=ax, values_label="Rollout attention", meta=meta,
+                          title="attention rollout of [CLS] over the 12 x 101 patches")
+    yield "02_attention_rollout", fig
 
-    for i, (path, group) in enumerate(predictions.groupby("path", sort=False)):
-        if "samples" not in path:
-            continue
-        fig, ax = plt.subplots(figsize=(3.1, 2.2), layout="constrained")
-        plots.plot_top_k(group.drop(columns=["window"], errors="ignore"), ax=ax,
-                         title=title(Path(path).stem.split("_")[0]))
-        save(fig, f"03_top5_{i:02d}_{Path(path).stem}")
+    top5 = top_k(clips, k=5)
+    for i, (p, group) in enumerate(top5.groupby("path", sort=False)):
+        if "samples" in p:
+            fig, ax = plt.subplots(figsize=(3.1, 2.2), layout="constrained")
+            plots.plot_top_k(group.drop(columns=["window"], errors="ignore"), ax=ax,
+                             meta=meta, title=Path(p).stem.split("_")[0])
+            yield f"03_top5_{i:02d}_{Path(p).stem}", fig
 
-    longest = result.table.groupby("path")["window"].count().idxmax()
-    rows = (result.table["path"] == longest).to_numpy()
+    longest = clips.table.loc[clips.table["n_windows"].idxmax(), "path"]
+    one = result.select(paths=[longest])
     fig, ax = plt.subplots(figsize=(6.3, 2.6), layout="constrained")
-    plots.plot_label_timeline(result.probs[rows], result.table.loc[rows, "start_s"].to_numpy(),
-                              ends=result.table.loc[rows, "end_s"].to_numpy(),
-                              labels=result.labels, k=5, ax=ax,
-                              title=title(f"{Path(longest).stem}: labels over time"))
-    save(fig, "04_label_timeline")
+    plots.plot_label_timeline(one.probs, one.table["start_s"].to_numpy(),
+                              ends=one.table["end_s"].to_numpy(), labels=one.labels, k=5,
+                              ax=ax, meta=meta, title=f"{Path(longest).stem}: labels over time")
+    yield "04_label_timeline", fig
 
-    joined = clips.table[["path"]].merge(truth[["path", "labels"]], on="path", how="left")
-    primary = [labels[0] if isinstance(labels, tuple) and labels else "?"
-               for labels in joined["labels"]]
+    primary = primary_labels(truth, clips.table["path"])
     fig, ax = plt.subplots(figsize=(6.3, 4.0), layout="constrained")
-    perplexity = min(perplexity, max(1.0, (len(primary) - 1) / 3))
-    plots.plot_embedding_map(clips.embeddings, primary, perplexity=perplexity, ax=ax,
-                             title=title(f"t-SNE of [{pooling}] embeddings"))
-    save(fig, "05_tsne")
+    plots.plot_embedding_map(clips.embeddings, primary, ax=ax, meta=meta,
+                             perplexity=capped_perplexity(len(primary), perplexity),
+                             title=f"t-SNE of [{pooling}] embeddings")
+    yield "05_tsne", fig
 
     fig, ax = plt.subplots(figsize=(6.3, 3.2), layout="constrained")
-    plots.plot_per_class_ap(per_class, ax=ax, title=title("average precision per class"))
-    save(fig, "06_per_class_ap")
+    plots.plot_per_class_ap(per_class, ax=ax, meta=meta, title="average precision per class")
+    yield "06_per_class_ap", fig
 
     y_true, scores, labels = aligned_scores(truth, result)
-    shown = [j for j in np.argsort(-y_true.sum(axis=0), kind="stable")[:10] if y_true[:, j].any()]
-    if shown:
+    if y_true.any():
         fig, ax = plt.subplots(figsize=(6.3, 3.4), layout="constrained")
-        plots.plot_pr_curves(y_true[:, shown], scores[:, shown],
-                             labels=[labels[j] for j in shown], ax=ax,
-                             title=title("precision-recall per class"))
-        save(fig, "07_pr_curves")
+        with warnings.catch_warnings():  # "at most 10 classes are drawn": the title says so
+            warnings.simplefilter("ignore", ASTToolsWarning)
+            plots.plot_pr_curves(y_true, scores, labels=labels, ax=ax, meta=meta,
+                                 title="precision-recall per class (10 most frequent)")
+        yield "07_pr_curves", fig
 
-    cm = confusion_matrix(probe_pred["label"], probe_pred["predicted"])
     fig, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
-    plots.plot_confusion_matrix(cm, ax=ax,
-                                title=title("linear probe on embeddings: confusion matrix"))
-    save(fig, "08_probe_confusion")
-
-    say(f"wrote {len(rep.figures)} figure files to {fig_dir} and {len(rep.tables)} tables "
-        f"to {tab_dir}")
-    if random_weights:
-        say("!" * 80 + "\n" + banner + "\n" + "!" * 80)
-    return rep
+    plots.plot_confusion_matrix(confusion_matrix(probe_pred["label"], probe_pred["predicted"]),
+                                ax=ax, meta=meta,
+                                title="linear probe on embeddings: confusion matrix")
+    yield "08_probe_confusion", fig

@@ -181,8 +181,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> sigmoid(np.array([0.0, 100.0, -100.0]))
-    array([0.5, 1. , 0. ], dtype=float32)
+    >>> sigmoid(np.array([0.0, 2.0, -2.0])).round(4)
+    array([0.5   , 0.8808, 0.1192], dtype=float32)
     """
     return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
 

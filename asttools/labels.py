@@ -8,6 +8,7 @@ blacklisted classes that matter when walking the hierarchy.
 
 from __future__ import annotations
 
+import io
 import json
 from functools import lru_cache
 from importlib import resources
@@ -34,7 +35,6 @@ def _data_text(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _labels() -> pd.DataFrame:
-    import io
 
     table = pd.read_csv(io.StringIO(_data_text("class_labels_indices.csv")))
     return table.astype({"index": "int64", "mid": "string", "display_name": "string"})

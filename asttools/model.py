@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from huggingface_hub import try_to_load_from_cache
+from transformers import ASTConfig, ASTForAudioClassification
 
 from .constants import DEFAULT_MODEL, ENV_VAR, TINY_RANDOM, patch_grid
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
+from .labels import audioset_labels
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -100,8 +103,6 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 
 
 def _audioset_id2label() -> dict[int, str]:
-    from .labels import audioset_labels
-
     table = audioset_labels()
     return {int(i): str(n) for i, n in zip(table["index"], table["display_name"], strict=True)}
 
@@ -127,8 +128,6 @@ def tiny_random_model(*, seed: int = 0, hidden_size: int = 64, num_layers: int =
     transformers.ASTForAudioClassification
         In ``eval()`` mode, on the CPU.
     """
-    from transformers import ASTConfig, ASTForAudioClassification
-
     id2label = _audioset_id2label()
     config = ASTConfig(
         hidden_size=hidden_size,
@@ -223,8 +222,6 @@ def load_model(
 
 
 def _from_pretrained(name: str, *, revision, cache_dir, local_files_only):
-    from transformers import ASTForAudioClassification
-
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -265,10 +262,6 @@ def is_cached(
         return True
     if Path(name).expanduser().is_dir():
         return True
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - transformers always brings it
-        return False
     config = try_to_load_from_cache(name, "config.json", cache_dir=cache_dir)
     if not isinstance(config, str):
         return False

@@ -41,13 +41,18 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
+import sklearn
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
 
 from ._version import __version__
 from .errors import ASTToolsWarning, ParameterError
 
 __all__ = [
+    "capped_perplexity",
     "EMBEDDING_MAP_METHODS",
     "embedding_map",
     "explained_variance",
@@ -132,8 +137,6 @@ def fit_pca(
     >>> pca.n_components_, pca.asttools_info_["n_samples"]
     (8, 30)
     """
-    import sklearn
-    from sklearn.decomposition import PCA
 
     x = _embeddings(embeddings)
     n_samples, n_features = x.shape
@@ -317,7 +320,6 @@ def embedding_map(
     if pca_components is not None and pca_components < 2:
         raise ParameterError(f"pca_components must be at least 2 or None, given {pca_components}")
 
-    from sklearn.decomposition import PCA
 
     if method == "pca":
         return PCA(n_components=2, svd_solver="full").fit_transform(x).astype(np.float32)
@@ -351,7 +353,6 @@ def embedding_map(
     try:
         from openTSNE import TSNE as OpenTSNE
     except ImportError:
-        from sklearn.manifold import TSNE
 
         tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
         return tsne.fit_transform(x).astype(np.float32)
@@ -360,7 +361,6 @@ def embedding_map(
 
 
 def _info(reducer) -> dict[str, Any]:
-    import sklearn
 
     info = dict(getattr(reducer, "asttools_info_", {}) or {})
     info.setdefault("n_features", int(getattr(reducer, "n_features_in_", -1)))
@@ -392,7 +392,6 @@ def save_reducer(reducer, path: str | os.PathLike) -> Path:
     ParameterError
         ``reducer`` has no ``transform`` or is not fitted.
     """
-    import joblib
 
     if not hasattr(reducer, "transform") or not hasattr(reducer, "n_features_in_"):
         raise ParameterError(
@@ -445,8 +444,6 @@ def load_reducer(path: str | os.PathLike):
     ASTToolsWarning
         The file was saved with another scikit-learn version (its numbers may differ).
     """
-    import joblib
-    import sklearn
 
     path = Path(path)
     if not path.is_file():
@@ -474,3 +471,18 @@ def load_reducer(path: str | os.PathLike):
     reducer = payload["reducer"]
     reducer.asttools_info_ = info
     return reducer
+
+
+def capped_perplexity(n_points: int, perplexity: float = 30.0) -> float:
+    """A t-SNE perplexity that ``n_points`` can support: at most ``(n_points - 1) / 3``.
+
+    t-SNE needs more than three neighbours per unit of perplexity; openTSNE and
+    scikit-learn refuse (or degrade) above that. Use the returned value in the figure's
+    title, so a reader sees what was used.
+
+    Examples
+    --------
+    >>> capped_perplexity(28, 30.0), capped_perplexity(1000, 30.0)
+    (9.0, 30.0)
+    """
+    return float(min(perplexity, max(1.0, (n_points - 1) / 3)))

@@ -95,6 +95,47 @@ class EmbeddingResult:
             f"pooling={self.meta.get('pooling')!r}, layer={self.meta.get('layer')}){warn}"
         )
 
+    def select(self, *, paths: Sequence[str] | None = None,
+               items: Sequence[int] | None = None) -> EmbeddingResult:
+        """The rows of some inputs, in the order asked for.
+
+        Parameters
+        ----------
+        paths : sequence of str, optional
+            Inputs by ``path``.
+        items : sequence of int, optional
+            Inputs by ``item`` number.
+
+        Returns
+        -------
+        EmbeddingResult
+            Every row (window) of each input asked for, inputs in the order given;
+            ``errors`` of those inputs only.
+
+        Raises
+        ------
+        ParameterError
+            Neither or both given, or an input the result does not hold (its failures
+            count as held: they have no rows).
+        """
+        if (paths is None) == (items is None):
+            raise ParameterError("give exactly one of paths= and items=")
+        column, wanted = ("path", list(paths)) if paths is not None else ("item", list(items))
+        held = set(self.table[column]) | set(self.errors.get(column, []))
+        missing = [w for w in wanted if w not in held]
+        if missing:
+            raise ParameterError(f"{len(missing)} of the {column}s asked for are not in this "
+                                 f"result, e.g. {printable_path(str(missing[0]))!r}")
+        where: dict[Any, list[int]] = {}
+        for i, v in enumerate(self.table[column]):
+            where.setdefault(v, []).append(i)
+        take = np.asarray([i for w in wanted for i in where.get(w, [])], dtype=np.int64)
+        errors = self.errors[self.errors[column].isin(wanted)] if len(self.errors) \
+            else self.errors
+        return EmbeddingResult(self.table.iloc[take].reset_index(drop=True),
+                               self.embeddings[take], self.probs[take],
+                               errors.reset_index(drop=True), dict(self.meta))
+
     def clips(self, *, probs: str = "mean") -> EmbeddingResult:
         """Aggregate windows to one row per input clip.
 
@@ -171,7 +212,7 @@ def top_k(
     >>> from asttools.result import top_k
     >>> p = np.zeros((1, 527), np.float32); p[0, 0] = 0.9
     >>> top_k(p, k=1)[["rank", "label", "probability"]].values.tolist()
-    [[1, 'Speech', 0.8999999761581543]]
+    [[1, 'Speech', 0.8999999761581421]]
     """
     if isinstance(result, EmbeddingResult):
         probs = result.probs

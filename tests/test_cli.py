@@ -178,6 +178,7 @@ def test_info_never_downloads(tmp_path, monkeypatch, capsys, tiny_model_dir):
     assert info["random_weights"] is True
 
 
+@pytest.mark.slow
 def test_subprocess_kill_then_resume_matches_uninterrupted_run(tmp_path, tiny_model):
     data = tmp_path / "clips"
     for i in range(40):

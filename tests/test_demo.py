@@ -44,6 +44,7 @@ def demo(tmp_path_factory):
     return report, lines
 
 
+@pytest.mark.slow
 def test_demo_writes_figures_and_tables(demo):
     report, lines = demo
     stems = {p.stem for p in report.figures}
@@ -58,6 +59,7 @@ def test_demo_writes_figures_and_tables(demo):
     assert (report.out_dir / "embeddings.parquet").exists()
 
 
+@pytest.mark.slow
 def test_demo_marks_random_weights_everywhere(demo):
     report, lines = demo
     assert report.random_weights

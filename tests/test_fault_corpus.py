@@ -172,6 +172,7 @@ def test_a_manifest_column_that_is_not_utf8_is_named(tmp_path):
     assert "column 'label' is not UTF-8 text (row 1: 'caf\\xe9')" in bad.stderr, bad.stderr
 
 
+@pytest.mark.slow
 def test_one_mixed_run_through_every_fault(tmp_path):
     corpus = _corpus(tmp_path)
     store = tmp_path / "store"

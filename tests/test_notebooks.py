@@ -222,6 +222,7 @@ def _output_text(nb) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+@pytest.mark.slow
 def test_notebook_runs_offline_with_random_weights(path, tmp_path, monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)  # the kernel inherits this process's environment

@@ -214,17 +214,17 @@ def test_embedding_map_pca(clusters):
 
 
 def test_embedding_map_pca_before_tsne_is_used(clusters, monkeypatch):
-    import sklearn.decomposition
+    import asttools.reduce as reduce_mod
 
     seen = []
-    real = sklearn.decomposition.PCA
+    real = reduce_mod.PCA
 
     class Spy(real):
         def fit_transform(self, X, y=None):
             seen.append((X.shape, self.n_components))
             return super().fit_transform(X, y)
 
-    monkeypatch.setattr(sklearn.decomposition, "PCA", Spy)
+    monkeypatch.setattr(reduce_mod, "PCA", Spy)
     x, _ = clusters
     embedding_map(x, perplexity=10.0, pca_components=20)
     assert seen == [((60, 96), 20)]

@@ -521,6 +521,7 @@ def _cli(store: Path, data: Path, *extra: str) -> list[str]:
             "--batch-size", "1", "-q", *extra]
 
 
+@pytest.mark.slow
 def test_two_writers_compute_each_input_once(tmp_path):
     data = tmp_path / "d"
     for i in range(16):
@@ -543,6 +544,7 @@ def test_two_writers_compute_each_input_once(tmp_path):
     assert len(read_store(store)) == 16
 
 
+@pytest.mark.slow
 def test_a_writer_skips_what_another_computes_then_waits_for_it(tmp_path):
     data = tmp_path / "d"
     for i in range(4):
@@ -650,6 +652,7 @@ def test_header_only_manifest_says_it_has_no_rows(tmp_path, tiny_env, capsys):
 
 
 @needs_bytes_names
+@pytest.mark.slow
 def test_command_line_with_names_that_are_not_utf8(tmp_path):
     """As a user runs it: a real process whose stdout is a strict UTF-8 pipe."""
     d = tmp_path / "d"

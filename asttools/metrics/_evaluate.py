@@ -66,7 +66,7 @@ def evaluate(
         the predictions on ``path`` (clips on one side only are ignored with a warning); or
         a 0/1 matrix or an integer class vector aligned row by row with the predictions.
     predictions : EmbeddingResult or ndarray (n, c)
-        A result of :func:`asttools.embed.embed` or :func:`asttools.store.read_store`
+        A result of :func:`asttools.embed` or :func:`asttools.store.read_store`
         (windows are averaged to clips with ``.clips(probs="mean")`` when an item has
         several rows); or a score matrix aligned with ``truth``. With the 527 AudioSet
         outputs, the truth's label names are mapped to AudioSet classes with

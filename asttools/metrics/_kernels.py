@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from ..errors import ParameterError
 
@@ -39,7 +40,6 @@ def dprime(auc: float | np.ndarray) -> np.ndarray:
     >>> round(float(dprime(0.9)), 4)
     1.8124
     """
-    from scipy.special import ndtri
 
     return np.sqrt(2.0) * ndtri(np.asarray(auc, dtype=np.float64))
 

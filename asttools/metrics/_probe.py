@@ -8,6 +8,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from ..errors import ASTToolsWarning, ParameterError
 from ._align import _is_result, _join
@@ -120,11 +125,6 @@ def linear_probe(
     >>> float(linear_probe(x, y).set_index("fold").loc["mean", "accuracy"])
     1.0
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     if multilabel not in MULTILABEL_POLICIES:
         raise ParameterError(f"multilabel={multilabel!r} is not one of {MULTILABEL_POLICIES}")

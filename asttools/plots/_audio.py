@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import matplotlib as mpl
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from ..constants import (
     FRAME_SHIFT_S,
@@ -13,7 +17,7 @@ from ..constants import (
     grid_size,
 )
 from ..errors import ParameterError
-from ._util import DEFAULT_WIDTH, as_array, new_axes
+from ._util import DEFAULT_WIDTH, as_array, new_axes, set_title
 
 _WAVEFORM_MAX_POINTS = 8000
 
@@ -217,6 +221,7 @@ def plot_patch_grid(
     values=None,
     alpha: float = 0.5,
     title: str | None = None,
+    meta: Mapping | None = None,
     cmap: str = "magma",
     values_cmap: str = "viridis",
     values_label: str = "Patch value",
@@ -252,6 +257,9 @@ def plot_patch_grid(
         Opacity of the values overlay.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     cmap : str
         Colour map of the spectrogram when ``values`` is None (grey under ``values``).
     values_cmap : str
@@ -278,7 +286,6 @@ def plot_patch_grid(
     >>> ax = plot_patch_grid(fb)
     >>> ax = plot_patch_grid(fb, values=np.random.default_rng(1).random((12, 101)))
     """
-    from matplotlib.patches import Rectangle
 
     fbank = _check_fbank(fbank, frame_shift_s)
     n_frames, n_mel = fbank.shape
@@ -342,8 +349,7 @@ def plot_patch_grid(
         bar = ax.figure.colorbar(mappable, ax=ax, label=label, pad=0.01)
         if values is not None:
             bar.solids.set_alpha(1.0)
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta if values is not None else None)
     return ax
 
 
@@ -389,6 +395,7 @@ def plot_position_similarity(
     patches=None,
     ax=None,
     title: str | None = None,
+    meta: Mapping | None = None,
     cmap: str = "RdBu_r",
     vmin: float = -1.0,
     vmax: float = 1.0,
@@ -417,6 +424,9 @@ def plot_position_similarity(
         Where to draw; a new figure 6.3 in wide and about 0.45 in per strip when None.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     cmap : str
         A diverging colour map, centred on 0 with the default limits.
     vmin, vmax : float
@@ -460,7 +470,6 @@ def plot_position_similarity(
         top = k * (f + gap)
         image[top : top + f] = sim[i, j][::-1]  # highest frequency on top
     ax = new_axes(ax, (DEFAULT_WIDTH, 0.45 * len(chosen) + 0.9))
-    import matplotlib as mpl
 
     colormap = mpl.colormaps[cmap].with_extremes(bad=(0.0, 0.0, 0.0, 0.0))  # gaps: clear
     mappable = ax.imshow(
@@ -489,7 +498,6 @@ def plot_position_similarity(
         ax.spines[side].set_visible(False)
     if colorbar:
         ax.figure.colorbar(mappable, ax=ax, label="Cosine similarity", pad=0.01)
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 
+import matplotlib as mpl
 import numpy as np
 
 from ..errors import ParameterError
 from ..reduce import embedding_map
-from ._util import DEFAULT_WIDTH, as_array, colors_for, legend_outside, new_axes, wrap
+from ._util import DEFAULT_WIDTH, as_array, colors_for, legend_outside, new_axes, set_title, wrap
 
 _AXIS_NAMES = {"tsne": "t-SNE", "pca": "PC", "umap": "UMAP"}
 
@@ -27,6 +28,7 @@ def plot_embedding_map(
     seed: int = 0,
     ax=None,
     title: str | None = None,
+    meta: Mapping | None = None,
     legend: bool = True,
     colors: Mapping | None = None,
 ):
@@ -48,6 +50,9 @@ def plot_embedding_map(
         Where to draw; a new 6.3 x 4.2 in figure when None.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     legend : bool
         Draw a legend (to the right of the Axes).
     colors : mapping, optional
@@ -97,8 +102,7 @@ def plot_embedding_map(
         ax.set_yticks([])
     if legend:
         legend_outside(ax, markerscale=1.5, handletextpad=0.2)
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 
 
@@ -108,6 +112,7 @@ def plot_explained_variance(
     thresholds: Sequence[float] = (0.9,),
     ax=None,
     title: str | None = None,
+    meta: Mapping | None = None,
     color=None,
 ):
     """Plot the variance each principal component keeps, and the running total.
@@ -128,6 +133,9 @@ def plot_explained_variance(
         Where to draw; a new 6.3 x 2.6 in figure when None.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     color : matplotlib colour, optional
         Colour of the bars and line (default: the first colour of the cycle).
 
@@ -160,7 +168,6 @@ def plot_explained_variance(
             raise ParameterError(f"thresholds must lie in (0, 1], given {thr!r}")
     ax = new_axes(ax, (DEFAULT_WIDTH, 2.6))
     if color is None:
-        import matplotlib as mpl
 
         color = mpl.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])[0]
     k = np.arange(1, ratio.size + 1)
@@ -183,7 +190,6 @@ def plot_explained_variance(
     ax.set_xlabel("Principal component")
     ax.set_ylabel("Fraction of variance")
     ax.legend(loc="best", frameon=True, framealpha=0.9, edgecolor="none", fontsize="small")
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 

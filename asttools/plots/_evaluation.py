@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import ASTToolsWarning, ParameterError
 from ..metrics import pr_curves
@@ -17,6 +19,7 @@ from ._util import (
     legend_outside,
     new_axes,
     require_columns,
+    set_title,
     wrap,
 )
 
@@ -27,6 +30,7 @@ def plot_per_class_ap(
     ax=None,
     top: int | None = None,
     title: str | None = None,
+    meta: Mapping | None = None,
     colors: Mapping | None = None,
 ):
     """Plot average precision per class as horizontal bars, best first.
@@ -46,6 +50,9 @@ def plot_per_class_ap(
         Show only the ``top`` classes with the highest AP.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     colors : mapping, optional
         Label -> colour; :func:`label_colors` when None.
 
@@ -89,8 +96,7 @@ def plot_per_class_ap(
     ax.set_xlabel("Average precision")
     ax.grid(False, axis="y")
     ax.legend(loc="lower right")
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 
 
@@ -101,6 +107,7 @@ def plot_confusion_matrix(
     normalize: bool = False,
     ax=None,
     title: str | None = None,
+    meta: Mapping | None = None,
     cmap: str = "Blues",
     annotate: bool | None = None,
 ):
@@ -120,6 +127,9 @@ def plot_confusion_matrix(
         Where to draw; a new square-ish figure sized for n when None.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     cmap : str
         Colour map.
     annotate : bool, optional
@@ -140,7 +150,6 @@ def plot_confusion_matrix(
     >>> import numpy as np
     >>> ax = plot_confusion_matrix(np.array([[5, 1], [2, 7]]), ["Speech", "Music"])
     """
-    import seaborn as sns
 
     if labels is None and isinstance(matrix, pd.DataFrame):
         labels = [str(x) for x in matrix.index]
@@ -171,7 +180,6 @@ def plot_confusion_matrix(
         annot_kws={"fontsize": "small"},
     )  # fmt: skip
     if not normalize and integer and ax.collections:
-        from matplotlib.ticker import MaxNLocator
 
         bar = ax.collections[0].colorbar
         if bar is not None:
@@ -184,8 +192,7 @@ def plot_confusion_matrix(
         tick.set_horizontalalignment("right")
         tick.set_rotation_mode("anchor")
     ax.tick_params(axis="y", labelrotation=0)
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 
 
@@ -200,6 +207,7 @@ def plot_pr_curves(
     classes: Sequence[str | int] | None = None,
     ax=None,
     title: str | None = None,
+    meta: Mapping | None = None,
     colors: Mapping | None = None,
 ):
     """Plot precision-recall curves per class, with each class's AP in the legend.
@@ -223,6 +231,9 @@ def plot_pr_curves(
         Where to draw; a new 4.2 x 3.4 in figure when None.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     colors : mapping, optional
         Label -> colour; :func:`label_colors` when None.
 
@@ -306,7 +317,6 @@ def plot_pr_curves(
     ax.set_xlabel("Recall")
     ax.set_ylabel("Precision")
     legend_outside(ax, frameon=False)
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 

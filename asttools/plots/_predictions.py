@@ -15,6 +15,7 @@ from ._util import (
     legend_outside,
     new_axes,
     require_columns,
+    set_title,
     wrap,
 )
 
@@ -23,7 +24,8 @@ TIMELINE_KINDS = ("lines", "heatmap")
 
 
 def plot_top_k(
-    table: pd.DataFrame, *, ax=None, title: str | None = None, colors: Mapping | None = None
+    table: pd.DataFrame, *, ax=None, title: str | None = None, colors: Mapping | None = None,
+    meta: Mapping | None = None,
 ):
     """Plot one clip's top-k labels as horizontal bars, the most probable on top.
 
@@ -36,6 +38,9 @@ def plot_top_k(
         Where to draw; a new figure (6.3 in wide, 0.3 in per bar) when None.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     colors : mapping, optional
         Label -> colour; :func:`label_colors` when None.
 
@@ -92,8 +97,7 @@ def plot_top_k(
     ax.set_xlim(0.0, 1.0)
     ax.set_xlabel("Probability")
     ax.grid(False, axis="y")
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 
 
@@ -107,6 +111,7 @@ def plot_label_timeline(
     kind: str = "lines",
     ax=None,
     title: str | None = None,
+    meta: Mapping | None = None,
     colors: Mapping | None = None,
 ):
     """Plot label probabilities window by window along a long clip.
@@ -133,6 +138,9 @@ def plot_label_timeline(
         Where to draw; a new 6.3 x 2.4 in figure when None.
     title : str, optional
         Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
+        title says "(random weights)".
     colors : mapping, optional
         Label -> colour for ``kind="lines"``; :func:`label_colors` when None.
 
@@ -210,7 +218,6 @@ def plot_label_timeline(
         ax.grid(False)
         ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
     ax.set_xlabel(xlabel)
-    if title:
-        ax.set_title(title)
+    set_title(ax, title, meta)
     return ax
 

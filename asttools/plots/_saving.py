@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib as mpl
+
 from ..errors import ParameterError
 from ._theme import FIGURE_WIDTHS
 
@@ -63,7 +65,6 @@ def save_figure(
     >>> [p.suffix for p in paths]
     ['.pdf', '.png']
     """
-    import matplotlib as mpl
 
     if hasattr(fig, "get_figure") and not hasattr(fig, "savefig"):
         fig = fig.get_figure()

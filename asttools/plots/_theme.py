@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib as mpl
+import seaborn as sns
+from cycler import cycler
+
 from ._colors import LABEL_PALETTE
 
 FIGURE_WIDTHS = {"full": 6.3, "half": 3.1}
@@ -39,8 +43,6 @@ def theme_rc(
     >>> with matplotlib.rc_context(theme_rc(context="talk")):
     ...     pass  # figures made here use the theme
     """
-    import seaborn as sns
-    from cycler import cycler
 
     rc: dict[str, Any] = {}
     rc.update(sns.axes_style(style))
@@ -79,7 +81,6 @@ def set_theme(*, context: str = "paper", font_scale: float = 1.0, style: str = "
     >>> from asttools import plots
     >>> plots.set_theme(context="paper")
     """
-    import matplotlib as mpl
 
     mpl.rcParams.update(theme_rc(context=context, font_scale=font_scale, style=style))
 

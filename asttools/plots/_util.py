@@ -8,12 +8,13 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
 from ._colors import label_colors
-from ._theme import FIGURE_WIDTHS
+from ._theme import FIGURE_WIDTHS, random_weights_title
 
 DEFAULT_WIDTH = FIGURE_WIDTHS["full"]
 """Width in inches of a helper's new figure unless it sizes its own: the thesis text width."""
@@ -37,7 +38,6 @@ def new_axes(ax, figsize: tuple[float, float]):
     """Return ``ax``, or the Axes of a new constrained-layout figure when ``ax`` is None."""
     if ax is not None:
         return ax
-    import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
@@ -70,3 +70,14 @@ def wrap(label: str) -> str:
 def legend_outside(ax, **kwargs):
     """A legend to the right of the Axes (constrained layout and tight bbox make room)."""
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
+    """Title an Axes, saying "(random weights)" when ``meta`` says the weights were random.
+
+    For figures whose content depends on the model's weights; a waveform or a filterbank
+    does not, so those helpers take no ``meta``.
+    """
+    text = random_weights_title(title, random_weights=bool((meta or {}).get("random_weights")))
+    if text:
+        ax.set_title(text)
