@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .audio import check_waveform, load_audio, resample
-from .constants import FRAME_SHIFT, SAMPLE_RATE, patch_grid
+from .constants import FRAME_SHIFT, PATCH_GRID, SAMPLE_RATE, patch_grid
 from .errors import ParameterError
 from .features import fbank
 
@@ -98,7 +98,7 @@ def attention_maps(
     return attn.cpu().numpy()
 
 
-def cls_attention(attn: np.ndarray, *, grid: tuple[int, int] = (12, 101)) -> np.ndarray:
+def cls_attention(attn: np.ndarray, *, grid: tuple[int, int] = PATCH_GRID) -> np.ndarray:
     """How [CLS] attends to the patches, per layer, on the (frequency, time) grid.
 
     Parameters

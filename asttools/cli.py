@@ -28,6 +28,7 @@ import asttools
 from .constants import (
     FLUSH_ITEMS,
     FRAME_SHIFT_S,
+    MAX_LENGTH,
     STORE_POOLINGS,
     TIME_STRIDE,
     TINY_RANDOM,
@@ -123,7 +124,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help="windows per forward pass (default 8)")
     g.add_argument("--window", type=float, default=WINDOW_S, metavar="SECONDS",
                    help=f"analysis window, at most the model's input (default {WINDOW_S:g}, "
-                        "AST's 1024 frames); longer files are cut into windows, never "
+                        f"AST's {MAX_LENGTH} frames); longer files are cut into windows, never "
                         "truncated")
     g.add_argument("--hop", type=float, default=None, metavar="SECONDS",
                    help=f"seconds between window starts, from {FRAME_SHIFT_S:g} up to the "

@@ -42,11 +42,11 @@ from .inputs import absolute_path, read_csv
 from .labels import audioset_ontology
 
 __all__ = [
-    "primary_labels",
     "AUDIOSET_PATTERN",
     "FORMATS",
     "MISSING",
     "label_matrix",
+    "primary_labels",
     "read_audioset_segments",
     "read_class_folders",
     "read_esc50",

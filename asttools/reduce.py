@@ -52,8 +52,8 @@ from ._version import __version__
 from .errors import ASTToolsWarning, ParameterError
 
 __all__ = [
-    "capped_perplexity",
     "EMBEDDING_MAP_METHODS",
+    "capped_perplexity",
     "embedding_map",
     "explained_variance",
     "fit_pca",
