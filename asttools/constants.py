@@ -74,11 +74,14 @@ AUDIOSET_STD = 4.5689974
 
 #: Poolings of the token sequence: [CLS]; the distillation token; the mean of the two
 #: (transformers' ``pooler_output``, what the classifier sees); the mean of the patch
-#: tokens; and the whole patch grid as (frequency, time, hidden).
-POOLINGS = ("cls", "dist", "mean", "patches", "grid")
-#: Poolings a store accepts: ``"grid"`` (12 × 101 × hidden floats per window, 3.7 MB for
-#: the full model) would make a 10,000-clip store tens of gigabytes.
-STORE_POOLINGS = tuple(p for p in POOLINGS if p != "grid")
+#: tokens; the patch tokens averaged over frequency, one vector per patch column
+#: (time, hidden): 101 steps of 0.1 s; and the whole patch grid as (frequency, time, hidden).
+POOLINGS = ("cls", "dist", "mean", "patches", "time", "grid")
+#: Poolings a store accepts as window rows: ``"time"`` (101 × hidden floats per window) and
+#: ``"grid"`` (12 × 101 × hidden, 3.7 MB per window for the full model) would make a
+#: 10,000-clip store gigabytes; time-aligned embeddings have their own store rows (see
+#: :func:`asttools.timestamp_embeddings`).
+STORE_POOLINGS = ("cls", "dist", "mean", "patches")
 
 #: Default number of finished inputs per store part file.
 FLUSH_ITEMS = 256

@@ -127,7 +127,7 @@ def forward(
         16 kHz mono windows, zero-padded on the right to a common length.
     lengths : sequence of int, shape (batch,), optional
         Valid samples per window (see :func:`asttools.features.fbank`).
-    pooling : {"cls", "dist", "mean", "patches", "grid"}, default "cls"
+    pooling : {"cls", "dist", "mean", "patches", "time", "grid"}, default "cls"
     layer : int, default -1
         ``0`` is the patch + position embeddings, ``i`` the output of block ``i``, and
         the last layer (``-1``) the encoder's final output after its LayerNorm — the
@@ -168,6 +168,8 @@ def forward(
             emb = h[:, 2:].mean(dim=1)
         else:
             emb = h[:, 2:].reshape(h.shape[0], *patch_grid(cfg), h.shape[-1])
+            if pooling == "time":  # the mean over frequency: one vector per patch column
+                emb = emb.mean(dim=1)
     return _owned(emb), _owned(logits)
 
 
@@ -443,7 +445,8 @@ def iter_embed(
     ItemResult or ItemError
         One per input: its window table (``item``, ``path``, ``window``, ``start_s``,
         ``end_s``, ``clip_duration_s`` and its ``extra`` columns), embeddings (float32,
-        ``(n_windows, hidden)`` or ``(n_windows, f, t, hidden)`` for ``"grid"``) and
+        ``(n_windows, hidden)``, ``(n_windows, t, hidden)`` for ``"time"`` or
+        ``(n_windows, f, t, hidden)`` for ``"grid"``) and
         logits (float32, ``(n_windows, n_labels)``); or the reason it failed.
 
     Raises
@@ -591,7 +594,7 @@ def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float |
 
 
 def _collect(results: Iterable[ItemResult | ItemError], meta: dict, hidden: int,
-             grid: tuple[int, int] | None) -> EmbeddingResult:
+             grid: tuple[int, ...] | None) -> EmbeddingResult:
     tables, embs, logits, errors = [], [], [], []
     for r in results:
         if isinstance(r, ItemError):
@@ -647,11 +650,12 @@ def embed(
     sr : int, optional
         Sample rate of array inputs, an integer (44100.5 is refused, never rounded); they
         are resampled to 16 kHz.
-    pooling : {"cls", "dist", "mean", "patches", "grid"}, default "cls"
+    pooling : {"cls", "dist", "mean", "patches", "time", "grid"}, default "cls"
         ``"cls"``: the [CLS] token; ``"dist"``: the distillation token; ``"mean"``: their
         mean (transformers' ``pooler_output``, what the classifier sees);
-        ``"patches"``: the mean of the 1212 patch tokens; ``"grid"``: all patch tokens
-        as (12 frequency, 101 time, hidden).
+        ``"patches"``: the mean of the 1212 patch tokens; ``"time"``: the patch tokens
+        averaged over frequency, (101 time, hidden), one vector per 0.1 s patch column;
+        ``"grid"``: all patch tokens as (12 frequency, 101 time, hidden).
     layer : int, default -1
         Which hidden layer to pool: 0 = patch + position embeddings, i = output of block
         i, -1 (or the number of layers) = the final output after the last LayerNorm.
@@ -724,7 +728,7 @@ def embed(
                         raise AudioError(r.item.name, r.reason)
                     yield r
             stream = raising(stream)
-        grid = meta["patch_grid"] if pooling == "grid" else None
+        grid = {"grid": tuple(meta["patch_grid"]), "time": (meta["patch_grid"][1],)}.get(pooling)
         result = _collect(stream, meta, model.config.hidden_size, grid)
     finally:
         if bar is not None:

@@ -138,7 +138,7 @@ def extract(
     device : str, default "auto"
         Where a model given by name is loaded.
     pooling : {"cls", "dist", "mean", "patches"}, default "cls"
-        See :func:`asttools.embed`; ``"grid"`` is too large to store.
+        See :func:`asttools.embed`; ``"time"`` and ``"grid"`` are too large to store.
     layer : int, default -1
     window_s, hop_s : float, default 10.24 and ``window_s``
     channel : int, optional
@@ -181,7 +181,7 @@ def extract(
     Raises
     ------
     ParameterError
-        A bad pooling (``"grid"`` included), layer, window, batch size or input path.
+        A bad pooling (``"time"`` and ``"grid"`` included), layer, window, batch size or input path.
     ModelLoadError
         The model is needed but cannot be loaded (finished work is kept).
     StoreError
@@ -208,11 +208,14 @@ def extract(
     >>> again.meta["run"]["computed"]  # doctest: +SKIP
     0
     """
-    if pooling == "grid":
+    if pooling in ("grid", "time"):
+        size = "12 x 101" if pooling == "grid" else "101"
         raise ParameterError(
-            f"pooling='grid' cannot go into a store: 12 x 101 x hidden floats per window "
-            f"(3.7 MB for the full model). Use one of {STORE_POOLINGS}, or "
-            "asttools.embed(..., pooling='grid') in memory for a few clips"
+            f"pooling={pooling!r} cannot go into a store as window rows: {size} x hidden "
+            f"floats per window. Use one of {STORE_POOLINGS}, or "
+            f"asttools.embed(..., pooling={pooling!r}) in memory for a few clips"
+            + (", or asttools.timestamp_embeddings for time-aligned steps"
+               if pooling == "time" else "")
         )
     check_pooling(pooling)
     window_bounds(1, window_s=window_s, hop_s=hop_s)  # validates the window and hop
