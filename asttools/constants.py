@@ -14,6 +14,9 @@ from __future__ import annotations
 
 __all__ = [
     "AUDIOSET_MEAN",
+    "AUDIO_STATUSES",
+    "INPUT_COLUMNS",
+    "WITH_AUDIO",
     "BATCH_SIZE",
     "FLUSH_ITEMS",
     "FLUSH_SECONDS",
@@ -90,10 +93,16 @@ FLUSH_SECONDS = 120.0
 #: Default windows per forward pass.
 BATCH_SIZE = 8
 
+#: What the store and the status table say about each input besides its windows: its id,
+#: what became of its audio (:data:`AUDIO_STATUSES`), and its place on the video's clock.
+INPUT_COLUMNS = (
+    "id", "audio_status", "audio_offset_s", "audio_duration_s", "video_duration_s",
+    "frame_rate", "av_warning", "segment_start_s", "segment_end_s",
+)  # fmt: skip
 #: Columns of a stored window row before the columns carried from a manifest.
 ROW_COLUMNS = (
     "path", "window", "start_s", "end_s", "clip_duration_s",
-    "content_hash", "settings_key", "file_size", "file_mtime_ns",
+    "content_hash", "settings_key", "file_size", "file_mtime_ns", *INPUT_COLUMNS,
 )  # fmt: skip
 #: How many of the most probable labels each stored row names (``top1_label`` ...).
 TOP_LABELS = 3
@@ -106,7 +115,19 @@ PATH_BYTES = "path_bytes"
 #: Names a manifest column cannot have: asttools writes columns of these names into every
 #: result table and stored row.
 RESERVED_COLUMNS = frozenset(
-    ROW_COLUMNS + TOP_COLUMNS + VECTOR_COLUMNS + ("item", "reason", PATH_BYTES))
+    ROW_COLUMNS + TOP_COLUMNS + VECTOR_COLUMNS + ("item", "reason", "has_audio", PATH_BYTES))
+
+#: What became of an input's audio, one of these for every input: ``ok``; ``silent`` (a
+#: track whose level is below :data:`asttools.audio.SILENCE_PEAK_DBFS` or
+#: :data:`asttools.audio.SILENCE_RMS_DBFS`: embedded and stored, but flagged);
+#: ``no_audio_stream`` (a video without an audio track: expected in video datasets, not a
+#: failure unless ``require_audio``); ``decode_error`` (the bytes are there but are not
+#: decodable audio: empty, not a media format, truncated or corrupt, NaN samples);
+#: ``unreadable`` (the bytes cannot be read: missing, no permission, a directory, not a
+#: regular file); ``error`` (anything else, e.g. more windows than one clip may have).
+AUDIO_STATUSES = ("ok", "silent", "no_audio_stream", "decode_error", "unreadable", "error")
+#: The statuses with embeddings (``has_audio`` is true for them).
+WITH_AUDIO = ("ok", "silent")
 
 #: The AudioSet-finetuned AST checkpoint (mAP 0.4593) used by default.
 DEFAULT_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"

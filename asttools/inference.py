@@ -208,6 +208,10 @@ class Item:
         How rows and messages name it: the absolute path, or ``"<array i>"``.
     extra : dict
         Columns (a manifest's labels, folds) copied onto each of its rows.
+    id : str, optional
+        Its stable name (``id`` in result tables); default ``name``.
+    segment : (float, float), optional
+        Only this part of the file, ``(start_s, end_s)`` (see :func:`asttools.extract`).
     """
 
     index: int
@@ -215,6 +219,12 @@ class Item:
     sr: int | None
     name: str
     extra: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    segment: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.id is None:
+            self.id = self.name
 
 
 def _is_number(x: object) -> bool:
@@ -317,14 +327,22 @@ class ItemResult:
     table: pd.DataFrame
     embeddings: np.ndarray
     logits: np.ndarray
+    status: dict[str, Any] = field(default_factory=lambda: {"audio_status": "ok"})
+    """``audio_status`` (``ok`` or ``silent``) and the media columns of
+    :data:`asttools.constants.INPUT_COLUMNS` (``audio_offset_s``, ...) when known."""
 
 
 @dataclass
 class ItemError:
-    """An input that failed, yielded by :func:`iter_embed`: the input, and why, in words."""
+    """An input without rows, yielded by :func:`iter_embed`: why, in words; its
+    ``status`` (one of :data:`asttools.constants.AUDIO_STATUSES`: ``no_audio_stream``
+    for a video without audio, else a failure); and what is known of its media
+    (``video_duration_s``, ``frame_rate``, ...)."""
 
     item: Item
     reason: str
+    status: str = "decode_error"
+    media: dict[str, Any] = field(default_factory=dict)
 
 
 class _Rows:
@@ -399,6 +417,7 @@ def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int) -> pd
     table = pd.DataFrame(
         {
             "item": it.index,
+            "id": pd.Series([it.id] * len(bounds), dtype=object),
             "path": pd.Series([it.name] * len(bounds), dtype=object),  # even not UTF-8
             "window": np.arange(len(bounds)),
             "start_s": [s / SAMPLE_RATE for s, _ in bounds],
@@ -517,17 +536,17 @@ def iter_embed(
                 progress.update(1)
             yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays())
 
-    def failed(it: Item, reason: str) -> ItemError:
+    def failed(it: Item, reason: str, status: str = "error") -> ItemError:
         """Forget an input's windows and results: it failed (possibly part way)."""
         queue[:] = [q for q in queue if q[0] != it.index]
         pending.pop(it.index, None)
         if progress is not None:
             progress.update(1)
-        return ItemError(it, reason)
+        return ItemError(it, reason, status)
 
     for it, src in _loaded(items, channel, workers):
         if isinstance(src, AudioError):
-            yield failed(it, src.reason)
+            yield failed(it, src.reason, getattr(src, "status", "decode_error"))
             continue
         streamed = isinstance(src, AudioStream)
         try:  # too many windows for this clip (by its header, for a stream): it alone fails
@@ -545,12 +564,13 @@ def iter_embed(
             continue
         entry = pending[it.index] = {"item": it, "table": None,
                                      "rows": _Rows(None if streamed else len(bounds))}
-        k, error = 0, None
+        k, error, status = 0, None, "error"
         while True:
             try:
                 window = next(windows, None)
             except AudioError as err:  # a stream that fails part way
                 error = err.reason
+                status = getattr(err, "status", "decode_error")
             except ParameterError as err:  # a stream longer than its header said
                 error = str(err)
             if error is not None or window is None:
@@ -561,7 +581,7 @@ def iter_embed(
                 run_queue()
                 yield from finished()
         if error is not None:
-            yield failed(it, error)
+            yield failed(it, error, status)
             continue
         n_samples = src.n_samples if streamed else len(src)
         bounds = bounds_of(n_samples) if streamed else bounds
@@ -598,7 +618,8 @@ def _collect(results: Iterable[ItemResult | ItemError], meta: dict, hidden: int,
     tables, embs, logits, errors = [], [], [], []
     for r in results:
         if isinstance(r, ItemError):
-            errors.append({"item": r.item.index, "path": r.item.name, "reason": r.reason})
+            errors.append({"item": r.item.index, "id": r.item.id, "path": r.item.name,
+                           "audio_status": r.status, "reason": r.reason, **r.media})
         else:
             tables.append(r.table)
             embs.append(r.embeddings)
@@ -607,17 +628,16 @@ def _collect(results: Iterable[ItemResult | ItemError], meta: dict, hidden: int,
     shape = (0, *grid, hidden) if grid else (0, hidden)
     table = (pd.concat(tables, ignore_index=True) if tables
              else pd.DataFrame({c: [] for c in TABLE_COLUMNS}))
-    return EmbeddingResult(
-        table=table,
-        embeddings=np.concatenate(embs) if embs else np.zeros(shape, np.float32),
-        probs=sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
-        errors=pd.DataFrame({  # object paths: a name need not be UTF-8
-            "item": pd.Series([e["item"] for e in errors], dtype=np.int64),
-            "path": pd.Series([e["path"] for e in errors], dtype=object),
-            "reason": pd.Series([e["reason"] for e in errors], dtype=object),
-        }),
-        meta=meta,
-    )
+    columns = list(dict.fromkeys(["item", "id", "path", "audio_status", "reason",
+                                  *(c for e in errors for c in e)]))
+    failed = pd.DataFrame({c: pd.Series([e.get(c) for e in errors],  # any name: objects
+                                        dtype=np.int64 if c == "item" else object)
+                           for c in columns})
+    return EmbeddingResult.from_rows(
+        table,
+        np.concatenate(embs) if embs else np.zeros(shape, np.float32),
+        sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
+        failed, meta)
 
 
 def embed(

@@ -25,6 +25,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,9 @@ def list_inputs(
     inputs: str | os.PathLike | Iterable[str | os.PathLike] | pd.DataFrame,
     *,
     extensions: Iterable[str] = MEDIA_EXTENSIONS,
+    id_column: str | None = None,
 ) -> pd.DataFrame:
-    """Expand files, directories and manifest CSVs into a table of input files.
+    """Expand files, directories and manifest CSVs into a table of inputs, each with an id.
 
     Parameters
     ----------
@@ -54,25 +56,37 @@ def list_inputs(
         manifest ``.csv`` with a ``path`` column (relative paths are resolved against the
         CSV's folder; its other columns, labels or folds, are carried to every row of
         that file). A DataFrame is read like a manifest, with relative paths resolved
-        against the working directory.
+        against the working directory. A manifest with ``start_s`` and ``end_s`` columns
+        lists segments: each row is its own input, that part of its file (see
+        :func:`asttools.extract`).
     extensions : iterable of str, default :data:`asttools.audio.MEDIA_EXTENSIONS`
         Suffixes, with the dot, that directory walks pick up.
+    id_column : str, optional
+        The manifest column that names each input (a dataset's clip id); default: the
+        ``id`` column when there is one.
 
     Returns
     -------
     DataFrame
-        ``path`` (absolute, symlinks resolved, each once, in input order) and the carried
-        columns. A symlink that cannot be followed (dangling, or in a loop) stays the link,
-        so that its failure names it. A file listed on several manifest rows with different
-        values is one row, whose differing columns hold tuples (see the module
-        documentation).
+        ``path`` (absolute, symlinks resolved), ``id``, ``segment_start_s`` and
+        ``segment_end_s`` (NaN for whole files; only when some input is a segment), then
+        the carried columns, one row per input in input order. The **id** is stable when
+        the data moves: the manifest's id column, else the path relative to the folder
+        or manifest it came from (a file given on its own: relative to the working
+        directory when under it, else its name), with ``/`` separators and any byte that
+        is not UTF-8 as ``\\xNN``; a segment's default id adds ``#start-end``. A symlink
+        that cannot be followed (dangling, or in a loop) stays the link, so that its
+        failure names it. Rows of one file with one id (and segment) are one input, whose
+        differing columns hold tuples (see the module documentation).
 
     Raises
     ------
     ParameterError
-        A path that does not exist, a manifest without a ``path`` column, with an empty
-        path or without rows, or a column named like one asttools writes
-        (:data:`asttools.constants.RESERVED_COLUMNS`).
+        A path that does not exist; a manifest without a ``path`` column (or the
+        ``id_column`` asked for), with an empty path or id, without rows, or with a
+        column named like one asttools writes (:data:`asttools.constants.RESERVED_COLUMNS`);
+        a segment whose ``start_s``/``end_s`` are missing or not ``0 <= start < end``;
+        two different inputs with the same id.
 
     Warns
     -----
@@ -83,15 +97,16 @@ def list_inputs(
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "b.WAV").write_bytes(b""); _ = (d / "a.flac").write_bytes(b"")
-    >>> [pathlib.Path(p).name for p in list_inputs(d)["path"]]
-    ['a.flac', 'b.WAV']
+    >>> _ = (d / "b.WAV").write_bytes(b""); (d / "sub").mkdir()
+    >>> _ = (d / "sub" / "a.flac").write_bytes(b"")
+    >>> list_inputs(d)["id"].tolist()
+    ['b.WAV', 'sub/a.flac']
     """
     exts = frozenset(e.lower() for e in extensions)
-    listed: list[str] = []
-    rows: dict[str, list[dict[str, Any]]] = {}  # manifest rows per path
+    entries: list[_Entry] = []
     if isinstance(inputs, pd.DataFrame):
-        _add(_from_frame(inputs, base=Path.cwd(), what="the input DataFrame"), listed, rows)
+        entries += _from_frame(inputs, base=Path.cwd(), what="the input DataFrame",
+                               id_column=id_column)
     else:
         if isinstance(inputs, (str, bytes, os.PathLike)):
             inputs = [inputs]
@@ -99,24 +114,45 @@ def list_inputs(
             name = os.fsdecode(p)
             path = Path(name).expanduser()
             if path.is_dir():
-                listed.extend(_walk(path, exts))
+                entries += _walk(path, exts)
             elif path.suffix.lower() == ".csv" and path.is_file():
-                _add(_read_manifest(path), listed, rows)
+                entries += _read_manifest(path, id_column=id_column)
             elif path.exists() or path.is_symlink():
-                listed.append(absolute_path(path))
+                entries.append(_Entry(absolute_path(path), _file_id(path)))
             else:
                 raise ParameterError(f"{printable_path(name)}: no such file or directory")
-    return _merge_rows(listed, rows)
+    return _merged(entries)
 
 
-def _add(entries: list[tuple[str, dict[str, Any]]], listed: list[str],
-         rows: dict[str, list[dict[str, Any]]]) -> None:
-    for path, extra in entries:
-        listed.append(path)
-        rows.setdefault(path, []).append(extra)
+@dataclass
+class _Entry:
+    """One listed input before rows of the same file are merged."""
+
+    path: str
+    id: str
+    extras: dict[str, Any] | None = None  # None: listed by a folder walk or on its own
+    segment: tuple[float, float] | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.path, self.id, self.segment)
 
 
-def _walk(root: Path, exts: frozenset[str]) -> list[str]:
+def _text_id(relative: str) -> str:
+    """An id from a relative path: ``/`` separators, odd bytes as ``\\xNN``."""
+    return printable_path(Path(relative).as_posix())
+
+
+def _file_id(path: Path) -> str:
+    """A file given on its own: relative to the working directory, else its name."""
+    full = Path(os.path.abspath(path))
+    try:
+        return _text_id(str(full.relative_to(Path.cwd())))
+    except ValueError:
+        return _text_id(full.name)
+
+
+def _walk(root: Path, exts: frozenset[str]) -> list[_Entry]:
     found, seen = [], set()
     for folder, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
@@ -127,13 +163,16 @@ def _walk(root: Path, exts: frozenset[str]) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in files:  # a file symlink in a loop is listed here; its failure names it
             if not name.startswith(".") and os.path.splitext(name)[1].lower() in exts:
-                found.append(absolute_path(Path(folder, name)))
-    return sorted(found)
+                walked = os.path.join(folder, name)
+                found.append(_Entry(absolute_path(walked),
+                                    _text_id(os.path.relpath(walked, root))))
+    return sorted(found, key=lambda e: e.path)
 
 
-def _read_manifest(csv: Path) -> list[tuple[str, dict[str, Any]]]:
+def _read_manifest(csv: Path, *, id_column: str | None) -> list[_Entry]:
     table = read_csv(csv, what="manifest", dtype={"path": object})
-    entries = _from_frame(table, base=csv.resolve().parent, what=printable_path(csv))
+    entries = _from_frame(table, base=csv.resolve().parent, what=printable_path(csv),
+                          id_column=id_column)
     if not entries:
         raise ParameterError(f"{printable_path(csv)}: the manifest has no rows, only a "
                              "header; add one row per audio file")
@@ -200,19 +239,30 @@ def _not_utf8(table: pd.DataFrame, name: str, what: str, path_column: str) -> st
     return None
 
 
-def _from_frame(table: pd.DataFrame, *, base: Path,
-                what: str) -> list[tuple[str, dict[str, Any]]]:
+def _from_frame(table: pd.DataFrame, *, base: Path, what: str,
+                id_column: str | None) -> list[_Entry]:
+    table = table.rename(columns=str)
     if "path" not in table.columns:
         raise ParameterError(
             f"{what} has no 'path' column (its columns: {list(table.columns)}); add one "
             "with the audio file of each row, relative to the CSV's folder or absolute"
         )
-    reserved = sorted(RESERVED_COLUMNS.intersection(map(str, table.columns)) - {"path"})
+    # segments: a manifest's start_s/end_s, or list_inputs' own output read again
+    bounds_columns = next((pair for pair in (("start_s", "end_s"),
+                                             ("segment_start_s", "segment_end_s"))
+                           if set(pair) <= set(table.columns)), None)
+    segments = bounds_columns is not None
+    own = {"path", "id", *(bounds_columns or ())}
+    reserved = sorted(RESERVED_COLUMNS.intersection(table.columns) - own)
     if reserved:
         raise ParameterError(
             f"{what} has columns named like the store's own ({reserved}); rename them"
         )
-    columns = {str(c): table[c].tolist() for c in table.columns}
+    if id_column is not None and id_column not in table.columns:
+        raise ParameterError(f"{what} has no id column {id_column!r} (its columns: "
+                             f"{list(table.columns)}); pass the column that names the clips")
+    id_column = id_column or ("id" if "id" in table.columns else None)
+    columns = {c: table[c].tolist() for c in table.columns}
     raw = columns.pop("path")
     names = [os.fsdecode(p) if isinstance(p, (str, bytes, os.PathLike)) else str(p)
              for p in raw]
@@ -220,44 +270,100 @@ def _from_frame(table: pd.DataFrame, *, base: Path,
              if plain(p) is None or not n.strip()]
     if empty:
         raise ParameterError(f"{what} has rows with an empty path (rows {empty[:5]})")
-    return [(absolute_path(n, base=base), {c: v[i] for c, v in columns.items()})
+    if id_column is not None:
+        ids = [plain(v) for v in (columns.pop("id") if id_column == "id"
+                                  else columns[id_column])]
+        bad = [i for i, v in enumerate(ids) if v is None or not str(v).strip()]
+        if bad:
+            raise ParameterError(f"{what}: column {id_column!r} is empty in rows {bad[:5]}; "
+                                 "every input needs an id")
+        ids = [str(v) for v in ids]
+    else:
+        ids = [_text_id(os.path.relpath(absolute_path(n, base=base), base))
+               if not os.path.isabs(n) else _text_id(n) for n in names]
+    bounds = None
+    if segments:
+        starts, ends = (columns.pop(c) for c in bounds_columns)
+        bounds = [None if plain(starts[i]) is None and plain(ends[i]) is None
+                  and bounds_columns[0] == "segment_start_s"  # a whole file among segments
+                  else _segment(starts[i], ends[i], what, i) for i in range(len(names))]
+        if id_column is None:
+            ids = [i if b is None else f"{i}#{b[0]:g}-{b[1]:g}"
+                   for i, b in zip(ids, bounds, strict=True)]
+    return [_Entry(absolute_path(n, base=base), ids[i],
+                   {c: v[i] for c, v in columns.items()},
+                   None if bounds is None else bounds[i])
             for i, n in enumerate(names)]
 
 
-def _merge_rows(listed: list[str], rows: dict[str, list[dict[str, Any]]]) -> pd.DataFrame:
-    """One row per path, in first-listed order; a path's differing rows merged to tuples."""
-    paths = list(dict.fromkeys(listed))
-    columns = list(dict.fromkeys(c for entries in rows.values() for r in entries for c in r))
-    distinct: dict[str, list[dict[str, Any]]] = {}
-    for path, entries in rows.items():
+def _segment(start: Any, end: Any, what: str, row: int) -> tuple[float, float]:
+    a, b = plain(start), plain(end)
+    try:
+        a, b = float(a), float(b)
+    except (TypeError, ValueError):
+        a = b = math.nan
+    if not (math.isfinite(a) and math.isfinite(b) and 0 <= a < b):
+        raise ParameterError(f"{what}: row {row} has start_s={start!r}, end_s={end!r}; a "
+                             "segment needs numbers with 0 <= start_s < end_s (seconds)")
+    return a, b
+
+
+def _merged(entries: list[_Entry]) -> pd.DataFrame:
+    """One row per input (file, id, segment), in first-listed order; an input's differing
+    rows merged to tuples; ids checked to be unique."""
+    groups: dict[tuple, list[_Entry]] = {}
+    for e in entries:
+        groups.setdefault(e.key, []).append(e)
+    owner: dict[str, tuple] = {}
+    for key in groups:
+        other = owner.setdefault(key[1], key)
+        if other != key:
+            where = [printable_path(k[0]) + ("" if k[2] is None else f" {k[2]}")
+                     for k in (other, key)]
+            raise ParameterError(
+                f"two inputs have the id {key[1]!r} ({where[0]} and {where[1]}); ids name "
+                "inputs, so they must be unique: give the manifest an id column (or "
+                "--id-column), or list the files from one folder")
+    columns = list(dict.fromkeys(c for e in entries for c in (e.extras or ())))
+    distinct: dict[tuple, list[dict[str, Any]]] = {}
+    for key, group in groups.items():
         kept: list[dict[str, Any]] = []
-        for r in entries:  # identical rows (a file listed twice the same way) are one
-            if not any(all(plain(r.get(c)) == plain(k.get(c)) for c in columns)
+        for e in group:  # identical rows (a file listed twice the same way) are one; a
+            if e.extras is None:  # folder's listing adds no row to a manifest's
+                continue
+            if not any(all(plain(e.extras.get(c)) == plain(k.get(c)) for c in columns)
                        for k in kept):
-                kept.append(r)
-        distinct[path] = kept
-    repeated = [p for p in paths if len(distinct.get(p, ())) > 1]
+                kept.append(e.extras)
+        distinct[key] = kept
+    repeated = [k for k in groups if len(distinct[k]) > 1]
     varying = [c for c in columns
-               if any(len({json.dumps(plain(r.get(c)), default=str) for r in distinct[p]}) > 1
-                      for p in repeated)]
-    data = {"path": pd.Series(paths, dtype=object)}
+               if any(len({json.dumps(plain(r.get(c)), default=str) for r in distinct[k]}) > 1
+                      for k in repeated)]
+    keys = list(groups)
+    data = {"path": pd.Series([k[0] for k in keys], dtype=object),
+            "id": pd.Series([k[1] for k in keys], dtype=object)}
+    if any(k[2] is not None for k in keys):
+        data["segment_start_s"] = pd.Series([np.nan if k[2] is None else k[2][0] for k in keys],
+                                            dtype=np.float64)
+        data["segment_end_s"] = pd.Series([np.nan if k[2] is None else k[2][1] for k in keys],
+                                          dtype=np.float64)
     for c in columns:
         values = []
-        for p in paths:
-            entries = distinct.get(p)
-            if not entries:
+        for k in keys:
+            rows = distinct[k]
+            if not rows:
                 values.append(None)
             elif c in varying:
                 values.append(tuple(None if plain(r.get(c)) is None else r.get(c)
-                                    for r in entries))
+                                    for r in rows))
             else:
-                values.append(entries[0].get(c))
+                values.append(rows[0].get(c))
         try:
             data[c] = pd.Series(values)
         except UnicodeError:  # text that is not UTF-8: pandas 3 keeps text as UTF-8
             data[c] = pd.Series(values, dtype=object)
     if repeated:
-        head = ", ".join(printable_path(p) for p in repeated[:3])
+        head = ", ".join(printable_path(k[0]) for k in repeated[:3])
         warnings.warn(
             f"{len(repeated)} files are listed on several rows with different values "
             f"({head}{', ...' if len(repeated) > 3 else ''}): each is one input, whose "

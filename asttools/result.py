@@ -19,12 +19,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .constants import WITH_AUDIO
 from .errors import ASTToolsError, ParameterError
 from .inputs import printable_path
 from .labels import audioset_labels
 
 __all__ = [
     "AGGREGATIONS",
+    "FAILED",
+    "STATUS_COLUMNS",
     "META_KEY",
     "TABLE_COLUMNS",
     "EmbeddingResult",
@@ -38,7 +41,11 @@ AGGREGATIONS = ("mean", "max")
 #: The Parquet metadata key of a result's provenance (``meta``), in stores and tables.
 META_KEY = b"asttools.meta"
 #: The columns every result table starts with.
-TABLE_COLUMNS = ["item", "path", "window", "start_s", "end_s", "clip_duration_s"]
+TABLE_COLUMNS = ["item", "id", "path", "window", "start_s", "end_s", "clip_duration_s"]
+#: The columns every status table starts with (then the media columns, carried columns).
+STATUS_COLUMNS = ["item", "id", "path", "audio_status", "has_audio", "reason"]
+#: Statuses that make an input a failure (``no_audio_stream`` too when audio is required).
+FAILED = ("decode_error", "unreadable", "error")
 
 
 @dataclass
@@ -48,20 +55,32 @@ class EmbeddingResult:
     Attributes
     ----------
     table : DataFrame, shape (n_rows, ...)
-        ``item`` (input number), ``path`` (absolute path, or ``"<array i>"``), ``window``
-        (window number within the clip), ``start_s``, ``end_s``, ``clip_duration_s``,
-        and any columns carried from a manifest.
-    embeddings : ndarray, float32, shape (n_rows, hidden) or (n_rows, 12, 101, hidden)
-        The pooled embedding (768 wide for the full model); the patch grid for
-        ``pooling="grid"``.
+        ``item`` (input number, in input order), ``id`` (the input's stable name, see
+        :func:`asttools.store.list_inputs`), ``path`` (the file, or ``"<array i>"``),
+        ``window`` (window number within the clip), ``start_s``, ``end_s`` (on the
+        video's timeline for a video whose audio starts late), ``clip_duration_s``, and
+        any columns carried from a manifest.
+    embeddings : ndarray, float32, shape (n_rows, hidden)
+        The pooled embedding (768 wide for the full model); (n_rows, 101, hidden), one
+        per patch column, for ``pooling="time"``; (n_rows, 12, 101, hidden), the patch
+        grid, for ``pooling="grid"``.
     probs : ndarray, float32, shape (n_rows, n_labels)
         Sigmoid of the classifier's logits (527 AudioSet classes for AudioSet models).
     errors : DataFrame
-        One row per input that failed: ``item``, ``path``, ``reason``.
+        One row per input that failed (``audio_status`` ``decode_error``, ``unreadable``
+        or ``error``, and ``no_audio_stream`` when audio was required): ``item``, ``id``,
+        ``path``, ``audio_status``, ``reason``.
     meta : dict
         How it was computed: ``model``, ``revision``, ``random_weights``, ``pooling``,
         ``layer``, ``window_s``, ``hop_s``, ``labels`` (class names in output order),
         versions.
+    status : DataFrame, shape (n_inputs, ...)
+        One row per input, whatever became of it: ``item``, ``id``, ``path``,
+        ``audio_status`` (one of :data:`asttools.constants.AUDIO_STATUSES`),
+        ``has_audio`` (it has embeddings: ``ok`` or ``silent``), ``reason`` (why not),
+        the media columns (``audio_offset_s``, ``audio_duration_s``, ``video_duration_s``,
+        ``frame_rate``, ``av_warning``) when known, and the carried columns. Built from
+        ``table`` and ``errors`` when not given.
     """
 
     table: pd.DataFrame
@@ -71,6 +90,34 @@ class EmbeddingResult:
         default_factory=lambda: pd.DataFrame({"item": [], "path": [], "reason": []})
     )
     meta: dict[str, Any] = field(default_factory=dict)
+    status: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if "id" not in self.table.columns and "path" in self.table.columns:
+            self.table.insert(min(1, len(self.table.columns)), "id",
+                              self.table["path"].astype(object))
+        if "id" not in self.errors.columns and "path" in self.errors.columns:
+            self.errors.insert(min(1, len(self.errors.columns)), "id",
+                               self.errors["path"].astype(object))
+        if self.status is None:
+            self.status = _status_from(self.table, self.errors)
+
+    @classmethod
+    def from_rows(cls, table: pd.DataFrame, embeddings: np.ndarray, probs: np.ndarray,
+                  failed: pd.DataFrame, meta: dict) -> EmbeddingResult:
+        """A result from window rows and the inputs without rows (failed or no audio).
+
+        ``failed`` has one row per input without rows: ``item``, ``id``, ``path``,
+        ``audio_status``, ``reason``, media and carried columns. Those whose status is a
+        failure (see :data:`FAILED`; ``no_audio_stream`` too with
+        ``meta["require_audio"]``) become ``errors``; every input is in ``status``.
+        """
+        failing = set(FAILED) | ({"no_audio_stream"} if meta.get("require_audio") else set())
+        statuses = failed.get("audio_status", pd.Series([], dtype=object))
+        is_error = np.asarray([(s or "decode_error") in failing for s in statuses], bool)
+        errors = failed.loc[is_error].reset_index(drop=True)
+        return cls(table, embeddings, probs, errors, meta,
+                   _status_from(table, failed.reset_index(drop=True)))
 
     def __len__(self) -> int:
         return len(self.table)
@@ -85,22 +132,34 @@ class EmbeddingResult:
         """True when the model that computed this had random weights."""
         return bool(self.meta.get("random_weights", False))
 
+    @property
+    def ids(self) -> list[str]:
+        """Every input's id, in input order (``item``), with audio or not."""
+        return self.status.sort_values("item", kind="stable")["id"].tolist()
+
     def __repr__(self) -> str:
         warn = "  [RANDOM WEIGHTS: outputs are meaningless]" if self.random_weights else ""
-        n_items = self.table["item"].nunique() if len(self.table) else 0
+        counts = self.status["audio_status"].value_counts()
+        without = int(counts.get("no_audio_stream", 0))
+        silent = int(counts.get("silent", 0))
         return (
-            f"EmbeddingResult({len(self.table)} rows from {n_items} inputs, "
-            f"embeddings {self.embeddings.shape}, probs {self.probs.shape}, "
-            f"{len(self.errors)} errors, model={self.meta.get('model')!r}, "
+            f"EmbeddingResult({len(self.table)} rows from {len(self.status)} inputs "
+            f"({len(self.status) - len(self.errors) - without} with audio"
+            + (f", {silent} of them silent" if silent else "")
+            + (f", {without} without an audio stream" if without else "")
+            + f", {len(self.errors)} failed), embeddings {self.embeddings.shape}, "
+            f"probs {self.probs.shape}, model={self.meta.get('model')!r}, "
             f"pooling={self.meta.get('pooling')!r}, layer={self.meta.get('layer')}){warn}"
         )
 
-    def select(self, *, paths: Sequence[str] | None = None,
+    def select(self, ids: Sequence[str] | None = None, *, paths: Sequence[str] | None = None,
                items: Sequence[int] | None = None) -> EmbeddingResult:
-        """The rows of some inputs, in the order asked for.
+        """The rows of some inputs, in the order asked for (to line up with other arrays).
 
         Parameters
         ----------
+        ids : sequence of str, optional
+            Inputs by ``id`` (e.g. the clip ids of a video model's feature array).
         paths : sequence of str, optional
             Inputs by ``path``.
         items : sequence of int, optional
@@ -109,32 +168,51 @@ class EmbeddingResult:
         Returns
         -------
         EmbeddingResult
-            Every row (window) of each input asked for, inputs in the order given;
-            ``errors`` of those inputs only.
+            Every row (window) of each input asked for, inputs in the order given and
+            renumbered ``item`` 0, 1, ... in that order; ``errors`` and ``status`` of
+            those inputs only. An input without rows (failed, no audio) has no rows
+            here: see :func:`asttools.aligned_embeddings` for one vector per id.
 
         Raises
         ------
         ParameterError
-            Neither or both given, or an input the result does not hold (its failures
-            count as held: they have no rows).
+            Not exactly one of the three given, or an input the result does not hold.
         """
-        if (paths is None) == (items is None):
-            raise ParameterError("give exactly one of paths= and items=")
-        column, wanted = ("path", list(paths)) if paths is not None else ("item", list(items))
-        held = set(self.table[column]) | set(self.errors.get(column, []))
+        given = [(n, v) for n, v in (("id", ids), ("path", paths), ("item", items))
+                 if v is not None]
+        if len(given) != 1:
+            raise ParameterError("give exactly one of ids, paths= and items=")
+        column, wanted = given[0][0], list(given[0][1])
+        held = set(self.status[column])
         missing = [w for w in wanted if w not in held]
         if missing:
             raise ParameterError(f"{len(missing)} of the {column}s asked for are not in this "
                                  f"result, e.g. {printable_path(str(missing[0]))!r}")
-        where: dict[Any, list[int]] = {}
-        for i, v in enumerate(self.table[column]):
-            where.setdefault(v, []).append(i)
-        take = np.asarray([i for w in wanted for i in where.get(w, [])], dtype=np.int64)
-        errors = self.errors[self.errors[column].isin(wanted)] if len(self.errors) \
-            else self.errors
-        return EmbeddingResult(self.table.iloc[take].reset_index(drop=True),
-                               self.embeddings[take], self.probs[take],
-                               errors.reset_index(drop=True), dict(self.meta))
+        order = {w: i for i, w in enumerate(dict.fromkeys(wanted))}
+
+        def pick(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+            rank = np.asarray([order.get(v, -1) for v in frame[column]], dtype=np.int64)
+            take = np.flatnonzero(rank >= 0)
+            take = take[np.argsort(rank[take], kind="stable")]
+            out = frame.iloc[take].reset_index(drop=True)
+            out["item"] = rank[take]
+            return out, take
+
+        table, take = pick(self.table)
+        errors, _ = pick(self.errors)
+        status, _ = pick(self.status)
+        return EmbeddingResult(table, self.embeddings[take], self.probs[take], errors,
+                               dict(self.meta), status)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table with two more columns, ``embedding`` and ``probs`` (one array a row).
+
+        For pandas users who want one object: ``res.to_frame().groupby("id")``.
+        """
+        out = self.table.copy()
+        out["embedding"] = list(self.embeddings)
+        out["probs"] = list(self.probs)
+        return out
 
     def clips(self, *, probs: str = "mean") -> EmbeddingResult:
         """Aggregate windows to one row per input clip.
@@ -155,7 +233,8 @@ class EmbeddingResult:
             raise ParameterError(f"probs={probs!r} is not one of {AGGREGATIONS}")
         if not len(self.table):
             return EmbeddingResult(self.table.copy(), self.embeddings, self.probs,
-                                   self.errors.copy(), {**self.meta, "aggregate": probs})
+                                   self.errors.copy(), {**self.meta, "aggregate": probs},
+                                   self.status.copy())
         codes, uniques = pd.factorize(self.table["item"], sort=False)
         n = len(uniques)
         counts = np.bincount(codes, minlength=n).astype(np.float64)
@@ -177,8 +256,40 @@ class EmbeddingResult:
         table = table.drop(columns=["window"]).reset_index(drop=True)
         return EmbeddingResult(
             table, emb.astype(np.float32), p.astype(np.float32), self.errors.copy(),
-            {**self.meta, "aggregate": probs},
+            {**self.meta, "aggregate": probs}, self.status.copy(),
         )
+
+
+def _status_from(table: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
+    """One row per input: the first window row of each input with rows, then the rest."""
+    carried = [c for c in table.columns if c not in _WINDOW_ONLY]
+    if len(table):
+        first = table.drop_duplicates("item", keep="first")[carried].copy()
+        if "audio_status" not in first.columns:
+            first["audio_status"] = "ok"
+        first["audio_status"] = first["audio_status"].fillna("ok")
+        first["reason"] = None
+    else:
+        first = pd.DataFrame({c: [] for c in ("item", "id", "path", "audio_status", "reason")})
+    rest = failed.copy()
+    if "audio_status" not in rest.columns:
+        rest["audio_status"] = "decode_error"
+    frames = [f for f in (first, rest) if len(f)]
+    status = (pd.concat(frames, ignore_index=True) if frames
+              else pd.DataFrame({c: [] for c in STATUS_COLUMNS}))
+    for c in STATUS_COLUMNS:
+        if c not in status.columns:
+            status[c] = pd.Series([None] * len(status), dtype=object)
+    status["has_audio"] = status["audio_status"].isin(WITH_AUDIO).astype(bool)
+    status["item"] = status["item"].astype(np.int64)
+    status = status.sort_values("item", kind="stable").reset_index(drop=True)
+    return status[STATUS_COLUMNS + [c for c in status.columns if c not in STATUS_COLUMNS]]
+
+
+#: Window columns that do not describe the input as a whole (left out of the status table).
+_WINDOW_ONLY = frozenset({"window", "start_s", "end_s", "top1_label", "top1_prob",
+                          "top2_label", "top2_prob", "top3_label", "top3_prob",
+                          "settings_key"})
 
 
 def top_k(

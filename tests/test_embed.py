@@ -114,8 +114,8 @@ def test_exact_shapes_and_dtypes(tiny_model, pooling, shape):
     assert out.embeddings.shape == (2, *shape)
     assert out.probs.shape == (2, 527)
     assert out.embeddings.dtype == out.probs.dtype == np.float32
-    assert list(out.table.columns[:6]) == ["item", "path", "window", "start_s", "end_s",
-                                          "clip_duration_s"]
+    assert list(out.table.columns[:7]) == ["item", "id", "path", "window", "start_s",
+                                          "end_s", "clip_duration_s"]
     assert ((out.probs > 0) & (out.probs < 1)).all()
 
 

@@ -347,8 +347,9 @@ def test_fully_cached_run_on_a_read_only_store_writes_nothing(tmp_path, tiny_mod
     (data / "new.wav").unlink()
     with pytest.warns(ASTToolsWarning, match=r"not writable, so 1 failed inputs are not "
                       r"recorded.*missing.wav: file not found"):
-        listed = pd.DataFrame({"path": [*map(str, sorted(data.glob("*.wav"))),
-                                        str(data / "missing.wav")]})
+        files = [*sorted(data.glob("*.wav")), data / "missing.wav"]
+        listed = pd.DataFrame({"path": [str(f) for f in files],  # the ids the folder gave
+                               "id": [f.name for f in files]})
         out = extract(listed, store, model="tiny-random", progress=False)
     assert out.errors["reason"].tolist() == ["file not found"] and len(out) == 3
     assert _snapshot(store) == before
@@ -483,8 +484,9 @@ def test_read_only_mount(tmpfs, tmp_path, tiny_model, tiny_env, capsys, monkeypa
     assert "Read-only file system" in err and "not writable" in err and "Traceback" not in err
     (data / "new.wav").unlink()
     missing = tmp_path / "m.csv"
-    missing.write_text("path\n" + "\n".join(map(str, sorted(data.glob("*.wav"))))
-                       + "\nnothere.wav\n")
+    missing.write_text("path,id\n" + "\n".join(f"{f},{f.name}"  # the ids the folder gave
+                                                for f in sorted(data.glob("*.wav")))
+                       + "\nnothere.wav,nothere.wav\n")
     assert _main(["extract", str(missing), "--out", str(store), "-q"]) == EXIT_SOME_FAILED
     err = capsys.readouterr().err
     assert "not recorded" in err and "nothere.wav: file not found" in err

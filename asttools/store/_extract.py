@@ -23,6 +23,7 @@ from ..concurrency import prefetch
 from ..constants import (
     FLUSH_ITEMS,
     FLUSH_SECONDS,
+    INPUT_COLUMNS,
     SAMPLE_RATE,
     STORE_POOLINGS,
     WINDOW_S,
@@ -39,20 +40,14 @@ from ._layout import (
     _Event,
     _file_reason,
     _frames,
+    _ids,
     _sha256,
     _Store,
     _Vanished,
     _WriteError,
+    unit_key,
 )
-from ._writer import _Claims, _Rows, _Writer
-
-
-def _extras(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k != "path"}
-
-
-
-
+from ._writer import _Claims, _Input, _Rows, _Writer
 
 
 def _model_name(model) -> str:
@@ -116,6 +111,8 @@ def extract(
     flush_seconds: float = FLUSH_SECONDS,
     progress: bool = True,
     read_back: bool = True,
+    id_column: str | None = None,
+    require_audio: bool = False,
 ) -> EmbeddingResult:
     """Embed audio files into an on-disk store, computing only what it does not hold yet.
 
@@ -163,20 +160,31 @@ def extract(
         Show a progress bar (files; windows, cached and failed counts; rate; ETA).
     read_back : bool, default True
         Read the rows of these inputs back from the store. ``False`` returns only
-        ``errors`` and ``meta`` (an empty ``table``), for runs too large to hold in
-        memory; read them later with :func:`read_store`.
+        ``errors``, ``status`` and ``meta`` (an empty ``table``), for runs too large to
+        hold in memory; read them later with :func:`read_store`.
+    id_column : str, optional
+        The manifest column that names each input; default its ``id`` column, else the
+        path relative to the folder or manifest (see :func:`list_inputs`). The store
+        knows inputs by id: moving the dataset and running again is fully cached.
+    require_audio : bool, default False
+        Count a video without an audio stream as a failure. By default it is an expected
+        outcome for a video dataset: recorded with ``audio_status="no_audio_stream"``
+        (and its manifest columns) in ``status``, counted apart (``meta["run"]
+        ["no_audio"]``), not an error.
 
     Returns
     -------
     EmbeddingResult
         The stored rows of exactly these inputs, in input order (``item`` numbers the
         inputs), read back from the store: ``table`` (the store's columns but the
-        vectors), ``embeddings`` (float32, (n_rows, hidden)), ``probs`` (float32,
-        (n_rows, n_labels)), ``errors`` (inputs that failed in this run: ``item``,
-        ``path``, ``reason``) and ``meta`` (the run's settings and versions,
-        ``settings_key``, ``store``, and ``run``: counts of ``computed``, ``cached``,
-        ``copied`` and ``failed`` inputs (``failed_before``: of those, how many failed in
-        an earlier run and were not retried), ``windows`` computed, ``seconds``).
+        vectors; ``path`` is where each file is now), ``embeddings`` (float32,
+        (n_rows, hidden)), ``probs`` (float32, (n_rows, n_labels)), ``errors`` (inputs
+        that failed: ``item``, ``id``, ``path``, ``audio_status``, ``reason``), ``status``
+        (every input, with its ``audio_status``) and ``meta`` (the run's settings and
+        versions, ``settings_key``, ``store``, and ``run``: counts of ``computed``,
+        ``cached``, ``copied``, ``no_audio`` and ``failed`` inputs (``failed_before``: of
+        those, how many failed in an earlier run and were not retried), ``windows``
+        computed, ``seconds``).
 
     Raises
     ------
@@ -226,13 +234,13 @@ def extract(
         raise ParameterError(f"workers must be an integer >= 0, got {workers!r}")
     if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
         raise ParameterError(f"layer must be an integer, got {layer!r}")
-    table_in = list_inputs(inputs)
+    table_in = list_inputs(inputs, id_column=id_column)
     settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
                          hop_s=hop_s, channel=channel)
     run = _Extraction(
         table_in, _Store(store, create=True), settings, model=model, device=device,
         batch_size=int(batch_size), workers=int(workers), rehash=rehash,
-        retry_failed=retry_failed,
+        retry_failed=retry_failed, require_audio=bool(require_audio),
         flush_items=int(flush_items), flush_seconds=float(flush_seconds), progress=progress,
     )
     return run.run(read_back=read_back)
@@ -242,7 +250,7 @@ class _Extraction:
     """The state of one :func:`extract` call."""
 
     def __init__(self, table_in, store, settings, *, model, device, batch_size, workers,
-                 rehash, retry_failed, flush_items, flush_seconds, progress):
+                 rehash, retry_failed, require_audio, flush_items, flush_seconds, progress):
         self.table_in = table_in
         self.store = store
         self.settings = settings
@@ -253,10 +261,11 @@ class _Extraction:
         self.workers = workers
         self.rehash = rehash
         self.retry_failed = retry_failed
+        self.require_audio = require_audio
         self.progress = progress
-        self.stats = Counter(computed=0, cached=0, copied=0, failed=0, failed_before=0,
-                             windows=0)
-        self.errors: list[dict[str, Any]] = []
+        self.stats = Counter(computed=0, cached=0, copied=0, no_audio=0, failed=0,
+                             failed_before=0, windows=0)
+        self.failures: list[dict[str, Any]] = []  # inputs without rows, with their status
         self.latest, self.by_hash = store.index(self.key)
         self.schema = store.schema()
         self.stored_meta = store.all_settings().get(self.key)
@@ -273,10 +282,7 @@ class _Extraction:
     # ---- the run
     def run(self, *, read_back: bool) -> EmbeddingResult:
         t0 = time.perf_counter()
-        items = [
-            Item(i, row["path"], None, row["path"], _extras(row))
-            for i, row in enumerate(self.table_in.to_dict("records"))
-        ]
+        items = [_item(i, row) for i, row in enumerate(self.table_in.to_dict("records"))]
         self.store.record(self.key, self.stored_meta)
         self.bar = tqdm(total=len(items), unit="file", desc="extract", disable=not self.progress,
                         dynamic_ncols=True)
@@ -307,13 +313,17 @@ class _Extraction:
             self.claims.close()
             self.bar.close()
         self.stats["seconds"] = round(time.perf_counter() - t0, 3)
-        if self.errors:
-            first = self.errors[0]
+        failed = [f for f in self.failures if self._is_failure(f["audio_status"])]
+        if failed:
+            first = failed[0]
             warnings.warn(
-                f"{len(self.errors)} of {len(items)} inputs failed and have no rows (see "
+                f"{len(failed)} of {len(items)} inputs failed and have no rows (see "
                 f"result.errors; recorded in the store), e.g. {printable_path(first['path'])}: "
                 f"{first['reason']}", ASTToolsWarning, stacklevel=3)
         return self._result(read_back=read_back)
+
+    def _is_failure(self, status: str | None) -> bool:
+        return status != "no_audio_stream" or self.require_audio
 
     def _ensure_model(self) -> None:
         if self.model is None:
@@ -347,7 +357,7 @@ class _Extraction:
     # ---- what to compute
     def _hashed(self, items: list[Item]) -> Iterator[tuple[Item, dict | str]]:
         def job(item: Item):
-            prev = self.latest.get(item.name)
+            prev = self.latest.get(item.id)
             try:
                 st = os.stat(item.name)
                 if stat.S_ISDIR(st.st_mode):
@@ -385,13 +395,13 @@ class _Extraction:
         """Whether this writer computes ``item``; settles it (stored, failed, copied,
         being computed here or by another writer) otherwise."""
         if isinstance(info, str):
-            self._fail(item, None, info)
+            self._fail(item, None, info, "unreadable")
             return False
         if self._settled(item, info):
             return False
-        h = info["content_hash"]
+        unit = unit_key(info["content_hash"], item.segment)
         try:
-            if not self.claims.take(h, wait=wait):
+            if not self.claims.take(unit, wait=wait):
                 self.deferred.append((item, info))  # another writer computes it
                 return False
         except _WriteError as err:
@@ -400,33 +410,35 @@ class _Extraction:
         if self.store.changed():  # another writer published since this one looked
             self._refresh()
             if self._settled(item, info):
-                self.claims.release([h])
+                self.claims.release([unit])
                 return False
-        self.inflight[h] = []
+        self.inflight[unit] = []
         self.info[item.index] = info
         return True
 
     def _settled(self, item: Item, info: dict) -> bool:
         h = info["content_hash"]
-        prev = self.latest.get(item.name)
-        if (prev is not None and prev.kind == "rows" and prev.content_hash == h
+        unit = unit_key(h, item.segment)
+        prev = self.latest.get(item.id)
+        same = (prev is not None and prev.content_hash == h and prev.segment == item.segment)
+        if (same and prev.kind == "rows"
                 and (not item.extra or self._same_extras(prev.extras, item.extra))):
             self.stats["cached"] += 1
             self._advance()
             return True
-        if (prev is not None and prev.kind == "error" and prev.content_hash == h
-                and not self.retry_failed):
-            self.stats["failed"] += 1  # the same bytes failed before: not retried
-            self.stats["failed_before"] += 1
-            self.errors.append({"item": item.index, "path": item.name, "reason": prev.reason})
+        if same and prev.kind == "error" and not self.retry_failed:
+            # the same bytes failed before (or have no audio): not decoded again
+            status = prev.status or "decode_error"
+            self._count(status, before=True)
+            self.failures.append(_failure(item, status, prev.reason))
             self._advance()
             return True
-        if h in self.inflight:
-            self.inflight[h].append((item, info))
+        if unit in self.inflight:
+            self.inflight[unit].append((item, info))
             return True
-        source = self.writer.by_hash.get(h)
-        if source is None and h in self.by_hash:
-            source = self._stored_rows(*self.by_hash[h])
+        source = self.writer.by_hash.get(unit)
+        if source is None and unit in self.by_hash:
+            source = self._stored_rows(*self.by_hash[unit])
         if source is not None:
             self._store_rows(item, info, source, copied=True)
             return True
@@ -451,19 +463,23 @@ class _Extraction:
                 return False
         return True
 
-    def _stored_rows(self, part: Path, path: str) -> _Rows | None:
+    def _stored_rows(self, part: Path, input_id: str) -> _Rows | None:
         try:
             t = self.store.read_part(part)
         except _Vanished:
             return None
         if t is None:
             return None
-        keep = [i for i, p in enumerate(_exact_paths(t)) if p == path]
+        paths = _exact_paths(t)
+        keep = [i for i, k in enumerate(_ids(t, paths)) if k == input_id]
         if not keep:
             return None
         t = t.take(pa.array(keep, pa.int64()))
-        return _Rows(path, t.column("content_hash")[0].as_py(), 0, 0,
-                     t.column("window").to_numpy(), t.column("start_s").to_numpy(),
+        own = {c: t.column(c)[0].as_py() for c in INPUT_COLUMNS if c in t.column_names}
+        stored = _Input(input_id, paths[keep[0]], t.column("content_hash")[0].as_py(),
+                        audio_status=own.get("audio_status") or "ok",
+                        media={c: own.get(c) for c in INPUT_COLUMNS[2:]})
+        return _Rows(stored, t.column("window").to_numpy(), t.column("start_s").to_numpy(),
                      t.column("end_s").to_numpy(), t.column("clip_duration_s").to_numpy(),
                      _vectors(t.column("embedding"), t.schema.field("embedding").type.list_size),
                      _vectors(t.column("probs"), t.schema.field("probs").type.list_size))
@@ -476,61 +492,92 @@ class _Extraction:
     def _finished(self, r: ItemResult | ItemError) -> None:
         info = self.info.pop(r.item.index)
         h = info["content_hash"]
+        unit = unit_key(h, r.item.segment)
         if isinstance(r, ItemError):
-            self._fail(r.item, h, r.reason)
-            for item, _ in self.inflight.pop(h, []):
-                self._fail(item, h, r.reason)
+            self._fail(r.item, h, r.reason, r.status, r.media)
+            for item, _ in self.inflight.pop(unit, []):
+                self._fail(item, h, r.reason, r.status, r.media)
         else:
             t = r.table
-            rows = _Rows(r.item.name, h, info["file_size"], info["file_mtime_ns"],
+            media = {c: r.status.get(c) for c in INPUT_COLUMNS[2:]}
+            rows = _Rows(_Input(r.item.id, r.item.name, h, info["file_size"],
+                                info["file_mtime_ns"], r.status.get("audio_status", "ok"),
+                                media, dict(r.item.extra)),
                          t["window"].to_numpy(np.int64), t["start_s"].to_numpy(np.float64),
                          t["end_s"].to_numpy(np.float64),
                          t["clip_duration_s"].to_numpy(np.float64), r.embeddings,
-                         sigmoid(r.logits), dict(r.item.extra))
+                         sigmoid(r.logits))
             self.stats["computed"] += 1
             self.stats["windows"] += len(t)
-            self.writer.add_rows(rows)
+            self.writer.add_rows(rows, unit)
             self._advance()
-            for item, dup_info in self.inflight.pop(h, []):
+            for item, dup_info in self.inflight.pop(unit, []):
                 self._store_rows(item, dup_info, rows, copied=True)
         if self.writer.due():
             self.writer.flush()
 
     def _store_rows(self, item: Item, info: dict, source: _Rows, *,
                     copied: bool = False) -> None:
+        src = source.input
         self.writer.add_rows(_Rows(
-            item.name, info["content_hash"], int(info["file_size"]),
-            int(info["file_mtime_ns"]), source.window, source.start_s, source.end_s,
-            source.clip_duration_s, source.embeddings, source.probs, dict(item.extra)))
+            _Input(item.id, item.name, info["content_hash"], int(info["file_size"]),
+                   int(info["file_mtime_ns"]), src.audio_status, dict(src.media),
+                   dict(item.extra)),
+            source.window, source.start_s, source.end_s, source.clip_duration_s,
+            source.embeddings, source.probs), unit_key(info["content_hash"], item.segment))
         if copied:
             self.stats["copied"] += 1
         self._advance()
 
-    def _fail(self, item: Item, content_hash: str | None, reason: str) -> None:
-        self.stats["failed"] += 1
-        self.errors.append({"item": item.index, "path": item.name, "reason": reason})
-        prev = self.latest.get(item.name)
-        if (prev is not None and prev.kind == "error" and prev.content_hash == content_hash
-                and prev.reason == reason):  # recorded already: nothing new to write
-            if content_hash is not None:
-                self.claims.release([content_hash])
+    def _count(self, status: str, *, before: bool = False) -> None:
+        if self._is_failure(status):
+            self.stats["failed"] += 1
+            self.stats["failed_before"] += before
         else:
-            self.writer.add_error(item.name, content_hash, reason)
+            self.stats["no_audio"] += 1
+
+    def _fail(self, item: Item, content_hash: str | None, reason: str, status: str,
+              media: dict | None = None) -> None:
+        self._count(status)
+        self.failures.append(_failure(item, status, reason, media))
+        prev = self.latest.get(item.id)
+        unit = None if content_hash is None else unit_key(content_hash, item.segment)
+        if (prev is not None and prev.kind == "error" and prev.content_hash == content_hash
+                and prev.segment == item.segment and prev.reason == reason
+                and prev.status == status):  # recorded already: nothing new to write
+            if unit is not None:
+                self.claims.release([unit])
+        else:
+            media = {**(media or {}), **_segment_columns(item)}
+            self.writer.add_error(_Input(item.id, item.name, content_hash,
+                                         audio_status=status, media=media,
+                                         extras=dict(item.extra), reason=reason))
         self._advance()
 
     def _flushed(self, rows_part: tuple[int, Path] | None, rows: list[_Rows],
-                 errors_seq: int | None, errors: list[tuple[str, str | None, str]]) -> None:
+                 errors_seq: int | None, errors: list[_Input]) -> None:
+        units = []
         if rows_part is not None:
             seq, part = rows_part
             for r in rows:
-                self.latest[r.path] = _Event(seq, "rows", r.content_hash, r.file_size,
-                                             r.file_mtime_ns, dict(r.extras))
-                self.by_hash[r.content_hash] = (part, r.path)
+                rec = r.input
+                segment = _segment(rec.media)
+                self.latest[rec.id] = _Event(seq, "rows", rec.content_hash, rec.file_size,
+                                             rec.file_mtime_ns, dict(rec.extras),
+                                             segment=segment, status=rec.audio_status,
+                                             path=rec.path)
+                unit = unit_key(rec.content_hash, segment)
+                self.by_hash[unit] = (part, rec.id)
+                units.append(unit)
             self.schema = self.store.schema()
-        for path, h, reason in errors:
-            self.latest[path] = _Event(errors_seq, "error", h, reason=reason)
-        self.claims.release([r.content_hash for r in rows]
-                            + [h for _, h, _ in errors if h is not None])
+        for rec in errors:
+            segment = _segment(rec.media)
+            self.latest[rec.id] = _Event(errors_seq, "error", rec.content_hash,
+                                         reason=rec.reason, segment=segment,
+                                         status=rec.audio_status, path=rec.path)
+            if rec.content_hash is not None:
+                units.append(unit_key(rec.content_hash, segment))
+        self.claims.release(units)
 
     def _advance(self) -> None:
         self.bar.update(1)
@@ -539,26 +586,60 @@ class _Extraction:
                              failed=s["failed"], refresh=False)
 
     def _result(self, *, read_back: bool) -> EmbeddingResult:
-        paths = list(self.table_in["path"]) if read_back else []
-        table, emb, probs, _ = _frames(self.store.read(self.key, paths=set(paths)))
+        ids = list(self.table_in["id"]) if read_back else []
+        table, emb, probs, _ = _frames(self.store.read(self.key, ids=set(ids)))
         where: dict[str, list[int]] = {}
-        for i, p in enumerate(table["path"]):
-            where.setdefault(p, []).append(i)
+        for i, k in enumerate(table["id"]):
+            where.setdefault(k, []).append(i)
         take, item = [], []
-        for i, p in enumerate(paths):
-            rows = where.get(p, [])
+        for i, k in enumerate(ids):
+            rows = where.get(k, [])
             take.extend(rows)
             item.extend([i] * len(rows))
         take = np.asarray(take, dtype=np.int64)
         table = table.iloc[take].reset_index(drop=True)
         table.insert(0, "item", np.asarray(item, dtype=np.int64))
+        now = dict(zip(self.table_in["id"], self.table_in["path"], strict=True))
+        table["path"] = pd.Series([now[k] for k in table["id"]], dtype=object)  # where it is now
         meta = dict(self.stored_meta or {"settings": self.settings, "settings_key": self.key})
-        meta.update(store=str(self.store.root), settings_key=self.key, run=dict(self.stats))
-        errors = pd.DataFrame({
-            "item": pd.Series([e["item"] for e in self.errors], dtype=np.int64),
-            "path": pd.Series([e["path"] for e in self.errors], dtype=object),
-            "reason": pd.Series([e["reason"] for e in self.errors], dtype=object),
-        })
-        return EmbeddingResult(table, emb[take], probs[take], errors, meta)
+        meta.update(store=str(self.store.root), settings_key=self.key, run=dict(self.stats),
+                    require_audio=self.require_audio)
+        columns = list(dict.fromkeys(["item", "id", "path", "audio_status", "reason",
+                                      *(c for f in self.failures for c in f)]))
+        failed = pd.DataFrame({c: pd.Series([f.get(c) for f in self.failures],  # any name
+                                            dtype=np.int64 if c == "item" else object)
+                               for c in columns})
+        if len(failed):
+            carried = self.table_in.drop(columns=["path", "id"])
+            carried.insert(0, "item", np.arange(len(self.table_in)))
+            failed = failed.merge(carried, on="item", how="left")
+            failed["path"] = failed["path"].astype(object)
+        return EmbeddingResult.from_rows(table, emb[take], probs[take], failed, meta)
 
 
+def _item(index: int, row: dict[str, Any]) -> Item:
+    """An input of the streaming pass from a row of :func:`list_inputs`."""
+    a, b = row.get("segment_start_s"), row.get("segment_end_s")
+    segment = None if a is None or b is None or a != a or b != b else (float(a), float(b))
+    extra = {k: v for k, v in row.items()
+             if k not in ("path", "id", "segment_start_s", "segment_end_s")}
+    return Item(index, row["path"], None, row["path"], extra, id=str(row["id"]),
+                segment=segment)
+
+
+def _failure(item: Item, status: str, reason: str | None,
+             media: dict | None = None) -> dict[str, Any]:
+    return {"item": item.index, "id": item.id, "path": item.name, "audio_status": status,
+            "reason": reason, **{c: v for c, v in (media or {}).items()
+                                 if c in INPUT_COLUMNS[2:7]}}
+
+
+def _segment_columns(item: Item) -> dict[str, float]:
+    if item.segment is None:
+        return {}
+    return {"segment_start_s": item.segment[0], "segment_end_s": item.segment[1]}
+
+
+def _segment(media: dict[str, Any]) -> tuple[float, float] | None:
+    a, b = media.get("segment_start_s"), media.get("segment_end_s")
+    return None if a is None or b is None else (float(a), float(b))

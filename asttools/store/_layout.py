@@ -36,7 +36,7 @@ except ImportError:  # Windows: no advisory locks (see "Concurrent writers")
     fcntl = None
 
 
-STORE_FORMAT_VERSION = 1
+STORE_FORMAT_VERSION = 2  # 2: inputs known by id; audio statuses; media columns
 META_FILE = "_meta.json"
 ERRORS_DIR = "_errors"
 CORRUPT_DIR = "_corrupt"
@@ -48,7 +48,8 @@ _KEY_KEY = b"asttools.settings_key"
 _HASH_BLOCK = 1 << 20
 #: How often a read starts again when part files vanish under it (a concurrent compact).
 _RETRIES = 5
-_ERROR_COLUMNS = ("path", "content_hash", "settings_key", "reason")
+#: The columns of a failure as :func:`_frames` returns them (carried columns follow).
+_ERROR_COLUMNS = ("path", "id", "content_hash", "settings_key", "audio_status", "reason")
 #: errno values of a write refused because the store is not writable, or the disk full.
 _READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 _FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -178,7 +179,7 @@ def _part_seq(name: str) -> int | None:
 
 @dataclass
 class _Event:
-    """The newest thing a store says about one path for one settings key."""
+    """The newest thing a store says about one input (by id) for one settings key."""
 
     seq: int
     kind: str  # "rows" or "error"
@@ -187,6 +188,28 @@ class _Event:
     mtime_ns: int | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None
+    segment: tuple[float, float] | None = None
+    status: str | None = None
+    path: str | None = None
+
+
+def unit_key(content_hash: str, segment: tuple[float, float] | None) -> str:
+    """What is computed once and may be copied: a file's bytes, and which part of them."""
+    return content_hash if segment is None else f"{content_hash}@{segment[0]:.6f}-{segment[1]:.6f}"
+
+
+def _segment_of(values: dict[str, list], i: int) -> tuple[float, float] | None:
+    a = values.get("segment_start_s", [None] * (i + 1))[i]
+    b = values.get("segment_end_s", [None] * (i + 1))[i]
+    return None if a is None or b is None or a != a or b != b else (float(a), float(b))
+
+
+def _ids(t: pa.Table, paths: list[str]) -> list[str]:
+    """Each row's input id; a store written before ids (format 1) is keyed by path."""
+    if "id" not in t.column_names:
+        return list(paths)
+    return [p if i is None else i for i, p in zip(t.column("id").to_pylist(), paths,
+                                                   strict=True)]
 
 
 @dataclass
@@ -204,9 +227,9 @@ class _Part:
 class _Current:
     """The current rows and errors of one settings key (see :meth:`_Store.read`)."""
 
-    rows: pa.Table | None  # every column, vectors too, by path then window; None: no parts
+    rows: pa.Table | None  # every column, vectors too, by id then window; None: no parts
     paths: list[str]  # the exact path of each row
-    errors: list[tuple[str, str | None, str, str]]  # path, content_hash, settings_key, reason
+    errors: list[dict[str, Any]]  # one per failed input: its columns, exact path
 
 
 class _Store:
@@ -531,31 +554,38 @@ class _Store:
                 continue
             t = _conform(t, pa.schema([schema.field(c) for c in cols]))
             paths = _exact_paths(t)
+            ids = _ids(t, paths)
             values = {c: t.column(c).to_pylist() for c in cols if c not in ("path", PATH_BYTES)}
             carried = [c for c in values if c not in ROW_COLUMNS]
             seen = set()
-            for i, path in enumerate(paths):
-                if path in seen:
+            for i, (path, input_id) in enumerate(zip(paths, ids, strict=True)):
+                if input_id in seen:
                     continue
-                seen.add(path)
+                seen.add(input_id)
                 h = values["content_hash"][i]
-                events.append((part.seq, path, _Event(
+                segment = _segment_of(values, i)
+                events.append((part.seq, input_id, _Event(
                     part.seq, "rows", h, values["file_size"][i], values["file_mtime_ns"][i],
-                    {c: values[c][i] for c in carried})))
-                by_hash[h] = (part.path, path)
+                    {c: values[c][i] for c in carried}, segment=segment,
+                    status=values.get("audio_status", ["ok"] * (i + 1))[i] or "ok",
+                    path=path)))
+                by_hash[unit_key(h, segment)] = (part.path, input_id)
         for part in self.parts_for(key, errors=True):
             if only is not None and str(part.path) not in only:
                 continue
             t = self.read_part(part)
             if t is None:
                 continue
-            events.extend(
-                (part.seq, path, _Event(part.seq, "error", h, reason=reason))
-                for path, h, reason in zip(_exact_paths(t), t.column("content_hash").to_pylist(),
-                                           t.column("reason").to_pylist(), strict=True))
+            paths = _exact_paths(t)
+            values = {c: t.column(c).to_pylist() for c in t.column_names}
+            for i, (path, input_id) in enumerate(zip(paths, _ids(t, paths), strict=True)):
+                events.append((part.seq, input_id, _Event(
+                    part.seq, "error", values["content_hash"][i], reason=values["reason"][i],
+                    segment=_segment_of(values, i), path=path,
+                    status=(values.get("audio_status") or [None] * (i + 1))[i])))
         latest: dict[str, _Event] = {}
-        for _, path, ev in sorted(events, key=lambda e: e[0]):
-            latest[path] = ev
+        for _, input_id, ev in sorted(events, key=lambda e: e[0]):
+            latest[input_id] = ev
         return latest, by_hash
 
     def _schema_of(self, parts: list[_Part]) -> pa.Schema | None:
@@ -569,64 +599,68 @@ class _Store:
         return pa.schema([store.field(n) if n in store.names else own.field(n)
                           for n in own.names])
 
-    def read(self, key: str, *, paths: set[str] | None = None) -> _Current:
-        """The current rows and errors of ``key`` (of ``paths`` only, when given)."""
-        return self._retried(lambda: self._read(key, paths))
+    def read(self, key: str, *, ids: set[str] | None = None) -> _Current:
+        """The current rows and errors of ``key`` (of the inputs ``ids`` only, when given)."""
+        return self._retried(lambda: self._read(key, ids))
 
-    def _read(self, key: str, paths: set[str] | None) -> _Current:
+    def _read(self, key: str, wanted: set[str] | None) -> _Current:
         parts = self.parts_for(key, errors=False)
         schema = self._schema_of(parts)
-        if paths is not None and not paths:
+        if wanted is not None and not wanted:
             return _Current(None if schema is None else schema.empty_table(), [], [])
-        pieces, seqs, row_paths = [], [], []
+        pieces, seqs, row_paths, row_ids = [], [], [], []
         for part in parts:
             t = self.read_part(part)
             if t is None:
                 continue
             exact = _exact_paths(t)
-            if paths is not None:
-                keep = [i for i, p in enumerate(exact) if p in paths]
-                t, exact = t.take(pa.array(keep, pa.int64())), [exact[i] for i in keep]
+            ids = _ids(t, exact)
+            if wanted is not None:
+                keep = [i for i, k in enumerate(ids) if k in wanted]
+                t = t.take(pa.array(keep, pa.int64()))
+                exact, ids = [exact[i] for i in keep], [ids[i] for i in keep]
             pieces.append(_conform(t, schema))
             seqs += [part.seq] * len(exact)
             row_paths += exact
+            row_ids += ids
         failed = []
         for part in self.parts_for(key, errors=True):
             t = self.read_part(part)
             if t is None:
                 continue
-            failed.extend(
-                (part.seq, p, h, k, r) for p, h, k, r in zip(
-                    _exact_paths(t), t.column("content_hash").to_pylist(),
-                    t.column("settings_key").to_pylist(), t.column("reason").to_pylist(),
-                    strict=True)
-                if paths is None or p in paths)
+            exact = _exact_paths(t)
+            records = t.drop_columns([c for c in ("path", PATH_BYTES)
+                                      if c in t.column_names]).to_pylist()
+            for rec, path, input_id in zip(records, exact, _ids(t, exact), strict=True):
+                if wanted is None or input_id in wanted:
+                    failed.append((part.seq, input_id, {**rec, "path": path, "id": input_id}))
         last_error: dict[str, int] = {}
-        for seq, p, *_ in failed:
-            last_error[p] = max(seq, last_error.get(p, -1))
+        for seq, k, _ in failed:
+            last_error[k] = max(seq, last_error.get(k, -1))
         newest: dict[str, int] = {}
-        for p, seq in zip(row_paths, seqs, strict=True):
-            newest[p] = max(seq, newest.get(p, -1))
+        for k, seq in zip(row_ids, seqs, strict=True):
+            newest[k] = max(seq, newest.get(k, -1))
         rows = pa.concat_tables(pieces) if pieces else (
             None if schema is None else schema.empty_table())
         windows = [] if rows is None else rows.column("window").to_pylist()
         chosen: dict[tuple[str, int], int] = {}
-        for i, (p, seq) in enumerate(zip(row_paths, seqs, strict=True)):
-            if seq == newest[p] and seq > last_error.get(p, -1):
-                chosen[(p, windows[i])] = i  # a repeated (path, window): the later row wins
-        order = sorted(chosen.values(), key=lambda i: (row_paths[i], windows[i]))
+        for i, (k, seq) in enumerate(zip(row_ids, seqs, strict=True)):
+            if seq == newest[k] and seq > last_error.get(k, -1):
+                chosen[(k, windows[i])] = i  # a repeated (id, window): the later row wins
+        order = sorted(chosen.values(), key=lambda i: (row_ids[i], windows[i]))
         if rows is not None:
             rows = rows.take(pa.array(order, pa.int64()))
-        current = {row_paths[i] for i in order}
-        last: dict[str, tuple[str, str | None, str, str]] = {}
-        for _, p, h, k, r in sorted(failed, key=lambda e: e[0]):
-            last[p] = (p, h, k, r)
-        errors = [last[p] for p in sorted(last) if p not in current]
+        current = {row_ids[i] for i in order}
+        last: dict[str, dict[str, Any]] = {}
+        for _, k, rec in sorted(failed, key=lambda e: e[0]):
+            last[k] = rec
+        errors = [last[k] for k in sorted(last) if k not in current]
         return _Current(rows, [row_paths[i] for i in order], errors)
 
 
 def _frames(cur: _Current) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.DataFrame]:
-    """``_Current`` as pandas and numpy: table (exact paths), embeddings, probs, errors."""
+    """``_Current`` as pandas and numpy: table (exact paths), embeddings, probs, errors
+    (the failed inputs: ``_ERROR_COLUMNS``, their media columns, carried columns)."""
     if cur.rows is None:
         table = pd.DataFrame({c: [] for c in ROW_COLUMNS})
         emb = probs = np.zeros((0, 0), np.float32)
@@ -638,8 +672,9 @@ def _frames(cur: _Current) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.Dat
         drop = [c for c in (*VECTOR_COLUMNS, "path", PATH_BYTES) if c in cur.rows.column_names]
         table = cur.rows.drop_columns(drop).to_pandas()
         table.insert(0, "path", pd.Series(cur.paths, dtype=object))  # any name, even not UTF-8
-    errors = pd.DataFrame({c: pd.Series([e[i] for e in cur.errors], dtype=object)
-                           for i, c in enumerate(_ERROR_COLUMNS)})
+        if "id" not in table.columns:  # a store written before ids: the path names it
+            table.insert(1, "id", pd.Series(cur.paths, dtype=object))
+    names = list(dict.fromkeys([*_ERROR_COLUMNS, *(c for e in cur.errors for c in e)]))
+    errors = pd.DataFrame({c: pd.Series([e.get(c) for e in cur.errors], dtype=object)
+                           for c in names})
     return table, emb, probs, errors
-
-

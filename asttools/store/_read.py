@@ -13,7 +13,7 @@ from ..result import EmbeddingResult
 from ._columns import _merge_schemas
 from ._extract import _model_name
 from ._layout import _KEY_KEY, _META_KEY, ERRORS_DIR, SCHEMA_PART, _frames, _Store, _write_failed
-from ._writer import _error_table
+from ._writer import _error_table, _Input
 
 # --------------------------------------------------------------------------- reading
 
@@ -104,13 +104,13 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     """
     st = _Store(store, create=False)
     key = _resolve_key(st, settings)
-    table, emb, probs, errors = _frames(st.read(key))
-    number = {p: i for i, p in enumerate(sorted(set(table["path"]) | set(errors["path"])))}
-    table.insert(0, "item", np.asarray([number[p] for p in table["path"]], dtype=np.int64))
-    errors.insert(0, "item", np.asarray([number[p] for p in errors["path"]], dtype=np.int64))
+    table, emb, probs, failed = _frames(st.read(key))
+    number = {k: i for i, k in enumerate(sorted(set(table["id"]) | set(failed["id"])))}
+    table.insert(0, "item", np.asarray([number[k] for k in table["id"]], dtype=np.int64))
+    failed.insert(0, "item", np.asarray([number[k] for k in failed["id"]], dtype=np.int64))
     meta = dict(st.all_settings()[key])
     meta.update(store=str(st.root), settings_key=key)
-    return EmbeddingResult(table, emb, probs, errors, meta)
+    return EmbeddingResult.from_rows(table, emb, probs, failed, meta)
 
 
 def compact_store(store: str | os.PathLike) -> dict[str, int]:
@@ -156,8 +156,8 @@ def compact_store(store: str | os.PathLike) -> dict[str, int]:
                 st.publish(cur.rows.replace_schema_metadata(md))
                 rows_after += cur.rows.num_rows
             if cur.errors:
-                errors = [(p, h, r) for p, h, _, r in cur.errors]
-                st.publish(_error_table(errors, key).replace_schema_metadata(md), errors=True)
+                st.publish(_error_table([_Input.from_record(e) for e in cur.errors], key)
+                           .replace_schema_metadata(md), errors=True)
         try:
             for part in old:
                 part.path.unlink(missing_ok=True)

@@ -15,10 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..constants import (
-    PATH_BYTES,
-    TOP_LABELS,
-)
+from ..constants import INPUT_COLUMNS, PATH_BYTES, TOP_LABELS
 from ..errors import ASTToolsWarning
 from ..inputs import printable_path
 from ._columns import _carried, _fixed, _path_arrays
@@ -42,30 +39,79 @@ except ImportError:  # Windows: no advisory locks (see "Concurrent writers")
 
 
 @dataclass
+class _Input:
+    """What the store records about one input besides its windows (rows or a failure)."""
+
+    id: str
+    path: str
+    content_hash: str | None
+    file_size: int | None = None
+    file_mtime_ns: int | None = None
+    audio_status: str = "ok"
+    media: dict[str, Any] = field(default_factory=dict)  # the other INPUT_COLUMNS
+    extras: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # why it failed; None for rows
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> _Input:
+        """A failure as :func:`~asttools.store._layout._frames` reads it back."""
+        own = {"path", PATH_BYTES, "content_hash", "settings_key", "reason", "file_size",
+               "file_mtime_ns", *INPUT_COLUMNS}
+        return cls(rec["id"], rec["path"], rec.get("content_hash"),
+                   audio_status=rec.get("audio_status") or "decode_error",
+                   media={c: rec.get(c) for c in INPUT_COLUMNS[2:]},
+                   extras={c: v for c, v in rec.items() if c not in own},
+                   reason=rec.get("reason"))
+
+    def values(self) -> dict[str, Any]:
+        """Its own columns (:data:`~asttools.constants.INPUT_COLUMNS`), by name."""
+        return {"id": self.id, "audio_status": self.audio_status,
+                **{c: self.media.get(c) for c in INPUT_COLUMNS[2:]}}
+
+
+@dataclass
 class _Rows:
     """The windows of one input, waiting to be written."""
 
-    path: str
-    content_hash: str
-    file_size: int
-    file_mtime_ns: int
+    input: _Input
     window: np.ndarray
     start_s: np.ndarray
     end_s: np.ndarray
     clip_duration_s: np.ndarray
     embeddings: np.ndarray
     probs: np.ndarray
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _error_table(errors: list[tuple[str, str | None, str]], key: str) -> pa.Table:
-    arrays = _path_arrays([p for p, _, _ in errors])
+#: The type of each of an input's own columns.
+_INPUT_TYPES = {"id": pa.string(), "audio_status": pa.string(), "av_warning": pa.string(),
+                **{c: pa.float64() for c in INPUT_COLUMNS if c.endswith("_s") or
+                   c == "frame_rate"}}
+
+
+def _input_arrays(inputs: list[_Input], counts: list[int] | None = None) -> dict[str, pa.Array]:
+    """``path`` (and ``path_bytes``), then each input's own columns, repeated ``counts``."""
+    n = counts or [1] * len(inputs)
+
+    def each(values: list) -> list:
+        return [v for v, k in zip(values, n, strict=True) for _ in range(k)]
+
+    arrays = _path_arrays(each([r.path for r in inputs]))
+    own = [r.values() for r in inputs]
+    for c in INPUT_COLUMNS:
+        arrays[c] = pa.array(each([o[c] for o in own]), _INPUT_TYPES[c])
+    return arrays
+
+
+def _error_table(errors: list[_Input], key: str) -> pa.Table:
+    arrays = _input_arrays(errors)
     raw = arrays.pop(PATH_BYTES, None)
-    arrays["content_hash"] = pa.array([h for _, h, _ in errors], pa.string())
+    arrays["content_hash"] = pa.array([e.content_hash for e in errors], pa.string())
     arrays["settings_key"] = pa.array([key] * len(errors), pa.string())
-    arrays["reason"] = pa.array([printable_path(r) for _, _, r in errors], pa.string())
+    arrays["reason"] = pa.array([printable_path(e.reason or "") for e in errors], pa.string())
     if raw is not None:
         arrays[PATH_BYTES] = raw
+    for name in dict.fromkeys(c for e in errors for c in e.extras):
+        arrays[name], _ = _carried(name, [e.extras.get(name) for e in errors], None)
     return pa.table(arrays)
 
 
@@ -79,7 +125,7 @@ class _Writer:
         self.flush_items = flush_items
         self.flush_seconds = flush_seconds
         self.rows: list[_Rows] = []
-        self.errors: list[tuple[str, str | None, str]] = []  # path, content_hash, reason
+        self.errors: list[_Input] = []
         self.by_hash: dict[str, _Rows] = {}
         self.since = time.monotonic()
         self.parts_written = 0
@@ -87,12 +133,13 @@ class _Writer:
         self.on_flush: Callable[..., None] | None = None
         self._noted: set[str] = set()
 
-    def add_rows(self, rows: _Rows) -> None:
+    def add_rows(self, rows: _Rows, unit: str) -> None:
+        """Buffer an input's windows; ``unit`` (content hash and segment) finds them."""
         self.rows.append(rows)
-        self.by_hash[rows.content_hash] = rows
+        self.by_hash[unit] = rows
 
-    def add_error(self, path: str, content_hash: str | None, reason: str) -> None:
-        self.errors.append((path, content_hash, reason))
+    def add_error(self, failed: _Input) -> None:
+        self.errors.append(failed)
 
     def due(self) -> bool:
         n = len(self.rows) + len(self.errors)
@@ -125,11 +172,12 @@ class _Writer:
                 if not _unwritable(err):
                     raise _WriteError(f"{err} ({len(errors)} failures are not recorded)",
                                       err.errno) from err
-                path, _, reason = errors[0]
+                first = errors[0]
                 warnings.warn(
                     f"{self.store.name}: the store is not writable, so {len(errors)} failed "
                     f"inputs are not recorded in it (they are in result.errors), e.g. "
-                    f"{printable_path(path)}: {reason}", ASTToolsWarning, stacklevel=3)
+                    f"{printable_path(first.path)}: {first.reason}", ASTToolsWarning,
+                    stacklevel=3)
                 errors = []
         self.rows, self.errors, self.by_hash = [], [], {}
         if self.on_flush is not None:
@@ -139,26 +187,29 @@ class _Writer:
         """The buffered inputs as one table; carried columns take the store's types."""
         recs = self.rows
         counts = [len(r.window) for r in recs]
+        inputs = [r.input for r in recs]
 
         def each(values: list) -> list:
             return [v for v, n in zip(values, counts, strict=True) for _ in range(n)]
 
-        arrays = _path_arrays(each([r.path for r in recs]))
-        raw = arrays.pop(PATH_BYTES, None)
+        own = _input_arrays(inputs, counts)
+        raw = own.pop(PATH_BYTES, None)
+        arrays = {"path": own.pop("path")}
         arrays["window"] = pa.array(np.concatenate([r.window for r in recs]).astype(np.int64))
         for name in ("start_s", "end_s", "clip_duration_s"):
             arrays[name] = pa.array(np.concatenate(
                 [np.asarray(getattr(r, name), dtype=np.float64) for r in recs]))
-        arrays["content_hash"] = pa.array(each([r.content_hash for r in recs]), pa.string())
+        arrays["content_hash"] = pa.array(each([r.content_hash for r in inputs]), pa.string())
         arrays["settings_key"] = pa.array([self.key] * sum(counts), pa.string())
-        arrays["file_size"] = pa.array(each([r.file_size for r in recs]), pa.int64())
-        arrays["file_mtime_ns"] = pa.array(each([r.file_mtime_ns for r in recs]), pa.int64())
+        arrays["file_size"] = pa.array(each([r.file_size for r in inputs]), pa.int64())
+        arrays["file_mtime_ns"] = pa.array(each([r.file_mtime_ns for r in inputs]), pa.int64())
+        arrays.update(own)
         if raw is not None:
             arrays[PATH_BYTES] = raw
-        for name in dict.fromkeys(c for r in recs for c in r.extras):
+        for name in dict.fromkeys(c for r in inputs for c in r.extras):
             stored = schema.field(name).type if schema is not None and name in schema.names \
                 else None
-            arrays[name], note = _carried(name, each([r.extras.get(name) for r in recs]),
+            arrays[name], note = _carried(name, each([r.extras.get(name) for r in inputs]),
                                           stored)
             if note is not None and name not in self._noted:
                 self._noted.add(name)
