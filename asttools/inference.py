@@ -38,7 +38,7 @@ from .audio import (
     stream_audio,
 )
 from .concurrency import prefetch
-from .constants import POOLINGS, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
+from .constants import INPUT_COLUMNS, POOLINGS, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
 from .errors import ASTToolsWarning, AudioError, ParameterError
 from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path
@@ -278,30 +278,86 @@ def _as_array(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def _load(item: Item, channel: int | None) -> np.ndarray | AudioStream:
-    """The 16 kHz mono waveform of an input; an open stream for a file over ``STREAM_S``."""
-    if item.sr is None:
-        try:
-            stream = stream_audio(item.source, sr=SAMPLE_RATE, channel=channel)
-        except AudioError:  # load_audio says why, or decodes it another way
-            stream = None
-        if stream is not None:
-            if stream.duration_s is not None and stream.duration_s > STREAM_S:
-                return stream
-            stream.close()
-        wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
-        return wav
-    wav = check_waveform(item.source, item.sr, name=item.name)
-    return resample(wav, item.sr, SAMPLE_RATE)
+@dataclass
+class _Source:
+    """An input's audio as the streaming pass cuts it: the samples (or an open stream for
+    a long file), where they start in the file, and what is known about the media."""
+
+    audio: np.ndarray | AudioStream
+    first: int = 0  # the file's 16 kHz sample number of audio[0] (a segment's context)
+    media: dict[str, Any] = field(default_factory=dict)
 
 
-def _loaded(items: Iterable[Item], channel: int | None,
-            workers: int) -> Iterator[tuple[Item, Any]]:
-    """Yield (item, waveform, stream or AudioError), decoding up to 2*workers items ahead."""
+def _load(item: Item, channel: int | None, win: int) -> _Source:
+    """The 16 kHz mono audio of an input: whole, an open stream for a file over
+    ``STREAM_S``, or for a segment just the part around it that its windows need."""
+    if item.sr is not None:
+        wav = check_waveform(item.source, item.sr, name=item.name)
+        return _Source(resample(wav, item.sr, SAMPLE_RATE))
+    media = _media(item)
+    if item.segment is not None:
+        start, stop = _context(item.segment, media.get("audio_offset_s") or 0.0, win)
+        wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel,
+                            offset=start / SAMPLE_RATE, duration=(stop - start) / SAMPLE_RATE)
+        return _Source(wav, start, media)
+    try:
+        stream = stream_audio(item.source, sr=SAMPLE_RATE, channel=channel)
+    except AudioError:  # load_audio says why, or decodes it another way
+        stream = None
+    if stream is not None:
+        if stream.duration_s is not None and stream.duration_s > STREAM_S:
+            return _Source(stream, 0, media)
+        stream.close()
+    wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
+    return _Source(wav, 0, media)
+
+
+def _media(item: Item) -> dict[str, Any]:
+    """What the file says about its place on the video's clock (audio offset, ...)."""
+    return {}
+
+
+def _context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[int, int]:
+    """The audio samples (16 kHz, from the stream's first) a segment's windows may need:
+    a window's length around a short segment, the segment plus a window for a long one."""
+    a = round((segment[0] - offset_s) * SAMPLE_RATE)
+    b = round((segment[1] - offset_s) * SAMPLE_RATE)
+    if b - a <= win:
+        centre = (a + b) // 2
+        return max(0, centre - win), max(centre + win, 1)
+    return max(0, a), max(b + win, 1)
+
+
+def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n: int,
+                    win: int, hop: int, name: str) -> list[tuple[int, int]]:
+    """Windows of a segment, in samples of the decoded excerpt (which starts at ``first``).
+
+    A segment no longer than a window gets one window centred on it, moved inside the
+    audio where the file ends first: the segment in its surrounding context, never
+    zero-padded alone. A longer one gets windows every ``hop`` from its start to its end.
+    """
+    a = round((segment[0] - offset_s) * SAMPLE_RATE) - first
+    b = round((segment[1] - offset_s) * SAMPLE_RATE) - first
+    a, b = max(a, 0), min(b, n)
+    if b <= a:
+        raise ParameterError(
+            f"{name}: the segment {segment[0]:g}-{segment[1]:g} s lies outside its audio "
+            f"({(first / SAMPLE_RATE) + offset_s:g}-{(first + n) / SAMPLE_RATE + offset_s:g} "
+            "s on the clip's clock)")
+    if b - a <= win:
+        start = min(max((a + b) // 2 - win // 2, 0), max(n - win, 0))
+        return [(start, min(start + win, n))]
+    count = int(np.ceil((b - a - win) / hop)) + 1
+    return [(a + i * hop, min(a + i * hop + win, n)) for i in range(count)]
+
+
+def _loaded(items: Iterable[Item], channel: int | None, workers: int,
+            win: int = round(WINDOW_S * SAMPLE_RATE)) -> Iterator[tuple[Item, Any]]:
+    """Yield (item, _Source or AudioError), decoding up to 2*workers items ahead."""
 
     def job(it: Item):
         try:
-            return _load(it, channel)
+            return _load(it, channel, win)
         except AudioError as err:
             return err
 
@@ -413,18 +469,35 @@ def _stream_windows(stream: AudioStream, win: int, hop: int,
         yield start, buf[start - first: end - first].copy()
 
 
-def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int) -> pd.DataFrame:
+def _status(it: Item, media: dict[str, Any]) -> dict[str, Any]:
+    """The input's own columns (:data:`~asttools.constants.INPUT_COLUMNS` but ``id``)."""
+    out = {"audio_status": media.get("audio_status", "ok")}
+    out.update({c: media.get(c) for c in INPUT_COLUMNS[2:7]})
+    if it.segment is not None:
+        out.update(segment_start_s=it.segment[0], segment_end_s=it.segment[1])
+    return out
+
+
+def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int, *,
+                  first: int = 0, media: dict | None = None) -> pd.DataFrame:
+    """One row per window; times in seconds on the clip's clock (a video's: the audio
+    stream's offset added), the clip's duration the video's when there is one."""
+    media = media or {}
+    offset = media.get("audio_offset_s") or 0.0
+    duration = media.get("video_duration_s") or media.get("audio_duration_s")
     table = pd.DataFrame(
         {
             "item": it.index,
             "id": pd.Series([it.id] * len(bounds), dtype=object),
             "path": pd.Series([it.name] * len(bounds), dtype=object),  # even not UTF-8
             "window": np.arange(len(bounds)),
-            "start_s": [s / SAMPLE_RATE for s, _ in bounds],
-            "end_s": [e / SAMPLE_RATE for _, e in bounds],
-            "clip_duration_s": n_samples / SAMPLE_RATE,
+            "start_s": [offset + (first + s) / SAMPLE_RATE for s, _ in bounds],
+            "end_s": [offset + (first + e) / SAMPLE_RATE for _, e in bounds],
+            "clip_duration_s": np.nan if duration is None else float(duration),
         }
     )
+    for key, value in _status(it, media).items():  # the input's own columns, per window
+        table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
     for key, value in it.extra.items():  # one value per window, even a tuple or list
         table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
     return table
@@ -534,7 +607,8 @@ def iter_embed(
             del pending[idx]
             if progress is not None:
                 progress.update(1)
-            yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays())
+            yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays(),
+                             status=entry["status"])
 
     def failed(it: Item, reason: str, status: str = "error") -> ItemError:
         """Forget an input's windows and results: it failed (possibly part way)."""
@@ -544,10 +618,11 @@ def iter_embed(
             progress.update(1)
         return ItemError(it, reason, status)
 
-    for it, src in _loaded(items, channel, workers):
-        if isinstance(src, AudioError):
-            yield failed(it, src.reason, getattr(src, "status", "decode_error"))
+    for it, source in _loaded(items, channel, workers, win):
+        if isinstance(source, AudioError):
+            yield failed(it, source.reason, getattr(source, "status", "decode_error"))
             continue
+        src, offset = source.audio, source.media.get("audio_offset_s") or 0.0
         streamed = isinstance(src, AudioStream)
         try:  # too many windows for this clip (by its header, for a stream): it alone fails
             if streamed:
@@ -555,7 +630,8 @@ def iter_embed(
                     bounds_of(round(src.duration_s * SAMPLE_RATE))
                 windows = _stream_windows(src, win, hop, bounds_of)
             else:
-                bounds = bounds_of(len(src))
+                bounds = (bounds_of(len(src)) if it.segment is None else _segment_bounds(
+                    it.segment, offset, source.first, len(src), win, hop, it.name))
                 windows = ((s, src[s:e]) for s, e in bounds)
         except ParameterError as err:
             if streamed:
@@ -585,7 +661,11 @@ def iter_embed(
             continue
         n_samples = src.n_samples if streamed else len(src)
         bounds = bounds_of(n_samples) if streamed else bounds
-        entry["table"] = _window_table(it, bounds, n_samples)
+        if it.segment is None:  # the whole track was decoded: its true length
+            source.media["audio_duration_s"] = n_samples / SAMPLE_RATE
+        entry["table"] = _window_table(it, bounds, n_samples, first=source.first,
+                                       media=source.media)
+        entry["status"] = _status(it, source.media)
         entry["rows"].n = len(bounds)
         yield from finished()  # its windows may all be done already
     if queue:
