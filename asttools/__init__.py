@@ -44,6 +44,9 @@ _LAZY = {
     "embed": "inference",
     "EmbeddingResult": "result",
     "top_k": "result",
+    # clips without audio
+    "aligned_embeddings": "missing",
+    "silence_embedding": "missing",
     # whole datasets
     "extract": "store",
     "read_store": "store",
@@ -72,6 +75,7 @@ _LAZY = {
 _SUBMODULES = frozenset({
     "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
     "environment", "features", "inference", "inputs", "labels", "mapping", "metrics",
+    "missing",
     "model", "plots", "reduce", "result", "store",
 })  # fmt: skip
 
@@ -87,6 +91,7 @@ __all__ = [
     "ParameterError",
     "StoreError",
     "__version__",
+    "aligned_embeddings",
     "attention",
     "audioset_labels",
     "audioset_ontology",
@@ -111,6 +116,7 @@ __all__ = [
     "read_store",
     "save_figure",
     "save_reducer",
+    "silence_embedding",
     "store",
     "top_k",
 ]
@@ -141,6 +147,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from .labels import audioset_labels, audioset_ontology, descendants, lookup_label
     from .mapping import map_labels
     from .metrics import evaluate, linear_probe, per_class_metrics
+    from .missing import aligned_embeddings, silence_embedding
     from .model import load_model, model_info
     from .plots import save_figure
     from .reduce import fit_pca, load_reducer, save_reducer

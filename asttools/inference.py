@@ -38,7 +38,15 @@ from .audio import (
     stream_audio,
 )
 from .concurrency import prefetch
-from .constants import INPUT_COLUMNS, POOLINGS, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
+from .constants import (
+    FRAME_SHIFT,
+    INPUT_COLUMNS,
+    POOLINGS,
+    SAMPLE_RATE,
+    TIME_STRIDE,
+    WINDOW_S,
+    patch_grid,
+)
 from .errors import ASTToolsWarning, AudioError, ParameterError
 from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path
@@ -58,6 +66,7 @@ __all__ = [
     "iter_embed",
     "run_meta",
     "sigmoid",
+    "silence_embedding",
 ]
 
 #: What ``embed`` does with inputs that fail to load.
@@ -671,6 +680,29 @@ def iter_embed(
     if queue:
         run_queue()
     yield from finished()
+
+
+def silence_embedding(model, *, pooling: str = "cls", layer: int = -1) -> np.ndarray:
+    """The model's embedding of one window (10.24 s) of digital silence.
+
+    What the audio branch of a fused model would see for a clip whose track is present
+    but silent; one of the fills for clips without audio
+    (:func:`asttools.aligned_embeddings`).
+
+    Parameters
+    ----------
+    model : transformers.ASTForAudioClassification
+    pooling, layer
+        As in :func:`embed`.
+
+    Returns
+    -------
+    ndarray, float32, shape (hidden,) (or the pooling's shape per window)
+    """
+    cfg = model.config
+    zeros = np.zeros((1, cfg.max_length * FRAME_SHIFT), np.float32)
+    emb, _ = forward(model, zeros, pooling=pooling, layer=layer)
+    return emb[0]
 
 
 def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float | None) -> dict:

@@ -81,8 +81,8 @@ SPECIAL = {
     "playing_music_07": "short",
 }
 MANIFEST_COLUMNS = (
-    "path", "clip_id", "action", "fold", "audio", "audio_offset_s", "video_duration_s",
-    "frame_rate", "note",
+    "path", "clip_id", "action", "fold", "audio", "true_audio_offset_s",
+    "true_video_duration_s", "true_frame_rate", "note",
 )  # fmt: skip
 
 # Video
@@ -697,7 +697,7 @@ def check_clip(out: Path, row: dict[str, str]) -> list[str]:
     except (av.FFmpegError, OSError, IndexError) as e:
         return [f"{path}: does not decode with PyAV ({e})"]
     problems = []
-    status, duration, fps = row["audio"], float(row["video_duration_s"]), int(row["frame_rate"])
+    status, duration, fps = row["audio"], float(row["true_video_duration_s"]), int(row["true_frame_rate"])
     want_audio = 0 if status == "none" else 1
     if (got.video_streams, got.audio_streams) != (1, want_audio):
         problems.append(
@@ -714,7 +714,7 @@ def check_clip(out: Path, row: dict[str, str]) -> list[str]:
         )
     if not want_audio or got.audio_streams == 0:
         return problems
-    offset = float(row["audio_offset_s"])
+    offset = float(row["true_audio_offset_s"])
     for what, value in (
         ("start_time", got.audio_start_s),
         ("first decoded frame", got.first_audio_frame_s),

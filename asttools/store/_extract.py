@@ -30,7 +30,16 @@ from ..constants import (
 )
 from ..errors import ASTToolsWarning, ParameterError, StoreError
 from ..features import window_bounds
-from ..inference import Item, ItemError, ItemResult, check_pooling, iter_embed, run_meta, sigmoid
+from ..inference import (
+    Item,
+    ItemError,
+    ItemResult,
+    check_pooling,
+    iter_embed,
+    run_meta,
+    sigmoid,
+    silence_embedding,
+)
 from ..inputs import list_inputs, plain, printable_path
 from ..model import load_model, model_info, resolve_model_name
 from ..result import EmbeddingResult
@@ -332,6 +341,8 @@ class _Extraction:
                         layer=self.settings["layer"], window_s=self.settings["window_s"],
                         hop_s=self.settings["hop_s"])
         meta.update(settings=self.settings, settings_key=self.key)
+        meta["silence_embedding"] = silence_embedding(  # a fill for clips without audio
+            self.model, pooling=self.settings["pooling"], layer=self.settings["layer"]).tolist()
         schema = self.store.schema()
         if schema is not None and "embedding" in schema.names:
             width = schema.field("embedding").type.list_size
