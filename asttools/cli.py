@@ -135,6 +135,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
                    help="background threads decoding and resampling ahead of the model "
                         "(default 1)")
+    g.add_argument("--id-column", default=None, metavar="COLUMN",
+                   help="the manifest column that names each clip (default: its 'id' column, "
+                        "else the path relative to the folder or manifest)")
     g.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (it is also off when stderr is not a terminal)")
 
@@ -184,6 +187,9 @@ def _add_extract(sub) -> None:
     p.add_argument("--rehash", action="store_true",
                    help="re-read and hash every file, even when its size and modification "
                         "time match the store")
+    p.add_argument("--require-audio", action="store_true",
+                   help="count a video without an audio stream as a failure (exit 3); by "
+                        "default it is recorded as 'no_audio_stream' and counted apart")
     _common(p)
 
 
@@ -305,7 +311,7 @@ def _list_failures(errors) -> None:
 
 
 def _inputs(args):
-    inputs = asttools.inputs.list_inputs(args.paths)
+    inputs = asttools.inputs.list_inputs(args.paths, id_column=args.id_column)
     if not len(inputs):
         raise _Nothing(f"no audio or video files found in {', '.join(map(str, args.paths))} "
                        f"(looked for {' '.join(asttools.audio.MEDIA_EXTENSIONS)})")
@@ -326,13 +332,15 @@ def _predict(args) -> int:
     inputs = _inputs(args)
     model = asttools.load_model(args.model, device=args.device)
     _banner(asttools.model_info(model))
-    result = asttools.embed(list(inputs["path"]), model=model, window_s=args.window,
+    result = asttools.embed(inputs, model=model, window_s=args.window,
                             hop_s=args.hop, batch_size=args.batch_size, workers=args.workers,
                             channel=args.channel, on_error="ignore", progress=_progress(args))
     table = asttools.result.prediction_table(result, k=args.top_k, inputs=inputs)
     spans = result.clips().table.set_index("item")
     for (item, scope), rows in table.groupby(["item", "scope"], sort=False):
-        if scope == "clip":
+        if rows["label"].isna().all():
+            _out(f"{_show(rows['path'].iloc[0])}: {rows['audio_status'].iloc[0]}")
+        elif scope == "clip":
             n = int(spans.loc[item, "n_windows"])
             span = f"{spans.loc[item, 'clip_duration_s']:.1f} s"
             _out(f"{_show(rows['path'].iloc[0])} ({span}{f', {n} windows' if n > 1 else ''}): "
@@ -344,7 +352,9 @@ def _predict(args) -> int:
         asttools.result.write_table(table.drop(columns="item"), args.out, meta=result.meta)
     done = result.table["item"].nunique() if len(result) else 0
     _banner(result.meta)
+    without = int((result.status["audio_status"] == "no_audio_stream").sum())
     _out(f"predict: {done} of {len(inputs)} files labelled ({len(result)} windows)"
+         + (f", {without} without audio" if without else "")
          + (f", {len(result.errors)} failed" if len(result.errors) else "")
          + (f"; table written to {args.out}" if args.out is not None else ""))
     _list_failures(result.errors)
@@ -360,12 +370,12 @@ def _extract(args) -> int:
     _check_windows(args)
     inputs = _inputs(args)
     try:
-        result = asttools.extract(inputs, args.out, model=args.model, device=args.device,
-                         pooling=args.pooling, layer=args.layer, window_s=args.window,
-                         hop_s=args.hop, channel=args.channel, batch_size=args.batch_size,
-                         workers=args.workers, rehash=args.rehash,
-                         retry_failed=args.retry_failed, flush_items=args.flush_every,
-                         progress=_progress(args), read_back=False)
+        result = asttools.extract(
+            inputs, args.out, model=args.model, device=args.device, pooling=args.pooling,
+            layer=args.layer, window_s=args.window, hop_s=args.hop, channel=args.channel,
+            batch_size=args.batch_size, workers=args.workers, rehash=args.rehash,
+            retry_failed=args.retry_failed, require_audio=args.require_audio,
+            flush_items=args.flush_every, progress=_progress(args), read_back=False)
     except KeyboardInterrupt:
         _err(f"interrupted: finished files are saved in {args.out}; run the same command "
              "again to do the rest")
@@ -375,7 +385,9 @@ def _extract(args) -> int:
     rate = run["computed"] / run["seconds"] if run["seconds"] else 0.0
     _out(f"extract: {len(inputs)} files -> {_show(args.out)}: {run['computed']} computed "
          f"({run['windows']} windows, {rate:.2f} files/s), {run['cached']} already stored, "
-         f"{run['copied']} copied from identical files, {run['failed']} failed"
+         f"{run['copied']} copied from identical files"
+         + (f", {run['no_audio']} without audio" if run["no_audio"] else "")
+         + f", {run['failed']} failed"
          + (f" ({run['failed_before']} as in an earlier run; --retry-failed tries them "
             "again)" if run["failed_before"] else "")
          + f", in {run['seconds']:.1f} s")

@@ -49,7 +49,7 @@ from .constants import (
 )
 from .errors import ASTToolsWarning, AudioError, ParameterError
 from .features import check_windows, fbank, window_bounds
-from .inputs import absolute_path
+from .inputs import absolute_path, list_inputs
 from .model import load_model, model_info
 from .result import TABLE_COLUMNS, EmbeddingResult
 
@@ -63,6 +63,7 @@ __all__ = [
     "check_pooling",
     "embed",
     "forward",
+    "item_of",
     "iter_embed",
     "run_meta",
     "sigmoid",
@@ -252,6 +253,9 @@ def _as_items(inputs, sr: int | None) -> list[Item]:
     """
     if sr is not None:
         sr = check_sample_rate(sr, name="sr")
+    if isinstance(inputs, pd.DataFrame):  # a table of inputs (list_inputs): ids, segments
+        return [item_of(i, row) for i, row in enumerate(list_inputs(inputs)
+                                                          .to_dict("records"))]
     if (
         isinstance(inputs, (str, bytes, os.PathLike, np.ndarray, torch.Tensor))
         or (isinstance(inputs, tuple) and len(inputs) == 2 and _is_array(inputs[0])
@@ -281,6 +285,16 @@ def _as_items(inputs, sr: int | None) -> list[Item]:
                 "waveform"
             )
     return items
+
+
+def item_of(index: int, row: dict[str, Any]) -> Item:
+    """An input from a row of :func:`asttools.store.list_inputs`."""
+    a, b = row.get("segment_start_s"), row.get("segment_end_s")
+    segment = None if a is None or b is None or a != a or b != b else (float(a), float(b))
+    extra = {k: v for k, v in row.items()
+             if k not in ("path", "id", "segment_start_s", "segment_end_s")}
+    return Item(index, row["path"], None, row["path"], extra, id=str(row["id"]),
+                segment=segment)
 
 
 def _as_array(x) -> np.ndarray:
@@ -771,9 +785,11 @@ def embed(
 
     Parameters
     ----------
-    inputs : path, ndarray, (ndarray, sr), or a list of these
+    inputs : path, ndarray, (ndarray, sr), a list of these, or a DataFrame
         Audio or video files (any format :func:`asttools.load_audio` reads) and/or
-        waveforms. Arrays are 1-D or (channels, samples) and need ``sr``; a flat list of
+        waveforms; or a table of inputs as :func:`asttools.store.list_inputs` returns it
+        (``path``, ``id``, segments, carried columns), whose ids and columns the result
+        keeps. Arrays are 1-D or (channels, samples) and need ``sr``; a flat list of
         numbers is one waveform. Files longer than 10 minutes are decoded block by block
         (:func:`asttools.audio.stream_audio`), so their length does not cost memory.
     model : transformers.ASTForAudioClassification, optional

@@ -388,20 +388,32 @@ def prediction_table(
         ``path``, ``scope`` (``"clip"``: probabilities averaged over the clip's windows;
         ``"window"``: one window, listed only for clips of several windows), ``window``
         (nullable int; missing for clip rows), ``start_s``, ``end_s``, ``rank``,
-        ``label``, ``mid``, ``probability``, ``item``, then the carried columns. Sorted
-        by item, clip rows first.
+        ``label``, ``mid``, ``probability``, ``item``, ``audio_status``, ``reason``,
+        then the carried columns. Sorted by item, clip rows first. An input without
+        audio (or that failed) has one clip row without labels: its ``audio_status``
+        and ``reason`` say why.
     """
     clips = top_k(result.clips(probs="mean"), k=k).assign(scope="clip", window=pd.NA)
     windows = top_k(result, k=k).assign(scope="window")
     n_windows = result.table["item"].value_counts()  # by number: odd names group badly
     windows = windows[windows["item"].map(n_windows).to_numpy() > 1]
-    table = pd.concat([clips, windows], ignore_index=True)
+    without = result.status[~result.status["item"].isin(n_windows.index)]
+    lone = pd.DataFrame({"item": without["item"].to_numpy(), "path": without["path"],
+                         "scope": "clip", "window": pd.NA,
+                         "reason": without["reason"].to_numpy()})  # no audio, or failed
+    table = pd.concat([t for t in (clips, windows, lone) if len(t)], ignore_index=True)
     table["window"] = table["window"].astype("Int64")
     table = table.sort_values(["item", "scope", "window", "rank"], kind="stable",
                               na_position="first")
+    status = result.status.set_index("item")["audio_status"]
+    table["audio_status"] = table["item"].map(status).to_numpy()
     cols = ["path", "scope", "window", "start_s", "end_s", "rank", "label", "mid",
-            "probability", "item"]
+            "probability", "item", "audio_status", "reason"]
+    for c in cols:
+        if c not in table.columns:
+            table[c] = None
     table = table[cols].reset_index(drop=True)
+    table["rank"] = table["rank"].astype("Int64")
     table.insert(0, "model", result.meta.get("model"))
     table.insert(1, "random_weights", result.random_weights)
     if inputs is not None and len(inputs.columns) > 1:

@@ -35,6 +35,7 @@ from ..inference import (
     ItemError,
     ItemResult,
     check_pooling,
+    item_of,
     iter_embed,
     run_meta,
     sigmoid,
@@ -291,7 +292,7 @@ class _Extraction:
     # ---- the run
     def run(self, *, read_back: bool) -> EmbeddingResult:
         t0 = time.perf_counter()
-        items = [_item(i, row) for i, row in enumerate(self.table_in.to_dict("records"))]
+        items = [item_of(i, row) for i, row in enumerate(self.table_in.to_dict("records"))]
         self.store.record(self.key, self.stored_meta)
         self.bar = tqdm(total=len(items), unit="file", desc="extract", disable=not self.progress,
                         dynamic_ncols=True)
@@ -626,16 +627,6 @@ class _Extraction:
             failed = failed.merge(carried, on="item", how="left")
             failed["path"] = failed["path"].astype(object)
         return EmbeddingResult.from_rows(table, emb[take], probs[take], failed, meta)
-
-
-def _item(index: int, row: dict[str, Any]) -> Item:
-    """An input of the streaming pass from a row of :func:`list_inputs`."""
-    a, b = row.get("segment_start_s"), row.get("segment_end_s")
-    segment = None if a is None or b is None or a != a or b != b else (float(a), float(b))
-    extra = {k: v for k, v in row.items()
-             if k not in ("path", "id", "segment_start_s", "segment_end_s")}
-    return Item(index, row["path"], None, row["path"], extra, id=str(row["id"]),
-                segment=segment)
 
 
 def _failure(item: Item, status: str, reason: str | None,

@@ -1,0 +1,275 @@
+"""Video datasets (issue 10): stable ids, an audio status for every clip, segments, and
+audio vectors aligned to a video model's clip order, with clips that have no audio."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from audio_fixtures import sine, write_av
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import asttools
+from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, main
+from asttools.errors import ParameterError
+from asttools.missing import FILL_STRATEGIES, aligned_embeddings, drop_audio, robustness_curve
+from asttools.store import extract, list_inputs, read_store
+
+SR = 16000
+VIDEO = Path(__file__).resolve().parents[1] / "data" / "video"
+pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
+
+
+def _write(path: Path, seconds: float = 1.0, freq: float = 440.0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, sine(freq, SR, seconds), SR)
+    return path
+
+
+def _dataset(root: Path) -> Path:
+    """Four audio clips and two videos (one with an AAC track, one without), a manifest."""
+    for i in range(4):
+        _write(root / "audio" / f"c{i}.wav", 0.5 + 0.25 * i, 300.0 + 100 * i)
+    (root / "video").mkdir(parents=True, exist_ok=True)
+    write_av(root / "video" / "with_track.mp4", audio=sine(660, 48000, 1.0)[None])
+    write_av(root / "video" / "no_track.mp4", audio=None)
+    rows = [("audio/c0.wav", "a0", "bird", 1), ("audio/c1.wav", "a1", "car", 1),
+            ("audio/c2.wav", "a2", "bird", 2), ("audio/c3.wav", "a3", "car", 2),
+            ("video/with_track.mp4", "v0", "bird", 1), ("video/no_track.mp4", "v1", "car", 2)]
+    pd.DataFrame(rows, columns=["path", "clip_id", "action", "fold"]).to_csv(
+        root / "manifest.csv", index=False)
+    return root / "manifest.csv"
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_ids_come_from_the_manifest_or_the_path_relative_to_where_it_was_listed(tmp_path,
+                                                                                 monkeypatch):
+    manifest = _dataset(tmp_path / "data")
+    assert list_inputs(manifest)["id"].tolist()[:2] == ["audio/c0.wav", "audio/c1.wav"]
+    assert list_inputs(manifest, id_column="clip_id")["id"].tolist() == \
+        ["a0", "a1", "a2", "a3", "v0", "v1"]
+    assert list_inputs(tmp_path / "data" / "audio")["id"].tolist() == \
+        ["c0.wav", "c1.wav", "c2.wav", "c3.wav"]
+    monkeypatch.chdir(tmp_path / "data")  # a file on its own: relative to the working dir
+    assert list_inputs("audio/c2.wav")["id"].tolist() == ["audio/c2.wav"]
+    with pytest.raises(ParameterError, match="has no id column 'clip'"):
+        list_inputs(manifest, id_column="clip")
+    # two different files with one id
+    (tmp_path / "dup.csv").write_text("path,id\ndata/audio/c0.wav,x\ndata/audio/c1.wav,x\n")
+    with pytest.raises(ParameterError, match=r"two inputs have the id 'x'"):
+        list_inputs(tmp_path / "dup.csv")
+
+
+def test_moving_the_dataset_is_fully_cached_and_keeps_the_ids(tmp_path, tiny_model,
+                                                              monkeypatch):
+    manifest = _dataset(tmp_path / "here")
+    first = extract(manifest, tmp_path / "S", model=tiny_model, progress=False,
+                    id_column="clip_id")
+    shutil.copytree(tmp_path / "here", tmp_path / "there")
+    shutil.rmtree(tmp_path / "here")
+    again = extract(tmp_path / "there" / "manifest.csv", tmp_path / "S", model=tiny_model,
+                    progress=False, id_column="clip_id")
+    run = again.meta["run"]
+    assert run["computed"] == run["copied"] == 0 and run["cached"] == 5
+    assert again.status["id"].tolist() == first.status["id"].tolist()
+    pd.testing.assert_frame_equal(again.table.drop(columns="path"),
+                                  first.table.drop(columns="path"))
+    np.testing.assert_array_equal(again.embeddings, first.embeddings)
+    assert all(p.startswith(str(tmp_path / "there")) for p in again.table["path"])
+    assert sorted(read_store(tmp_path / "S").status["id"]) == ["a0", "a1", "a2", "a3", "v0",
+                                                                "v1"]
+
+
+def test_items_keep_the_input_order_and_select_reorders_by_id(tmp_path, tiny_model):
+    manifest = _dataset(tmp_path / "data")
+    res = extract(manifest, tmp_path / "S", model=tiny_model, progress=False,
+                  id_column="clip_id")
+    assert res.status["item"].tolist() == list(range(6))
+    assert res.status["id"].tolist() == ["a0", "a1", "a2", "a3", "v0", "v1"]
+    picked = res.select(["v0", "a2", "v1"])
+    assert picked.status["id"].tolist() == ["v0", "a2", "v1"]
+    assert picked.table["id"].tolist() == ["v0", "a2"]  # v1 has no audio: no rows
+    np.testing.assert_array_equal(picked.embeddings[1], res.embeddings[2])
+    with pytest.raises(ParameterError, match=r"1 of the ids asked for are not in this result, "
+                                             r"e.g. 'nope'"):
+        res.select(["a0", "nope"])
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def test_a_video_without_audio_is_a_status_not_an_error(tmp_path, tiny_model):
+    manifest = _dataset(tmp_path / "data")
+    res = extract(manifest, tmp_path / "S", model=tiny_model, progress=False,
+                  id_column="clip_id")
+    status = res.status.set_index("id")
+    assert status.loc["v1", "audio_status"] == "no_audio_stream"
+    assert not status.loc["v1", "has_audio"] and status.loc["v0", "has_audio"]
+    assert status.loc["v1", "action"] == "car" and status.loc["v1", "fold"] == 2
+    assert len(res.errors) == 0 and res.meta["run"]["no_audio"] == 1
+    assert res.meta["run"]["failed"] == 0
+    required = extract(manifest, tmp_path / "S2", model=tiny_model, progress=False,
+                       id_column="clip_id", require_audio=True)
+    assert required.errors["id"].tolist() == ["v1"] and required.meta["run"]["failed"] == 1
+    stored = read_store(tmp_path / "S").status.set_index("id")
+    assert stored.loc["v1", "audio_status"] == "no_audio_stream"
+
+
+def test_command_line_counts_clips_without_audio_apart(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
+    manifest = _dataset(tmp_path / "data")
+    args = ["extract", str(manifest), "--out", str(tmp_path / "S"), "--id-column", "clip_id",
+            "-q"]
+    assert main(args) == EXIT_OK
+    assert "1 without audio" in capsys.readouterr().out
+    assert main([*args, "--require-audio"]) == EXIT_SOME_FAILED
+    assert "no_track.mp4" in capsys.readouterr().err
+    table = tmp_path / "p.csv"
+    assert main(["predict", str(manifest), "--out", str(table), "-q"]) == EXIT_OK
+    rows = pd.read_csv(table)
+    lone = rows[rows["path"].str.endswith("no_track.mp4")]
+    assert len(lone) == 1 and lone["audio_status"].iloc[0] == "no_audio_stream"
+    assert pd.isna(lone["label"].iloc[0])
+
+
+def test_a_silent_track_is_stored_as_silent_with_its_embeddings(tmp_path, tiny_model):
+    sf.write(tmp_path / "quiet.wav", np.full(SR, 1e-6, np.float32), SR)  # -120 dBFS
+    _write(tmp_path / "tone.wav")
+    res = extract(tmp_path, tmp_path / "S", model=tiny_model, progress=False)
+    status = res.status.set_index("id")
+    assert status.loc["quiet.wav", "audio_status"] == "silent"
+    assert status.loc["quiet.wav", "has_audio"]
+    assert (res.table["id"] == "quiet.wav").sum() == 1
+
+
+# --------------------------------------------------------------------------- segments
+
+
+def test_segments_run_in_their_context_and_match_the_window_computed_alone(tmp_path,
+                                                                           tiny_model):
+    rng = np.random.default_rng(0)
+    wav = rng.normal(0, 0.1, 30 * SR).astype(np.float32)
+    sf.write(tmp_path / "long.wav", wav, SR, subtype="FLOAT")
+    pd.DataFrame({"path": ["long.wav"] * 3, "start_s": [1.0, 26.0, 5.0],
+                  "end_s": [3.0, 29.0, 28.0], "action": ["a", "b", "c"]}).to_csv(
+        tmp_path / "m.csv", index=False)
+    res = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, progress=False)
+    assert res.status["id"].tolist() == ["long.wav#1-3", "long.wav#26-29", "long.wav#5-28"]
+    t = res.table.set_index("id")
+    # a short segment: one 10.24 s window around it (moved inside the file at its ends)
+    assert t.loc["long.wav#1-3", ["start_s", "end_s"]].tolist() == [0.0, 10.24]
+    assert t.loc["long.wav#26-29", ["start_s", "end_s"]].tolist() == [19.76, 30.0]
+    # a long one: windows from its start
+    assert t.loc["long.wav#5-28", "start_s"].tolist() == [5.0, 15.24, 25.48]
+    # the stored embedding is the model's output on that window of the file
+    ref = asttools.embed((wav[round(19.76 * SR):], SR), model=tiny_model)
+    row = res.table.index[res.table["id"] == "long.wav#26-29"][0]
+    np.testing.assert_allclose(res.embeddings[row], ref.embeddings[0], atol=1e-5)
+    assert t.loc["long.wav#26-29", "action"] == "b"
+    again = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, progress=False)
+    assert again.meta["run"]["cached"] == 3
+
+
+def test_a_segment_outside_the_audio_fails_alone(tmp_path, tiny_model):
+    _write(tmp_path / "short.wav", 2.0)
+    pd.DataFrame({"path": ["short.wav", "short.wav"], "start_s": [0.5, 5.0],
+                  "end_s": [1.5, 6.0]}).to_csv(tmp_path / "m.csv", index=False)
+    res = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, progress=False)
+    assert res.errors["id"].tolist() == ["short.wav#5-6"]
+    assert "lies outside its audio" in res.errors["reason"].iloc[0]
+    (tmp_path / "bad.csv").write_text("path,start_s,end_s\nshort.wav,2,1\n")
+    with pytest.raises(ParameterError, match=r"row 0 has start_s=2, end_s=1"):
+        list_inputs(tmp_path / "bad.csv")
+
+
+# --------------------------------------------------------------------------- missing audio
+
+
+@pytest.fixture(scope="module")
+def with_missing(tmp_path_factory, tiny_model):
+    root = tmp_path_factory.mktemp("missing")
+    manifest = _dataset(root / "data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return extract(manifest, root / "S", model=tiny_model, progress=False,
+                       id_column="clip_id")
+
+
+def test_aligned_embeddings_follow_the_ids_and_fill_what_is_missing(with_missing, tiny_model):
+    res = with_missing
+    ids = ["v1", "a3", "v0", "a0"]
+    by_id = dict(zip(res.table["id"], res.embeddings, strict=False))  # one window each
+    x, has = aligned_embeddings(res, ids, fill="zeros")
+    assert x.dtype == np.float32 and x.shape == (4, 64)
+    assert has.tolist() == [False, True, True, True]
+    np.testing.assert_array_equal(x[1], by_id["a3"])
+    assert not x[0].any()
+    x, _ = aligned_embeddings(res, ids, fill="nan")
+    assert np.isnan(x[0]).all() and np.isfinite(x[1:]).all()
+    x, _ = aligned_embeddings(res, ids, fill="mean", train_ids=["a0", "a1", "v1"])
+    np.testing.assert_allclose(x[0], (by_id["a0"] + by_id["a1"]) / 2, rtol=1e-6)
+    x, _ = aligned_embeddings(res, ids, fill="silence")
+    silence = asttools.silence_embedding(tiny_model)
+    np.testing.assert_allclose(x[0], silence, atol=1e-6)
+    np.testing.assert_allclose(res.meta["silence_embedding"], silence, atol=1e-6)
+    with pytest.raises(ParameterError, match=r"fill='mean' needs train_ids"):
+        aligned_embeddings(res, ids, fill="mean")
+    with pytest.raises(ParameterError, match=r"fill='median' is not one of"):
+        aligned_embeddings(res, ids, fill="median")
+    with pytest.raises(ParameterError, match=r"1 of 2 ids are not in this result, e.g. 'zz'"):
+        aligned_embeddings(res, ["a0", "zz"])
+    x, has = aligned_embeddings(res, ["a0", "zz"], unknown="missing")
+    assert has.tolist() == [True, False]
+    assert set(FILL_STRATEGIES) == {"zeros", "mean", "silence", "nan"}
+
+
+def test_drop_audio_drops_the_asked_share_within_a_subset():
+    mask = np.array([True, True, True, True, False, True])
+    out = drop_audio(mask, 0.5, rng=np.random.default_rng(0), among=np.arange(6) < 4)
+    assert out[4:].tolist() == [False, True] and out[:4].sum() == 2
+    assert drop_audio(mask, 1.0, rng=np.random.default_rng(0)).sum() == 0
+    with pytest.raises(ParameterError, match="fraction=1.5 must lie in"):
+        drop_audio(mask, 1.5, rng=np.random.default_rng(0))
+
+
+def test_robustness_curve_at_no_drop_equals_a_plain_probe(rng):
+    n, d = 40, 8
+    labels = np.repeat(["x", "y"], n // 2)
+    x = rng.normal(size=(n, d)) + (labels == "x")[:, None] * 1.5
+    has = rng.random(n) > 0.2
+    folds = np.tile([1, 2, 3, 4], n // 4)
+    video = rng.normal(size=(n, 3)) + (labels == "y")[:, None]
+    curve = robustness_curve(x, labels, has_audio=has, folds=folds, video=video,
+                             silence=np.zeros(d), fractions=(0.0, 0.5, 1.0),
+                             fills=("zeros", "mean"), n_repeats=3, n_boot=100)
+    assert set(curve["features"]) == {"audio", "audio+video", "video"}
+    # reference: the same probe by hand, at fraction 0 with the mean fill
+    filled = x.copy()
+    hits = np.zeros(n)
+    for f in np.unique(folds):
+        train, test = folds != f, folds == f
+        filled = x.copy()
+        filled[~has] = x[has & train].mean(axis=0)
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        probe.fit(filled[train], labels[train])
+        hits[test] = probe.predict(filled[test]) == labels[test]
+    row = curve[(curve["features"] == "audio") & (curve["fill"] == "mean")
+                & (curve["fraction"] == 0.0)].iloc[0]
+    assert row["accuracy"] == pytest.approx(hits.mean())
+    assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
+    # the video baseline does not move; with all audio gone, audio alone predicts one class
+    base = curve[curve["features"] == "video"]["accuracy"]
+    assert base.nunique() == 1 and len(base) == 3
+    gone = curve[(curve["features"] == "audio") & (curve["fraction"] == 1.0)]
+    assert (gone["accuracy"] <= 0.5 + 1e-9).all()
+    with pytest.raises(ParameterError, match="'silence'"):
+        robustness_curve(x, labels, has_audio=has, folds=folds, fills=("silence",))
