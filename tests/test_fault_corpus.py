@@ -241,7 +241,11 @@ def test_one_mixed_run_through_every_fault(tmp_path):
     pred = _run("predict", manifest, extra, "--out", str(table), "--top-k", "2")
     assert "Traceback" not in pred.stderr and pred.returncode == EXIT_SOME_FAILED
     labelled = pd.read_csv(table)
-    assert labelled.loc[labelled["scope"] == "clip", "path"].nunique() == len(GOOD)
+    clips = labelled[labelled["scope"] == "clip"]
+    assert clips["path"].nunique() == len(GOOD) + len(BAD) + 2  # every input, extra/'s 2 bad
+    assert clips.loc[clips["label"].notna(), "path"].nunique() == len(GOOD)
+    failed = clips[clips["label"].isna()]
+    assert (failed["audio_status"] != "ok").all() and failed["reason"].notna().all()
     for name in BAD:
         assert name.decode("utf-8", "backslashreplace") in pred.stderr, name
 

@@ -334,11 +334,13 @@ def test_keyboard_interrupt_keeps_finished_work(tmp_path, tiny_model, monkeypatc
     real = embed_mod.forward
     calls = []
 
-    def interrupt_on_fourth(*args, **kwargs):
+    def interrupt_on_fourth(model, waves, **kwargs):
+        if not np.any(waves):  # the store's embedding of silence, computed once per run
+            return real(model, waves, **kwargs)
         calls.append(1)
         if len(calls) == 4:
             raise KeyboardInterrupt
-        return real(*args, **kwargs)
+        return real(model, waves, **kwargs)
 
     monkeypatch.setattr(embed_mod, "forward", interrupt_on_fourth)
     with pytest.raises(KeyboardInterrupt):
