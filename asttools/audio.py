@@ -11,13 +11,21 @@ formats are downmixed and resampled the same way:
 - channels are averaged (or one is picked) explicitly, and the rate is changed with soxr at
   its "HQ" quality, never by passing a wrong rate along.
 
-Bad input raises :class:`~asttools.errors.AudioError` naming the file and the reason;
-bad-but-usable input (silence, a clip shorter than one AST patch) warns with
+Bad input raises :class:`~asttools.errors.AudioError` naming the file and the reason, with
+a ``status`` saying what kind of failure it is (:data:`~asttools.constants.AUDIO_STATUSES`:
+``unreadable``, ``decode_error``, ``no_audio_stream`` — a
+:class:`~asttools.errors.NoAudioStreamError` — or ``error``); bad-but-usable input
+(silence as :func:`is_silent` defines it, a clip shorter than one AST patch) warns with
 :class:`~asttools.errors.ASTToolsWarning`.
+
+:func:`probe_media` reads a file's streams from its headers and puts the audio on the
+video's clock: decoded sample ``k`` lies at ``audio_offset_s + k / sr`` on the video's
+timeline; :func:`av_mismatch` says when audio and video end too far apart.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import numbers
 import os
@@ -25,6 +33,7 @@ import re
 import stat
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import av
 import numpy as np
@@ -32,19 +41,27 @@ import soundfile as sf
 import soxr
 
 from .constants import FRAME_LENGTH, FRAME_SHIFT, PATCH_SIZE, SAMPLE_RATE
-from .errors import ASTToolsWarning, AudioError, ParameterError
+from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "AV_SYNC_TOLERANCE_S",
     "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
     "SAMPLE_RATE",
+    "SILENCE_PEAK_DBFS",
+    "SILENCE_RMS_DBFS",
     "VIDEO_EXTENSIONS",
     "AudioStream",
+    "MediaInfo",
+    "audio_level",
+    "av_mismatch",
     "check_sample_rate",
     "check_waveform",
+    "is_silent",
     "load_audio",
+    "probe_media",
     "resample",
     "stream_audio",
 ]
@@ -68,8 +85,48 @@ MIN_SAMPLES = FRAME_LENGTH + (PATCH_SIZE - 1) * FRAME_SHIFT
 BLOCK_S = 30.0
 """Seconds of audio :func:`stream_audio` decodes at a time (at the file's own rate)."""
 
+SILENCE_PEAK_DBFS = -80.0
+"""A waveform whose peak is below this many dBFS is silent (:func:`is_silent`).
+
+dBFS here is ``20 * log10(level)`` with full scale 1.0. -80 dBFS is an amplitude of 1e-4,
+about 3 LSB of 16-bit PCM (1 LSB = 2**-15 = -90.3 dBFS): a track whose loudest sample is
+within a few quantisation steps of zero holds only dither or rounding noise, whatever its
+format. It replaces asttools' earlier threshold, a peak of 1e-6 (-120 dBFS), which is 30 dB
+below 16-bit PCM's smallest step, so dithered 16-bit silence passed as sound. For
+comparison, the bundled video clips with an ordinary track peak at -22 to -3 dBFS (RMS -32
+to -19 dBFS).
+"""
+
+SILENCE_RMS_DBFS = -90.0
+"""A waveform whose RMS is below this many dBFS is silent (:func:`is_silent`).
+
+-90 dBFS is an RMS of 3.2e-5, about 1 LSB of 16-bit PCM; TPDF dither alone measures about
+-96 dBFS. It catches what the peak misses: a dead track with a stray click or a single
+non-zero sample. RMS is taken as ``sqrt(mean(x**2))`` over all samples (and channels), so a
+full-scale sine measures -3.01 dBFS (AES17 would call it 0).
+"""
+
+AV_SYNC_TOLERANCE_S = 0.1
+"""The least difference, in seconds, between where the audio ends and where the video ends
+on the video's timeline that :func:`av_mismatch` reports.
+
+0.1 s is one AST time step (one patch column), so a smaller mismatch cannot move a
+timestamp embedding to another step; it is also 2.5 frames at 25 fps. Compressed audio
+legitimately runs over by whole codec frames, so :func:`av_mismatch` allows
+``max(AV_SYNC_TOLERANCE_S, 3 * 1024 / audio_sample_rate)``: one 1024-sample AAC frame of
+priming where no edit list trims it (Matroska, or an mp4 stream that starts late, such as
+the bundled ``hammering_04``), one of end padding (AAC decodes whole frames: the bundled
+clips gain 0 to 576 samples, up to 36 ms at 16 kHz) and one for the muxer's rounding of
+the last video frame. That is 0.192 s for 16 kHz audio, 0.1 s for 44.1 and 48 kHz.
+"""
+
 _MIN_SECONDS = MIN_SAMPLES / SAMPLE_RATE
-_SILENCE_PEAK = 1e-6
+_SILENCE_PEAK = 10.0 ** (SILENCE_PEAK_DBFS / 20.0)
+_SILENCE_RMS = 10.0 ** (SILENCE_RMS_DBFS / 20.0)
+# Samples in one codec frame allowed for, three times over, by av_mismatch (AAC's 1024).
+_CODEC_FRAME = 1024
+# Samples squared and summed at a time in float64 (bounded memory for long waveforms).
+_LEVEL_CHUNK = 1 << 18
 # Formats that go straight to PyAV: libsndfile cannot read them, or not to the end (MP3).
 _AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3"))
 # Extensions libsndfile should read; PyAV decoding one of them is a fallback worth a warning.
@@ -85,6 +142,10 @@ _MP4_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 _SHORT_DATA_LOG = re.compile(
     r"^\s*(?:data|SSND|Data Size)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE
 )
+# AV_DISPOSITION_ATTACHED_PIC: a "video" stream that is an audio file's cover art.
+_ATTACHED_PIC = 0x0400
+# A Matroska/WebM stream's DURATION tag, "HH:MM:SS.nnnnnnnnn".
+_DURATION_TAG = re.compile(r"^\s*(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)\s*$")
 # PyAV sample formats (packed or planar) and the scale that maps them onto [-1, 1].
 _INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
 
@@ -98,10 +159,7 @@ class _DecodeFailure(Exception):
 
 
 class _NoAudioStream(Exception):
-    """A container opened fine but holds no audio stream."""
-
-    def __init__(self, stream_types: list[str]):
-        super().__init__(", ".join(stream_types) if stream_types else "none")
+    """A container opened fine but holds no audio stream; the message lists what it holds."""
 
 
 # ----------------------------------------------------------------------------------------
@@ -153,7 +211,12 @@ def load_audio(
         The file is missing, a directory, unreadable, empty, not audio or video,
         truncated or corrupt, has no audio stream, decodes to no samples, holds NaN or
         Inf samples, has fewer channels than ``channel`` asks for, or ``offset`` lies at
-        or beyond its end. The message is ``"{path}: {reason}"``.
+        or beyond its end. The message is ``"{path}: {reason}"``; its ``status`` says
+        which kind: ``"unreadable"`` (missing, a directory, not a regular file,
+        permission denied, an I/O error), ``"no_audio_stream"`` (a video without an
+        audio track: a :class:`~asttools.errors.NoAudioStreamError`), ``"decode_error"``
+        (empty, not audio or video, truncated or corrupt, no samples, NaN or Inf) or
+        ``"error"`` (a ``channel`` or ``offset`` the file does not have).
     ParameterError
         ``path`` is not a str or os.PathLike, ``sr`` is not a positive integer,
         ``offset`` is negative, ``duration`` is not positive, or ``channel`` is not a
@@ -162,7 +225,8 @@ def load_audio(
     Warns
     -----
     ASTToolsWarning
-        The clip is silent (peak amplitude below 1e-6) or shorter than one AST patch
+        The clip is silent (:func:`is_silent`: peak below -80 dBFS or RMS below -90
+        dBFS) or shorter than one AST patch
         (0.175 s, see :data:`MIN_SAMPLES`), or the file is truncated and only the part
         present was decoded (see Notes).
 
@@ -189,6 +253,11 @@ def load_audio(
     soundfile, whose frame count (taken from the header) can be short. With PyAV the
     first audio stream is decoded from the start and trimmed to ``offset`` and
     ``duration``.
+
+    ``offset`` counts from the audio stream's first sample, not from the start of a
+    video: in a video whose audio starts late, sample ``k`` of the result lies at
+    ``probe_media(path).audio_offset_s + (offset + k / sr)`` on the video's timeline (see
+    :func:`probe_media`).
 
     Examples
     --------
@@ -227,10 +296,11 @@ def load_audio(
                 name,
                 f"offset {offset:g} s is at or beyond the end of the file "
                 f"({n_total / native_sr:.3f} s long)",
+                status="error",
             )
-        raise AudioError(name, "contains no audio samples")
+        raise AudioError(name, "contains no audio samples", status="decode_error")
     if not np.isfinite(data).all():
-        raise AudioError(name, "contains NaN or Inf samples")
+        raise AudioError(name, "contains NaN or Inf samples", status="decode_error")
 
     if channel is not None:
         if channel >= data.shape[0]:
@@ -238,6 +308,7 @@ def load_audio(
                 name,
                 f"channel {channel} asked for, but the file has {data.shape[0]} "
                 f"channel{'s' if data.shape[0] != 1 else ''} (0 to {data.shape[0] - 1})",
+                status="error",
             )
         data = data[channel]
     elif mono:
@@ -250,8 +321,9 @@ def load_audio(
             name,
             f"contains no audio samples at {out_sr} Hz ({data.shape[-1]} at {native_sr} Hz "
             "round to none)",
+            status="decode_error",
         )
-    _warn_if_unusual(wav, out_sr, name, stacklevel=3)
+    _warn_if_unusual(name, out_sr, *_peak_and_rms(wav), n_samples=wav.shape[-1], stacklevel=3)
     return wav, out_sr
 
 
@@ -304,27 +376,31 @@ def check_waveform(wav: np.ndarray, sr: int, *, name: str = "<array>") -> np.nda
             name,
             f"has integer samples ({arr.dtype}); convert them to float in [-1, 1] first, "
             f"e.g. wav / {2 ** (8 * arr.dtype.itemsize - 1)}",
+            status="error",
         )
     if arr.dtype.kind != "f":
-        raise AudioError(name, f"is not an array of real samples (dtype {arr.dtype})")
+        raise AudioError(name, f"is not an array of real samples (dtype {arr.dtype})",
+                         status="error")
     if arr.ndim not in (1, 2):
         raise AudioError(
-            name, f"must be 1-D (samples,) or 2-D (channels, samples), got shape {arr.shape}"
+            name, f"must be 1-D (samples,) or 2-D (channels, samples), got shape {arr.shape}",
+            status="error",
         )
     if arr.size == 0:
-        raise AudioError(name, "contains no audio samples")
+        raise AudioError(name, "contains no audio samples", status="decode_error")
     if arr.ndim == 2:
         if arr.shape[0] > arr.shape[1]:
             raise AudioError(
                 name,
                 f"has shape {arr.shape}: more channels than samples; asttools expects "
                 "(channels, samples), so pass wav.T if it is (samples, channels)",
+                status="error",
             )
         arr = arr.mean(axis=0, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
     if not np.isfinite(arr).all():
-        raise AudioError(name, "contains NaN or Inf samples")
+        raise AudioError(name, "contains NaN or Inf samples", status="decode_error")
     out = np.ascontiguousarray(arr, dtype=np.float32)
-    _warn_if_unusual(out, sr, name, stacklevel=3)
+    _warn_if_unusual(name, sr, *_peak_and_rms(out), n_samples=out.shape[-1], stacklevel=3)
     return out
 
 
@@ -411,7 +487,9 @@ def stream_audio(
         When opening: the file is missing, empty, unreadable, has no audio stream, or
         neither soundfile nor PyAV opens it; ``channel`` is beyond its channels. While
         iterating: a decoding error ("truncated or corrupt at ... s"), NaN or Inf
-        samples, or no samples at all.
+        samples, or no samples at all. Its ``status`` is that of :func:`load_audio`'s
+        error for the same cause; a video without audio raises
+        :class:`~asttools.errors.NoAudioStreamError` with the same message.
     ParameterError
         ``sr`` is not a positive integer, ``channel`` not an integer >= 0, or ``block_s``
         not a positive number of seconds.
@@ -469,10 +547,14 @@ class AudioStream:
         Length the file's header states, in seconds; None when unknown.
     n_samples : int
         Samples (at ``sr``) yielded so far; the whole length once iteration ended.
+    silent : bool or None
+        Whether the whole stream is silent by :func:`is_silent`'s definition; None until
+        iteration ended.
     """
 
     def __init__(self, name: str, *, sr: int, channel: int | None, block_s: float):
         self.name, self.sr, self.n_samples = name, sr, 0
+        self.silent: bool | None = None
         self._channel, self._block_s = channel, block_s
         self._sf: sf.SoundFile | None = None
         self._av = None
@@ -484,7 +566,8 @@ class AudioStream:
                 f = sf.SoundFile(os.fsencode(name))  # bytes: names need not be UTF-8
             except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
                 message = getattr(e, "error_string", None) or str(e)
-                raise AudioError(name, f"soundfile cannot open it ({message.strip()})") from None
+                raise AudioError(name, f"soundfile cannot open it ({message.strip()})",
+                                 status=_open_status(e)) from None
             if f.format == "MP3":  # as load_audio: MP3 goes to PyAV
                 f.close()
             else:
@@ -497,11 +580,13 @@ class AudioStream:
                 container = av.open(name)
             except (av.FFmpegError, OSError, ValueError, EOFError) as e:
                 message = getattr(e, "strerror", None) or str(e)
-                raise AudioError(name, f"PyAV cannot open it ({message})") from None
+                raise AudioError(name, f"PyAV cannot open it ({message})",
+                                 status=_open_status(e)) from None
             audio = [st for st in container.streams if st.type == "audio"]
             if not audio:
+                found = _stream_types(container.streams)
                 container.close()
-                raise AudioError(name, "no audio stream")
+                raise NoAudioStreamError(name, f"no audio stream (streams found: {found})")
             self._av = (container, audio[0])
             st = audio[0]
             if st.duration is not None and st.time_base is not None:
@@ -517,6 +602,7 @@ class AudioStream:
                 name,
                 f"channel {channel} asked for, but the file has {channels} "
                 f"channel{'s' if channels != 1 else ''} (0 to {channels - 1})",
+                status="error",
             )
 
     def __repr__(self) -> str:
@@ -537,7 +623,8 @@ class AudioStream:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self._started:
-            raise AudioError(self.name, "a stream can be iterated once; open it again")
+            raise AudioError(self.name, "a stream can be iterated once; open it again",
+                             status="error")
         self._started = True
         return self._blocks()
 
@@ -553,7 +640,8 @@ class AudioStream:
                 except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
                     message = getattr(e, "error_string", None) or str(e)
                     raise AudioError(self.name, f"truncated or corrupt at {at:.1f} s "
-                                                f"(soundfile: {message.strip()})") from None
+                                                f"(soundfile: {message.strip()})",
+                                     status="decode_error") from None
                 if not len(data):
                     return
                 at += len(data) / f.samplerate
@@ -572,6 +660,7 @@ class AudioStream:
                         self.name,
                         f"the stream changes from {layout} channels at {rate} Hz to "
                         f"{frame.layout.nb_channels} at {frame.sample_rate} Hz at {at:.1f} s",
+                        status="decode_error",
                     )
                 chunks.append(_frame_to_float(frame))
                 held += frame.samples
@@ -582,18 +671,19 @@ class AudioStream:
         except (av.FFmpegError, OSError, ValueError, EOFError) as e:
             message = getattr(e, "strerror", None) or str(e)
             raise AudioError(self.name, f"truncated or corrupt at {at:.1f} s (PyAV: "
-                                        f"{message})") from None
+                                        f"{message})", status="decode_error") from None
         if chunks:
             yield np.concatenate(chunks, axis=1), int(rate)
 
     def _blocks(self) -> Iterator[np.ndarray]:
         resampler = None
-        peak = 0.0
+        peak = sumsq = 0.0
         try:
             for data, rate in self._native():
                 if not np.isfinite(data).all():
                     raise AudioError(self.name, f"contains NaN or Inf samples (after "
-                                                f"{self.n_samples / self.sr:.1f} s)")
+                                                f"{self.n_samples / self.sr:.1f} s)",
+                                     status="decode_error")
                 mono = (data[self._channel] if self._channel is not None
                         else data.mean(axis=0, dtype=np.float32))
                 if rate != self.sr and resampler is None:
@@ -601,25 +691,334 @@ class AudioStream:
                                                     quality="HQ")
                 out = mono if resampler is None else resampler.resample_chunk(mono)
                 if out.size:
-                    peak = max(peak, float(np.max(out)), -float(np.min(out)))
+                    block_peak, block_sumsq = _peak_and_sumsq(out)
+                    peak, sumsq = max(peak, block_peak), sumsq + block_sumsq
                     self.n_samples += out.size
                     yield np.ascontiguousarray(out, dtype=np.float32)
             if resampler is not None:
                 out = resampler.resample_chunk(np.zeros(0, np.float32), last=True)
                 if out.size:
-                    peak = max(peak, float(np.max(out)), -float(np.min(out)))
+                    block_peak, block_sumsq = _peak_and_sumsq(out)
+                    peak, sumsq = max(peak, block_peak), sumsq + block_sumsq
                     self.n_samples += out.size
                     yield np.ascontiguousarray(out, dtype=np.float32)
         finally:
             self.close()
         if self.n_samples == 0:
-            raise AudioError(self.name, "contains no audio samples")
+            raise AudioError(self.name, "contains no audio samples", status="decode_error")
         if self._note:
             warnings.warn(f"{self.name}: truncated: {self._note}; decoded the "
                           f"{self.n_samples / self.sr:.3f} s present", ASTToolsWarning,
                           stacklevel=3)
-        _warn_if_unusual(np.array([peak], np.float32), self.sr, self.name, stacklevel=3,
-                         n_samples=self.n_samples)
+        rms = math.sqrt(sumsq / self.n_samples)
+        self.silent = bool(peak < _SILENCE_PEAK or rms < _SILENCE_RMS)
+        _warn_if_unusual(self.name, self.sr, peak, rms, n_samples=self.n_samples,
+                         stacklevel=3)
+
+
+# ----------------------------------------------------------------------------------------
+# Silence
+
+
+def audio_level(wav: np.ndarray) -> tuple[float, float]:
+    """Peak and RMS level of a waveform in dBFS (full scale 1.0).
+
+    Parameters
+    ----------
+    wav : array_like, float, shape (n_samples,) or (n_channels, n_samples)
+        Samples nominally in [-1, 1]; every channel counts.
+
+    Returns
+    -------
+    peak_dbfs : float
+        ``20 * log10(max |x|)``; ``-inf`` for digital silence (all zeros) or no samples.
+    rms_dbfs : float
+        ``20 * log10(sqrt(mean(x**2)))`` over all samples and channels; ``-inf`` likewise.
+        A full-scale sine measures -3.01 dBFS.
+
+    Raises
+    ------
+    ParameterError
+        ``wav`` does not hold floating-point samples (integer PCM has no agreed full
+        scale here: divide by it first).
+
+    See Also
+    --------
+    is_silent : the thresholds applied to these two numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.audio import audio_level
+    >>> t = np.arange(16000) / 16000
+    >>> [round(v, 2) for v in audio_level(0.1 * np.sin(2 * np.pi * 440 * t))]
+    [-20.0, -23.01]
+    >>> audio_level(np.zeros(16000, np.float32))
+    (-inf, -inf)
+    """
+    arr = np.asarray(wav)
+    if arr.dtype.kind != "f":
+        raise ParameterError(
+            f"wav must hold float samples in [-1, 1], got dtype {arr.dtype}"
+            + (f"; divide by {2 ** (8 * arr.dtype.itemsize - 1)} first"
+               if arr.dtype.kind in "iu" else "")
+        )
+    peak, rms = _peak_and_rms(arr)
+    return _dbfs(peak), _dbfs(rms)
+
+
+def is_silent(wav: np.ndarray) -> bool:
+    """Whether a waveform is silent: its peak or its RMS below the silence thresholds.
+
+    The definition behind the "is silent" warning of :func:`load_audio`,
+    :func:`check_waveform` and :func:`stream_audio`, and behind the ``"silent"`` audio
+    status (:data:`~asttools.constants.AUDIO_STATUSES`).
+
+    Parameters
+    ----------
+    wav : array_like, float, shape (n_samples,) or (n_channels, n_samples)
+        Samples nominally in [-1, 1].
+
+    Returns
+    -------
+    bool
+        True when the peak is below :data:`SILENCE_PEAK_DBFS` (-80 dBFS) or the RMS below
+        :data:`SILENCE_RMS_DBFS` (-90 dBFS), as :func:`audio_level` measures them; True for
+        digital zeros and for no samples.
+
+    Raises
+    ------
+    ParameterError
+        ``wav`` does not hold floating-point samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from asttools.audio import is_silent
+    >>> noise = np.random.default_rng(0).standard_normal(16000)
+    >>> is_silent(1e-5 * noise), is_silent(1e-3 * noise)  # RMS -100 and -60 dBFS
+    (True, False)
+    """
+    peak_dbfs, rms_dbfs = audio_level(wav)
+    return bool(peak_dbfs < SILENCE_PEAK_DBFS or rms_dbfs < SILENCE_RMS_DBFS)
+
+
+# ----------------------------------------------------------------------------------------
+# Media: audio and video on one clock
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What a media file's headers say about its streams: see :func:`probe_media`.
+
+    Times are in seconds on the video's timeline: 0 is the first video frame's
+    presentation time (or the container's start when there is no video).
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    has_audio : bool
+        It has an audio stream (:func:`load_audio` decodes the first one).
+    has_video : bool
+        It has a video stream (cover art attached to an audio file does not count).
+    audio_offset_s : float or None
+        Where the first audio sample lies on the video's timeline: the audio stream's
+        start time minus the video stream's (or, without video, the container's). 0.0 for
+        plain audio files; None without audio. Decoded sample ``k`` (at rate ``sr``) lies
+        at ``audio_offset_s + k / sr``.
+    audio_duration_s : float or None
+        The audio stream's length as the header states it (for AAC the encoded length,
+        without the padding the decoder adds; see Notes of :func:`probe_media`); None when
+        the header does not say or there is no audio.
+    video_duration_s : float or None
+        The video stream's length; None when unknown or without video.
+    frame_rate : float or None
+        The video stream's average frame rate in frames per second; None without video.
+    n_video_frames : int or None
+        Frames in the video stream as the header counts them; None when unknown.
+    audio_sample_rate : int or None
+        The audio stream's own rate in Hz (before any resampling).
+    audio_channels : int or None
+        The audio stream's channels.
+    """
+
+    path: str
+    has_audio: bool
+    has_video: bool
+    audio_offset_s: float | None = None
+    audio_duration_s: float | None = None
+    video_duration_s: float | None = None
+    frame_rate: float | None = None
+    n_video_frames: int | None = None
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+
+
+def probe_media(path: str | os.PathLike) -> MediaInfo:
+    """Read a media file's stream layout and timing from its headers, without decoding it.
+
+    Opens the file once: with soundfile for the formats :func:`load_audio` gives to
+    soundfile (WAV, FLAC, Ogg, AIFF, AU), else with PyAV (video containers, m4a/AAC, MP3,
+    and whatever soundfile cannot open).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An audio file or a video container.
+
+    Returns
+    -------
+    MediaInfo
+        Whether there is audio and video, where the audio starts on the video's timeline
+        (``audio_offset_s``), the streams' durations, the frame rate and frame count, the
+        audio's rate and channels. A video without an audio stream is not an error:
+        ``has_audio`` is False.
+
+    Raises
+    ------
+    AudioError
+        With ``status="unreadable"``: the file is missing, a directory, not a regular
+        file, or cannot be read. With ``status="decode_error"``: it is empty, or neither
+        soundfile nor PyAV opens it (the messages are those of :func:`load_audio`).
+    ParameterError
+        ``path`` is not a str or os.PathLike.
+
+    See Also
+    --------
+    av_mismatch : compare the audio's end with the video's.
+
+    Notes
+    -----
+    ``audio_offset_s`` is ``stream.start_time * stream.time_base`` of the first audio
+    stream minus the same of the first video stream (FFmpeg's start times already apply
+    the container's edit lists). When the audio stream states no start time, its first
+    packet's is used. :func:`load_audio` and :func:`stream_audio` return the audio
+    stream's samples from its first one on, so sample ``k`` belongs at
+    ``audio_offset_s + k / sr`` on the video's timeline. Checked on the bundled
+    ``data/video/hammering_04.mp4``, whose AAC stream starts 0.976 s after the video:
+    ``audio_offset_s`` is 0.976, as is the first decoded frame's ``.time``, and the
+    samples placed so match the soundtrack the clip was made from at lag 0 (normalised
+    correlation 0.99 from 1.040 s on, 0.76 one sample either side). Its first 1024 samples
+    are the encoder's priming (near silence, peak 0.0025): the mp4 muxer writes an empty
+    edit for a late stream instead of an edit that skips the priming, so FFmpeg decodes
+    it, and it sits where it belongs, at 0.976-1.040 s.
+
+    AAC decodes whole 1024-sample frames, so the decoded track can be up to a frame longer
+    than ``audio_duration_s`` (the bundled clips: 0 to 36 ms at 16 kHz), and a priming
+    frame longer where no edit list trims it; :data:`AV_SYNC_TOLERANCE_S` allows for both.
+
+    Durations come from the stream headers: an mp4's ``duration``; a Matroska/WebM
+    stream's ``DURATION`` tag (where the stream ends) less its start time; else the
+    container's duration when the stream is its only audio or video stream (and for
+    video, the frame count over the rate). An MP3's length is the demuxer's estimate,
+    which for a VBR file without a Xing header can be far off. A file that probes
+    cleanly can still fail to decode (a truncated FLAC, a damaged packet): only decoding
+    tells.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, pathlib
+    >>> from asttools.audio import probe_media
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(tmp.name) / "tone.wav"
+    >>> sf.write(path, np.zeros((22050, 2), np.float32), 44100)
+    >>> info = probe_media(path)
+    >>> info.has_audio, info.has_video, info.audio_offset_s, info.audio_duration_s
+    (True, False, 0.0, 0.5)
+    >>> info.audio_sample_rate, info.audio_channels, info.frame_rate
+    (44100, 2, None)
+    >>> tmp.cleanup()
+
+    On the bundled ``data/video/hammering_04.mp4``: ``has_audio=True``,
+    ``audio_offset_s=0.976``, ``audio_duration_s=2.024``, ``video_duration_s=3.0``,
+    ``frame_rate=25.0``, ``n_video_frames=75``.
+    """
+    name, head = _check_file(path)
+    ext = os.path.splitext(name)[1].lower()
+    failures: list[_DecodeFailure] = []
+    if ext not in _AV_EXTENSIONS:
+        try:
+            info = _probe_soundfile(name)
+        except _DecodeFailure as e:
+            failures.append(e)
+        else:
+            if info is not None:
+                return info
+    try:
+        return _probe_av(name)
+    except _DecodeFailure as e:
+        failures.append(e)
+    raise _undecodable(name, head, failures)
+
+
+def av_mismatch(
+    info: MediaInfo,
+    audio_duration_s: float | None = None,
+    *,
+    tolerance_s: float | None = None,
+) -> str | None:
+    """Say whether the audio ends where the video ends, on the video's timeline.
+
+    Parameters
+    ----------
+    info : MediaInfo
+        What :func:`probe_media` read.
+    audio_duration_s : float, optional
+        The audio's length in seconds, e.g. the decoded samples over their rate; default
+        ``info.audio_duration_s`` (the header's).
+    tolerance_s : float, optional
+        The largest difference that is not a mismatch; default
+        ``max(AV_SYNC_TOLERANCE_S, 3 * 1024 / info.audio_sample_rate)``, which allows
+        for codec priming and padding (see :data:`AV_SYNC_TOLERANCE_S`).
+
+    Returns
+    -------
+    str or None
+        A warning text when ``audio_offset_s + audio_duration_s`` and
+        ``video_duration_s`` differ by more than the tolerance, naming both ends and the
+        tolerance (not the file: prefix ``info.path`` when warning); None when they agree,
+        and for files without video or audio or without a known duration.
+
+    Raises
+    ------
+    ParameterError
+        ``audio_duration_s`` or ``tolerance_s`` is not a finite number >= 0.
+
+    Examples
+    --------
+    >>> info = MediaInfo("clip.mp4", has_audio=True, has_video=True, audio_offset_s=0.0,
+    ...                  audio_duration_s=1.5, video_duration_s=3.0, frame_rate=25.0,
+    ...                  audio_sample_rate=16000)
+    >>> print(av_mismatch(info))  # doctest: +NORMALIZE_WHITESPACE
+    audio and video durations differ by -1.500 s: the audio ends at 1.500 s on the
+    video's timeline (offset 0.000 s + 1.500 s of audio), the video at 3.000 s;
+    tolerance 0.192 s
+    >>> av_mismatch(info, 3.008) is None  # AAC padding: within the tolerance
+    True
+    """
+    if audio_duration_s is not None:
+        audio_duration_s = _check_seconds(audio_duration_s, "audio_duration_s",
+                                          allow_zero=True)
+    if tolerance_s is not None:
+        tolerance_s = _check_seconds(tolerance_s, "tolerance_s", allow_zero=True)
+    duration = info.audio_duration_s if audio_duration_s is None else audio_duration_s
+    if (not (info.has_audio and info.has_video) or duration is None
+            or info.video_duration_s is None or info.audio_offset_s is None):
+        return None
+    if tolerance_s is None:
+        frames = 3 * _CODEC_FRAME / info.audio_sample_rate if info.audio_sample_rate else 0.0
+        tolerance_s = max(AV_SYNC_TOLERANCE_S, frames)
+    end = info.audio_offset_s + duration
+    diff = end - info.video_duration_s
+    if abs(diff) <= tolerance_s:
+        return None
+    return (
+        f"audio and video durations differ by {diff:+.3f} s: the audio ends at {end:.3f} s "
+        f"on the video's timeline (offset {info.audio_offset_s:.3f} s + {duration:.3f} s "
+        f"of audio), the video at {info.video_duration_s:.3f} s; tolerance "
+        f"{tolerance_s:.3f} s"
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -688,26 +1087,29 @@ def _check_file(path: str | os.PathLike) -> tuple[str, bytes]:
     try:
         st = os.stat(name)
     except FileNotFoundError:
-        raise AudioError(name, "file not found") from None
+        raise AudioError(name, "file not found", status="unreadable") from None
     except ValueError as e:  # an embedded NUL byte
-        raise AudioError(name, f"is not a valid path ({e})") from None
+        raise AudioError(name, f"is not a valid path ({e})", status="unreadable") from None
     except PermissionError:
-        raise AudioError(name, "permission denied") from None
+        raise AudioError(name, "permission denied", status="unreadable") from None
     except OSError as e:
-        raise AudioError(name, f"cannot be read ({e.strerror or e})") from None
+        raise AudioError(name, f"cannot be read ({e.strerror or e})",
+                         status="unreadable") from None
     if stat.S_ISDIR(st.st_mode):
-        raise AudioError(name, "is a directory, not an audio file")
+        raise AudioError(name, "is a directory, not an audio file", status="unreadable")
     if not stat.S_ISREG(st.st_mode):
-        raise AudioError(name, "is not a regular file (a pipe, socket or device?)")
+        raise AudioError(name, "is not a regular file (a pipe, socket or device?)",
+                         status="unreadable")
     if st.st_size == 0:
-        raise AudioError(name, "file is empty (0 bytes)")
+        raise AudioError(name, "file is empty (0 bytes)", status="decode_error")
     try:
         with open(name, "rb") as f:
             head = f.read(16)
     except PermissionError:
-        raise AudioError(name, "permission denied") from None
+        raise AudioError(name, "permission denied", status="unreadable") from None
     except OSError as e:
-        raise AudioError(name, f"cannot be read ({e.strerror or e})") from None
+        raise AudioError(name, f"cannot be read ({e.strerror or e})",
+                         status="unreadable") from None
     return name, head
 
 
@@ -745,7 +1147,7 @@ def _decode(
     except _DecodeFailure as e:
         failures.append(e)
     except _NoAudioStream as e:
-        raise AudioError(name, f"no audio stream (streams found: {e})") from None
+        raise NoAudioStreamError(name, f"no audio stream (streams found: {e})") from None
     else:
         if not failures:
             return result
@@ -760,10 +1162,16 @@ def _decode(
             return result
         failures.append(_DecodeFailure("PyAV", "decoded no samples", recognised=True))
 
+    raise _undecodable(name, head, failures)
+
+
+def _undecodable(name: str, head: bytes, failures: list[_DecodeFailure]) -> AudioError:
+    """The error for a file no decoder could read: corrupt media, or not media at all."""
     said = "; ".join(str(f) for f in failures)
     if _looks_like_media(head) or any(f.recognised for f in failures):
-        raise AudioError(name, f"truncated or corrupt ({said})")
-    raise AudioError(name, f"not a recognised audio or video format ({said})")
+        return AudioError(name, f"truncated or corrupt ({said})", status="decode_error")
+    return AudioError(name, f"not a recognised audio or video format ({said})",
+                      status="decode_error")
 
 
 def _sample_span(offset: float, duration: float | None, rate: int) -> tuple[int, int | None]:
@@ -842,7 +1250,7 @@ def _decode_av(
         streams = list(container.streams)
         audio = [s for s in streams if s.type == "audio"]
         if not audio:
-            raise _NoAudioStream([s.type for s in streams])
+            raise _NoAudioStream(_stream_types(streams))
         chunks: list[np.ndarray] = []
         rate = layout = None
         got = 0
@@ -893,21 +1301,162 @@ def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------
+# Probing
+
+
+def _probe_soundfile(name: str) -> MediaInfo | None:
+    """Probe with soundfile; None for an MP3 (under another extension), left to PyAV."""
+    try:
+        f = sf.SoundFile(os.fsencode(name))  # bytes: names need not be UTF-8
+    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
+        message = getattr(e, "error_string", None) or str(e)
+        raise _DecodeFailure("soundfile", message.strip(), recognised=False) from None
+    with f:
+        if f.format == "MP3":
+            return None
+        return MediaInfo(
+            path=name, has_audio=True, has_video=False, audio_offset_s=0.0,
+            audio_duration_s=f.frames / f.samplerate, audio_sample_rate=int(f.samplerate),
+            audio_channels=int(f.channels),
+        )  # fmt: skip
+
+
+def _probe_av(name: str) -> MediaInfo:
+    try:
+        container = av.open(name)
+    except (av.FFmpegError, OSError, ValueError, EOFError) as e:
+        message = getattr(e, "strerror", None) or str(e)
+        raise _DecodeFailure("PyAV", message, recognised=False) from None
+    with container:
+        streams = list(container.streams)
+        audio = next((st for st in streams if st.type == "audio"), None)
+        videos = [st for st in streams if st.type == "video" and not _is_cover_art(st)]
+        video = videos[0] if videos else None
+        n_av = sum(st.type == "audio" for st in streams) + len(videos)
+        container_s = (None if container.duration is None
+                       else container.duration / av.time_base)
+        container_start = (None if container.start_time is None
+                           else container.start_time / av.time_base)
+        info: dict = {"path": name, "has_audio": audio is not None,
+                      "has_video": video is not None}
+        if video is not None:
+            rate = video.average_rate
+            frames = int(video.frames or 0) or None
+            duration = _stream_seconds(video, container_s if n_av == 1 else None)
+            if duration is None and frames and rate:
+                duration = frames / float(rate)
+            info.update(video_duration_s=duration, n_video_frames=frames,
+                        frame_rate=float(rate) if rate else None)
+            start = _seconds(video.start_time, video.time_base)
+            zero = start if start is not None else container_start or 0.0
+        else:
+            zero = container_start
+        if audio is not None:
+            start = _seconds(audio.start_time, audio.time_base)
+            if start is None:
+                start = _first_packet_seconds(container, audio)
+            offset = 0.0 if zero is None or start is None else start - zero
+            if abs(offset) <= 1 / av.time_base:  # the container's start is rounded to 1 us
+                offset = 0.0
+            cc = audio.codec_context
+            channels = getattr(cc.layout, "nb_channels", 0) or getattr(cc, "channels", 0)
+            info.update(
+                audio_offset_s=round(offset, 9) + 0.0,  # 0.976, not 0.9760000000000001
+                audio_duration_s=_stream_seconds(audio, container_s if n_av == 1 else None),
+                audio_sample_rate=int(cc.sample_rate) or None,
+                audio_channels=int(channels) or None,
+            )
+    return MediaInfo(**info)
+
+
+def _is_cover_art(stream) -> bool:
+    """Whether a video stream is a picture attached to an audio file (MP3, m4a cover)."""
+    return bool(int(getattr(stream, "disposition", 0) or 0) & _ATTACHED_PIC)
+
+
+def _seconds(value: int | None, time_base) -> float | None:
+    return None if value is None or time_base is None else float(value * time_base)
+
+
+def _stream_seconds(stream, fallback: float | None) -> float | None:
+    """A stream's duration: its header's; else its DURATION tag (Matroska, WebM), which
+    holds where the stream ends, less where it starts; else ``fallback``."""
+    seconds = _seconds(stream.duration, stream.time_base)
+    if seconds is None:
+        match = _DURATION_TAG.match(str(stream.metadata.get("DURATION", "")))
+        if match:
+            h, m, sec = match.groups()
+            end = 3600 * int(h) + 60 * int(m) + float(sec)
+            seconds = max(0.0, end - (_seconds(stream.start_time, stream.time_base) or 0.0))
+    return fallback if seconds is None else seconds
+
+
+def _first_packet_seconds(container, stream, *, limit: int = 16) -> float | None:
+    """The presentation time of a stream's first packet that has one (a few packets at most)."""
+    try:
+        for i, packet in enumerate(container.demux(stream)):
+            if packet.pts is not None and packet.time_base is not None:
+                return float(packet.pts * packet.time_base)
+            if i >= limit:
+                break
+    except (av.FFmpegError, OSError, ValueError, EOFError):
+        pass
+    return None
+
+
+def _stream_types(streams) -> str:
+    """What a container holds, for "no audio stream (streams found: ...)"."""
+    return ", ".join(st.type for st in streams) or "none"
+
+
+def _open_status(e: BaseException) -> str:
+    """The audio status of an error raised while opening a file."""
+    if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError,
+                      NotADirectoryError)) or (isinstance(e, OSError) and e.errno == errno.EIO):
+        return "unreadable"
+    return "decode_error"
+
+
+# ----------------------------------------------------------------------------------------
 # Warnings shared by files and arrays
 
 
-def _warn_if_unusual(wav: np.ndarray, sr: int, name: str, *, stacklevel: int,
-                     n_samples: int | None = None) -> None:
-    """Warn about silence and clips shorter than a patch; ``n_samples`` overrides the length
-    (a stream passes its peak as ``wav`` and its length here)."""
-    peak = float(max(np.max(wav), -np.min(wav))) if wav.size else 0.0  # no |wav| copy
-    if peak < _SILENCE_PEAK:
+def _peak_and_sumsq(wav: np.ndarray) -> tuple[float, float]:
+    """The largest absolute sample and the sum of squared samples (float64), over all
+    channels, without an ``|wav|`` or ``wav**2`` copy of the whole array."""
+    flat = wav.reshape(-1)
+    if flat.size == 0:
+        return 0.0, 0.0
+    peak = float(max(np.max(flat), -np.min(flat)))
+    sumsq = 0.0
+    for i in range(0, flat.size, _LEVEL_CHUNK):
+        chunk = flat[i : i + _LEVEL_CHUNK].astype(np.float64)
+        sumsq += float(np.dot(chunk, chunk))
+    return peak, sumsq
+
+
+def _peak_and_rms(wav: np.ndarray) -> tuple[float, float]:
+    """The largest absolute sample and the RMS over all samples and channels (linear)."""
+    peak, sumsq = _peak_and_sumsq(wav)
+    return peak, math.sqrt(sumsq / wav.size) if wav.size else 0.0
+
+
+def _dbfs(level: float) -> float:
+    return 20.0 * math.log10(level) if level > 0 else -math.inf
+
+
+def _warn_if_unusual(name: str, sr: int, peak: float, rms: float, *, n_samples: int,
+                     stacklevel: int) -> None:
+    """Warn about silence (:func:`is_silent`'s definition: linear ``peak`` and ``rms``) and
+    clips shorter than a patch (``n_samples`` at ``sr``)."""
+    if peak < _SILENCE_PEAK or rms < _SILENCE_RMS:
         warnings.warn(
-            f"{name}: is silent (peak amplitude {peak:.1e}, below {_SILENCE_PEAK:g})",
+            f"{name}: is silent (peak {_dbfs(peak):.1f} dBFS, RMS {_dbfs(rms):.1f} dBFS; "
+            f"silent below {SILENCE_PEAK_DBFS:g} dBFS peak or {SILENCE_RMS_DBFS:g} dBFS RMS)",
             ASTToolsWarning,
             stacklevel=stacklevel,
         )
-    seconds = (wav.shape[-1] if n_samples is None else n_samples) / sr
+    seconds = n_samples / sr
     if seconds < _MIN_SECONDS:
         warnings.warn(
             f"{name}: is {seconds:.3f} s long, shorter than one AST patch "

@@ -13,8 +13,9 @@ in its config, and the functions that need them read the config (see :func:`patc
 from __future__ import annotations
 
 __all__ = [
-    "AUDIOSET_MEAN",
+    "AUDIO_ERROR_STATUSES",
     "AUDIO_STATUSES",
+    "AUDIOSET_MEAN",
     "INPUT_COLUMNS",
     "WITH_AUDIO",
     "BATCH_SIZE",
@@ -86,6 +87,26 @@ POOLINGS = ("cls", "dist", "mean", "patches", "time", "grid")
 #: :func:`asttools.timestamp_embeddings`).
 STORE_POOLINGS = ("cls", "dist", "mean", "patches")
 
+#: What became of an input's audio, one word per input (the ``status`` of an
+#: :class:`~asttools.errors.AudioError`, and of a status table's ``audio_status``):
+#:
+#: - ``"ok"``: decoded, not silent;
+#: - ``"silent"``: decoded, but silent by :func:`asttools.audio.is_silent` (peak or RMS below
+#:   :data:`~asttools.audio.SILENCE_PEAK_DBFS` / :data:`~asttools.audio.SILENCE_RMS_DBFS`);
+#:   usable, so not an error;
+#: - ``"no_audio_stream"``: a container that opens but holds no audio stream (a video
+#:   without a track): expected in video datasets;
+#: - ``"decode_error"``: the bytes were read but are not decodable audio: an empty file,
+#:   not a media format, truncated or corrupt, NaN or Inf samples, no samples;
+#: - ``"unreadable"``: the bytes cannot be read: missing, permission denied, a directory,
+#:   not a regular file (a pipe, a device), an I/O error, a path that is not valid;
+#: - ``"error"``: anything else (e.g. a ``channel`` or ``offset`` the file does not have,
+#:   an in-memory array of the wrong dtype or shape, more windows than one clip may have).
+AUDIO_STATUSES = ("ok", "silent", "no_audio_stream", "decode_error", "unreadable", "error")
+#: The statuses an :class:`~asttools.errors.AudioError` can carry: all but ``"ok"`` and
+#: ``"silent"``.
+AUDIO_ERROR_STATUSES = AUDIO_STATUSES[2:]
+
 #: Default number of finished inputs per store part file.
 FLUSH_ITEMS = 256
 #: Default longest time in seconds between flushes (the most work a crash can lose).
@@ -117,15 +138,6 @@ PATH_BYTES = "path_bytes"
 RESERVED_COLUMNS = frozenset(
     ROW_COLUMNS + TOP_COLUMNS + VECTOR_COLUMNS + ("item", "reason", "has_audio", PATH_BYTES))
 
-#: What became of an input's audio, one of these for every input: ``ok``; ``silent`` (a
-#: track whose level is below :data:`asttools.audio.SILENCE_PEAK_DBFS` or
-#: :data:`asttools.audio.SILENCE_RMS_DBFS`: embedded and stored, but flagged);
-#: ``no_audio_stream`` (a video without an audio track: expected in video datasets, not a
-#: failure unless ``require_audio``); ``decode_error`` (the bytes are there but are not
-#: decodable audio: empty, not a media format, truncated or corrupt, NaN samples);
-#: ``unreadable`` (the bytes cannot be read: missing, no permission, a directory, not a
-#: regular file); ``error`` (anything else, e.g. more windows than one clip may have).
-AUDIO_STATUSES = ("ok", "silent", "no_audio_stream", "decode_error", "unreadable", "error")
 #: The statuses with embeddings (``has_audio`` is true for them).
 WITH_AUDIO = ("ok", "silent")
 

@@ -2,16 +2,20 @@
 
 Every error asttools raises derives from :class:`ASTToolsError`. Errors about a bad value
 (a file that is not audio, an unknown pooling) also derive from :class:`ValueError`, so an
-ordinary ``except ValueError`` keeps working.
+ordinary ``except ValueError`` keeps working. An :class:`AudioError` says what kind of
+failure it is in its ``status`` (:data:`~asttools.constants.AUDIO_STATUSES`).
 """
 
 from __future__ import annotations
+
+from .constants import AUDIO_ERROR_STATUSES
 
 __all__ = [
     "ASTToolsError",
     "ASTToolsWarning",
     "AudioError",
     "ModelLoadError",
+    "NoAudioStreamError",
     "ParameterError",
     "StoreError",
 ]
@@ -34,17 +38,73 @@ class AudioError(ASTToolsError, ValueError):
         The file (or a description of an in-memory input, e.g. ``"<array 0>"``).
     reason : str
         What is wrong with it, in words a user can act on.
+    status : str, default "decode_error"
+        What kind of failure it is, one of
+        :data:`~asttools.constants.AUDIO_ERROR_STATUSES`: ``"unreadable"`` (the bytes
+        cannot be read), ``"decode_error"`` (read, but not decodable audio),
+        ``"no_audio_stream"`` (a container without an audio stream) or ``"error"``
+        (anything else); see :data:`~asttools.constants.AUDIO_STATUSES`.
 
-    The message is ``f"{path}: {reason}"``, so a log line names the file first.
+    Attributes
+    ----------
+    path, reason, status : str
+        As given.
+
+    Raises
+    ------
+    ParameterError
+        ``status`` is not one of :data:`~asttools.constants.AUDIO_ERROR_STATUSES`.
+
+    Notes
+    -----
+    The message is ``f"{path}: {reason}"``, so a log line names the file first; the status
+    is not part of it.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> e = AudioError("clip.wav", "file not found", status="unreadable")
+    >>> str(e), e.status
+    ('clip.wav: file not found', 'unreadable')
+    >>> pickle.loads(pickle.dumps(e)).status
+    'unreadable'
     """
 
-    def __init__(self, path: object, reason: str):
+    def __init__(self, path: object, reason: str, *, status: str = "decode_error"):
+        if status not in AUDIO_ERROR_STATUSES:
+            raise ParameterError(
+                f"status={status!r} is not one of {AUDIO_ERROR_STATUSES} (an AudioError "
+                "is a failure; 'ok' and 'silent' are not)"
+            )
         self.path = str(path)
         self.reason = reason
+        self.status = status
         super().__init__(f"{self.path}: {reason}")
 
-    def __reduce__(self):  # keep pickling (worker processes) working
-        return (type(self), (self.path, self.reason))
+    def __reduce__(self):  # keep pickling (worker processes) working, status included
+        return (type(self), (self.path, self.reason), {"status": self.status})
+
+
+class NoAudioStreamError(AudioError):
+    """A container that opens but holds no audio stream: a video without a track.
+
+    An :class:`AudioError` whose ``status`` is always ``"no_audio_stream"``; for a video
+    dataset an expected outcome rather than a failure, so ``except NoAudioStreamError``
+    can tell it apart.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    reason : str
+        The message after the path, e.g. ``"no audio stream (streams found: video)"``.
+    """
+
+    def __init__(self, path: object, reason: str, *, status: str = "no_audio_stream"):
+        if status != "no_audio_stream":
+            raise ParameterError(
+                f"a NoAudioStreamError has status 'no_audio_stream', got {status!r}")
+        super().__init__(path, reason, status=status)
 
 
 class ModelLoadError(ASTToolsError, OSError):

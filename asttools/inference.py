@@ -31,9 +31,13 @@ from . import features
 from ._version import __version__
 from .audio import (
     AudioStream,
+    MediaInfo,
+    av_mismatch,
     check_sample_rate,
     check_waveform,
+    is_silent,
     load_audio,
+    probe_media,
     resample,
     stream_audio,
 )
@@ -47,7 +51,7 @@ from .constants import (
     WINDOW_S,
     patch_grid,
 )
-from .errors import ASTToolsWarning, AudioError, ParameterError
+from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path, list_inputs
 from .model import load_model, model_info
@@ -309,35 +313,58 @@ class _Source:
     audio: np.ndarray | AudioStream
     first: int = 0  # the file's 16 kHz sample number of audio[0] (a segment's context)
     media: dict[str, Any] = field(default_factory=dict)
+    info: MediaInfo | None = None  # what the headers say (files only)
 
 
-def _load(item: Item, channel: int | None, win: int) -> _Source:
+def _load(item: Item, channel: int | None, win: int, media: dict[str, Any],
+          info: MediaInfo | None) -> _Source:
     """The 16 kHz mono audio of an input: whole, an open stream for a file over
     ``STREAM_S``, or for a segment just the part around it that its windows need."""
     if item.sr is not None:
         wav = check_waveform(item.source, item.sr, name=item.name)
         return _Source(resample(wav, item.sr, SAMPLE_RATE))
-    media = _media(item)
     if item.segment is not None:
         start, stop = _context(item.segment, media.get("audio_offset_s") or 0.0, win)
         wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel,
                             offset=start / SAMPLE_RATE, duration=(stop - start) / SAMPLE_RATE)
-        return _Source(wav, start, media)
+        return _Source(wav, start, media, info)
     try:
         stream = stream_audio(item.source, sr=SAMPLE_RATE, channel=channel)
     except AudioError:  # load_audio says why, or decodes it another way
         stream = None
     if stream is not None:
         if stream.duration_s is not None and stream.duration_s > STREAM_S:
-            return _Source(stream, 0, media)
+            return _Source(stream, 0, media, info)
         stream.close()
     wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
-    return _Source(wav, 0, media)
+    return _Source(wav, 0, media, info)
 
 
-def _media(item: Item) -> dict[str, Any]:
-    """What the file says about its place on the video's clock (audio offset, ...)."""
-    return {}
+def _media(item: Item) -> tuple[dict[str, Any], MediaInfo | None]:
+    """What a file's headers say about its place on the video's clock: where its audio
+    starts (``audio_offset_s``), the video's duration and frame rate. Nothing for an
+    in-memory input, or a file the probe cannot read (decoding then says why)."""
+    if item.sr is not None:
+        return {}, None
+    try:
+        info = probe_media(item.source)
+    except AudioError:
+        return {}, None
+    return {"audio_offset_s": info.audio_offset_s, "video_duration_s": info.video_duration_s,
+            "frame_rate": info.frame_rate}, info
+
+
+def _finish_media(source: _Source, it: Item, n_samples: int, silent: bool) -> None:
+    """Record what decoding found: the track's length, silence, and whether the audio
+    ends where the video does (``av_warning``, the text of
+    :func:`asttools.audio.av_mismatch`)."""
+    media = source.media
+    if silent:
+        media["audio_status"] = "silent"
+    if it.segment is None:  # the whole track was decoded: its true length
+        media["audio_duration_s"] = n_samples / SAMPLE_RATE
+        if source.info is not None:
+            media["av_warning"] = av_mismatch(source.info, n_samples / SAMPLE_RATE)
 
 
 def _context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[int, int]:
@@ -376,13 +403,14 @@ def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n
 
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
             win: int = round(WINDOW_S * SAMPLE_RATE)) -> Iterator[tuple[Item, Any]]:
-    """Yield (item, _Source or AudioError), decoding up to 2*workers items ahead."""
+    """Yield (item, _Source or ItemError), decoding up to 2*workers items ahead."""
 
-    def job(it: Item):
+    def job(it: Item) -> _Source | ItemError:
+        media, info = _media(it)
         try:
-            return _load(it, channel, win)
-        except AudioError as err:
-            return err
+            return _load(it, channel, win, media, info)
+        except AudioError as err:  # a video without audio keeps its duration and rate
+            return ItemError(it, err.reason, err.status, media=dict(media))
 
     return prefetch(job, items, workers=workers, name="asttools-load")
 
@@ -633,17 +661,18 @@ def iter_embed(
             yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays(),
                              status=entry["status"])
 
-    def failed(it: Item, reason: str, status: str = "error") -> ItemError:
+    def failed(it: Item, reason: str, status: str = "error",
+               media: dict[str, Any] | None = None) -> ItemError:
         """Forget an input's windows and results: it failed (possibly part way)."""
         queue[:] = [q for q in queue if q[0] != it.index]
         pending.pop(it.index, None)
         if progress is not None:
             progress.update(1)
-        return ItemError(it, reason, status)
+        return ItemError(it, reason, status, media=media or {})
 
     for it, source in _loaded(items, channel, workers, win):
-        if isinstance(source, AudioError):
-            yield failed(it, source.reason, getattr(source, "status", "decode_error"))
+        if isinstance(source, ItemError):
+            yield failed(it, source.reason, source.status, source.media)
             continue
         src, offset = source.audio, source.media.get("audio_offset_s") or 0.0
         streamed = isinstance(src, AudioStream)
@@ -659,7 +688,7 @@ def iter_embed(
         except ParameterError as err:
             if streamed:
                 src.close()
-            yield failed(it, str(err))
+            yield failed(it, str(err), media=source.media)
             continue
         entry = pending[it.index] = {"item": it, "table": None,
                                      "rows": _Rows(None if streamed else len(bounds))}
@@ -680,12 +709,11 @@ def iter_embed(
                 run_queue()
                 yield from finished()
         if error is not None:
-            yield failed(it, error, status)
+            yield failed(it, error, status, source.media)
             continue
         n_samples = src.n_samples if streamed else len(src)
         bounds = bounds_of(n_samples) if streamed else bounds
-        if it.segment is None:  # the whole track was decoded: its true length
-            source.media["audio_duration_s"] = n_samples / SAMPLE_RATE
+        _finish_media(source, it, n_samples, bool(src.silent) if streamed else is_silent(src))
         entry["table"] = _window_table(it, bounds, n_samples, first=source.first,
                                        media=source.media)
         entry["status"] = _status(it, source.media)
@@ -792,9 +820,10 @@ def embed(
         keeps. Arrays are 1-D or (channels, samples) and need ``sr``; a flat list of
         numbers is one waveform. Files longer than 10 minutes are decoded block by block
         (:func:`asttools.audio.stream_audio`), so their length does not cost memory.
-    model : transformers.ASTForAudioClassification, optional
-        From :func:`asttools.load_model`; loaded (default model) when omitted — pass it
-        in to load it once.
+    model : transformers.ASTForAudioClassification or str, optional
+        From :func:`asttools.load_model`, or what it takes (a hub id, a local folder,
+        ``"tiny-random"``); the default model when omitted. Pass a loaded model to load
+        it once for many calls.
     sr : int, optional
         Sample rate of array inputs, an integer (44100.5 is refused, never rounded); they
         are resampled to 16 kHz.
@@ -857,8 +886,8 @@ def embed(
         raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
     check_pooling(pooling)
     items = _as_items(inputs, sr)
-    if model is None:
-        model = load_model()
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
     # refuse bad settings before anything runs; iter_embed checks (and warns) once more
     check_windows(window_s, hop_s, max_length=model.config.max_length, warn=False)
     meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s)
@@ -873,7 +902,8 @@ def embed(
             def raising(s):
                 for r in s:
                     if isinstance(r, ItemError):
-                        raise AudioError(r.item.name, r.reason)
+                        raise (NoAudioStreamError if r.status == "no_audio_stream"
+                               else AudioError)(r.item.name, r.reason, status=r.status)
                     yield r
             stream = raising(stream)
         grid = {"grid": tuple(meta["patch_grid"]), "time": (meta["patch_grid"][1],)}.get(pooling)

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .constants import WITH_AUDIO
+from .constants import INPUT_COLUMNS, WITH_AUDIO
 from .errors import ASTToolsError, ParameterError
 from .inputs import printable_path
 from .labels import audioset_labels
@@ -115,6 +115,7 @@ class EmbeddingResult:
         failing = set(FAILED) | ({"no_audio_stream"} if meta.get("require_audio") else set())
         statuses = failed.get("audio_status", pd.Series([], dtype=object))
         is_error = np.asarray([(s or "decode_error") in failing for s in statuses], bool)
+        table, failed = _typed(table), _typed(failed)
         errors = failed.loc[is_error].reset_index(drop=True)
         return cls(table, embeddings, probs, errors, meta,
                    _status_from(table, failed.reset_index(drop=True)))
@@ -260,6 +261,24 @@ class EmbeddingResult:
         )
 
 
+#: An input's own columns that hold seconds or a rate: float, NaN where unknown.
+_FLOAT_COLUMNS = tuple(c for c in INPUT_COLUMNS if c.endswith("_s") or c == "frame_rate")
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The input's own columns with one type each: floats (NaN where unknown) for times
+    and rates, None (not NaN) for a missing ``av_warning``."""
+    frame = frame.copy()
+    for c in _FLOAT_COLUMNS:
+        if c in frame.columns:
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(np.float64)
+    if "av_warning" in frame.columns:
+        frame["av_warning"] = pd.Series(
+            [v if isinstance(v, str) else None for v in frame["av_warning"]],
+            index=frame.index, dtype=object)
+    return frame
+
+
 def _status_from(table: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
     """One row per input: the first window row of each input with rows, then the rest."""
     carried = [c for c in table.columns if c not in _WINDOW_ONLY]
@@ -282,7 +301,7 @@ def _status_from(table: pd.DataFrame, failed: pd.DataFrame) -> pd.DataFrame:
             status[c] = pd.Series([None] * len(status), dtype=object)
     status["has_audio"] = status["audio_status"].isin(WITH_AUDIO).astype(bool)
     status["item"] = status["item"].astype(np.int64)
-    status = status.sort_values("item", kind="stable").reset_index(drop=True)
+    status = _typed(status.sort_values("item", kind="stable").reset_index(drop=True))
     return status[STATUS_COLUMNS + [c for c in status.columns if c not in STATUS_COLUMNS]]
 
 

@@ -141,6 +141,34 @@ def test_command_line_counts_clips_without_audio_apart(tmp_path, monkeypatch, ca
     assert pd.isna(lone["label"].iloc[0])
 
 
+def test_the_bundled_clips_say_where_their_audio_lies_on_the_video_clock(tmp_path, tiny_model):
+    """Each clip's media columns come from its headers (probe_media), checked against the
+    values the clips were generated with (the manifest's true_* columns)."""
+    manifest = list_inputs(VIDEO / "manifest.csv", id_column="clip_id")
+    truth = pd.read_csv(VIDEO / "manifest.csv").set_index("clip_id")
+    out = extract(manifest, tmp_path / "S", model=tiny_model, progress=False)
+    for result in (out, read_store(tmp_path / "S")):
+        status = result.status.set_index("id").loc[truth.index]
+        np.testing.assert_allclose(status["video_duration_s"], truth["true_video_duration_s"])
+        np.testing.assert_allclose(status["frame_rate"], truth["true_frame_rate"])
+        with_track = truth["audio"] != "none"
+        assert (status["audio_status"] == "no_audio_stream").tolist() == (~with_track).tolist()
+        assert status.loc[~with_track, "audio_offset_s"].isna().all()
+        np.testing.assert_allclose(status.loc[with_track, "audio_offset_s"],
+                                   truth.loc[with_track, "true_audio_offset_s"], atol=1e-3)
+        assert status.loc[truth.index[truth["audio"] == "silent"], "audio_status"].eq(
+            "silent").all()
+        # the audio ends with the video but where it is shorter: that clip alone says so
+        warned = status.index[status["av_warning"].notna()].tolist()
+        assert warned == truth.index[truth["audio"] == "short"].tolist() == ["playing_music_07"]
+        assert "the video at 3.000 s" in status.loc["playing_music_07", "av_warning"]
+        rows = result.table.set_index("id")
+        # window times are on the video's clock: the late track's window starts at 0.976 s
+        assert rows.loc["hammering_04", "start_s"] == pytest.approx(0.976, abs=1e-3)
+        assert rows.loc["hammering_04", "end_s"] == pytest.approx(3.0, abs=0.05)
+        assert rows.loc["hammering_04", "clip_duration_s"] == pytest.approx(3.0)
+
+
 def test_a_silent_track_is_stored_as_silent_with_its_embeddings(tmp_path, tiny_model):
     sf.write(tmp_path / "quiet.wav", np.full(SR, 1e-6, np.float32), SR)  # -120 dBFS
     _write(tmp_path / "tone.wav")
