@@ -42,6 +42,7 @@ _LAZY = {
     "load_model": "model",
     "model_info": "model",
     "embed": "inference",
+    "timestamp_embeddings": "timestamps",
     "EmbeddingResult": "result",
     "top_k": "result",
     # whole datasets
@@ -112,6 +113,7 @@ __all__ = [
     "save_figure",
     "save_reducer",
     "store",
+    "timestamp_embeddings",
     "top_k",
 ]
 
@@ -146,3 +148,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from .reduce import fit_pca, load_reducer, save_reducer
     from .result import EmbeddingResult, top_k
     from .store import extract, read_store
+    from .timestamps import timestamp_embeddings
