@@ -42,6 +42,8 @@ _LAZY = {
     "load_model": "model",
     "model_info": "model",
     "embed": "inference",
+    "timestamp_embeddings": "timestamps",
+    "read_timestamps": "timestamps",
     "EmbeddingResult": "result",
     "top_k": "result",
     # clips without audio
@@ -114,10 +116,12 @@ __all__ = [
     "plots",
     "read_ground_truth",
     "read_store",
+    "read_timestamps",
     "save_figure",
     "save_reducer",
     "silence_embedding",
     "store",
+    "timestamp_embeddings",
     "top_k",
 ]
 
@@ -153,3 +157,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from .reduce import fit_pca, load_reducer, save_reducer
     from .result import EmbeddingResult, top_k
     from .store import extract, read_store
+    from .timestamps import read_timestamps, timestamp_embeddings

@@ -82,6 +82,9 @@ examples:
                                                    columns (label, fold) are carried along
   ASTTOOLS_MODEL=tiny-random asttools extract data/example --out emb.parquet
                                                    offline smoke run (random weights)
+  asttools timestamps videos/ --out ts.parquet --frame-rate video
+                                                   an embedding per video frame, on the
+                                                   video's clock, clips without audio kept
   asttools info                                    versions, device, where the model comes from
 
 Re-running extract skips what the store already holds (same file content, same settings)
@@ -191,6 +194,47 @@ def _add_extract(sub) -> None:
                    help="count a video without an audio stream as a failure (exit 3); by "
                         "default it is recorded as 'no_audio_stream' and counted apart")
     _common(p)
+
+
+def _add_timestamps(sub) -> None:
+    p = sub.add_parser(
+        "timestamps",
+        help="time-aligned embeddings (every 0.1 s, or per video frame) into a Parquet file",
+        description="Embeddings every 0.1 s from AST's patch columns, one forward pass per "
+                    "window (asttools.timestamp_embeddings), on each video's clock; "
+                    "optionally pooled onto video frames or snippets.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="audio/video files, folders (searched recursively) or manifest CSVs "
+                        "(start_s/end_s columns: only those ranges)")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE",
+                   help="a .parquet file (read it with asttools.read_timestamps)")
+    p.add_argument("--layer", type=int, default=-1, help="hidden layer (default -1, the last)")
+    p.add_argument("--hop", type=float, default=None, metavar="SECONDS",
+                   help="seconds between window starts, a multiple of 0.1 up to 10.1 "
+                        "(default 5.1: every step from the middle half of a window)")
+    p.add_argument("--frame-rate", default=None, metavar="FPS",
+                   help="pool onto video frames at this rate, or 'video' for each clip's "
+                        "own frame rate (default: the 0.1 s steps)")
+    p.add_argument("--frames-per-vector", type=_int_at_least(1), default=1, metavar="N",
+                   help="frames per pooled vector, e.g. 16 for 16-frame snippets")
+    p.add_argument("--float16", action="store_true",
+                   help="store the embeddings as float16 (half the size)")
+    g = p.add_argument_group("model and run options")
+    g.add_argument("--model", default=None, metavar="NAME",
+                   help="hub id or local folder (default: $ASTTOOLS_MODEL or the AudioSet "
+                        "checkpoint)")
+    g.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
+    g.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N",
+                   help="windows per forward pass (default 8)")
+    g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
+                   help="use this channel instead of the mean of channels")
+    g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
+                   help="threads decoding ahead of the model (default 1)")
+    g.add_argument("--id-column", default=None, metavar="COLUMN",
+                   help="the manifest column that names each input (default 'id', else "
+                        "the path relative to the manifest or folder)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def _add_info(sub) -> None:
@@ -399,6 +443,40 @@ def _extract(args) -> int:
     return EXIT_SOME_FAILED if run["failed"] else EXIT_OK
 
 
+def _timestamps(args) -> int:
+    if args.out.suffix.lower() != ".parquet":
+        raise ParameterError(f"--out {args.out}: use a .parquet file name")
+    rate = args.frame_rate
+    if rate is not None and rate != "video":
+        try:
+            rate = float(rate)
+        except ValueError:
+            raise ParameterError(f"--frame-rate must be a number of frames per second or "
+                                 f"'video', got {rate!r}") from None
+    inputs = _inputs(args)
+    model = asttools.load_model(args.model, device=args.device)
+    _banner(asttools.model_info(model))
+    hop = {} if args.hop is None else {"hop_s": args.hop}
+    result = asttools.timestamp_embeddings(
+        inputs, model=model, layer=args.layer, frame_rate=rate,
+        frames_per_vector=args.frames_per_vector, batch_size=args.batch_size,
+        workers=args.workers, channel=args.channel, on_error="ignore",
+        progress=_progress(args), **hop)
+    result.save(args.out, float16=args.float16)
+    without = int((result.inputs["audio_status"] == "no_audio_stream").sum())
+    what = "steps of 0.1 s" if rate is None else (
+        f"vectors of {args.frames_per_vector} frame{'s' if args.frames_per_vector > 1 else ''}"
+        f" at {'each video' + chr(39) + 's rate' if rate == 'video' else f'{rate:g} fps'}")
+    _banner(result.meta)
+    _out(f"timestamps: {len(inputs)} files -> {_show(args.out)}: {len(result)} {what} "
+         f"({int(result.inputs['n_windows'].sum())} windows)"
+         + (f", {without} without audio" if without else "")
+         + f", {len(result.errors)} failed; read it with "
+         f"asttools.read_timestamps({str(args.out)!r})")
+    _list_failures(result.errors)
+    return EXIT_SOME_FAILED if len(result.errors) else EXIT_OK
+
+
 def _info(args) -> int:
     info = asttools.environment.info(args.model, device=args.device)
     if info["model_source"] == "argument":
@@ -440,6 +518,7 @@ COMMANDS = {
     "demo": (_add_demo, _demo),
     "predict": (_add_predict, _predict),
     "extract": (_add_extract, _extract),
+    "timestamps": (_add_timestamps, _timestamps),
     "info": (_add_info, _info),
     "compact": (_add_compact, _compact),
 }

@@ -63,6 +63,7 @@ __all__ = [
     "Item",
     "ItemError",
     "ItemResult",
+    "as_items",
     "check_layer",
     "check_pooling",
     "embed",
@@ -249,7 +250,7 @@ def _is_array(x: object) -> bool:
     return isinstance(x, (np.ndarray, torch.Tensor, list))
 
 
-def _as_items(inputs, sr: int | None) -> list[Item]:
+def as_items(inputs, sr: int | None = None) -> list[Item]:
     """One ``Item`` per input. Rates are checked here, never rounded (``sr=44100.5`` fails).
 
     A single path, array, ``(array, sr)`` tuple, or flat list/tuple of numbers (one
@@ -885,7 +886,7 @@ def embed(
     if on_error not in ON_ERROR:
         raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
     check_pooling(pooling)
-    items = _as_items(inputs, sr)
+    items = as_items(inputs, sr)
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     # refuse bad settings before anything runs; iter_embed checks (and warns) once more

@@ -301,3 +301,124 @@ def test_robustness_curve_at_no_drop_equals_a_plain_probe(rng):
     assert (gone["accuracy"] <= 0.5 + 1e-9).all()
     with pytest.raises(ParameterError, match="'silence'"):
         robustness_curve(x, labels, has_audio=has, folds=folds, fills=("silence",))
+
+
+# --------------------------------------------------------------------------- timestamps
+
+
+@pytest.fixture(scope="module")
+def make_video():
+    """scripts/make_video_data.py's mp4 writer (H.264 + AAC, an audio stream that may
+    start after the video)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_video_data.py"
+    spec = importlib.util.spec_from_file_location("make_video_data", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+@pytest.mark.parametrize("late_s", [0.0, 0.976])
+def test_timestamps_of_a_video_line_up_with_its_frames(tmp_path, tiny_model, make_video,
+                                                       late_s):
+    """A click at 3.5 s of video time, in an AAC track that starts late_s after the
+    video: the step and the 25 fps frame that change most lie within one step (0.1 s) of
+    it, read from the file's own headers (no offset given)."""
+    m = make_video
+    n_frames, click_s = 150, 3.5  # 6 s of video
+    frames = np.zeros((n_frames, m.HEIGHT, m.WIDTH, 3), np.uint8)
+    rng = np.random.default_rng(0)
+    quiet = (0.01 * rng.standard_normal(n_frames * m.SR // m.FPS)).astype(np.float32)
+    clicked = quiet.copy()
+    at = round(click_s * m.SR)
+    clicked[at: at + 32] += 0.9
+    pts = round(late_s * m.SR) + (m.AAC_PRIMING if late_s else 0)  # as the generator does
+    paths = []
+    for name, track in (("quiet", quiet), ("clicked", clicked)):
+        paths.append(tmp_path / f"{name}.mp4")
+        m.write_mp4(paths[-1], frames, (track[pts:], pts))
+    res = asttools.timestamp_embeddings([str(p) for p in paths], model=tiny_model, layer=0)
+    assert res.inputs["offset_s"].tolist() == pytest.approx([pts / m.SR - (
+        m.AAC_PRIMING / m.SR if late_s else 0.0)] * 2, abs=1e-3)
+    assert res.inputs["frame_rate"].tolist() == [25.0, 25.0]
+    t, quiet_steps = res.get(0)
+    _, click_steps = res.get(1)
+    assert t[0] == pytest.approx(res.inputs["offset_s"].iloc[0] + 0.0875, abs=1e-6)
+    change = np.linalg.norm(click_steps - quiet_steps, axis=1)
+    assert abs(t[np.argmax(change)] - click_s) <= 0.1
+    frames_out = res.pool(frame_rate=25)
+    ft, f0 = frames_out.get(str(paths[0]))  # by path (a list of paths: the id is the path)
+    _, f1 = frames_out.get(1)
+    assert len(ft) == n_frames  # every frame of the video, the audio's first ones too
+    assert abs(ft[np.argmax(np.linalg.norm(f1 - f0, axis=1))] - click_s) <= 0.1
+    has_audio = frames_out.table.loc[frames_out.table["item"] == 0, "has_audio"]
+    assert not has_audio.iloc[: int(late_s * 25)].any() and has_audio.iloc[25:].all()
+
+
+def test_timestamps_of_the_bundled_clips_keep_ids_statuses_and_empty_frames(tiny_model):
+    inputs = list_inputs(VIDEO / "manifest.csv", id_column="clip_id")
+    truth = pd.read_csv(VIDEO / "manifest.csv").set_index("clip_id")
+    res = asttools.timestamp_embeddings(inputs, model=tiny_model)
+    assert res.inputs["id"].tolist() == truth.index.tolist() and len(res.errors) == 0
+    status = res.inputs.set_index("id")["audio_status"]
+    assert (status == "no_audio_stream").tolist() == (truth["audio"] == "none").tolist()
+    assert status.loc[truth.index[truth["audio"] == "silent"]].eq("silent").all()
+    pooled = res.pool(frame_rate=25)
+    per_clip = pooled.table.groupby("id", sort=False).size()
+    # one vector per video frame for every clip, those without audio too (NaN, no audio)
+    np.testing.assert_array_equal(per_clip.loc[truth.index],
+                                  np.round(truth["true_video_duration_s"] * 25))
+    none = pooled.table["id"].isin(truth.index[truth["audio"] == "none"]).to_numpy()
+    assert np.isnan(pooled.embeddings[none]).all() and not pooled.table["has_audio"][none].any()
+    assert np.isfinite(pooled.embeddings[~none]).all()
+    padded = res.padded()
+    assert padded.mask[(truth["audio"] == "none").to_numpy()].sum() == 0
+
+
+def test_timestamps_save_and_read_back_float32_and_float16(tmp_path, tiny_model):
+    inputs = list_inputs(VIDEO / "manifest.csv", id_column="clip_id").iloc[:8]
+    res = asttools.timestamp_embeddings(inputs, model=tiny_model)
+    for float16, tol in ((False, 0.0), (True, 2.0 ** -11)):
+        path = res.save(tmp_path / f"ts{float16:d}.parquet", float16=float16)
+        back = asttools.read_timestamps(path)
+        pd.testing.assert_frame_equal(back.table, res.table)
+        pd.testing.assert_frame_equal(back.inputs, res.inputs)
+        assert back.embeddings.dtype == np.float32
+        np.testing.assert_allclose(back.embeddings, res.embeddings, rtol=tol, atol=1e-7)
+        assert back.random_weights and back.meta["hop_s"] == res.meta["hop_s"]
+        assert pd.read_parquet(path).shape[0] == len(res)  # the pandas one-liner
+    assert (tmp_path / "ts1.parquet").stat().st_size < 0.75 * (tmp_path / "ts0.parquet").stat().st_size
+    pooled = res.pool(frame_rate="video", frames_per_vector=16)
+    back = asttools.read_timestamps(pooled.save(tmp_path / "pooled.parquet"))
+    pd.testing.assert_frame_equal(back.table, pooled.table)
+    np.testing.assert_array_equal(back.embeddings, pooled.embeddings)  # NaN rows too
+    with pytest.raises(asttools.ASTToolsError, match="not a file of timestamp embeddings"):
+        asttools.read_timestamps(asttools.result.write_table(
+            pd.DataFrame({"path": ["a"]}), tmp_path / "other.parquet"))
+    with pytest.raises(ParameterError, match="use a .parquet file name"):
+        res.save(tmp_path / "ts.csv")
+
+
+def test_timestamps_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
+    out = tmp_path / "ts.parquet"
+    args = ["timestamps", str(VIDEO / "manifest.csv"), "--id-column", "clip_id",
+            "--out", str(out), "--frame-rate", "video", "--frames-per-vector", "16", "-q"]
+    assert main(args) == EXIT_OK
+    said = capsys.readouterr().out
+    assert "6 without audio" in said and "0 failed" in said and "read_timestamps" in said
+    back = asttools.read_timestamps(out)
+    truth = pd.read_csv(VIDEO / "manifest.csv")
+    assert back.inputs["id"].tolist() == truth["clip_id"].tolist()
+    per_clip = back.table.groupby("id", sort=False).size().loc[truth["clip_id"]]
+    np.testing.assert_array_equal(per_clip, np.ceil(truth["true_video_duration_s"] * 25 / 16))
+    # audio files have no frame rate: refused before any work, naming the option
+    wav = _write(tmp_path / "a.wav")
+    assert main(["timestamps", str(wav), "--out", str(out), "--frame-rate", "video"]) == 2
+    assert "no video frame rate" in capsys.readouterr().err
