@@ -422,3 +422,15 @@ def test_timestamps_command_line(tmp_path, monkeypatch, capsys):
     wav = _write(tmp_path / "a.wav")
     assert main(["timestamps", str(wav), "--out", str(out), "--frame-rate", "video"]) == 2
     assert "no video frame rate" in capsys.readouterr().err
+
+
+def test_evaluate_names_the_clips_without_audio_it_cannot_score(tiny_model):
+    inputs = list_inputs(VIDEO / "manifest.csv", id_column="clip_id")
+    result = asttools.embed(inputs, model=tiny_model)
+    truth = asttools.read_ground_truth(VIDEO / "manifest.csv", label_column="action")
+    mapping = {"hammering": "Hammer", "alarm": "Alarm", "talking": "Speech",
+               "playing_music": "Music"}
+    with pytest.warns(asttools.ASTToolsWarning,
+                      match=r"6 clips of the truth table have no audio \(6 no_audio_stream\)"):
+        table = asttools.evaluate(truth, result, mapping=mapping, n_boot=10)
+    assert (table["n"] == 26).all()  # the 26 clips with audio are scored

@@ -64,6 +64,7 @@ class _Predictions:
     paths: list[str] | None = None  # to join a truth table on; None for a bare matrix
     names: list[str] = field(default_factory=list)  # meta["labels"]
     random_weights: bool = False
+    without_audio: dict[str, str] = field(default_factory=dict)  # path -> audio_status
 
 
 # ---------------------------------------------------------------------------------------
@@ -112,8 +113,14 @@ def _read_predictions(predictions: Any) -> _Predictions:
             f"predictions have {scores.shape[1]} columns, neither the {N_CLASSES} "
             "AudioSet classes nor as many as meta['labels'] names"
         )
-    return _Predictions(scores, kind, list(predictions.table["path"]), names,
+    out = _Predictions(scores, kind, list(predictions.table["path"]), names,
                         bool(meta.get("random_weights", False)))
+    status = getattr(predictions, "status", None)
+    if status is not None and len(status) and "has_audio" in status.columns:
+        missing = status[~status["has_audio"].astype(bool)]
+        out.without_audio = dict(zip(missing["path"].astype(str), missing["audio_status"],
+                                     strict=True))
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -127,9 +134,12 @@ def _norm_path(p: object) -> str:
     return str(Path(os.path.expanduser(p)).resolve())
 
 
-def _join(truth: pd.DataFrame, pred_paths: Sequence[str], what: str, *, stacklevel: int
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in truth and in predictions of the clips both have, in truth order."""
+def _join(truth: pd.DataFrame, pred_paths: Sequence[str], what: str, *, stacklevel: int,
+          without_audio: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in truth and in predictions of the clips both have, in truth order.
+
+    ``without_audio`` (path -> audio status) names the result's inputs that have no rows
+    because they have no audio, so a warning can count them apart."""
     if "path" not in truth.columns:
         raise ParameterError(
             f"the truth table has no 'path' column to join {what} on (columns: "
@@ -163,8 +173,18 @@ def _join(truth: pd.DataFrame, pred_paths: Sequence[str], what: str, *, stacklev
         warnings.warn(f"{n_extra_pred} clips in the {what} have no ground truth and are "
                       "ignored", ASTToolsWarning, stacklevel=stacklevel)
     if n_extra_truth:
-        warnings.warn(f"{n_extra_truth} clips of the truth table have no {what} and are "
-                      "ignored", ASTToolsWarning, stacklevel=stacklevel)
+        absent = {_norm_path(p): s for p, s in (without_audio or {}).items()}
+        lost = [absent[p] for i, p in enumerate(truth_paths) if p not in where and p in absent]
+        if lost:
+            kinds = ", ".join(f"{n} {s}" for s, n in
+                              pd.Series(lost).value_counts(sort=True).items())
+            warnings.warn(f"{len(lost)} clips of the truth table have no audio ({kinds}) and "
+                          f"are not scored; to score every clip, fill them "
+                          "(asttools.aligned_embeddings) and pass aligned arrays",
+                          ASTToolsWarning, stacklevel=stacklevel)
+        if n_extra_truth - len(lost):
+            warnings.warn(f"{n_extra_truth - len(lost)} clips of the truth table have no "
+                          f"{what} and are ignored", ASTToolsWarning, stacklevel=stacklevel)
     return np.asarray(ti, dtype=np.intp), np.asarray(pi, dtype=np.intp)
 
 
@@ -352,7 +372,8 @@ def _from_table(truth: pd.DataFrame, pred: _Predictions, *, task: str,
     """A truth table joined to (or aligned with) the predictions."""
     scores, kind, notes = pred.scores, pred.kind, []
     if pred.paths is not None:
-        ti, pi = _join(truth, pred.paths, "predictions", stacklevel=stacklevel + 1)
+        ti, pi = _join(truth, pred.paths, "predictions", stacklevel=stacklevel + 1,
+                       without_audio=pred.without_audio)
         truth, scores = truth.iloc[ti].reset_index(drop=True), scores[pi]
     elif len(truth) != len(scores):
         raise ParameterError(

@@ -137,7 +137,14 @@ def linear_probe(
         result = embeddings
         if hasattr(result, "clips") and result.table["item"].duplicated().any():
             result = result.clips()
-        ti, pi = _join(truth, list(result.table["path"]), "embeddings", stacklevel=3)
+        status = getattr(result, "status", None)
+        missing = (status[~status["has_audio"].astype(bool)]
+                   if status is not None and "has_audio" in getattr(status, "columns", ())
+                   else None)
+        ti, pi = _join(truth, list(result.table["path"]), "embeddings", stacklevel=3,
+                       without_audio=None if missing is None else dict(
+                           zip(missing["path"].astype(str), missing["audio_status"],
+                               strict=True)))
         truth = truth.iloc[ti].reset_index(drop=True)
         x = np.asarray(result.embeddings)[pi]
     else:
