@@ -765,7 +765,8 @@ class TimestampResult:
         tmp = out.with_name(f".{out.name}.tmp")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(arrow.replace_schema_metadata(md), tmp)
+            pq.write_table(arrow.replace_schema_metadata(md), tmp,  # no dictionary of floats
+                           use_dictionary=[c for c in arrow.column_names if c != "embedding"])
             os.replace(tmp, out)
         except OSError as err:
             tmp.unlink(missing_ok=True)
