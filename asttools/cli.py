@@ -269,6 +269,8 @@ def _add_demo(sub) -> None:
     p.add_argument("--data", type=Path, default=None, metavar="PATH",
                    help="a manifest CSV or a folder of class folders (default: "
                         "data/example/manifest.csv)")
+    p.add_argument("--label-column", default="label", metavar="NAME",
+                   help="the manifest's column of class names (default: label)")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="hub id, local directory or 'tiny-random' (default: $ASTTOOLS_MODEL, "
                         "else MIT/ast-finetuned-audioset-10-10-0.4593)")
@@ -507,7 +509,8 @@ def _compact(args) -> int:
 
 def _demo(args) -> int:
     report = asttools.demo.run_demo(args.out, data=args.data, model=args.model, device=args.device,
-                      pooling=args.pooling, progress=_progress(args), report=_out)
+                      pooling=args.pooling, label_column=args.label_column,
+                      progress=_progress(args), report=_out)
     _out(f"demo: {report.n_clips} clips, {report.n_errors} failed; figures in "
          f"{_show(str(args.out / 'figures'))}, tables in {_show(str(args.out / 'tables'))}")
     return EXIT_SOME_FAILED if report.n_errors else EXIT_OK
