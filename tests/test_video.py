@@ -276,7 +276,7 @@ def test_robustness_curve_at_no_drop_equals_a_plain_probe(rng):
     has = rng.random(n) > 0.2
     folds = np.tile([1, 2, 3, 4], n // 4)
     video = rng.normal(size=(n, 3)) + (labels == "y")[:, None]
-    curve = robustness_curve(x, labels, has_audio=has, folds=folds, video=video,
+    curve = robustness_curve(labels, x, has_audio=has, folds=folds, video=video,
                              silence=np.zeros(d), fractions=(0.0, 0.5, 1.0),
                              fills=("zeros", "mean"), n_repeats=3, n_boot=100)
     assert set(curve["features"]) == {"audio", "audio+video", "video"}
@@ -300,7 +300,9 @@ def test_robustness_curve_at_no_drop_equals_a_plain_probe(rng):
     gone = curve[(curve["features"] == "audio") & (curve["fraction"] == 1.0)]
     assert (gone["accuracy"] <= 0.5 + 1e-9).all()
     with pytest.raises(ParameterError, match="'silence'"):
-        robustness_curve(x, labels, has_audio=has, folds=folds, fills=("silence",))
+        robustness_curve(labels, x, has_audio=has, folds=folds, fills=("silence",))
+    with pytest.raises(ParameterError, match=r"truth first.*robustness_curve\(labels, "):
+        robustness_curve(x, labels, has_audio=has, folds=folds)
 
 
 # --------------------------------------------------------------------------- timestamps
