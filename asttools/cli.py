@@ -71,30 +71,89 @@ _PARAM_RE = re.compile(
     + r")\b)"
 )
 
+_EXIT_CODES = """\
+exit codes: 0 all done, 1 nothing could be done (e.g. model not loadable), 2 usage error,
+3 some inputs failed (listed; the rest were written), 130 interrupted (finished work kept).
+"""
+
 _EPILOG = """\
-examples:
+examples (each command's --help has its own):
   asttools demo --out demo_out                     the whole pipeline on the bundled example
                                                    data: figures (PDF+PNG) and tables
   asttools predict clip.wav                        top-5 AudioSet labels of one file
-  asttools predict recordings/ --out labels.csv    every audio/video file under a folder
+  asttools extract data/ --out emb                 embeddings + probabilities into store emb/
+  asttools timestamps videos/ --out ts.parquet --frame-rate video
+                                                   an embedding per video frame
+  asttools info                                    versions, device, where the model comes from
+
+Offline: HF_HUB_OFFLINE=1 asttools ... uses the local cache only (no retries of the hub);
+ASTTOOLS_MODEL=tiny-random runs anything with a small random model (marked as random).
+
+""" + _EXIT_CODES
+
+#: Each subcommand's own examples, shown by ``asttools COMMAND --help``.
+_EPILOGS = {
+    "predict": """\
+examples:
+  asttools predict clip.wav                        top-5 AudioSet labels of one file
+  asttools predict clip.mp4 --top-k 10             the audio track of a video, 10 labels
+  asttools predict recordings/ --out labels.csv    every audio/video file under a folder,
+                                                   as a tidy table (clip and window rows)
+  asttools predict manifest.csv --out labels.parquet
+                                                   a CSV with a 'path' column; its other
+                                                   columns are carried to every row
+
+""" + _EXIT_CODES,
+    "extract": """\
+examples:
   asttools extract data/ --out emb                 embeddings + probabilities into store emb/
   asttools extract manifest.csv --out emb          a CSV with a 'path' column; its other
                                                    columns (label, fold) are carried along
-  ASTTOOLS_MODEL=tiny-random asttools extract data/example --out emb.parquet
+  asttools extract data/ --out emb --pooling mean --layer 6
+                                                   another setting, kept beside the first
+  ASTTOOLS_MODEL=tiny-random asttools extract data/example --out emb
                                                    offline smoke run (random weights)
-  asttools timestamps videos/ --out ts.parquet --frame-rate video
-                                                   an embedding per video frame, on the
-                                                   video's clock, clips without audio kept
-  asttools info                                    versions, device, where the model comes from
+  HF_HUB_OFFLINE=1 asttools extract data/ --out emb
+                                                   the real model from the local cache only
 
 Re-running extract skips what the store already holds (same file content, same settings)
 and finishes the rest; Ctrl-C keeps everything finished so far. In Python:
   import pandas as pd; df = pd.read_parquet("emb")        # every stored row
   import asttools; res = asttools.read_store("emb")       # current rows + numpy arrays
 
-exit codes: 0 all done, 1 nothing could be done (e.g. model not loadable), 2 usage error,
-3 some inputs failed (listed; the rest were written), 130 interrupted (finished work kept).
-"""
+""" + _EXIT_CODES,
+    "timestamps": """\
+examples:
+  asttools timestamps clip.wav --out ts.parquet    an embedding every 0.1 s
+  asttools timestamps videos/ --out ts.parquet --frame-rate video
+                                                   one per video frame, on the video's clock;
+                                                   clips without audio are kept
+  asttools timestamps videos/ --out ts.parquet --frame-rate 25 --frames-per-vector 16
+                                                   one per 16-frame snippet at 25 fps
+In Python: asttools.read_timestamps("ts.parquet")
+
+""" + _EXIT_CODES,
+    "info": """\
+examples:
+  asttools info                                    versions, device, model, weights cache,
+                                                   offline mode
+  asttools info --model tiny-random --json         as JSON, for a bug report
+""",
+    "compact": """\
+examples:
+  asttools compact emb                             one part file per settings in store emb/
+""",
+    "demo": """\
+examples:
+  asttools demo --out demo_out                     the bundled example data
+  HF_HUB_OFFLINE=1 asttools demo --out demo_out    offline: the local cache, or tiny-random
+  asttools demo --data my_clips/ --out my_demo     a folder of class folders
+  asttools demo --data clips.csv --label-column category --out my_demo
+                                                   a manifest whose labels are in 'category'
+A step the data cannot support (the linear probe on one class, a t-SNE of three clips) is
+skipped with a note.
+""",
+}
 
 
 # --------------------------------------------------------------------------- parser
@@ -154,7 +213,7 @@ def _add_predict(sub) -> None:
                     "scope ('clip' or 'window'), window, rank; manifest columns are carried "
                     "along (one named like a table column, e.g. 'label', as "
                     "'manifest_label').",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=_EPILOGS["predict"], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders (searched recursively) or manifest CSVs")
     p.add_argument("--top-k", type=_int_at_least(1), default=5, metavar="K",
@@ -171,7 +230,7 @@ def _add_extract(sub) -> None:
                     "append them to the store directory STORE (created if missing). Files "
                     "already in the store with the same content and settings are skipped, "
                     "so re-running finishes an interrupted run.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=_EPILOGS["extract"], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders (searched recursively) or manifest CSVs")
     p.add_argument("--out", required=True, type=Path, metavar="STORE",
@@ -203,7 +262,7 @@ def _add_timestamps(sub) -> None:
         description="Embeddings every 0.1 s from AST's patch columns, one forward pass per "
                     "window (asttools.timestamp_embeddings), on each video's clock; "
                     "optionally pooled onto video frames or snippets.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=_EPILOGS["timestamps"], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders (searched recursively) or manifest CSVs "
                         "(start_s/end_s columns: only those ranges)")
@@ -240,7 +299,11 @@ def _add_timestamps(sub) -> None:
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="versions, device, model source; downloads nothing",
                        description="Show versions, the device, which model a run would use "
-                                   "and whether it is cached locally. Never downloads.")
+                                   "and whether it is cached locally, where the weights "
+                                   "cache is and whether offline mode is on. Never "
+                                   "downloads.",
+                       epilog=_EPILOGS["info"],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, metavar="NAME",
                    help="the model to describe (default: $ASTTOOLS_MODEL, else the AudioSet AST)")
     p.add_argument("--device", default="auto")
@@ -250,7 +313,9 @@ def _add_info(sub) -> None:
 def _add_compact(sub) -> None:
     p = sub.add_parser("compact", help="rewrite a store as one part file per settings",
                        description="Merge a store's part files and drop superseded rows; "
-                                   "read_store returns the same rows afterwards.")
+                                   "read_store returns the same rows afterwards.",
+                       epilog=_EPILOGS["compact"],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("store", type=Path, metavar="STORE")
 
 
@@ -263,12 +328,14 @@ def _add_demo(sub) -> None:
                     "to --out. When the real weights cannot be loaded (offline, nothing "
                     "cached) the demo alone falls back to the random tiny-random model and "
                     "says so at the start, at the end, in every figure title and table.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=_EPILOGS["demo"], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("demo_out"), metavar="DIR",
                    help="output folder (default: demo_out)")
     p.add_argument("--data", type=Path, default=None, metavar="PATH",
                    help="a manifest CSV or a folder of class folders (default: "
                         "data/example/manifest.csv)")
+    p.add_argument("--label-column", default="label", metavar="NAME",
+                   help="the manifest's column of class names (default: label)")
     p.add_argument("--model", default=None, metavar="NAME",
                    help="hub id, local directory or 'tiny-random' (default: $ASTTOOLS_MODEL, "
                         "else MIT/ast-finetuned-audioset-10-10-0.4593)")
@@ -437,7 +504,7 @@ def _extract(args) -> int:
          + f", in {run['seconds']:.1f} s")
     _out(f"store: settings {result.meta['settings_key']} "
          f"(model {result.meta.get('model', result.meta['settings']['model'])!r}, pooling "
-         f"{args.pooling!r}, layer {args.layer}); read it with "
+         f"{args.pooling!r}, layer {result.meta.get('layer', args.layer)}); read it with "
          f"asttools.read_store({str(args.out)!r})")
     _list_failures(result.errors)
     return EXIT_SOME_FAILED if run["failed"] else EXIT_OK
@@ -507,7 +574,8 @@ def _compact(args) -> int:
 
 def _demo(args) -> int:
     report = asttools.demo.run_demo(args.out, data=args.data, model=args.model, device=args.device,
-                      pooling=args.pooling, progress=_progress(args), report=_out)
+                      pooling=args.pooling, label_column=args.label_column,
+                      progress=_progress(args), report=_out)
     _out(f"demo: {report.n_clips} clips, {report.n_errors} failed; figures in "
          f"{_show(str(args.out / 'figures'))}, tables in {_show(str(args.out / 'tables'))}")
     return EXIT_SOME_FAILED if report.n_errors else EXIT_OK

@@ -130,7 +130,8 @@ def weights_banner(model) -> str:
 
 @dataclass
 class DemoReport:
-    """What :func:`run_demo` did: the files it wrote and the headline numbers."""
+    """What :func:`run_demo` did: the files it wrote, the headline numbers, and ``notes``
+    on steps it skipped (e.g. the linear probe on a dataset of one class)."""
 
     out_dir: Path
     model: str
@@ -141,6 +142,7 @@ class DemoReport:
     metrics: pd.DataFrame | None = None
     n_clips: int = 0
     n_errors: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def _stamp(table: pd.DataFrame, model: str, random_weights: bool) -> pd.DataFrame:
@@ -158,6 +160,7 @@ def run_demo(
     device: str = "auto",
     pooling: str = "cls",
     perplexity: float = 10.0,
+    label_column: str = "label",
     progress: bool = True,
     report: Callable[[str], None] | None = None,
 ) -> DemoReport:
@@ -178,6 +181,8 @@ def run_demo(
     pooling : str, default "cls"
     perplexity : float, default 10.0
         t-SNE perplexity (capped at what the number of clips supports).
+    label_column : str, default "label"
+        The manifest's column of class names (see :func:`asttools.datasets.read_manifest`).
     progress : bool, default True
         Progress bar during extraction.
     report : callable, optional
@@ -186,6 +191,13 @@ def run_demo(
     Returns
     -------
     DemoReport
+
+    Notes
+    -----
+    Any dataset the readers accept runs, down to a folder of two or three clips of one
+    class: a step the data cannot support (the linear probe needs two classes and enough
+    clips per class for its folds) is skipped with a note (``DemoReport.notes``, and a
+    line through ``report``) instead of stopping the demo.
     """
     say = report or (lambda line: None)
     out = Path(out_dir)
@@ -202,7 +214,7 @@ def run_demo(
         say("!" * 80 + "\n" + banner + "\n" + "!" * 80)
 
     manifest = Path(data) if data is not None else example_data()
-    truth = read_ground_truth(manifest)
+    truth = read_ground_truth(manifest, label_column=label_column)
     say(f"data: {manifest} ({len(truth)} clips with ground truth)")
     say(f"extracting embeddings and probabilities into {out / 'embeddings.parquet'} ...")
     result = extract(manifest, out / "embeddings.parquet", model=model, pooling=pooling,
@@ -214,12 +226,18 @@ def run_demo(
         warnings.simplefilter("ignore", ASTToolsWarning)
         rep.metrics = evaluate(truth, result, n_boot=200)
         per_class = per_class_metrics(truth, result)
-        probe, probe_pred = linear_probe(result, truth, multilabel="first",
-                                         return_predictions=True)
+        try:
+            probe = linear_probe(truth, result, multilabel="first")
+        except ParameterError as err:  # one class, or too few clips for the folds
+            probe = None
+            rep.notes.append(f"linear probe skipped: {err}")
+            say(f"note: {rep.notes[-1]}")
     names = sorted({label for labels in truth["labels"] for label in labels})
     tables = {"top5_per_clip": top_k(clips, k=5), "top3_per_window": top_k(result, k=3),
               "label_mapping": map_labels(names), "metrics": rep.metrics,
-              "per_class": per_class, "linear_probe": probe}
+              "per_class": per_class}
+    if probe is not None:
+        tables.update(linear_probe=probe.folds, linear_probe_summary=probe.summary)
     if len(result.errors):
         tables["errors"] = result.errors
     (out / "tables").mkdir(parents=True, exist_ok=True)
@@ -227,12 +245,16 @@ def run_demo(
         rep.tables.append(_write_stamped(table, out / "tables" / f"{stem}.csv", info))
 
     (out / "figures").mkdir(parents=True, exist_ok=True)
+    n_notes = len(rep.notes)
     with mpl.rc_context(plots.theme_rc()):  # the theme for these figures only
-        figures = _figures(model, result, clips, truth, per_class, probe_pred,
-                           pooling=pooling, perplexity=perplexity)
+        figures = _figures(model, result, clips, truth, per_class,
+                           None if probe is None else probe.predictions,
+                           pooling=pooling, perplexity=perplexity, notes=rep.notes)
         for stem, fig in figures:
             rep.figures.extend(plots.save_figure(fig, out / "figures" / stem))
             plt.close(fig)
+    for note in rep.notes[n_notes:]:
+        say(f"note: {note}")
     say(f"wrote {len(rep.figures)} figure files to {out / 'figures'} and {len(rep.tables)} "
         f"tables to {out / 'tables'}")
     if rep.random_weights:
@@ -258,8 +280,13 @@ def _example_clip(clips) -> str:
     return (full or real or list(durations))[0]
 
 
-def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, perplexity):
-    """The demo's figures, one ``(stem, figure)`` each, drawn by the public plot helpers."""
+def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, perplexity,
+             notes):
+    """The demo's figures, one ``(stem, figure)`` each, drawn by the public plot helpers.
+
+    A figure the data cannot support (a t-SNE of three clips) is skipped, with a line
+    appended to ``notes``.
+    """
     meta = result.meta
     path = _example_clip(clips)
     wav, sr = load_audio(path)
@@ -298,10 +325,15 @@ def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, per
 
     primary = primary_labels(truth, clips.table["path"])
     fig, ax = plt.subplots(figsize=(6.3, 4.0), layout="constrained")
-    plots.plot_embedding_map(clips.embeddings, primary, ax=ax, meta=meta,
-                             perplexity=capped_perplexity(len(primary), perplexity),
-                             title=f"t-SNE of [{pooling}] embeddings")
-    yield "05_tsne", fig
+    try:
+        plots.plot_embedding_map(clips.embeddings, primary, ax=ax, meta=meta,
+                                 perplexity=capped_perplexity(len(primary), perplexity),
+                                 title=f"t-SNE of [{pooling}] embeddings")
+    except ParameterError as err:  # too few clips for a t-SNE
+        plt.close(fig)
+        notes.append(f"t-SNE figure skipped: {err}")
+    else:
+        yield "05_tsne", fig
 
     fig, ax = plt.subplots(figsize=(6.3, 3.2), layout="constrained")
     plots.plot_per_class_ap(per_class, ax=ax, meta=meta, title="average precision per class")
@@ -316,6 +348,8 @@ def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, per
                                  title="precision-recall per class (10 most frequent)")
         yield "07_pr_curves", fig
 
+    if probe_pred is None:
+        return
     fig, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
     plots.plot_confusion_matrix(confusion_matrix(probe_pred["label"], probe_pred["predicted"]),
                                 ax=ax, meta=meta,

@@ -25,6 +25,7 @@ __all__ = [
     "descendants",
     "ancestors",
     "lookup_label",
+    "short_label",
 ]
 
 
@@ -94,6 +95,41 @@ def audioset_ontology() -> pd.DataFrame:
         that are not among the 527 outputs).
     """
     return _ontology().copy()
+
+
+@lru_cache(maxsize=1)
+def _shared_heads() -> frozenset[str]:
+    """Heads (text before the first comma) that several AudioSet names share ("Inside")."""
+    heads = pd.Series([n.split(",")[0].strip() for n in _labels()["display_name"]])
+    return frozenset(heads[heads.duplicated()])
+
+
+def short_label(name: str) -> str:
+    """A label name cut at its first comma, for figures and tables read by eye.
+
+    AudioSet names list synonyms after a comma ("Bird vocalization, bird call, bird
+    song"); the first is the name. A name whose head several AudioSet names share
+    ("Inside, small room", "Inside, public space") is kept whole, so short names stay
+    distinct among the 527 classes.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from asttools.labels import short_label
+    >>> short_label("Bird vocalization, bird call, bird song"), short_label("Speech")
+    ('Bird vocalization', 'Speech')
+    >>> short_label("Inside, small room")
+    'Inside, small room'
+    """
+    head = str(name).split(",")[0].strip()
+    return str(name) if head in _shared_heads() or not head else head
 
 
 def _resolve(name_or_mid: str) -> str:

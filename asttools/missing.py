@@ -199,8 +199,8 @@ def drop_audio(has_audio: np.ndarray, fraction: float, *, rng: np.random.Generat
 
 
 def robustness_curve(
-    embeddings: np.ndarray,
     labels: Sequence,
+    embeddings: np.ndarray,
     *,
     has_audio: np.ndarray,
     folds: Sequence,
@@ -226,11 +226,12 @@ def robustness_curve(
 
     Parameters
     ----------
+    labels : sequence, length n
+        One class per clip (the truth comes first, as in :func:`asttools.evaluate` and
+        :func:`asttools.linear_probe`).
     embeddings : ndarray, shape (n, hidden)
         Audio embeddings in clip order; rows without audio are ignored (see
         :func:`aligned_embeddings`, e.g. with ``fill="nan"``).
-    labels : sequence, length n
-        One class per clip.
     has_audio : ndarray, bool, shape (n,)
         Which clips have their own audio.
     folds : sequence, length n
@@ -263,9 +264,13 @@ def robustness_curve(
     Raises
     ------
     ParameterError
-        Mismatched lengths, an unknown or unusable fill ("nan"; "silence" without
-        ``silence``), a fraction outside [0, 1], or a training split with one class.
+        Called the old way round (embeddings first), mismatched lengths, an unknown or
+        unusable fill ("nan"; "silence" without ``silence``), a fraction outside [0, 1],
+        or a training split with one class.
     """
+    if np.ndim(labels) == 2:
+        raise ParameterError("robustness_curve takes the truth first, as evaluate does: call "
+                             "robustness_curve(labels, embeddings, has_audio=..., folds=...)")
     x = np.asarray(embeddings, dtype=np.float64)
     y = np.asarray(labels)
     folds = np.asarray(folds)

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from .constants import INPUT_COLUMNS, WITH_AUDIO
 from .errors import ASTToolsError, ParameterError
 from .inputs import printable_path
-from .labels import audioset_labels
+from .labels import audioset_labels, short_label
 
 __all__ = [
     "AGGREGATIONS",
@@ -73,7 +73,11 @@ class EmbeddingResult:
     meta : dict
         How it was computed: ``model``, ``revision``, ``random_weights``, ``pooling``,
         ``layer``, ``window_s``, ``hop_s``, ``labels`` (class names in output order),
-        versions.
+        versions. ``layer`` is always the resolved index, ``0..num_layers`` (``-1``
+        becomes ``num_layers``, e.g. 12), from :func:`asttools.embed`,
+        :func:`asttools.extract` and :func:`asttools.read_store` alike; a store's
+        ``meta["settings"]["layer"]`` keeps the layer as asked (part of its settings
+        key), and ``read_store(settings={"layer": ...})`` accepts either.
     status : DataFrame, shape (n_inputs, ...)
         One row per input, whatever became of it: ``item``, ``id``, ``path``,
         ``audio_status`` (one of :data:`asttools.constants.AUDIO_STATUSES`),
@@ -140,18 +144,28 @@ class EmbeddingResult:
 
     def __repr__(self) -> str:
         warn = "  [RANDOM WEIGHTS: outputs are meaningless]" if self.random_weights else ""
-        counts = self.status["audio_status"].value_counts()
-        without = int(counts.get("no_audio_stream", 0))
-        silent = int(counts.get("silent", 0))
         return (
-            f"EmbeddingResult({len(self.table)} rows from {len(self.status)} inputs "
-            f"({len(self.status) - len(self.errors) - without} with audio"
-            + (f", {silent} of them silent" if silent else "")
-            + (f", {without} without an audio stream" if without else "")
-            + f", {len(self.errors)} failed), embeddings {self.embeddings.shape}, "
-            f"probs {self.probs.shape}, model={self.meta.get('model')!r}, "
-            f"pooling={self.meta.get('pooling')!r}, layer={self.meta.get('layer')}){warn}"
+            f"EmbeddingResult({len(self.table)} rows from {self._input_counts()}, "
+            f"embeddings {self.embeddings.shape}, probs {self.probs.shape}, "
+            f"model={self.meta.get('model')!r}, pooling={self.meta.get('pooling')!r}, "
+            f"layer={self.meta.get('layer')}){warn}"
         )
+
+    def _input_counts(self) -> str:
+        """"N inputs (a with audio, s of them silent, w without an audio stream, f failed)":
+        each input counted once, by its status."""
+        statuses = self.status["audio_status"].fillna("decode_error")
+        n_audio = int(self.status["has_audio"].astype(bool).sum())
+        silent = int((statuses == "silent").sum())
+        without = int((statuses == "no_audio_stream").sum())
+        failed = len(self.status) - n_audio - without
+        parts = [f"{n_audio} with audio" + (f", {silent} of them silent" if silent else "")]
+        if without:
+            parts.append(f"{without} without an audio stream"
+                         + (" (errors: audio required)" if self.meta.get("require_audio")
+                            else ""))
+        parts.append(f"{failed} failed")
+        return f"{len(self.status)} inputs ({', '.join(parts)})"
 
     def select(self, ids: Sequence[str] | None = None, *, paths: Sequence[str] | None = None,
                items: Sequence[int] | None = None) -> EmbeddingResult:
@@ -316,6 +330,7 @@ def top_k(
     *,
     k: int = 5,
     labels: Sequence[str] | None = None,
+    short: bool = False,
 ) -> pd.DataFrame:
     """The ``k`` most probable labels of each row, as a tidy table.
 
@@ -326,6 +341,11 @@ def top_k(
     k : int, default 5
     labels : sequence of str, optional
         Class names for a bare matrix (default: the 527 AudioSet names).
+    short : bool, default False
+        Show short names in ``label``: each name cut at its first comma ("Bird
+        vocalization, bird call, bird song" -> "Bird vocalization"), except where
+        AudioSet names share that head ("Inside, small room" stays whole); see
+        :func:`asttools.labels.short_label`. ``mid`` still identifies the class.
 
     Returns
     -------
@@ -343,6 +363,9 @@ def top_k(
     >>> p = np.zeros((1, 527), np.float32); p[0, 0] = 0.9
     >>> top_k(p, k=1)[["rank", "label", "probability"]].values.tolist()
     [[1, 'Speech', 0.8999999761581421]]
+    >>> p[0, 1] = 0.95  # "Male speech, man speaking"
+    >>> top_k(p, k=1, short=True)["label"].tolist()
+    ['Male speech']
     """
     if isinstance(result, EmbeddingResult):
         probs = result.probs
@@ -371,7 +394,7 @@ def top_k(
     flat = order.reshape(-1)
     out = front.iloc[rows].reset_index(drop=True)
     out["rank"] = np.tile(np.arange(1, k + 1), len(probs))
-    out["label"] = [names[j] for j in flat]
+    out["label"] = [short_label(names[j]) if short else names[j] for j in flat]
     out["mid"] = pd.array([mid_of.get(names[j]) for j in flat], dtype="string")
     out["probability"] = probs[rows, flat].astype(np.float64)
     if isinstance(result, EmbeddingResult):

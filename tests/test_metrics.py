@@ -118,8 +118,8 @@ def test_multilabel_metrics_match_sklearn(multilabel):
     for metric, want in zip(("precision_micro", "recall_micro", "f1_micro"), micro[:3],
                             strict=True):
         assert _value(table, metric) == pytest.approx(want, abs=1e-12), metric
-    assert _value(table, "n_classes_evaluated") == 5
-    assert _value(table, "n_classes_skipped") == 1
+    assert table.attrs["counts"]["n_classes_evaluated"] == 5
+    assert table.attrs["counts"]["n_classes_skipped"] == 1
     assert _row(table, "mAP")["n_classes"] == 5
     assert _row(table, "mAUC")["n_classes"] == 4
     assert "1 classes skipped" in _row(table, "mAP")["note"]
@@ -358,7 +358,7 @@ def test_multilabel_manifest_with_unmapped_label(tmp_path, rng):
         table = evaluate(truth, result, n_boot=0)
     assert table.attrs["task"] == "multilabel"
     assert table.attrs["unmapped"] == ["my odd tag"]
-    assert _value(table, "n_classes_unmapped") == 1
+    assert table.attrs["counts"]["n_classes_unmapped"] == 1
     cols = [int(lookup_label(n)["index"]) for n in ("Dog", "Speech")]
     y = np.array([[("Dog" in r), ("Speech" in r)] for r in labels], dtype=int)
     want = np.mean([skm.average_precision_score(y[:, j], probs[:, cols[j]]) for j in range(2)])
@@ -375,7 +375,7 @@ def test_audioset_truth_uses_mids_and_classes(tmp_path, rng):
     table = evaluate(truth, _windows(paths, probs, n_windows=1), n_boot=0,
                      classes=["Speech", "Dog", "Cat"])
     assert table.attrs["classes"] == ["Speech", "Dog", "Cat"]
-    assert _value(table, "n_classes_skipped") == 1
+    assert table.attrs["counts"]["n_classes_skipped"] == 1
     assert table.attrs["skipped_classes"] == ["Cat"]
 
 
@@ -441,32 +441,64 @@ def _clusters(rng, n_per: int = 30, n_classes: int = 6, dim: int = 8):
 
 def test_linear_probe_separates_clusters(rng):
     x, y = _clusters(rng)
-    table = linear_probe(x, y, n_splits=5, seed=0)
-    assert list(table["fold"]) == ["1", "2", "3", "4", "5", "mean", "std"]
+    probe = linear_probe(y, x, n_splits=5, seed=0)
+    table = probe.folds
+    assert table["fold"].tolist() == [1, 2, 3, 4, 5]
     assert list(table.columns) == ["fold", "n_train", "n_test", "accuracy", "macro_f1",
                                    "top5_accuracy"]
-    mean = table.set_index("fold").loc["mean"]
+    assert table["n_train"].dtype == np.int64 and table["n_test"].dtype == np.int64
+    assert list(probe.summary.columns) == ["metric", "mean", "std", "min", "max", "n_folds"]
+    assert probe.summary["metric"].tolist() == ["accuracy", "macro_f1", "top5_accuracy"]
+    assert probe.summary["n_folds"].dtype == np.int64
+    mean = probe.mean
     assert mean["accuracy"] > 0.9 and mean["macro_f1"] > 0.9
     assert mean["top5_accuracy"] >= mean["accuracy"]
-    assert (table["n_train"].iloc[:5] + table["n_test"].iloc[:5] == len(x)).all()
+    assert mean["accuracy"] == pytest.approx(table["accuracy"].mean())
+    assert probe.summary.set_index("metric").loc["accuracy", "std"] == pytest.approx(
+        table["accuracy"].std(ddof=1))
+    assert (table["n_train"] + table["n_test"] == len(x)).all()
+    assert "StratifiedKFold" in probe.protocol
     assert "StratifiedKFold" in table.attrs["protocol"]
-    again = linear_probe(x, y, n_splits=5, seed=0)
-    pd.testing.assert_frame_equal(table, again)
+    assert "5 folds" in repr(probe) and "accuracy=" in repr(probe)
+    again = linear_probe(y, x, n_splits=5, seed=0)
+    pd.testing.assert_frame_equal(table, again.folds)
+    pd.testing.assert_frame_equal(probe.summary, again.summary)
 
 
 def test_linear_probe_respects_given_folds(rng):
     x, y = _clusters(rng, n_classes=3)
     folds = rng.integers(1, 5, len(x))
-    table, preds = linear_probe(x, y, folds=folds, return_predictions=True)
+    probe = linear_probe(y, x, folds=folds)
+    table, preds = probe.folds, probe.predictions
     assert "top5_accuracy" not in table.columns  # fewer than 5 classes
-    per_fold = table.iloc[:-2].set_index("fold")
+    per_fold = table.set_index("fold")
     for f in np.unique(folds):
-        assert per_fold.loc[str(f), "n_test"] == (folds == f).sum()
-        assert per_fold.loc[str(f), "n_train"] == (folds != f).sum()
+        assert per_fold.loc[f, "n_test"] == (folds == f).sum()
+        assert per_fold.loc[f, "n_train"] == (folds != f).sum()
     # every clip is predicted exactly once, by the model that did not train on its fold
     assert preds["row"].tolist() == list(range(len(x)))
-    assert preds["fold"].tolist() == [str(f) for f in folds]
+    assert preds["fold"].tolist() == folds.tolist()
     assert (preds["label"] == y).all()
+
+
+def test_linear_probe_sorts_numeric_folds_as_numbers(rng):
+    x, y = _clusters(rng, n_per=12, n_classes=2)
+    folds = np.arange(len(x)) % 12 + 1
+    assert linear_probe(y, x, folds=folds).folds["fold"].tolist() == list(range(1, 13))
+
+
+def test_linear_probe_called_the_old_way_says_how_to_call_it(rng, tmp_path):
+    x, y = _clusters(rng, n_classes=2)
+    with pytest.raises(ParameterError, match=r"truth first.*linear_probe\(truth, embeddings\)"):
+        linear_probe(x, y)
+    paths = [str(tmp_path / f"{i}.wav") for i in range(len(x))]
+    truth = pd.DataFrame({"path": paths, "labels": [(v,) for v in y]})
+    result = FakeResult(pd.DataFrame({"item": np.arange(len(x)), "path": paths}),
+                        np.zeros((len(x), 527), np.float32), x)
+    with pytest.raises(ParameterError, match=r"truth first.*given FakeResult then DataFrame"):
+        linear_probe(result, truth)
+    with pytest.raises(ParameterError, match=r"return_predictions is gone.*\.predictions"):
+        linear_probe(y, x, return_predictions=True)
 
 
 def test_linear_probe_from_a_result_and_truth_table(tmp_path, rng):
@@ -479,36 +511,37 @@ def test_linear_probe_from_a_result_and_truth_table(tmp_path, rng):
                       "path": np.repeat(paths, 2), "window": np.tile([0, 1], len(x))}),
         np.zeros((2 * len(x), 527), np.float32),
         np.repeat(x, 2, axis=0) + np.tile([[0.1], [-0.1]], (len(x), 1)).astype(np.float32))
-    table = linear_probe(result, truth)
-    assert "'fold' column" in table.attrs["protocol"]
-    assert list(table["fold"])[:5] == ["1", "2", "3", "4", "5"]
-    assert table.set_index("fold").loc["mean", "accuracy"] > 0.9
+    probe = linear_probe(truth, result)
+    assert "'fold' column" in probe.protocol
+    assert probe.folds["fold"].tolist() == [1, 2, 3, 4, 5]
+    assert probe.mean["accuracy"] > 0.9
+    assert probe.predictions["path"].tolist() == paths
     multi = truth.assign(labels=[("class0", "b"), ()] + list(truth["labels"][2:]))
     with pytest.raises(ParameterError, match=r"single-label.*has 2 labels.*"
                                              r"multilabel='first' or 'drop'"):
-        linear_probe(result, multi)
+        linear_probe(multi, result)
     with pytest.warns(ASTToolsWarning, match="1 clips without exactly one label"):
-        first = linear_probe(result, multi, multilabel="first")
-    assert first.iloc[:5]["n_test"].sum() == len(x) - 1
+        first = linear_probe(multi, result, multilabel="first")
+    assert first.folds["n_test"].sum() == len(x) - 1
     with pytest.warns(ASTToolsWarning, match="2 clips without exactly one label"):
-        dropped = linear_probe(result, multi, multilabel="drop")
-    assert dropped.iloc[:5]["n_test"].sum() == len(x) - 2
+        dropped = linear_probe(multi, result, multilabel="drop")
+    assert dropped.folds["n_test"].sum() == len(x) - 2
     with pytest.raises(ParameterError, match=r"multilabel='all' is not one of"):
-        linear_probe(result, multi, multilabel="all")
+        linear_probe(multi, result, multilabel="all")
 
 
 def test_linear_probe_errors(rng):
     x, y = _clusters(rng, n_classes=2)
     with pytest.raises(ParameterError, match="at least two classes"):
-        linear_probe(x, np.array(["a"] * len(x)))
-    with pytest.raises(ParameterError, match="embeddings have 60 rows but labels 59"):
-        linear_probe(x, y[:-1])
+        linear_probe(np.array(["a"] * len(x)), x)
+    with pytest.raises(ParameterError, match="embeddings have 60 rows but the truth 59"):
+        linear_probe(y[:-1], x)
     with pytest.raises(ParameterError, match="folds has 3 entries"):
-        linear_probe(x, y, folds=[1, 2, 3])
+        linear_probe(y, x, folds=[1, 2, 3])
     with pytest.raises(ParameterError, match="cannot make 50 stratified folds"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            linear_probe(x, y, n_splits=50)
+            linear_probe(y, x, n_splits=50)
 
 
 def test_the_real_embedding_result_class_is_accepted(tmp_path, rng):
@@ -523,11 +556,11 @@ def test_the_real_embedding_result_class_is_accepted(tmp_path, rng):
     table = evaluate(truth, result, n_boot=0)
     assert _value(table, "accuracy") == 1.0
     assert _row(table, "accuracy")["n"] == 4
-    probe = linear_probe(result, truth, folds=[1, 1, 2, 2])
-    assert list(probe["fold"]) == ["1", "2", "mean", "std"]
-    with pytest.raises(ParameterError, match=r"holding out fold '1' leaves one class "
+    probe = linear_probe(truth, result, folds=[1, 1, 2, 2])
+    assert probe.folds["fold"].tolist() == [1, 2]
+    with pytest.raises(ParameterError, match=r"holding out fold 1 leaves one class "
                                              r"\('rain'\)"):
-        linear_probe(result, truth, folds=[1, 2, 1, 2])
+        linear_probe(truth, result, folds=[1, 2, 1, 2])
 
 
 def test_user_mapping_wins_over_the_truth_mids_column():
@@ -637,7 +670,7 @@ def test_alignment_warnings_point_at_the_callers_line(tmp_path, rng):
                                                   mapping={"Speech": "Dog"}),
         "nested": lambda: evaluate(multihot, rng.random((4, 527)), classes=["Dog", "Bark"],
                                    roll_up=True, n_boot=0),
-        "probe join": lambda: linear_probe(result, two, folds=[1, 1, 2, 2]),
+        "probe join": lambda: linear_probe(two, result, folds=[1, 1, 2, 2]),
     }
     seen = set()
     for name, call in calls.items():

@@ -12,7 +12,7 @@ Definitions used throughout
   least one positive clip.
 - **mAP**: the unweighted mean of per-class AP over the classes with at least one
   positive; classes without positives are *excluded* (scikit-learn would score them 0
-  with a warning) and counted in ``n_classes_skipped``.
+  with a warning) and counted in ``attrs["counts"]["n_classes_skipped"]``.
 - **AUC** of a class: ROC AUC (ties count one half, as in ``roc_auc_score``); defined
   when the class has both positive and negative clips. **mAUC**: their unweighted mean.
 - **d′**: √2·Φ⁻¹(AUC). ``dprime_ast`` is the original AST code's number, d′ *of the mean
@@ -48,12 +48,13 @@ from __future__ import annotations
 from ._align import TASKS
 from ._evaluate import aligned_scores, confusion_matrix, evaluate, per_class_metrics
 from ._kernels import BootstrapCI, bootstrap_ci, dprime, pr_curves
-from ._probe import MULTILABEL_POLICIES, linear_probe
+from ._probe import MULTILABEL_POLICIES, ProbeResult, linear_probe
 
 __all__ = [
     "MULTILABEL_POLICIES",
     "TASKS",
     "BootstrapCI",
+    "ProbeResult",
     "aligned_scores",
     "bootstrap_ci",
     "confusion_matrix",

@@ -73,8 +73,8 @@ def evaluate(
         :func:`asttools.mapping.map_labels` (or its ``mids`` column is used, as for
         AudioSet segment files — unless ``mapping`` is given: a user mapping always
         wins, and then the label names are mapped); classes that map to no output are
-        left out with a warning and counted in ``n_classes_unmapped``. A model with its
-        own label set (``meta["labels"]``) is matched by name.
+        left out with a warning and counted in ``attrs["counts"]["n_classes_unmapped"]``.
+        A model with its own label set (``meta["labels"]``) is matched by name.
     task : {"auto", "multilabel", "multiclass"}, default "auto"
         ``"auto"``: multiclass when every clip has exactly one label (ESC-50), else
         multi-label. See the module docstring for each task's metrics.
@@ -110,11 +110,14 @@ def evaluate(
         (classes the metric averages over) and ``note`` (definition, skipped resamples,
         random weights). Multi-label rows: ``mAP, mAUC, dprime_ast, dprime_hear,
         precision_macro, recall_macro, f1_macro, precision_micro, recall_micro, f1_micro``;
-        multiclass rows: ``accuracy, top{k}_accuracy, f1_macro, mAP, mAUC``; then the counts
-        ``n_classes_evaluated`` (classes with >=1 positive), ``n_classes_skipped`` (no
-        positives) and ``n_classes_unmapped``. ``attrs`` holds ``task``, ``classes``,
-        ``skipped_classes``, ``unmapped``, ``notes``, ``random_weights``, ``n_boot``, ``ci``
-        and ``seed``.
+        multiclass rows: ``accuracy, top{k}_accuracy, f1_macro, mAP, mAUC``. Every row is a
+        metric (``value`` and the CI float64; ``n`` and ``n_classes`` int64); the counts
+        are not rows but integers in ``attrs["counts"]``: ``n_clips``, ``n_classes``
+        (evaluated columns), ``n_classes_evaluated`` (classes with >=1 positive),
+        ``n_classes_skipped`` (no positives, listed in ``attrs["skipped_classes"]``) and
+        ``n_classes_unmapped`` (listed in ``attrs["unmapped"]``). ``attrs`` also holds
+        ``task``, ``classes``, ``notes``, ``random_weights``, ``n_boot``, ``ci`` and
+        ``seed``.
 
     Raises
     ------
@@ -183,16 +186,6 @@ def evaluate(
             low = high = math.nan
         rows.append((metric, value, low, high, n, n_classes.get(metric, c), prefix + note))
     skipped_names = [problem.classes[j] for j in np.flatnonzero(~has_pos)]
-    listing = ", ".join(skipped_names[:10]) + (", ..." if len(skipped_names) > 10 else "")
-    rows.append(("n_classes_evaluated", float(has_pos.sum()), math.nan, math.nan, n, c,
-                 prefix + "classes with >=1 positive clip"))
-    rows.append(("n_classes_skipped", float((~has_pos).sum()), math.nan, math.nan, n, c,
-                 prefix + ("no positive clip: " + listing if skipped_names
-                           else "no positive clip")))
-    rows.append(("n_classes_unmapped", float(len(problem.unmapped)), math.nan, math.nan, n,
-                 c + len(problem.unmapped),
-                 prefix + ("map to no model output: " + ", ".join(problem.unmapped[:10])
-                           if problem.unmapped else "map to no model output")))
     table = pd.DataFrame(rows, columns=["metric", "value", "ci_low", "ci_high", "n",
                                         "n_classes", "note"])
     table = table.astype({"value": "float64", "ci_low": "float64", "ci_high": "float64",
@@ -202,6 +195,10 @@ def evaluate(
         unmapped=list(problem.unmapped), notes=list(problem.notes),
         random_weights=problem.random_weights, n_boot=n_boot, ci=ci, seed=seed,
         threshold=threshold, k=k, roll_up=roll_up,
+        counts={"n_clips": int(n), "n_classes": int(c),
+                "n_classes_evaluated": int(has_pos.sum()),
+                "n_classes_skipped": int((~has_pos).sum()),
+                "n_classes_unmapped": int(len(problem.unmapped))},
     )
     return table
 

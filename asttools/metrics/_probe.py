@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,9 +47,57 @@ def _single_labels(truth: pd.DataFrame, policy: str) -> tuple[np.ndarray, np.nda
     return np.asarray(out, dtype=object), np.asarray(keep, dtype=bool)
 
 
+@dataclass(repr=False)
+class ProbeResult:
+    """What :func:`linear_probe` returns: the folds, their summary and the predictions apart.
+
+    Attributes
+    ----------
+    folds : DataFrame, one row per fold
+        ``fold`` (the fold id as given: the truth table's values, or 1..n_splits for the
+        stratified split), ``n_train``, ``n_test`` (int64), ``accuracy``, ``macro_f1``
+        (mean F1 over the classes present in the test fold) and, with >= 5 classes,
+        ``top5_accuracy`` (float64).
+    summary : DataFrame, one row per metric
+        ``metric``, ``mean``, ``std`` (across folds, ddof=1; NaN with one fold),
+        ``min``, ``max`` (float64) and ``n_folds`` (int64).
+    predictions : DataFrame, one row per clip
+        Each clip exactly once, predicted by the model that did not train on its fold:
+        ``row`` (position in the input), ``path`` (when known), ``fold``, ``label``,
+        ``predicted``.
+    protocol : str
+        How the folds were made.
+    classes : list of str
+        The classes, sorted.
+    """
+
+    folds: pd.DataFrame
+    summary: pd.DataFrame
+    predictions: pd.DataFrame
+    protocol: str
+    classes: list[str] = field(default_factory=list)
+
+    @property
+    def mean(self) -> pd.Series:
+        """The mean over folds of each metric (``summary``'s ``mean`` by ``metric``)."""
+        return self.summary.set_index("metric")["mean"]
+
+    def __repr__(self) -> str:
+        means = ", ".join(f"{m}={v:.3f}" for m, v in self.mean.items())
+        return (f"ProbeResult({len(self.folds)} folds, {len(self.predictions)} clips, "
+                f"{len(self.classes)} classes; mean {means}; {self.protocol})")
+
+
+def _old_order(truth: Any, embeddings: Any) -> bool:
+    """True for the old call ``linear_probe(embeddings, labels)``."""
+    if isinstance(truth, pd.DataFrame):
+        return False
+    return _is_result(truth) or np.ndim(truth) == 2
+
+
 def linear_probe(
+    truth: Any,
     embeddings: Any,
-    labels: Any = None,
     *,
     folds: Iterable | str | None = None,
     n_splits: int = 5,
@@ -57,22 +106,24 @@ def linear_probe(
     standardize: bool = True,
     max_iter: int = 5000,
     multilabel: str = "error",
-    return_predictions: bool = False,
-) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    return_predictions: None = None,
+) -> ProbeResult:
     """Cross-validated logistic-regression probe on frozen embeddings.
 
-    A scikit-learn ``Pipeline`` of ``StandardScaler`` (when ``standardize``) and
-    ``LogisticRegression(C=C, max_iter=max_iter)`` (multinomial, L2, lbfgs) is fit on the
-    training folds and scored on the held-out fold.
+    The truth comes first, as in :func:`evaluate`. A scikit-learn ``Pipeline`` of
+    ``StandardScaler`` (when ``standardize``) and ``LogisticRegression(C=C,
+    max_iter=max_iter)`` (multinomial, L2, lbfgs) is fit on the training folds and scored
+    on the held-out fold.
 
     Parameters
     ----------
-    embeddings : ndarray (n, d), or an EmbeddingResult
-        Clip embeddings. A result is joined to the truth table ``labels`` on ``path``
-        after aggregating windows with ``.clips()`` (embeddings averaged).
-    labels : array-like (n,) or DataFrame
-        One class per clip (strings or ints), or the tidy truth table (each clip must have
-        exactly one label).
+    truth : DataFrame, or array-like (n,)
+        The tidy truth table (:func:`asttools.datasets.read_ground_truth`; each clip
+        must have exactly one label, see ``multilabel``), or one class per clip (strings
+        or ints) aligned row by row with ``embeddings``.
+    embeddings : EmbeddingResult, or ndarray (n, d)
+        Clip embeddings. A result is joined to the truth table on ``path`` after
+        aggregating windows with ``.clips()`` (embeddings averaged).
     folds : array-like (n,), str or None, default None
         Fold id per clip: each fold is held out once (leave-one-fold-out, e.g. ESC-50's
         five). A string names a column of the truth table. ``None``: the truth table's
@@ -93,27 +144,23 @@ def linear_probe(
         raise, use its first label (the manifest's order, e.g. the primary class), or
         leave the clip out with a warning. Except with "error", clips without any label
         are left out with a warning.
-    return_predictions : bool, default False
-        Also return the out-of-fold predictions.
+    return_predictions : None
+        No longer used: the predictions are always in ``result.predictions``.
 
     Returns
     -------
-    DataFrame
-        One row per fold: ``fold`` (str), ``n_train``, ``n_test``, ``accuracy``,
-        ``macro_f1`` (mean F1 over the classes present in the test fold) and, with >= 5
-        classes, ``top5_accuracy``; then a ``"mean"`` and a ``"std"`` row (standard
-        deviation across folds, ddof=1) with the counts left NA. ``attrs["protocol"]``
-        says how the folds were made.
-    predictions : DataFrame, only with ``return_predictions=True``
-        One row per clip, each exactly once: ``row`` (position in the input), ``path``
-        (when known), ``fold``, ``label``, ``predicted``.
+    ProbeResult
+        ``folds`` (one row per fold, ``fold`` keeps the fold ids' type), ``summary`` (one
+        row per metric: ``mean``, ``std``, ``min``, ``max``, ``n_folds``),
+        ``predictions`` (one row per clip), ``protocol`` and ``classes``; ``.mean`` is
+        the mean of each metric as a Series.
 
     Raises
     ------
     ParameterError
-        When shapes disagree, fewer than two classes or folds remain, a clip has several
-        labels, or the stratified split cannot be made (a class with fewer clips than
-        ``n_splits``).
+        When called the old way round (embeddings first), shapes disagree, fewer than
+        two classes or folds remain, a clip has several labels, or the stratified split
+        cannot be made (a class with fewer clips than ``n_splits``).
 
     Examples
     --------
@@ -122,18 +169,29 @@ def linear_probe(
     >>> rng = np.random.default_rng(0)
     >>> x = np.r_[rng.normal(0, 1, (20, 4)), rng.normal(5, 1, (20, 4))]
     >>> y = ["a"] * 20 + ["b"] * 20
-    >>> float(linear_probe(x, y).set_index("fold").loc["mean", "accuracy"])
-    1.0
+    >>> probe = linear_probe(y, x)
+    >>> probe.folds["fold"].tolist(), float(probe.mean["accuracy"])
+    ([1, 2, 3, 4, 5], 1.0)
     """
-
+    if return_predictions is not None:
+        raise ParameterError("return_predictions is gone: linear_probe returns a "
+                             "ProbeResult whose .predictions always holds them "
+                             "(probe = linear_probe(truth, embeddings); probe.predictions)")
+    if _old_order(truth, embeddings):
+        raise ParameterError(
+            "linear_probe takes the truth first, as evaluate does: call "
+            "linear_probe(truth, embeddings) (a truth table or one label per clip, then an "
+            "EmbeddingResult or an (n, d) array); given "
+            f"{type(truth).__name__} then {type(embeddings).__name__}")
+    labels = truth
     if multilabel not in MULTILABEL_POLICIES:
         raise ParameterError(f"multilabel={multilabel!r} is not one of {MULTILABEL_POLICIES}")
     truth = labels if isinstance(labels, pd.DataFrame) else None
     paths = None
     if _is_result(embeddings):
         if truth is None:
-            raise ParameterError("with an EmbeddingResult, labels must be the truth table "
-                                 "(joined on path)")
+            raise ParameterError("with an EmbeddingResult, the truth must be the truth "
+                                 "table (joined on path)")
         result = embeddings
         if hasattr(result, "clips") and result.table["item"].duplicated().any():
             result = result.clips()
@@ -164,13 +222,14 @@ def linear_probe(
         paths = list(truth["path"]) if "path" in truth.columns else None
     else:
         if labels is None:
-            raise ParameterError("labels are required: one class per clip, or a truth table")
+            raise ParameterError("the truth is required: one class per clip, or a truth "
+                                 "table")
         y = np.asarray(labels)
         if y.ndim != 1:
-            raise ParameterError(f"labels must be 1-D (one class per clip), given shape "
-                                 f"{y.shape}")
+            raise ParameterError(f"the truth must be a truth table or 1-D (one class per "
+                                 f"clip), given shape {y.shape}")
     if len(y) != len(x):
-        raise ParameterError(f"embeddings have {len(x)} rows but labels {len(y)}")
+        raise ParameterError(f"embeddings have {len(x)} rows but the truth {len(y)} labels")
     classes = sorted(set(y.tolist()), key=str)
     if len(classes) < 2:
         raise ParameterError(f"the probe needs at least two classes, given {classes}")
@@ -196,15 +255,18 @@ def linear_probe(
         if len(fold_ids) != len(x):
             raise ParameterError(f"folds has {len(fold_ids)} entries but there are {len(x)} "
                                  "clips")
-        names = sorted(set(fold_ids.tolist()), key=str)
+        try:
+            names = sorted(set(fold_ids.tolist()))
+        except TypeError:  # mixed types: order by text
+            names = sorted(set(fold_ids.tolist()), key=str)
         if len(names) < 2:
             raise ParameterError(f"the probe needs at least two folds, given {names}")
-        splits = [(str(f), np.flatnonzero(fold_ids != f), np.flatnonzero(fold_ids == f))
+        splits = [(_plain(f), np.flatnonzero(fold_ids != f), np.flatnonzero(fold_ids == f))
                   for f in names]
     else:
         try:
             skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-            splits = [(str(i + 1), tr, te) for i, (tr, te) in enumerate(skf.split(x, yi))]
+            splits = [(i + 1, tr, te) for i, (tr, te) in enumerate(skf.split(x, yi))]
         except ValueError as err:
             raise ParameterError(f"cannot make {n_splits} stratified folds: {err}") from err
 
@@ -235,19 +297,26 @@ def linear_probe(
             "row": test, "fold": name,
             "label": [classes[j] for j in yi[test]], "predicted": [classes[j] for j in pred],
         }))
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).astype({"n_train": "int64", "n_test": "int64"})
     metric_cols = [c for c in table.columns if c not in ("fold", "n_train", "n_test")]
-    summary = pd.DataFrame([
-        {"fold": "mean", **table[metric_cols].mean().to_dict()},
-        {"fold": "std", **table[metric_cols].std(ddof=1).to_dict()},
-    ])
-    table = pd.concat([table, summary], ignore_index=True)
-    table = table.astype({"n_train": "Int64", "n_test": "Int64"})
-    table.attrs.update(protocol=protocol, classes=list(map(str, classes)), C=C,
-                       standardize=standardize, n_clips=len(x))
-    if not return_predictions:
-        return table
+    summary = pd.DataFrame({
+        "metric": metric_cols,
+        "mean": table[metric_cols].mean().to_numpy(np.float64),
+        "std": table[metric_cols].std(ddof=1).to_numpy(np.float64),
+        "min": table[metric_cols].min().to_numpy(np.float64),
+        "max": table[metric_cols].max().to_numpy(np.float64),
+        "n_folds": np.full(len(metric_cols), len(table), dtype=np.int64),
+    })
     preds = pd.concat(out_pred, ignore_index=True).sort_values("row").reset_index(drop=True)
     if paths is not None:
         preds.insert(1, "path", [paths[i] for i in preds["row"]])
-    return table, preds
+    class_names = list(map(str, classes))
+    for frame in (table, summary, preds):
+        frame.attrs.update(protocol=protocol, classes=class_names, C=C,
+                           standardize=standardize, n_clips=len(x))
+    return ProbeResult(table, summary, preds, protocol, class_names)
+
+
+def _plain(value: Any) -> Any:
+    """A fold id as a plain Python value (numpy scalars unwrapped)."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -36,7 +36,9 @@ def _resolve_key(st: _Store, settings) -> str:
         if "model" in wanted:
             wanted["model"] = _model_name(wanted["model"])
         match = [k for k, m in held.items()
-                 if all(_close(m.get("settings", {}).get(f), v) for f, v in wanted.items())]
+                 if all(_close(m.get("settings", {}).get(f), v)
+                        or (f == "layer" and _close(m.get("layer"), v))  # resolved: 12 for -1
+                        for f, v in wanted.items())]
         if len(match) == 1:
             return match[0]
         what = "no settings match" if not match else f"{len(match)} settings match"
@@ -53,9 +55,16 @@ def _close(a, b) -> bool:
 
 def _describe(held: dict[str, dict]) -> str:
     return "; ".join(
-        f"{k}: " + ", ".join(f"{f}={m.get('settings', {}).get(f)!r}"
+        f"{k}: " + ", ".join(f"{f}={_setting(m, f)!r}"
                             for f in ("model", "pooling", "layer", "window_s", "hop_s"))
         for k, m in held.items())
+
+
+def _setting(meta: dict, name: str):
+    """A stored setting as results report it: ``layer`` resolved (12, not -1) when known."""
+    if name == "layer" and meta.get("layer") is not None:
+        return meta["layer"]
+    return meta.get("settings", {}).get(name)
 
 
 def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) -> EmbeddingResult:
@@ -68,7 +77,8 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     settings : str or dict, optional
         Which settings to read when the store holds several: a settings key
         (``meta["settings_key"]``), or a dict of some of ``model``, ``pooling``,
-        ``layer``, ``window_s``, ``hop_s``, ``channel`` that matches exactly one of them.
+        ``layer``, ``window_s``, ``hop_s``, ``channel`` that matches exactly one of them
+        (``layer`` as asked, e.g. -1, or as resolved, e.g. 12: both name the same rows).
         Default: the settings of the latest :func:`extract` run on the store.
 
     Returns
