@@ -8,12 +8,13 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ._colors import label_colors
+from ._colors import figure_colors
 from ._theme import FIGURE_WIDTHS, random_weights_title
 
 DEFAULT_WIDTH = FIGURE_WIDTHS["full"]
@@ -24,14 +25,19 @@ WRAP_WIDTH = 28
 
 
 def colors_for(labels: Iterable[Hashable], colors: Mapping | None) -> dict:
-    """``label_colors(labels)``, or the user's ``colors`` for the same labels (all needed)."""
-    out = label_colors(labels)
+    """``figure_colors(labels)``, or the user's ``colors`` for the same labels (all needed)."""
+    out = figure_colors(labels)
     if colors is not None:
         missing = [label for label in out if label not in colors]
         if missing:
             raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
         out = {label: colors[label] for label in out}
     return out
+
+
+def first_cycle_color():
+    """The first colour of the colour cycle in force (the theme's blue)."""
+    return mpl.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])[0]
 
 
 def new_axes(ax, figsize: tuple[float, float]):
@@ -70,6 +76,12 @@ def wrap(label: str) -> str:
 def legend_outside(ax, **kwargs):
     """A legend to the right of the Axes (constrained layout and tight bbox make room)."""
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def is_bottom(ax) -> bool:
+    """Whether ``ax`` is in the bottom row of its grid (or in no grid): it carries the x label."""
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    return spec is None or spec.is_last_row()
 
 
 def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
