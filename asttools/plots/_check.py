@@ -235,11 +235,11 @@ def _corners(text: Text, renderer) -> np.ndarray:
     angle = np.radians(text.get_rotation() % 180)
     if np.isclose(np.sin(angle), 0.0) or np.isclose(np.cos(angle), 0.0):
         return np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]])
-    c, s = abs(np.cos(angle)), abs(np.sin(angle))
-    # the axis-aligned box of a w x h rectangle turned by angle: W = w c + h s, H = w s + h c
-    w = (box.width * c - box.height * s) / (c * c - s * s)
-    h = (box.height * c - box.width * s) / (c * c - s * s)
-    w, h = abs(w), abs(h)
+    rotation = text.get_rotation()
+    text.set_rotation(0)  # the unrotated size; the centre of the box stays where it is
+    flat = text.get_window_extent(renderer)
+    text.set_rotation(rotation)
+    w, h = flat.width, flat.height
     half = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])

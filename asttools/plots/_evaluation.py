@@ -5,9 +5,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import ASTToolsWarning, ParameterError
@@ -220,8 +222,10 @@ def plot_confusion_matrix(
         annotate = n <= 25
     labels = [wrap(label) for label in labels]
     longest = max(len(line) for label in labels for line in label.split("\n"))
-    cells = min(max(2.0, 0.42 * n), 7.0)  # inches of the matrix itself
-    names = 0.3 + 0.065 * longest  # inches a tick label takes
+    char = 0.6 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
+    lines = max(label.count("\n") + 1 for label in labels)
+    cells = min(max(2.0, max(0.42, 2.2 * lines * char * 1.2 / 0.6) * n), 7.0)  # the matrix
+    names = 0.3 + char * longest  # inches a tick label takes
     ax = new_axes(ax, (min(cells + names + 1.3, 9.0), min(cells + 0.75 * names + 0.6, 9.0)))
     sns.heatmap(
         values, annot=annotate, fmt=fmt, cmap=cmap, square=True, ax=ax,
@@ -246,7 +250,7 @@ def plot_confusion_matrix(
                   _layer_name((meta or {}).get("layer"))]
     provenance = ", ".join(p for p in provenance if p)
     if provenance:
-        title = f"{title} ({provenance})" if title else provenance.capitalize()
+        title = f"{title}\n({provenance})" if title else provenance.capitalize()
     set_title(ax, title, meta)
     return ax
 
@@ -464,6 +468,7 @@ def plot_metrics(
     k = len(names)
     ax = new_axes(ax, (DEFAULT_WIDTH, 0.7 + max(0.22, 0.12 * k) * len(metrics) + 0.1 * k))
     step = 0.7 / k
+    drawn: list[float] = []
     for t, name in enumerate(names):
         rows = tables[name].assign(metric=tables[name]["metric"].astype(str)).set_index("metric")
         offset = (t - (k - 1) / 2) * step
@@ -476,6 +481,7 @@ def plot_metrics(
             xs.append(float(row["value"]))
             lows.append(float(row["ci_low"]))
             highs.append(float(row["ci_high"]))
+        drawn += xs + lows + highs
         xs, lows, highs = np.array(xs), np.array(lows), np.array(highs)
         has_ci = np.isfinite(lows) & np.isfinite(highs)
         ax.hlines(np.array(ys)[has_ci], lows[has_ci], highs[has_ci], color=palette[name],
@@ -488,7 +494,7 @@ def plot_metrics(
     ax.set_yticks(np.arange(len(metrics)), metrics)
     ax.set_ylim(len(metrics) - 0.5, -0.5)
     ax.grid(False, axis="y")
-    values = np.concatenate([t["value"].to_numpy(dtype=float) for t in tables.values()])
+    values = np.array(drawn)
     if np.nanmin(values) >= 0 and np.nanmax(values) <= 1:
         ax.set_xlim(0.0, 1.0)
     ci = next((t.attrs.get("ci") for t in tables.values() if t.attrs.get("ci")), None)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
 from ._util import (
@@ -88,7 +90,9 @@ def plot_top_k(
     probs = rows["probability"].to_numpy(dtype=float)
     palette = colors_for(labels, colors)
     true = [str(x) for x in truth] if truth is not None else []
-    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + 0.3 * len(labels)))
+    line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
+    rows_in = sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08) for label in labels)
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + (0.3 if truth is not None else 0.0) + rows_in))
     y = np.arange(len(labels))
     bars = ax.barh(y, probs, color=[palette[label] for label in labels], height=0.7)
     for bar, label in zip(bars, labels, strict=True):

@@ -120,7 +120,7 @@ def random_weights_title(title: str | None, *, random_weights: bool) -> str:
         return "Random weights"
     if title.endswith(_RANDOM_WEIGHTS_SUFFIX) or title.endswith("; random weights)"):
         return title
-    if title.endswith(")") and " (" in title:
+    if title.endswith(")") and "(" in title.rsplit("\n", 1)[-1]:
         return title[:-1] + "; random weights)"
     return title + _RANDOM_WEIGHTS_SUFFIX
 

@@ -12,6 +12,7 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
 from ._colors import figure_colors
@@ -92,4 +93,12 @@ def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
     """
     text = random_weights_title(title, random_weights=bool((meta or {}).get("random_weights")))
     if text:
-        ax.set_title(text)
+        ax.set_title(wrap_title(ax, text))
+
+
+def wrap_title(ax, text: str) -> str:
+    """Break a title into lines that fit over the Axes (about 60% of the figure's width)."""
+    size = FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
+    width = 0.6 * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
+    return "\n".join(textwrap.fill(line, max(20, int(width)), break_long_words=False)
+                     for line in text.split("\n"))
