@@ -140,8 +140,8 @@ def srgb_to_lab(colors) -> np.ndarray:
 
     Examples
     --------
-    >>> srgb_to_lab("white").round(2).tolist()
-    [100.0, 0.0, 0.0]
+    >>> srgb_to_lab("#0173b2").round(1).tolist()
+    [46.3, -3.3, -40.9]
     """
     if isinstance(colors, str) or (
         isinstance(colors, tuple) and len(colors) in (3, 4) and not isinstance(colors[0], str)
