@@ -286,11 +286,16 @@ def test_plot_pr_curves(rng):
     ax = plots.plot_pr_curves(y, scores, labels=labels)
     assert isinstance(ax, Axes)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["Music (AP 1.00)", "Speech (AP 1.00)", "Siren (AP 1.00)"]
+    assert legend == ["Music (AP 1.00, 20 pos.)", "Speech (AP 1.00, 10 pos.)",
+                      "Siren (AP 1.00, 10 pos.)", "Prevalence (chance), 40 clips"]
+    prevalence = [line.get_ydata()[0] for line in ax.get_lines()
+                  if line.get_label() == "_prevalence"]
+    assert prevalence == [0.5, 0.25, 0.25]
     own = _own_ax()
     with pytest.warns(ASTToolsWarning, match=r"no positives: \['Dog'\]"):
         assert plots.plot_pr_curves(y, scores, labels=labels, classes=["Dog", 0], ax=own) is own
-    assert len(own.get_lines()) == 1
+    curves = [line for line in own.get_lines() if not line.get_label().startswith("_")]
+    assert len(curves) == 2  # Speech's curve and the prevalence legend entry
     with pytest.raises(ParameterError, match="'Cat' is not one of labels"):
         plots.plot_pr_curves(y, scores, labels=labels, classes=["Cat"])
 
@@ -302,10 +307,12 @@ def test_plot_pr_curves_draws_what_metrics_computes(rng):
     curves = pr_curves(y, scores, labels=labels)
     ax = plots.plot_pr_curves(y, scores, labels=labels)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    for line, text in zip(ax.get_lines(), legend, strict=True):
+    drawn = [line for line in ax.get_lines() if line.get_label() != "_prevalence"]
+    for line, text in zip(drawn[:-1], legend[:-1], strict=True):
         name = text.split(" (AP ")[0]
         curve = curves[curves["label"] == name]
-        assert text == f"{name} (AP {curve['ap'].iloc[0]:.2f})"
+        n_pos = int(y[:, labels.index(name)].sum())
+        assert text == f"{name} (AP {curve['ap'].iloc[0]:.2f}, {n_pos} pos.)"
         np.testing.assert_array_equal(line.get_xdata(), curve["recall"])
         np.testing.assert_array_equal(line.get_ydata(), curve["precision"])
 

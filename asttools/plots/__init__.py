@@ -54,9 +54,28 @@ from ._audio import (
     plot_position_similarity,
     plot_waveform,
 )
-from ._colors import LABEL_PALETTE, PINNED_LABELS, label_colors
-from ._embeddings import plot_embedding_map, plot_explained_variance
-from ._evaluation import plot_confusion_matrix, plot_per_class_ap, plot_pr_curves
+from ._check import MIN_FONT_PT, assert_figure_ok, check_figure
+from ._colors import (
+    LABEL_PALETTE,
+    MIN_COLOR_DISTANCE,
+    PINNED_LABELS,
+    delta_e,
+    figure_colors,
+    label_colors,
+    srgb_to_lab,
+)
+from ._embeddings import (
+    MARKER_SHAPES,
+    plot_embedding_map,
+    plot_explained_variance,
+)
+from ._evaluation import (
+    NORMALIZE_CHOICES,
+    plot_confusion_matrix,
+    plot_metrics,
+    plot_per_class_ap,
+    plot_pr_curves,
+)
 from ._predictions import TIMELINE_KINDS, plot_label_timeline, plot_top_k
 from ._saving import save_figure
 from ._theme import FIGURE_WIDTHS, random_weights_title, set_theme, theme_rc
@@ -65,15 +84,24 @@ __all__ = [
     "EMBEDDING_MAP_METHODS",
     "FIGURE_WIDTHS",
     "LABEL_PALETTE",
+    "MARKER_SHAPES",
+    "MIN_COLOR_DISTANCE",
+    "MIN_FONT_PT",
+    "NORMALIZE_CHOICES",
     "PINNED_LABELS",
     "TIMELINE_KINDS",
+    "assert_figure_ok",
+    "check_figure",
+    "delta_e",
     "embedding_map",
+    "figure_colors",
     "label_colors",
     "patch_grid_shape",
     "plot_confusion_matrix",
     "plot_embedding_map",
     "plot_explained_variance",
     "plot_fbank",
+    "plot_metrics",
     "plot_label_timeline",
     "plot_patch_grid",
     "plot_per_class_ap",
@@ -84,5 +112,6 @@ __all__ = [
     "random_weights_title",
     "save_figure",
     "set_theme",
+    "srgb_to_lab",
     "theme_rc",
 ]

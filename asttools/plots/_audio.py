@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import matplotlib as mpl
 import numpy as np
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import ScalarFormatter
 
 from ..constants import (
     FRAME_SHIFT_S,
@@ -219,7 +220,7 @@ def plot_patch_grid(
     frame_shift_s: float = FRAME_SHIFT_S,
     ax=None,
     values=None,
-    alpha: float = 0.5,
+    alpha: float = 0.75,
     title: str | None = None,
     meta: Mapping | None = None,
     cmap: str = "magma",
@@ -254,7 +255,7 @@ def plot_patch_grid(
         (12, 101). A flat array is read in the model's token order (frequency-major:
         token ``i * t + j`` is patch ``(i, j)``).
     alpha : float
-        Opacity of the values overlay.
+        Opacity of the highest values of the overlay (the lowest are clear).
     title : str, optional
         Axes title.
     meta : mapping, optional
@@ -328,12 +329,14 @@ def plot_patch_grid(
         label = "Log mel energy"
     else:
         half_t, half_f = patch / 2 - tstride / 2, patch / 2 - fstride / 2
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+        scaled = (values - lo) / (hi - lo) if hi > lo else np.ones_like(values)
         mappable = ax.imshow(
             values,
             origin="lower",
             aspect="auto",
             cmap=values_cmap,
-            alpha=alpha,
+            alpha=alpha * (0.15 + 0.85 * np.nan_to_num(scaled)),
             interpolation="nearest",
             extent=(
                 half_t * dt,
@@ -349,6 +352,10 @@ def plot_patch_grid(
         bar = ax.figure.colorbar(mappable, ax=ax, label=label, pad=0.01)
         if values is not None:
             bar.solids.set_alpha(1.0)
+            formatter = ScalarFormatter(useMathText=True, useOffset=False)
+            formatter.set_powerlimits((-2, 3))
+            bar.formatter = formatter
+            bar.update_ticks()
     set_title(ax, title, meta if values is not None else None)
     return ax
 

@@ -6,6 +6,9 @@ import hashlib
 from collections.abc import Hashable, Iterable
 from functools import lru_cache
 
+import numpy as np
+from matplotlib.colors import to_hex, to_rgb
+
 from ..labels import audioset_labels
 
 LABEL_PALETTE = (
@@ -102,3 +105,186 @@ def label_colors(labels: Iterable[Hashable]) -> dict[Hashable, str]:
     """
     return {label: _label_color(label) for label in dict.fromkeys(labels)}
 
+
+
+MIN_COLOR_DISTANCE = 20.0
+"""CIEDE2000 distance below which two category colours count as too alike.
+
+A just-noticeable difference is about 1-2 for large patches side by side; categories drawn
+as small marks (points, thin lines, legend swatches) and looked up in a legend need far more.
+Seaborn's colour-blind palette has pairs at 15-17 (its two pinks, its two oranges) that a
+thesis reader mistakes for one another in a scatter plot; 20 separates them, and 13 colours
+of :data:`LABEL_PALETTE` are pairwise at least this far apart.
+"""
+
+_XYZ_FROM_LINEAR_SRGB = np.array([
+    [0.4124564, 0.3575761, 0.1804375],
+    [0.2126729, 0.7151522, 0.0721750],
+    [0.0193339, 0.1191920, 0.9503041],
+])  # fmt: skip
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+
+def srgb_to_lab(colors) -> np.ndarray:
+    """Convert matplotlib colours (or sRGB values in [0, 1]) to CIELAB (D65).
+
+    Parameters
+    ----------
+    colors : colour, sequence of colours, or ndarray, shape (..., 3)
+        Anything :func:`matplotlib.colors.to_rgb` reads, or an array of sRGB triples.
+
+    Returns
+    -------
+    ndarray, shape (..., 3)
+        ``L*`` (0-100), ``a*``, ``b*``.
+
+    Examples
+    --------
+    >>> srgb_to_lab("#0173b2").round(1).tolist()
+    [46.3, -3.3, -40.9]
+    """
+    if isinstance(colors, str) or (
+        isinstance(colors, tuple) and len(colors) in (3, 4) and not isinstance(colors[0], str)
+        and np.ndim(colors) == 1
+    ):
+        colors = [colors]
+        single = True
+    else:
+        single = False
+    arr = np.asarray(colors)
+    if arr.dtype.kind not in "fiu":
+        arr = np.array([to_rgb(c) for c in colors])
+    rgb = np.asarray(arr, dtype=float)[..., :3]
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = linear @ _XYZ_FROM_LINEAR_SRGB.T / _D65_WHITE
+    d = 6 / 29
+    f = np.where(xyz > d**3, np.cbrt(xyz), xyz / (3 * d * d) + 4 / 29)
+    lab = np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
+        axis=-1,
+    )
+    return lab[0] if single else lab
+
+
+def delta_e(lab1, lab2) -> np.ndarray:
+    """CIEDE2000 colour difference between CIELAB colours (broadcasting).
+
+    Sharma, Wu and Dalal (2005), whose test pairs it reproduces.
+
+    Parameters
+    ----------
+    lab1, lab2 : ndarray, shape (..., 3)
+        CIELAB colours, e.g. from :func:`srgb_to_lab`.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        The differences, 0 for equal colours.
+
+    Examples
+    --------
+    >>> round(float(delta_e([50, 2.6772, -79.7751], [50, 0, -82.7485])), 4)
+    2.0425
+    """
+    lab1, lab2 = np.asarray(lab1, dtype=float), np.asarray(lab2, dtype=float)
+    L1, a1, b1 = lab1[..., 0], lab1[..., 1], lab1[..., 2]
+    L2, a2, b2 = lab2[..., 0], lab2[..., 1], lab2[..., 2]
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7)))
+    a1p, a2p = (1 + g) * a1, (1 + g) * a2
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1 = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2 = np.degrees(np.arctan2(b2, a2p)) % 360
+    chroma0 = c1p * c2p == 0
+    dh = h2 - h1
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(chroma0, 0.0, dh)
+    d_l, d_c = L2 - L1, c2p - c1p
+    d_h = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    l_mean, cp_mean = (L1 + L2) / 2, (c1p + c2p) / 2
+    h_sum = h1 + h2
+    h_mean = np.where(
+        chroma0, h_sum,
+        np.where(np.abs(h1 - h2) <= 180, h_sum / 2,
+                 np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2)),
+    )  # fmt: skip
+    t = (1 - 0.17 * np.cos(np.radians(h_mean - 30)) + 0.24 * np.cos(np.radians(2 * h_mean))
+         + 0.32 * np.cos(np.radians(3 * h_mean + 6)) - 0.20 * np.cos(np.radians(4 * h_mean - 63)))
+    d_theta = 30 * np.exp(-(((h_mean - 275) / 25) ** 2))
+    r_c = 2 * np.sqrt(cp_mean**7 / (cp_mean**7 + 25.0**7))
+    s_l = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    s_c = 1 + 0.045 * cp_mean
+    s_h = 1 + 0.015 * cp_mean * t
+    r_t = -np.sin(np.radians(2 * d_theta)) * r_c
+    return np.sqrt((d_l / s_l) ** 2 + (d_c / s_c) ** 2 + (d_h / s_h) ** 2
+                   + r_t * (d_c / s_c) * (d_h / s_h))
+
+
+@lru_cache(maxsize=1)
+def _palette_lab() -> np.ndarray:
+    return srgb_to_lab(list(LABEL_PALETTE))
+
+
+def figure_colors(
+    labels: Iterable[Hashable], *, min_distance: float = MIN_COLOR_DISTANCE
+) -> dict[Hashable, str]:
+    """Give the labels of one figure colours that are distinct within it.
+
+    Distinct first, stable second: the classes of :data:`PINNED_LABELS` keep the colour
+    :func:`label_colors` gives them in every figure, unless it is within ``min_distance``
+    (CIEDE2000) of a pinned colour taken earlier in this figure; every other label, in order
+    of first appearance, takes the first colour of :data:`LABEL_PALETTE` at least
+    ``min_distance`` from every colour taken so far. When none is left (more labels than
+    distinct colours, 13 at the default distance) a label takes the unused palette colour
+    farthest from those taken, so draw marker shapes as well (as
+    :func:`plot_embedding_map` does beyond 8 labels).
+
+    Parameters
+    ----------
+    labels : iterable of hashable
+        The labels of one figure, repeats allowed.
+    min_distance : float
+        Smallest CIEDE2000 distance between two colours (see :data:`MIN_COLOR_DISTANCE`).
+
+    Returns
+    -------
+    dict
+        ``{label: "#rrggbb"}`` for each distinct label, in order of first appearance.
+
+    Examples
+    --------
+    >>> colors = figure_colors(["Speech", "A capella", "Printer"])
+    >>> colors["Speech"] == label_colors(["Speech"])["Speech"]
+    True
+    >>> len(set(colors.values()))
+    3
+    """
+    order = list(dict.fromkeys(labels))
+    palette = _palette_lab()
+    pinned = _pinned_slots()
+    index = _audioset_index()
+    taken: list[int] = []
+    out: dict[Hashable, str] = {}
+
+    def far_enough(slot: int) -> bool:
+        return not taken or bool(delta_e(palette[slot], palette[taken]).min() >= min_distance)
+
+    for label in order:  # pinned classes first, so that they keep their colour when they can
+        slot = pinned.get(index.get(str(label), -1))
+        if slot is not None and slot not in taken and far_enough(slot):
+            taken.append(slot)
+            out[label] = LABEL_PALETTE[slot]
+    for label in order:
+        if label in out:
+            continue
+        free = [s for s in range(len(LABEL_PALETTE)) if s not in taken]
+        good = [s for s in free if far_enough(s)]
+        if good:
+            slot = good[0]
+        elif free:
+            slot = max(free, key=lambda s: float(delta_e(palette[s], palette[taken]).min()))
+        else:
+            slot = len(out) % len(LABEL_PALETTE)
+        taken.append(slot)
+        out[label] = LABEL_PALETTE[slot]
+    return {label: to_hex(out[label]) for label in order}

@@ -10,9 +10,11 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.colors import to_rgb
 
 from ..errors import ParameterError
-from ..reduce import embedding_map
+from ..reduce import capped_perplexity, embedding_map
+from ._colors import MIN_COLOR_DISTANCE, delta_e, srgb_to_lab
 from ._util import DEFAULT_WIDTH, as_array, colors_for, legend_outside, new_axes, set_title, wrap
 
 _AXIS_NAMES = {"tsne": "t-SNE", "pca": "PC", "umap": "UMAP"}
@@ -32,7 +34,12 @@ def plot_embedding_map(
     legend: bool = True,
     colors: Mapping | None = None,
 ):
-    """Plot a 2-D map of embeddings, one colour per label.
+    """Plot a 2-D map of embeddings, one colour per label (and one marker beyond 8 labels).
+
+    Colours are distinct within the map (:func:`figure_colors`); with more than
+    :data:`MARKER_SHAPES_FROM` labels each label also takes a marker shape, and two labels
+    whose colours are alike never share one. The title names the method's settings
+    (t-SNE: perplexity and seed; UMAP: seed), the perplexity as used.
 
     Computes :func:`asttools.reduce.embedding_map` and scatters it. To draw one map several
     ways, compute it once (``xy = asttools.reduce.embedding_map(...)``) and plot it with e.g.
@@ -56,7 +63,7 @@ def plot_embedding_map(
     legend : bool
         Draw a legend (to the right of the Axes).
     colors : mapping, optional
-        Label -> colour; :func:`label_colors` when None.
+        Label -> colour; :func:`figure_colors` (distinct within the figure) when None.
 
     Returns
     -------
@@ -85,6 +92,7 @@ def plot_embedding_map(
         seed=seed,
     )  # fmt: skip
     palette = colors_for(labels, colors)
+    markers = _markers(palette)
     ax = new_axes(ax, (DEFAULT_WIDTH, 4.2))
     label_array = np.array([str(label) for label in labels], dtype=object)
     size = 28 if n <= 100 else 14 if n <= 2000 else 5  # marker area, pt^2
@@ -92,7 +100,7 @@ def plot_embedding_map(
         mask = label_array == str(label)
         ax.scatter(
             xy[mask, 0], xy[mask, 1], s=size, color=color, label=wrap(str(label)),
-            linewidths=0.3, edgecolors="white", alpha=0.9,
+            marker=markers[label], linewidths=0.4, edgecolors="white", alpha=0.8,
         )  # fmt: skip
     name = _AXIS_NAMES[method]
     ax.set_xlabel(f"{name} 1")
@@ -102,8 +110,40 @@ def plot_embedding_map(
         ax.set_yticks([])
     if legend:
         legend_outside(ax, markerscale=1.5, handletextpad=0.2)
+    settings = {
+        "tsne": f"perplexity {capped_perplexity(n, perplexity):.3g}, seed {seed}",
+        "umap": f"seed {seed}",
+    }.get(method)
+    if settings:
+        title = f"{title} ({settings})" if title else f"{_AXIS_NAMES[method]} ({settings})"
     set_title(ax, title, meta)
     return ax
+
+
+MARKER_SHAPES = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
+"""Marker shapes of :func:`plot_embedding_map`, in order of use."""
+
+MARKER_SHAPES_FROM = 9
+"""From this many labels on, :func:`plot_embedding_map` gives each label a marker shape."""
+
+
+def _markers(palette: Mapping) -> dict:
+    """One marker per label: circles up to 8 labels, then shapes in turn, never the same
+    shape for two labels whose colours are alike."""
+    labels = list(palette)
+    if len(labels) < MARKER_SHAPES_FROM:
+        return dict.fromkeys(labels, "o")
+    lab = srgb_to_lab(np.array([to_rgb(palette[label]) for label in labels]))
+    out: dict = {}
+    for k, label in enumerate(labels):
+        clashing = {
+            out[other] for j, other in enumerate(labels[:k])
+            if palette[other] == palette[label]
+            or float(delta_e(lab[k], lab[j])) < MIN_COLOR_DISTANCE
+        }  # fmt: skip
+        shifted = MARKER_SHAPES[k % len(MARKER_SHAPES):] + MARKER_SHAPES[:k % len(MARKER_SHAPES)]
+        out[label] = next((m for m in shifted if m not in clashing), shifted[0])
+    return out
 
 
 def plot_explained_variance(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import ASTToolsWarning, ParameterError
@@ -16,6 +18,7 @@ from ._util import (
     DEFAULT_WIDTH,
     as_array,
     colors_for,
+    first_cycle_color,
     legend_outside,
     new_axes,
     require_columns,
@@ -31,13 +34,17 @@ def plot_per_class_ap(
     top: int | None = None,
     title: str | None = None,
     meta: Mapping | None = None,
+    color=None,
     colors: Mapping | None = None,
 ):
     """Plot average precision per class as horizontal bars, best first.
 
     A dashed line marks the mean AP over every class with an AP (not only the ``top``
     shown; only rows whose ``evaluated`` is true when that column exists, as in
-    ``per_class_metrics``); classes whose AP is NaN (no positives) are left out.
+    ``per_class_metrics``); classes whose AP is NaN (no positives) are left out. Bars share
+    one colour (the length is the information); with an ``n_positives`` column each bar
+    says how many positive clips its AP rests on (``n = 3``): an AP from 2 clips is noise.
+    Class names stay on one line, and a new figure is as tall as its rows need.
 
     Parameters
     ----------
@@ -53,8 +60,11 @@ def plot_per_class_ap(
     meta : mapping, optional
         Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
         title says "(random weights)".
+    color : matplotlib colour, optional
+        The bars' colour; the first colour of the cycle when None.
     colors : mapping, optional
-        Label -> colour; :func:`label_colors` when None.
+        Label -> colour, to colour the bars by something meaningful (e.g. the class's
+        AudioSet branch); overrides ``color``.
 
     Returns
     -------
@@ -85,26 +95,52 @@ def plot_per_class_ap(
         rows = rows.head(top)
     labels = [str(x) for x in rows["label"]]
     ap = rows["ap"].to_numpy(dtype=float)
-    palette = colors_for(labels, colors)
-    ax = new_axes(ax, (DEFAULT_WIDTH, 0.7 + 0.22 * len(labels)))
+    if colors is not None:
+        palette = colors_for(labels, colors)
+        bar_colors = [palette[label] for label in labels]
+    else:
+        bar_colors = color if color is not None else first_cycle_color()
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.8 + 0.19 * len(labels)))
     y = np.arange(len(labels))
-    ax.barh(y, ap, color=[palette[label] for label in labels], height=0.75)
+    ax.barh(y, ap, color=bar_colors, height=0.7)
     ax.axvline(mean_ap, color="0.25", linestyle="--", linewidth=1.0, label=f"mAP {mean_ap:.3f}")
-    ax.set_yticks(y, [wrap(label) for label in labels])
+    xlabel = "Average precision"
+    if "n_positives" in rows.columns:
+        for yi, value, n in zip(y, ap, rows["n_positives"], strict=True):
+            inside = value > 0.8
+            ax.text(value - 0.01 if inside else value + 0.01, yi, f"n = {int(n)}",
+                    va="center", ha="right" if inside else "left", fontsize="x-small",
+                    color="white" if inside else "0.25")  # fmt: skip
+        xlabel += " (n: positive clips)"
+    ax.set_yticks(y, labels)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0.0, 1.0)
-    ax.set_xlabel("Average precision")
+    ax.set_xlabel(xlabel)
     ax.grid(False, axis="y")
     ax.legend(loc="lower right")
     set_title(ax, title, meta)
     return ax
 
 
+def _layer_name(layer) -> str:
+    """ "layer 6", "last layer" for -1, "" when unknown."""
+    if layer is None or isinstance(layer, bool):
+        return ""
+    return "last layer" if layer == -1 else f"layer {layer}"
+
+
+NORMALIZE_CHOICES = (False, None, "true", "pred", "all")
+"""Values of :func:`plot_confusion_matrix`'s ``normalize`` (True means "true")."""
+
+_NORMALIZE_LABELS = {None: "Count", "true": "Fraction of true class",
+                     "pred": "Fraction of predicted class", "all": "Fraction of all items"}
+
+
 def plot_confusion_matrix(
     matrix,
     labels: Sequence[str] | None = None,
     *,
-    normalize: bool = False,
+    normalize: bool | str | None = False,
     ax=None,
     title: str | None = None,
     meta: Mapping | None = None,
@@ -113,6 +149,9 @@ def plot_confusion_matrix(
 ):
     """Plot a confusion matrix as an annotated heatmap (rows true, columns predicted).
 
+    The title names the embeddings' pooling and layer when ``meta`` holds them
+    (``result.meta``), e.g. "probe (cls pooling, layer 12)".
+
     Parameters
     ----------
     matrix : ndarray or DataFrame, shape (n, n)
@@ -120,9 +159,11 @@ def plot_confusion_matrix(
         ``sklearn.metrics.confusion_matrix``).
     labels : sequence of str, length n, optional
         Class names; a DataFrame's index when None, else 0..n-1.
-    normalize : bool
-        Divide each row by its total (rows without items stay 0), showing recall per class
-        on the diagonal.
+    normalize : {False, None, True, "true", "pred", "all"}
+        As scikit-learn's ``confusion_matrix``: ``"true"`` (or True) divides each row by its
+        total, showing recall per class on the diagonal; ``"pred"`` each column (precision
+        on the diagonal); ``"all"`` the whole matrix; False or None draws counts. Rows or
+        columns without items stay 0.
     ax : matplotlib Axes, optional
         Where to draw; a new square-ish figure sized for n when None.
     title : str, optional
@@ -160,9 +201,17 @@ def plot_confusion_matrix(
     labels = [str(x) for x in (range(n) if labels is None else labels)]
     if len(labels) != n:
         raise ParameterError(f"labels has {len(labels)} names but matrix is {n} x {n}")
+    if normalize is True:
+        normalize = "true"
+    if normalize not in NORMALIZE_CHOICES:
+        raise ParameterError(
+            f"normalize must be one of {NORMALIZE_CHOICES}, given normalize={normalize!r}"
+        )
     integer = np.allclose(values, np.round(values))
     if normalize:
-        totals = values.sum(axis=1, keepdims=True)
+        totals = {"true": values.sum(axis=1, keepdims=True),
+                  "pred": values.sum(axis=0, keepdims=True),
+                  "all": np.full((1, 1), values.sum())}[normalize]  # fmt: skip
         values = np.divide(values, totals, out=np.zeros_like(values), where=totals != 0)
         fmt = ".2f"
     else:
@@ -171,12 +220,17 @@ def plot_confusion_matrix(
             values = np.round(values).astype(int)
     if annotate is None:
         annotate = n <= 25
-    size = min(max(2.8, 0.8 + 0.4 * n), 9.0)
-    ax = new_axes(ax, (size + 1.0, size))
+    labels = [wrap(label) for label in labels]
+    longest = max(len(line) for label in labels for line in label.split("\n"))
+    char = 0.6 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
+    lines = max(label.count("\n") + 1 for label in labels)
+    cells = min(max(2.0, max(0.42, 2.2 * lines * char * 1.2 / 0.6) * n), 7.0)  # the matrix
+    names = 0.3 + char * longest  # inches a tick label takes
+    ax = new_axes(ax, (min(cells + names + 1.3, 9.0), min(cells + 0.75 * names + 0.6, 9.0)))
     sns.heatmap(
         values, annot=annotate, fmt=fmt, cmap=cmap, square=True, ax=ax,
         xticklabels=labels, yticklabels=labels, vmin=0.0, vmax=1.0 if normalize else None,
-        cbar_kws={"label": "Fraction of true class" if normalize else "Count"},
+        cbar_kws={"label": _NORMALIZE_LABELS[normalize or None]},
         annot_kws={"fontsize": "small"},
     )  # fmt: skip
     if not normalize and integer and ax.collections:
@@ -192,6 +246,11 @@ def plot_confusion_matrix(
         tick.set_horizontalalignment("right")
         tick.set_rotation_mode("anchor")
     ax.tick_params(axis="y", labelrotation=0)
+    provenance = [f"{meta['pooling']} pooling" if (meta or {}).get("pooling") else "",
+                  _layer_name((meta or {}).get("layer"))]
+    provenance = ", ".join(p for p in provenance if p)
+    if provenance:
+        title = f"{title}\n({provenance})" if title else provenance.capitalize()
     set_title(ax, title, meta)
     return ax
 
@@ -210,7 +269,10 @@ def plot_pr_curves(
     meta: Mapping | None = None,
     colors: Mapping | None = None,
 ):
-    """Plot precision-recall curves per class, with each class's AP in the legend.
+    """Plot precision-recall curves per class, each class's AP and positives in the legend.
+
+    A dotted line in each class's colour marks its prevalence (positives / clips): the
+    precision, and the AP, of a classifier that guesses.
 
     The curves and APs are those of :func:`asttools.metrics.pr_curves` (the AP of
     :func:`asttools.metrics.evaluate`); this helper chooses the classes and draws.
@@ -228,19 +290,20 @@ def plot_pr_curves(
         positive, at most 10 of them (those with the most positives; a warning says when
         some were left out).
     ax : matplotlib Axes, optional
-        Where to draw; a new 4.2 x 3.4 in figure when None.
+        Where to draw; a new 6.3 x 3.4 in figure when None.
     title : str, optional
         Axes title.
     meta : mapping, optional
         Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
         title says "(random weights)".
     colors : mapping, optional
-        Label -> colour; :func:`label_colors` when None.
+        Label -> colour; :func:`figure_colors` (distinct within the figure) when None.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on; the legend, beside the Axes, lists the classes by AP, best first.
+        The Axes drawn on; the legend, beside the Axes, lists the classes by AP, best first,
+        with their positive clips, then the prevalence line.
 
     Raises
     ------
@@ -301,7 +364,7 @@ def plot_pr_curves(
         raise ParameterError("no chosen class has a positive in y_true; nothing to draw")
     chosen = [names[j] for j in columns]
     palette = colors_for(chosen, colors)
-    ax = new_axes(ax, (4.2, 3.4))
+    ax = new_axes(ax, (DEFAULT_WIDTH, 3.4))
     # labelled by position ("0", "1", ...): classes= may name one class twice
     table = pr_curves(y_true[:, columns] > 0, scores[:, columns])
     curves = []
@@ -309,9 +372,15 @@ def plot_pr_curves(
         curve = table[table["label"] == str(k)]
         curves.append((float(curve["ap"].iloc[0]), name, curve["recall"].to_numpy(),
                        curve["precision"].to_numpy()))
+    n_clips = y_true.shape[0]
     for ap, name, recall, precision in sorted(curves, key=lambda c: -c[0]):
+        n_pos = int(positives[names.index(name)])
         ax.plot(recall, precision, drawstyle="steps-post", color=palette[name],
-                label=f"{wrap(name)} (AP {ap:.2f})")  # fmt: skip
+                label=f"{wrap(name)} (AP {ap:.2f}, {n_pos} pos.)")  # fmt: skip
+        ax.axhline(n_pos / n_clips, color=palette[name], linestyle=":", linewidth=0.9,
+                   label="_prevalence")  # fmt: skip
+    ax.plot([], [], color="0.35", linestyle=":", linewidth=0.9,
+            label=f"Prevalence (chance), {n_clips} clips")
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("Recall")
@@ -320,3 +389,120 @@ def plot_pr_curves(
     set_title(ax, title, meta)
     return ax
 
+
+
+_COUNT_METRICS = ("n_classes_evaluated", "n_classes_skipped", "n_classes_unmapped")
+
+
+def plot_metrics(
+    tables,
+    *,
+    metrics: Sequence[str] | None = None,
+    ax=None,
+    title: str | None = None,
+    meta: Mapping | None = None,
+    colors: Mapping | None = None,
+):
+    """Plot :func:`asttools.metrics.evaluate`'s metrics with their confidence intervals.
+
+    A forest plot: one row per metric, a point at its value and a line over its bootstrap
+    interval (``ci_low`` to ``ci_high``); several tables (models, layers, poolings) are drawn
+    side by side within each row, one colour and marker each, named in the legend with
+    their number of clips.
+
+    Parameters
+    ----------
+    tables : DataFrame, or mapping of str to DataFrame
+        One output of ``evaluate`` (columns ``metric``, ``value``, ``ci_low``, ``ci_high``,
+        ``n``), or ``{name: table}`` for several, drawn in the mapping's order.
+    metrics : sequence of str, optional
+        The metrics to draw, top to bottom. Default: every metric of the first table except
+        the class counts and the d' rows (d' is not on the 0-1 scale of the others).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure 6.3 in wide, 0.3 in per metric and table, when None.
+    title : str, optional
+        Axes title.
+    meta : mapping, optional
+        Provenance (``result.meta``): with ``random_weights`` true, or when a table's
+        ``attrs`` say so, the title says "(random weights)".
+    colors : mapping, optional
+        Table name -> colour; :func:`figure_colors` when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        x is the metric's value; a table without intervals (``n_boot=0``) shows points only.
+
+    Raises
+    ------
+    ParameterError
+        A table lacks a column, ``tables`` is empty, or a metric is in no table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"metric": ["mAP", "mAUC"], "value": [0.41, 0.83],
+    ...                       "ci_low": [0.35, 0.80], "ci_high": [0.47, 0.86], "n": 200})
+    >>> ax = plot_metrics({"layer 12": table, "layer 6": table.assign(value=[0.3, 0.7])})
+    """
+    if isinstance(tables, pd.DataFrame):
+        tables = {"": tables}
+    tables = dict(tables)
+    if not tables:
+        raise ParameterError("tables is empty: pass evaluate()'s table or {name: table}")
+    for name, table in tables.items():
+        require_columns(table, ("metric", "value", "ci_low", "ci_high"),
+                        f"tables[{name!r}]" if name else "table")
+    if metrics is None:
+        first = next(iter(tables.values()))
+        metrics = [m for m in dict.fromkeys(map(str, first["metric"]))
+                   if m not in _COUNT_METRICS and not m.startswith("dprime")]
+    metrics = [str(m) for m in metrics]
+    known = {str(m) for table in tables.values() for m in table["metric"]}
+    unknown = [m for m in metrics if m not in known]
+    if unknown:
+        raise ParameterError(f"metrics {unknown} are in no table; they have {sorted(known)}")
+    names = list(tables)
+    palette = colors_for(names, colors) if len(names) > 1 or names[0] else {"": "0.2"}
+    markers = ("o", "s", "D", "^", "v", "P", "X")
+    k = len(names)
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.7 + max(0.22, 0.12 * k) * len(metrics) + 0.1 * k))
+    step = 0.7 / k
+    drawn: list[float] = []
+    for t, name in enumerate(names):
+        rows = tables[name].assign(metric=tables[name]["metric"].astype(str)).set_index("metric")
+        offset = (t - (k - 1) / 2) * step
+        ys, xs, lows, highs = [], [], [], []
+        for i, metric in enumerate(metrics):
+            if metric not in rows.index:
+                continue
+            row = rows.loc[metric]
+            ys.append(i + offset)
+            xs.append(float(row["value"]))
+            lows.append(float(row["ci_low"]))
+            highs.append(float(row["ci_high"]))
+        drawn += xs + lows + highs
+        xs, lows, highs = np.array(xs), np.array(lows), np.array(highs)
+        has_ci = np.isfinite(lows) & np.isfinite(highs)
+        ax.hlines(np.array(ys)[has_ci], lows[has_ci], highs[has_ci], color=palette[name],
+                  linewidth=1.4)  # fmt: skip
+        n = tables[name]["n"].iloc[0] if "n" in tables[name].columns and len(tables[name]) else None
+        label = name + (f" (n = {int(n)})" if n is not None and name else "")
+        ax.plot(xs, ys, linestyle="none", marker=markers[t % len(markers)], markersize=5,
+                color=palette[name], markeredgecolor="white", markeredgewidth=0.5,
+                label=label or "_single")  # fmt: skip
+    ax.set_yticks(np.arange(len(metrics)), metrics)
+    ax.set_ylim(len(metrics) - 0.5, -0.5)
+    ax.grid(False, axis="y")
+    values = np.array(drawn)
+    if np.nanmin(values) >= 0 and np.nanmax(values) <= 1:
+        ax.set_xlim(0.0, 1.0)
+    ci = next((t.attrs.get("ci") for t in tables.values() if t.attrs.get("ci")), None)
+    ax.set_xlabel("Value" + (f" ({ci:.0%} bootstrap interval)" if ci else
+                             " (line: confidence interval)"))
+    if len(names) > 1 or names[0]:
+        legend_outside(ax, frameon=False)
+    random = bool((meta or {}).get("random_weights")) or any(
+        t.attrs.get("random_weights") for t in tables.values())
+    set_title(ax, title, {"random_weights": random})
+    return ax

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
 from ._util import (
     DEFAULT_WIDTH,
     as_array,
     colors_for,
+    is_bottom,
     legend_outside,
     new_axes,
     require_columns,
@@ -25,9 +29,13 @@ TIMELINE_KINDS = ("lines", "heatmap")
 
 def plot_top_k(
     table: pd.DataFrame, *, ax=None, title: str | None = None, colors: Mapping | None = None,
-    meta: Mapping | None = None,
+    meta: Mapping | None = None, truth: Iterable[str] | None = None,
 ):
     """Plot one clip's top-k labels as horizontal bars, the most probable on top.
+
+    Bars take colours distinct within the chart (:func:`figure_colors`). Without ``title``
+    the clip's file name (``path`` column) is the title. In a grid of panels only the bottom
+    row carries the x label.
 
     Parameters
     ----------
@@ -37,12 +45,15 @@ def plot_top_k(
     ax : matplotlib Axes, optional
         Where to draw; a new figure (6.3 in wide, 0.3 in per bar) when None.
     title : str, optional
-        Axes title.
+        Axes title; the file name of the table's ``path`` when None.
     meta : mapping, optional
         Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
         title says "(random weights)".
     colors : mapping, optional
-        Label -> colour; :func:`label_colors` when None.
+        Label -> colour; :func:`figure_colors` (distinct within the figure) when None.
+    truth : iterable of str, optional
+        The clip's ground-truth labels: their bars are outlined and their names marked
+        with a check mark; true labels outside the top k are named under the x axis.
 
     Returns
     -------
@@ -78,9 +89,16 @@ def plot_top_k(
     labels = [str(x) for x in rows["label"]]
     probs = rows["probability"].to_numpy(dtype=float)
     palette = colors_for(labels, colors)
-    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + 0.3 * len(labels)))
+    true = [str(x) for x in truth] if truth is not None else []
+    line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
+    rows_in = sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08) for label in labels)
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + (0.3 if truth is not None else 0.0) + rows_in))
     y = np.arange(len(labels))
-    ax.barh(y, probs, color=[palette[label] for label in labels], height=0.7)
+    bars = ax.barh(y, probs, color=[palette[label] for label in labels], height=0.7)
+    for bar, label in zip(bars, labels, strict=True):
+        if label in true:
+            bar.set_edgecolor("black")
+            bar.set_linewidth(1.2)
     for yi, p in zip(y, probs, strict=True):
         inside = p > 0.85
         ax.text(
@@ -92,11 +110,21 @@ def plot_top_k(
             color="white" if inside else "0.2",
             fontsize="small",
         )
-    ax.set_yticks(y, [wrap(label) for label in labels])
+    ticks = [("\u2713 " if label in true else "") + wrap(label) for label in labels]
+    ax.set_yticks(y, ticks)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0.0, 1.0)
-    ax.set_xlabel("Probability")
+    missed = [label for label in dict.fromkeys(true) if label not in labels]
+    if is_bottom(ax) or truth is not None:
+        xlabel = "Probability" if is_bottom(ax) else ""
+        if truth is not None:
+            note = "\u2713 ground truth" + (
+                f"; also true: {', '.join(missed)}" if missed else "")
+            xlabel = f"{xlabel}\n{note}" if xlabel else note
+        ax.set_xlabel(xlabel)
     ax.grid(False, axis="y")
+    if title is None and "path" in table.columns and table["path"].nunique() == 1:
+        title = Path(str(table["path"].iloc[0])).name
     set_title(ax, title, meta)
     return ax
 
@@ -130,7 +158,9 @@ def plot_label_timeline(
     k : int
         How many classes to show (at most n_classes).
     ends : ndarray, shape (n_windows,), optional
-        Window end times in seconds; when given, each window is placed at its centre.
+        Window end times in seconds; when given, each window is placed at its centre, a
+        heatmap cell spans its window's true extent (a short last window is drawn short)
+        and a line marks windows shorter than the others with hollow markers.
     kind : {"lines", "heatmap"}
         Lines coloured by :func:`label_colors`, or a heatmap (rows in order of peak
         probability).
@@ -193,6 +223,10 @@ def plot_label_timeline(
     order = np.argsort(-peak, kind="stable")[: min(k, n_classes)]
     names = [str(labels[i]) for i in order]
     ax = new_axes(ax, (DEFAULT_WIDTH, 2.4))
+    short = np.zeros(n_windows, dtype=bool)
+    if ends is not None and n_windows > 1:
+        lengths = ends - starts
+        short = lengths < np.median(lengths) - 1e-6
     if kind == "lines":
         palette = colors_for(names, colors)
         marker = "o" if n_windows <= 30 else None
@@ -200,9 +234,30 @@ def plot_label_timeline(
             ax.plot(
                 x, probs[:, i], color=palette[name], label=wrap(name), marker=marker, markersize=3
             )
+            if short.any():
+                ax.plot(x[short], probs[short, i], linestyle="none", marker="o", markersize=4,
+                        markerfacecolor="white", markeredgecolor=palette[name], zorder=3)
+        if short.any():
+            ax.plot([], [], linestyle="none", marker="o", markersize=4, markerfacecolor="white",
+                    markeredgecolor="0.3", label="short window")
+        if ends is not None:
+            ax.set_xlim(starts.min(), ends.max())
         ax.set_ylim(0.0, 1.0)
         ax.set_ylabel("Probability")
         legend_outside(ax)
+    elif ends is not None:
+        for w in range(n_windows):  # each window over its own extent
+            right = min(ends[w], starts[w + 1]) if w + 1 < n_windows else ends[w]
+            mesh = ax.pcolormesh(
+                [starts[w], right], np.arange(len(order) + 1) - 0.5, probs[w : w + 1, order].T,
+                cmap="viridis", vmin=0.0, vmax=1.0,
+            )  # fmt: skip
+        ax.set_xlim(starts.min(), ends.max())
+        xlabel = "Time (s)"
+        ax.set_yticks(np.arange(len(order)), [wrap(name) for name in names])
+        ax.set_ylim(len(order) - 0.5, -0.5)
+        ax.grid(False)
+        ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
     else:
         if n_windows > 1:
             mids = (x[:-1] + x[1:]) / 2

@@ -100,13 +100,16 @@ def random_weights_title(title: str | None, *, random_weights: bool) -> str:
     -------
     str
         ``title + " (random weights)"`` when ``random_weights`` is true (``"Random
-        weights"`` for an empty title; never appended twice), else ``title`` unchanged
+        weights"`` for an empty title; never appended twice; a title that already ends in
+        parentheses takes ``"; random weights"`` inside them), else ``title`` unchanged
         (``""`` for None).
 
     Examples
     --------
     >>> random_weights_title("Top 5 labels", random_weights=True)
     'Top 5 labels (random weights)'
+    >>> random_weights_title("t-SNE (perplexity 10)", random_weights=True)
+    't-SNE (perplexity 10; random weights)'
     >>> random_weights_title("Top 5 labels", random_weights=False)
     'Top 5 labels'
     """
@@ -115,7 +118,9 @@ def random_weights_title(title: str | None, *, random_weights: bool) -> str:
         return title
     if not title:
         return "Random weights"
-    if title.endswith(_RANDOM_WEIGHTS_SUFFIX):
+    if title.endswith(_RANDOM_WEIGHTS_SUFFIX) or title.endswith("; random weights)"):
         return title
+    if title.endswith(")") and "(" in title.rsplit("\n", 1)[-1]:
+        return title[:-1] + "; random weights)"
     return title + _RANDOM_WEIGHTS_SUFFIX
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
-from ._colors import label_colors
+from ._colors import figure_colors
 from ._theme import FIGURE_WIDTHS, random_weights_title
 
 DEFAULT_WIDTH = FIGURE_WIDTHS["full"]
@@ -24,14 +26,19 @@ WRAP_WIDTH = 28
 
 
 def colors_for(labels: Iterable[Hashable], colors: Mapping | None) -> dict:
-    """``label_colors(labels)``, or the user's ``colors`` for the same labels (all needed)."""
-    out = label_colors(labels)
+    """``figure_colors(labels)``, or the user's ``colors`` for the same labels (all needed)."""
+    out = figure_colors(labels)
     if colors is not None:
         missing = [label for label in out if label not in colors]
         if missing:
             raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
         out = {label: colors[label] for label in out}
     return out
+
+
+def first_cycle_color():
+    """The first colour of the colour cycle in force (the theme's blue)."""
+    return mpl.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])[0]
 
 
 def new_axes(ax, figsize: tuple[float, float]):
@@ -72,6 +79,12 @@ def legend_outside(ax, **kwargs):
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
 
 
+def is_bottom(ax) -> bool:
+    """Whether ``ax`` is in the bottom row of its grid (or in no grid): it carries the x label."""
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    return spec is None or spec.is_last_row()
+
+
 def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
     """Title an Axes, saying "(random weights)" when ``meta`` says the weights were random.
 
@@ -80,4 +93,12 @@ def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
     """
     text = random_weights_title(title, random_weights=bool((meta or {}).get("random_weights")))
     if text:
-        ax.set_title(text)
+        ax.set_title(wrap_title(ax, text))
+
+
+def wrap_title(ax, text: str) -> str:
+    """Break a title into lines that fit over the Axes (about 60% of the figure's width)."""
+    size = FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
+    width = 0.6 * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
+    return "\n".join(textwrap.fill(line, max(20, int(width)), break_long_words=False)
+                     for line in text.split("\n"))

@@ -1,0 +1,152 @@
+"""One figure per plot helper, drawn as a thesis would use it: shared by the figure-check test
+and by anyone who wants to look at them (``python tests/_figure_gallery.py OUT_DIR``)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from asttools import plots
+from asttools.errors import ASTToolsWarning
+
+RANDOM = {"random_weights": True, "pooling": "cls", "layer": -1}
+LONG_NAMES = [
+    "Bird vocalization, bird call, bird song", "Beep, bleep", "Female speech, woman speaking",
+    "Jazz", "Speech", "Music", "Siren", "Sine wave", "Chirp tone", "White noise", "Pink noise",
+    "Clicking", "Narration, monologue", "Orchestra", "Bowed string instrument",
+    "Classical music", "Chirp, tweet", "Silence", "Bird",
+]  # fmt: skip
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def waveform():
+    t = np.arange(16000 * 3) / 16000
+    return plots.plot_waveform(np.sin(2 * np.pi * 3 * t) * np.sin(2 * np.pi * 440 * t),
+                               title="beeps_1000hz.wav: waveform")
+
+
+def fbank():
+    return plots.plot_fbank(_rng().normal(size=(1024, 128)), title="128-bin log-mel fbank")
+
+
+def patch_grid():
+    return plots.plot_patch_grid(_rng().normal(size=(1024, 128)), title="AST patch grid")
+
+
+def attention_rollout():
+    rng = _rng()
+    fb = np.cumsum(rng.normal(size=(1024, 128)), axis=0) / 30
+    values = 0.00061 + 0.00002 * rng.random((12, 101))
+    return plots.plot_patch_grid(fb, values=values, values_label="Rollout attention",
+                                 meta=RANDOM, title="Attention rollout of [CLS]")
+
+
+def position_similarity():
+    pos = _rng().normal(size=(12 * 101, 8))
+    pos /= np.linalg.norm(pos, axis=1, keepdims=True)
+    return plots.plot_position_similarity((pos @ pos.T).reshape(12, 101, 12, 101), meta=RANDOM,
+                                          title="Position embedding similarity")
+
+
+def top_k():
+    table = pd.DataFrame({
+        "item": 0, "path": "data/samples/a_capella_printer_cutlery_boat.wav",
+        "label": ["A capella", "Printer", "Cutlery, silverware", "Boat, Water vehicle",
+                  "Bird vocalization, bird call, bird song"],
+        "probability": [0.62, 0.41, 0.2, 0.11, 0.05],
+    })  # fmt: skip
+    return plots.plot_top_k(table, meta=RANDOM, truth=["Printer", "Speech"])
+
+
+def label_timeline():
+    rng = _rng()
+    starts = np.arange(7) * 10.24
+    ends = np.minimum(starts + 10.24, 65.0)
+    return plots.plot_label_timeline(rng.random((7, 6)), starts, ends=ends, labels=LONG_NAMES[:6],
+                                     k=4, meta=RANDOM, title="clip.wav: labels over time")
+
+
+def label_timeline_heatmap():
+    rng = _rng()
+    starts = np.arange(7) * 10.24
+    ends = np.minimum(starts + 10.24, 65.0)
+    return plots.plot_label_timeline(rng.random((7, 6)), starts, ends=ends, labels=LONG_NAMES[:6],
+                                     k=4, kind="heatmap", meta=RANDOM, title="clip.wav")
+
+
+def embedding_map():
+    rng = _rng()
+    names = LONG_NAMES[:12]
+    centres = rng.normal(scale=5.0, size=(len(names), 32))
+    x = np.concatenate([c + rng.normal(size=(8, 32)) for c in centres])
+    labels = [name for name in names for _ in range(8)]
+    return plots.plot_embedding_map(x, labels, perplexity=10.0, seed=0, meta=RANDOM,
+                                    title="t-SNE of [cls] embeddings")
+
+
+def explained_variance():
+    ratio = 0.5 ** np.arange(1, 21)
+    return plots.plot_explained_variance(ratio, thresholds=(0.9, 0.99), meta=RANDOM,
+                                         title="PCA of [cls] embeddings")
+
+
+def per_class_ap():
+    rng = _rng()
+    table = pd.DataFrame({"label": LONG_NAMES, "ap": rng.random(len(LONG_NAMES)),
+                          "n_positives": rng.integers(1, 9, len(LONG_NAMES))})
+    return plots.plot_per_class_ap(table, meta=RANDOM, title="Average precision per class")
+
+
+def confusion_matrix():
+    rng = _rng()
+    labels = LONG_NAMES[:6]
+    matrix = rng.integers(0, 5, (6, 6)) + np.diag(rng.integers(5, 12, 6))
+    return plots.plot_confusion_matrix(matrix, labels, normalize="true", meta=RANDOM,
+                                       title="Linear probe")
+
+
+def pr_curves():
+    rng = _rng()
+    y = rng.random((80, 5)) < np.array([0.1, 0.2, 0.3, 0.4, 0.15])
+    scores = y * 0.4 + rng.random(y.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ASTToolsWarning)
+        return plots.plot_pr_curves(y, scores, labels=LONG_NAMES[:5], meta=RANDOM,
+                                    title="Precision-recall per class")
+
+
+def metrics():
+    def table(shift):
+        names = ["mAP", "mAUC", "dprime_ast", "precision_macro", "recall_macro", "f1_macro",
+                 "f1_micro", "n_classes_evaluated"]
+        value = np.array([0.41, 0.83, 1.4, 0.5, 0.45, 0.47, 0.52, 12]) + shift
+        return pd.DataFrame({"metric": names, "value": value, "ci_low": value - 0.05,
+                             "ci_high": value + 0.06, "n": 200})
+    return plots.plot_metrics({"layer 12, cls": table(0.0), "layer 6, cls": table(-0.1),
+                               "layer 12, mean": table(0.05)}, meta=RANDOM,
+                              title="Evaluation on ESC-50")
+
+
+GALLERY = {name: fn for name, fn in list(globals().items())
+           if callable(fn) and not name.startswith("_") and fn.__module__ == __name__}
+
+
+if __name__ == "__main__":
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "figcheck")
+    out.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context(plots.theme_rc()):
+        for name, fn in GALLERY.items():
+            ax = fn()
+            problems = plots.check_figure(ax)
+            print(name, "OK" if not problems else problems)
+            plots.save_figure(ax, out / name, formats=("png",), dpi=150)
