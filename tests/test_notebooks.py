@@ -48,7 +48,7 @@ ENV = {
 }
 BANNER = "RANDOM WEIGHTS"  # asttools.demo.weights_banner() for a random model
 
-# Figures that notebooks 03 and 04 promise to write (stems, under their OUT_DIR).
+# Figures that each notebook promises to write (stems, under its OUT_DIR).
 EXPECTED_FIGURES = {
     "01_ast_architecture": ["waveform_fbank", "patch_grid", "position_similarity", "top_k",
                             "cls_attention_layers", "attention_rollout"],
@@ -56,6 +56,7 @@ EXPECTED_FIGURES = {
     "03_tsne": ["tsne", "tsne_perplexity_seed", "pca_vs_tsne", "tsne_pooling_layer"],
     "04_label_prediction": ["top5_examples", "label_timeline", "per_class_ap", "pr_curves",
                             "probe_confusion"],
+    "05_video_missing_audio": ["timestamp_embeddings", "robustness"],
 }
 
 # Anti-patterns (STYLE: "Notebooks narrate; the package computes") looked for in code cells.

@@ -36,10 +36,13 @@ The modules behind this one are private; import from ``asttools.plots``. ``_them
 (theme, thesis widths, titles), ``_colors`` (one colour per label), ``_audio`` (waveform,
 filterbank, patch grid, position similarity), ``_predictions`` (top-k, label timeline),
 ``_embeddings`` (embedding map, explained variance), ``_evaluation`` (AP per class,
-confusion matrix, PR curves), ``_saving`` (:func:`save_figure`) and ``_util`` (helpers they
-share). The helpers draw what other modules compute: the embedding map comes from
-:func:`asttools.reduce.embedding_map`, the PR curves and their AP from
-:func:`asttools.metrics.pr_curves`.
+confusion matrix, PR curves), ``_missing`` (clips without audio: the robustness curve,
+time-aligned embeddings on the video's clock), ``_saving`` (:func:`save_figure`) and
+``_util`` (helpers they share). The helpers draw what other modules compute: the embedding
+map comes from :func:`asttools.reduce.embedding_map`, the PR curves and their AP from
+:func:`asttools.metrics.pr_curves`, the robustness curve from
+:func:`asttools.missing.robustness_curve`, time-aligned embeddings from
+:func:`asttools.timestamp_embeddings`.
 """
 
 from __future__ import annotations
@@ -76,6 +79,12 @@ from ._evaluation import (
     plot_per_class_ap,
     plot_pr_curves,
 )
+from ._missing import (
+    FILL_COLORS,
+    ROBUSTNESS_FEATURES,
+    plot_robustness,
+    plot_timestamp_embeddings,
+)
 from ._predictions import TIMELINE_KINDS, plot_label_timeline, plot_top_k
 from ._saving import save_figure
 from ._theme import FIGURE_WIDTHS, random_weights_title, set_theme, theme_rc
@@ -83,12 +92,14 @@ from ._theme import FIGURE_WIDTHS, random_weights_title, set_theme, theme_rc
 __all__ = [
     "EMBEDDING_MAP_METHODS",
     "FIGURE_WIDTHS",
+    "FILL_COLORS",
     "LABEL_PALETTE",
     "MARKER_SHAPES",
     "MIN_COLOR_DISTANCE",
     "MIN_FONT_PT",
     "NORMALIZE_CHOICES",
     "PINNED_LABELS",
+    "ROBUSTNESS_FEATURES",
     "TIMELINE_KINDS",
     "assert_figure_ok",
     "check_figure",
@@ -107,6 +118,8 @@ __all__ = [
     "plot_per_class_ap",
     "plot_position_similarity",
     "plot_pr_curves",
+    "plot_robustness",
+    "plot_timestamp_embeddings",
     "plot_top_k",
     "plot_waveform",
     "random_weights_title",

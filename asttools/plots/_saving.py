@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib as mpl
 
-from ..errors import ParameterError
+from ..errors import ASTToolsError, ASTToolsWarning, ParameterError
+from ._check import check_figure
 from ._theme import FIGURE_WIDTHS
 
 
@@ -19,6 +22,7 @@ def save_figure(
     height: float | None = None,
     formats: Sequence[str] = ("pdf", "png"),
     dpi: int = 300,
+    check: str | None = None,
 ) -> list[Path]:
     """Write a figure as vector PDF and 300-dpi PNG for a thesis.
 
@@ -45,6 +49,13 @@ def save_figure(
         File formats, each one matplotlib can write (pdf, png, svg, eps, ...).
     dpi : int
         Resolution of raster formats.
+    check : {"warn", "raise", "off"}, optional
+        Put the figure, at the size it is saved, through :func:`check_figure` (overlapping
+        or clipped text, categorical colours too alike, text too small to read) first:
+        ``"warn"`` issues an :class:`~asttools.errors.ASTToolsWarning` listing the
+        problems, ``"raise"`` raises :class:`~asttools.errors.ASTToolsError` and writes
+        nothing. Default: the environment variable ``ASTTOOLS_CHECK_FIGURES`` (the tests
+        set ``raise`` for every figure the demo and the notebooks save), else ``"off"``.
 
     Returns
     -------
@@ -54,7 +65,9 @@ def save_figure(
     Raises
     ------
     ParameterError
-        Unknown ``width`` or format.
+        Unknown ``width``, format or ``check``.
+    ASTToolsError
+        With ``check="raise"``, the figure has a defect (the message lists them).
 
     Examples
     --------
@@ -90,6 +103,11 @@ def save_figure(
     if height is not None and not height > 0:
         raise ParameterError(f"height must be positive, given height={height!r}")
 
+    if check is None:
+        check = os.environ.get("ASTTOOLS_CHECK_FIGURES", "off") or "off"
+    if check not in ("warn", "raise", "off"):
+        raise ParameterError(f"check must be 'warn', 'raise' or 'off', given check={check!r}")
+
     stem = Path(path_stem)
     if stem.suffix.lower().lstrip(".") in formats:
         stem = stem.with_suffix("")
@@ -106,6 +124,13 @@ def save_figure(
     try:
         if (new_w, new_h) != old_size:
             fig.set_size_inches(new_w, new_h)
+        if check != "off":
+            problems = check_figure(fig)
+            if problems:
+                text = (f"{stem.name}: " + "; ".join(problems))
+                if check == "raise":
+                    raise ASTToolsError(text)
+                warnings.warn(text, ASTToolsWarning, stacklevel=2)
         with mpl.rc_context(rc):
             for fmt in formats:
                 path = Path(f"{stem}.{fmt}")

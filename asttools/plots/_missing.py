@@ -1,0 +1,421 @@
+"""Figures of clips without audio: a probe's robustness curve, time-aligned embeddings.
+
+What they draw is computed elsewhere: the curve by :func:`asttools.missing.robustness_curve`,
+the embeddings by :func:`asttools.timestamp_embeddings` (and its ``pool``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MultipleLocator
+
+from ..errors import ParameterError
+from ._colors import LABEL_PALETTE
+from ._util import (
+    DEFAULT_WIDTH,
+    as_array,
+    colors_for,
+    legend_outside,
+    new_axes,
+    require_columns,
+    set_title,
+)
+
+FILL_COLORS = {
+    "zeros": LABEL_PALETTE[0],
+    "mean": LABEL_PALETTE[1],
+    "silence": LABEL_PALETTE[2],
+    "nan": LABEL_PALETTE[4],
+}
+"""The colour of each fill strategy (``asttools.missing.FILL_STRATEGIES``) in every figure:
+blue, orange, green and pink of the colour-blind palette. Other names take
+:func:`label_colors`' colour."""
+
+ROBUSTNESS_FEATURES = ("audio", "audio+video", "video")
+"""The ``features`` of a robustness curve: audio alone, audio beside video, video alone."""
+
+_LINESTYLES = {"audio": (0, (4, 2)), "audio+video": "-", "video": "-."}
+_FEATURE_NAMES = {"audio": "audio only", "audio+video": "audio + video",
+                  "video": "video only"}
+_VIDEO_COLOR = "0.15"
+_CHANCE_COLOR = "0.55"
+_NO_AUDIO_COLOR = "0.55"
+
+_ROBUSTNESS_COLUMNS = ("features", "fill", "fraction", "accuracy", "ci_low", "ci_high")
+
+
+def _fill_colors(fills: Sequence[str], colors: Mapping | None) -> dict:
+    if colors is not None:
+        return colors_for(fills, colors)
+    others = colors_for([f for f in fills if f not in FILL_COLORS], None)
+    return {f: FILL_COLORS.get(f, others.get(f)) for f in fills}
+
+
+def plot_robustness(
+    curve: pd.DataFrame,
+    *,
+    ax=None,
+    features: Sequence[str] | None = None,
+    chance: float | None = None,
+    ci: bool = True,
+    legend: bool = True,
+    title: str | None = None,
+    meta: Mapping | None = None,
+    colors: Mapping | None = None,
+):
+    """Plot a probe's accuracy against the share of test clips whose audio is dropped.
+
+    The colour of a line says how the missing audio was filled (:data:`FILL_COLORS`, the
+    same in every figure), its style which features the probe saw: audio beside video
+    features solid, audio alone dashed, video alone (no fill; no drop of audio affects
+    it, so it is flat) black dash-dotted. A dotted grey line marks chance when
+    ``chance`` is given. Shaded bands are the bootstrap confidence intervals. The legend
+    sits beside the Axes, off the data.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        As :func:`asttools.missing.robustness_curve` returns it: one row per
+        (``features``, ``fill``, ``fraction``) with ``accuracy``, ``ci_low`` and
+        ``ci_high``; ``features`` one of :data:`ROBUSTNESS_FEATURES`, ``fill`` ``"-"`` for
+        the video baseline; ``fraction`` in [0, 1]. ``n_clips`` and ``n_repeats``, when
+        present, go into the x label.
+    ax : matplotlib Axes, optional
+        Where to draw; a new 6.3 x 3.2 in figure when None.
+    features : sequence of str, optional
+        The feature sets to draw, some of :data:`ROBUSTNESS_FEATURES` (e.g.
+        ``("audio", "video")`` for one panel of two); all in ``curve`` when None.
+    chance : float, optional
+        Accuracy of guessing (``1 / n_classes`` for balanced classes), drawn as a dotted
+        line; none when None.
+    ci : bool, default True
+        Shade the confidence intervals.
+    legend : bool, default True
+        Draw the legend (beside the Axes); False for all but one panel of a figure.
+    title : str, optional
+        Axes title.
+    meta : mapping, optional
+        Provenance of what is drawn (``result.meta`` of the embeddings): with
+        ``random_weights`` true the title says "(random weights)".
+    colors : mapping, optional
+        Fill strategy -> colour, for every fill drawn; :data:`FILL_COLORS` when None.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on: x is the percentage (0-100) of the test clips with audio whose
+        audio was dropped (clips without audio in the data lack it at 0 % too), y the
+        accuracy (0-1). Its lines are the curves, one per (``features``, ``fill``): audio
+        + video first, then audio alone, each in the order of the fills in ``curve``;
+        then the video baseline and the chance line.
+
+    Raises
+    ------
+    ParameterError
+        A column is missing, the table (or what ``features`` keeps of it) is empty, a
+        ``features`` value is unknown, a ``fraction`` lies outside [0, 1], a
+        (``features``, ``fill``, ``fraction``) repeats, or ``chance`` lies outside (0, 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> curve = pd.DataFrame({
+    ...     "features": ["audio", "audio", "video", "video"], "fill": ["zeros", "zeros", "-", "-"],
+    ...     "fraction": [0.0, 1.0, 0.0, 1.0], "accuracy": [0.9, 0.25, 0.7, 0.7],
+    ...     "ci_low": [0.8, 0.1, 0.6, 0.6], "ci_high": [1.0, 0.4, 0.8, 0.8]})
+    >>> ax = plot_robustness(curve, chance=0.25)
+    >>> len(ax.get_lines())
+    3
+    """
+    require_columns(curve, _ROBUSTNESS_COLUMNS, "curve")
+    if curve.empty:
+        raise ParameterError("curve is empty: there is nothing to plot")
+    for name, values in (("curve", curve["features"]), ("features", features or ())):
+        unknown = [str(f) for f in values if str(f) not in ROBUSTNESS_FEATURES]
+        if unknown:
+            where = "curve has features" if name == "curve" else "features has"
+            raise ParameterError(f"{where} {unknown[0]!r}; expected one of "
+                                 f"{ROBUSTNESS_FEATURES}")
+    fraction = pd.to_numeric(curve["fraction"], errors="coerce").to_numpy(dtype=float)
+    bad = ~((fraction >= 0.0) & (fraction <= 1.0))
+    if bad.any():
+        value = _plain(curve["fraction"].iloc[int(np.argmax(bad))])
+        raise ParameterError(f"curve has fraction={value!r}; fractions are shares of clips, "
+                             "in [0, 1]")
+    keys = curve[["features", "fill", "fraction"]].astype(str)
+    if keys.duplicated().any():
+        first = tuple(keys[keys.duplicated()].iloc[0])
+        raise ParameterError(f"curve repeats (features, fill, fraction)={first}; plot one "
+                             "curve (one robustness_curve result) at a time")
+    if chance is not None and not (isinstance(chance, (int, float, np.floating))
+                                   and not isinstance(chance, bool)
+                                   and 0.0 < float(chance) < 1.0):
+        raise ParameterError(f"chance={chance!r} must lie in (0, 1), e.g. 1 / n_classes")
+
+    rows = curve.assign(percent=100.0 * fraction, features=curve["features"].astype(str),
+                        fill=curve["fill"].astype(str))
+    if features is not None:
+        rows = rows[rows["features"].isin([str(f) for f in features])]
+        if rows.empty:
+            raise ParameterError(f"curve has no rows of features={list(features)}; it has "
+                                 f"{sorted(set(curve['features'].astype(str)))}")
+    rows = rows.sort_values("percent", kind="stable")
+    audio = rows[rows["features"] != "video"]
+    fills = list(dict.fromkeys(audio["fill"]))
+    palette = _fill_colors(fills, colors)
+    ax = new_axes(ax, (DEFAULT_WIDTH, 3.2))
+    order = [(f, fill) for f in ("audio+video", "audio") for fill in fills]
+    for features_, fill in order:
+        group = audio[(audio["features"] == features_) & (audio["fill"] == fill)]
+        if group.empty:
+            continue
+        color = palette[fill]
+        x = group["percent"].to_numpy()
+        ax.plot(x, group["accuracy"], color=color, linestyle=_LINESTYLES[features_],
+                marker="o", markersize=3.5, linewidth=1.5, zorder=3,
+                label=f"{_FEATURE_NAMES[features_]}, {fill}")
+        if ci:
+            ax.fill_between(x, group["ci_low"], group["ci_high"], color=color, alpha=0.11,
+                            linewidth=0, zorder=1)
+    video = rows[rows["features"] == "video"]
+    if len(video):
+        x, acc = video["percent"].to_numpy(), video["accuracy"].to_numpy(dtype=float)
+        low, high = video["ci_low"].to_numpy(float), video["ci_high"].to_numpy(float)
+        if len(x) == 1:  # one fraction: stretch the flat line over the x range drawn
+            x = np.array([rows["percent"].min(), rows["percent"].max()])
+            acc, low, high = (np.repeat(v, 2) for v in (acc, low, high))
+        ax.plot(x, acc, color=_VIDEO_COLOR, linestyle=_LINESTYLES["video"], linewidth=1.5,
+                zorder=2, label="video only")
+        if ci:
+            ax.fill_between(x, low, high, color=_VIDEO_COLOR, alpha=0.08, linewidth=0,
+                            zorder=0)
+    if chance is not None:
+        ax.axhline(float(chance), color=_CHANCE_COLOR, linestyle=":", linewidth=1.2,
+                   zorder=0, label=f"chance ({float(chance):.2f})")
+
+    if legend:  # colour = fill, line style = features
+        handles = [Line2D([], [], color=palette[f], marker="o", markersize=3.5,
+                          linewidth=1.5, label=f"fill: {f}") for f in fills]
+        handles += [Line2D([], [], color=_VIDEO_COLOR, linestyle=_LINESTYLES[f],
+                           linewidth=1.5, label=_FEATURE_NAMES[f])
+                    for f in ROBUSTNESS_FEATURES if (rows["features"] == f).any()]
+        if chance is not None:
+            handles.append(ax.get_lines()[-1])
+        if ci:
+            level = curve.attrs.get("ci")  # recorded by robustness_curve
+            handles.append(Patch(facecolor="0.5", alpha=0.25, linewidth=0,
+                                 label=f"{level:.0%} bootstrap CI" if level else "bootstrap CI"))
+        legend_outside(ax, handles=handles, frameon=False)
+
+    ax.set_xlim(-2.0, 102.0)
+    ax.set_ylim(0.0, 1.02)
+    xlabel = "Audio dropped (% of the test clips that have it)"
+    extra = []
+    if "n_clips" in rows.columns and rows["n_clips"].nunique() == 1:
+        extra.append(f"{int(rows['n_clips'].iloc[0])} clips")
+    if "n_repeats" in rows.columns and len(audio) and audio["n_repeats"].max() > 1:
+        extra.append(f"{int(audio['n_repeats'].max())} random drops per fraction")
+    if extra:
+        xlabel += f"\n({', '.join(extra)})"
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Probe accuracy")
+    set_title(ax, title, meta)
+    return ax
+
+
+def plot_timestamp_embeddings(
+    times,
+    embeddings,
+    *,
+    ax=None,
+    audio_span: tuple[float, float] | None = None,
+    video_duration: float | None = None,
+    frame_rate: float | None = None,
+    dims: int | None = None,
+    standardize: bool = True,
+    colorbar: bool = True,
+    cmap: str = "vlag",
+    title: str | None = None,
+    meta: Mapping | None = None,
+):
+    """Plot time-aligned embeddings as a heatmap against the video's clock.
+
+    Rows are embedding dimensions, columns the steps (or pooled frames) at their times;
+    each cell spans from midway to the previous time to midway to the next. The video's
+    time without audio (before the audio starts, after it ends, or all of it) is hatched
+    in grey and labelled, with dashed lines where the audio starts and ends; rows of NaN
+    (frames of a clip without audio, as ``TimestampResult.pool`` gives them) stay blank.
+    With ``frame_rate``, a second axis on top counts video frames.
+
+    Parameters
+    ----------
+    times : ndarray, shape (T,)
+        Seconds on the video's clock, increasing: ``res.get(id)[0]`` of
+        :func:`asttools.timestamp_embeddings` or of its ``pool``.
+    embeddings : ndarray, shape (T, d)
+        One vector per time: ``res.get(id)[1]``.
+    ax : matplotlib Axes, optional
+        Where to draw; a new 6.3 x 2.4 in figure when None.
+    audio_span : (float, float), optional
+        Start and end of the audio on the video's clock, ``(offset_s, offset_s +
+        duration_s)`` from ``res.inputs``. NaN (as ``res.inputs`` gives for a clip without
+        an audio stream) means the clip has no audio: the whole video is hatched. None:
+        nothing is marked.
+    video_duration : float, optional
+        The video's length in seconds (``video_duration_s``): the x axis runs from 0 to
+        it. Default: the span of the cells.
+    frame_rate : float, optional
+        Video frames per second: adds a top axis in frames.
+    dims : int, optional
+        Draw only the first ``dims`` dimensions (the default, None, draws all).
+    standardize : bool, default True
+        Show each dimension as z-scores over its finite values (dimensions differ in
+        scale); the colours then run over -3 to 3. Otherwise the values, on a scale
+        symmetric about 0.
+    colorbar : bool, default True
+        Add a colour bar beside the Axes.
+    cmap : str, default "vlag"
+        A diverging colour map.
+    title : str, optional
+        Axes title.
+    meta : mapping, optional
+        Provenance (``res.meta``): with ``random_weights`` true the title says
+        "(random weights)".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes drawn on: x in seconds of video time, y the dimensions (0 at the bottom).
+
+    Raises
+    ------
+    ParameterError
+        Shapes disagree, ``times`` is empty, not finite or not increasing, ``audio_span``
+        is not two numbers with the end after the start, or ``video_duration``,
+        ``frame_rate`` or ``dims`` is not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(75) / 25 + 0.02                       # 25 fps frames of a 3 s video
+    >>> e = np.random.default_rng(0).normal(size=(75, 16))
+    >>> ax = plot_timestamp_embeddings(t, e, audio_span=(0.976, 3.0), video_duration=3.0,
+    ...                                frame_rate=25)
+    """
+    t = as_array(times, "times", ndim=1)
+    e = as_array(embeddings, "embeddings", ndim=2)
+    if len(t) == 0:
+        raise ParameterError("times is empty: there is nothing to plot")
+    if e.shape[0] != len(t):
+        raise ParameterError(f"embeddings must have one row per time, given "
+                             f"times.shape={t.shape} and embeddings.shape={e.shape}")
+    if not np.isfinite(t).all():
+        k = int(np.argmax(~np.isfinite(t)))
+        raise ParameterError(f"times must be finite seconds, given times[{k}]={float(t[k])!r}")
+    if (np.diff(t) <= 0).any():
+        k = int(np.argmax(np.diff(t) <= 0))
+        raise ParameterError(f"times must increase, given times[{k}]={t[k]:g} and "
+                             f"times[{k + 1}]={t[k + 1]:g}")
+    for name, value in (("video_duration", video_duration), ("frame_rate", frame_rate),
+                        ("dims", dims)):
+        if value is not None and not (isinstance(value, (int, float, np.integer, np.floating))
+                                      and not isinstance(value, bool)
+                                      and math.isfinite(value) and value > 0):
+            raise ParameterError(f"{name} must be a positive number or None, given "
+                                 f"{name}={value!r}")
+    span = _audio_span(audio_span)
+    if dims is not None:
+        e = e[:, : int(dims)]
+
+    if len(t) > 1:  # each cell from midway to the previous time to midway to the next
+        mids = (t[:-1] + t[1:]) / 2
+        edges = np.concatenate([[2 * t[0] - mids[0]], mids, [2 * t[-1] - mids[-1]]])
+    else:
+        edges = np.array([t[0] - 0.05, t[0] + 0.05])
+    values = e
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN dimensions
+        if standardize:
+            sd = np.nanstd(e, axis=0)
+            values = (e - np.nanmean(e, axis=0)) / np.where(sd > 0, sd, 1.0)
+            limit = 3.0
+        else:
+            limit = float(np.nanmax(np.abs(e))) if np.isfinite(e).any() else 1.0
+    limit = limit if limit > 0 else 1.0
+
+    ax = new_axes(ax, (DEFAULT_WIDTH, 2.4))
+    mesh = ax.pcolormesh(edges, np.arange(values.shape[1] + 1) - 0.5,
+                         np.ma.masked_invalid(values.T), cmap=cmap, vmin=-limit, vmax=limit,
+                         shading="flat", rasterized=True, zorder=1)
+    lo, hi = (0.0, float(video_duration)) if video_duration is not None else \
+        (float(edges[0]), float(edges[-1]))
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(-0.5, values.shape[1] - 0.5)
+    ax.grid(False)
+
+    if span is not None:
+        gaps = [(lo, hi)] if span == "none" else [(lo, span[0]), (span[1], hi)]
+        for a, b in gaps:
+            if b - a <= 1e-9:
+                continue
+            ax.axvspan(a, b, facecolor="white", alpha=0.55, edgecolor=_NO_AUDIO_COLOR,
+                       hatch="///", linewidth=0, zorder=2)
+            ax.text((a + b) / 2, 0.5, "no audio", transform=ax.get_xaxis_transform(),
+                    ha="center", va="center", fontsize="small", color="0.15", zorder=4,
+                    bbox={"boxstyle": "round,pad=0.25", "facecolor": "white",
+                          "edgecolor": "none", "alpha": 0.9})
+        if span != "none":
+            for x, what in ((span[0], "starts"), (span[1], "ends")):
+                if lo < x < hi:
+                    ax.axvline(x, color="0.1", linestyle="--", linewidth=1.0, zorder=3,
+                               label=f"audio {what} at {x:.3f} s")
+                    ax.text(x, 0.97, f" audio {what}\n {x:.3f} s ",
+                            transform=ax.get_xaxis_transform(), fontsize="x-small",
+                            ha="left" if what == "starts" else "right", va="top",
+                            color="0.1", zorder=4,
+                            bbox={"boxstyle": "square,pad=0.15", "facecolor": "white",
+                                  "edgecolor": "none", "alpha": 0.85})
+
+    if frame_rate is not None:
+        fps = float(frame_rate)
+        top = ax.secondary_xaxis("top", functions=(lambda s: s * fps, lambda f: f / fps))
+        top.set_xlabel("Video frame", fontsize="small")
+        if (hi - lo) * fps <= 300:  # a minor tick at every frame
+            top.xaxis.set_minor_locator(MultipleLocator(1))
+            top.tick_params(which="minor", length=2)
+    ax.set_xlabel("Video time (s)")
+    ax.set_ylabel("Dimension")
+    if colorbar:
+        bar = ax.figure.colorbar(mesh, ax=ax, pad=0.01, fraction=0.04)
+        bar.set_label("z-score" if standardize else "Value")
+    set_title(ax, title, meta)
+    return ax
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (so that messages print ``50.0``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _audio_span(audio_span) -> tuple[float, float] | str | None:
+    """None, ``"none"`` (no audio: NaN given), or a checked (start, end)."""
+    if audio_span is None:
+        return None
+    try:
+        start, end = (float(v) for v in audio_span)
+    except (TypeError, ValueError):
+        raise ParameterError(f"audio_span must be (start_s, end_s), given "
+                             f"audio_span={audio_span!r}") from None
+    if math.isnan(start) or math.isnan(end):
+        return "none"
+    if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
+        raise ParameterError(f"audio_span must be (start_s, end_s) with end_s after start_s, "
+                             f"given audio_span={audio_span!r}")
+    return start, end
