@@ -38,8 +38,10 @@ def test_banner_is_loud_for_random_weights(tiny_model):
 def demo(tmp_path_factory):
     lines: list[str] = []
     out = tmp_path_factory.mktemp("demo")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
         warnings.simplefilter("ignore", ASTToolsWarning)
+        # every figure the demo saves goes through plots.check_figure, or the demo fails
+        mp.setenv("ASTTOOLS_CHECK_FIGURES", "raise")
         report = run_demo(out, model="tiny-random", progress=False, report=lines.append)
     return report, lines
 

@@ -45,6 +45,8 @@ ENV = {
     "MPLBACKEND": "Agg",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
+    # every figure a notebook saves goes through asttools.plots.check_figure, or it fails
+    "ASTTOOLS_CHECK_FIGURES": "raise",
 }
 BANNER = "RANDOM WEIGHTS"  # asttools.demo.weights_banner() for a random model
 

@@ -30,6 +30,7 @@ def plot_embedding_map(
     seed: int = 0,
     ax=None,
     title: str | None = None,
+    settings_in_title: bool = True,
     meta: Mapping | None = None,
     legend: bool = True,
     colors: Mapping | None = None,
@@ -57,6 +58,9 @@ def plot_embedding_map(
         Where to draw; a new 6.3 x 4.2 in figure when None.
     title : str, optional
         Axes title.
+    settings_in_title : bool, default True
+        Append the method's settings to the title, e.g. "(perplexity 5, seed 0)"; False
+        for the panels of a grid whose common title says them once.
     meta : mapping, optional
         Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
         title says "(random weights)".
@@ -114,7 +118,8 @@ def plot_embedding_map(
         "tsne": f"perplexity {capped_perplexity(n, perplexity):.3g}, seed {seed}",
         "umap": f"seed {seed}",
     }.get(method)
-    if settings:
+    if settings and settings_in_title and not (
+            title and ("seed" in title or "perplexity" in title)):  # said already: kept
         title = f"{title} ({settings})" if title else f"{_AXIS_NAMES[method]} ({settings})"
     set_title(ax, title, meta)
     return ax

@@ -110,7 +110,10 @@ def plot_per_class_ap(
             inside = value > 0.8
             ax.text(value - 0.01 if inside else value + 0.01, yi, f"n = {int(n)}",
                     va="center", ha="right" if inside else "left", fontsize="x-small",
-                    color="white" if inside else "0.25")  # fmt: skip
+                    color="white" if inside else "0.25", zorder=3,
+                    # a backing so the mAP line never runs through the count
+                    bbox=None if inside else {"facecolor": ax.get_facecolor(),
+                                              "edgecolor": "none", "pad": 0.6})
         xlabel += " (n: positive clips)"
     ax.set_yticks(y, labels)
     ax.set_ylim(len(labels) - 0.5, -0.5)
