@@ -200,8 +200,9 @@ def _add_extract(sub) -> None:
                         "(decoding in Ray tasks, the model in Ray actors; needs "
                         'pip install -e ".[ray]"); both write the same store')
     g.add_argument("--address", default=None, metavar="ADDRESS",
-                   help="with --engine ray: the Ray cluster (default $RAY_ADDRESS, else a "
-                        "local one started for this run)")
+                   help="with --engine ray: the Ray cluster, e.g. HOST:6379 or 'auto' "
+                        "(default $RAY_ADDRESS, a cluster started on this node with 'ray "
+                        "start', else a local one for this run)")
     g.add_argument("--actors", type=_int_at_least(1), default=1, metavar="N",
                    help="with --engine ray: model actors, one model each (default 1)")
     g.add_argument("--actor-cpus", type=float, default=None, metavar="CPUS",

@@ -192,3 +192,14 @@ def test_a_killed_driver_resumes(cluster, inputs, local_store, tmp_path):
     assert run["cached"] >= 1  # the killed run's published parts were kept
     assert run["computed"] + run["cached"] == 4
     assert_same_store(local_store, store)
+
+
+def test_the_command_line(cluster, inputs, local_store, tmp_path):
+    from asttools.cli import EXIT_SOME_FAILED, main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["extract", str(inputs), "--out", str(tmp_path / "store"), "--engine",
+                     "ray", "--address", cluster, "--model", "tiny-random", "-q"])
+    assert code == EXIT_SOME_FAILED  # the junk file
+    assert_same_store(local_store, tmp_path / "store")

@@ -195,7 +195,8 @@ def extract(
         the threads that hash files on this machine.
     ray_address : str, optional
         The cluster (``ray start --head`` prints its address; ``"auto"``: the one on this
-        node). Default: the one this process is connected to, else ``$RAY_ADDRESS``, else
+        node). Default: the one this process is connected to, else what ``ray.init()``
+        finds (``$RAY_ADDRESS``, a cluster started on this node with ``ray start``), else
         a local cluster started for this call and stopped after it.
     ray_actors : int, default 1
         Model actors, each with its own copy of the model (one per GPU, say).

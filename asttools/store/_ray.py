@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -64,8 +63,9 @@ class RayEngine:
     ----------
     address : str, optional
         A running cluster (``ray start --head`` prints it; ``"auto"`` finds one on this
-        node). Default: the cluster this process is connected to already, else
-        ``$RAY_ADDRESS``, else a local one started for this call (and stopped after it).
+        node). Default: the cluster this process is connected to already, else what
+        ``ray.init()`` finds (``$RAY_ADDRESS``, a cluster started on this node with
+        ``ray start``), else a local one started for this call and stopped after it.
     actors : int
         Model actors (one model each).
     actor_cpus, actor_gpus : float, optional
@@ -77,13 +77,11 @@ class RayEngine:
     def __init__(self, *, address: str | None, actors: int, actor_cpus: float | None,
                  actor_gpus: float | None):
         self.ray = _import_ray()
-        self.started = False
-        if not self.ray.is_initialized():
-            if address is None and not os.environ.get("RAY_ADDRESS"):
-                self.ray.init(include_dashboard=False, logging_level="WARNING")
-                self.started = True
-            else:
-                self.ray.init(address=address, logging_level="WARNING")
+        # connected here: disconnected after the run (which stops a cluster that ray.init
+        # started for it, and leaves one started with `ray start` running)
+        self.started = not self.ray.is_initialized()
+        if self.started:
+            self.ray.init(address=address, logging_level="WARNING")
         res = self.ray.cluster_resources()
         cpus, gpus = float(res.get("CPU", 1)), float(res.get("GPU", 0))
         if actor_gpus is None:
