@@ -203,3 +203,62 @@ def test_the_command_line(cluster, inputs, local_store, tmp_path):
                      "ray", "--address", cluster, "--model", "tiny-random", "-q"])
     assert code == EXIT_SOME_FAILED  # the junk file
     assert_same_store(local_store, tmp_path / "store")
+
+
+def test_windows_are_regrouped_whatever_order_they_arrive_in():
+    """The driver's half alone: rows of two inputs, interleaved and out of order."""
+    import json
+
+    from asttools.inference import Item, ItemError, ItemResult
+    from asttools.store._ray import _regroup
+
+    items = {0: Item(0, "/a.wav", None, "/a.wav", {"label": "x"}),
+             1: Item(1, "/b.wav", None, "/b.wav")}
+    last = json.dumps({"bounds": [[0, 163840], [163840, 192000]], "n_samples": 192000,
+                       "first": 0, "media": {"audio_duration_s": 12.0}})
+    error = json.dumps({"reason": "not audio", "status": "decode_error", "media": {}})
+    rows = [(0, "last", 1, last), (1, "error", -1, error), (0, "window", 0, "")]
+
+    def batch(rs):
+        return {"item": np.array([r[0] for r in rs]), "kind": np.array([r[1] for r in rs]),
+                "window": np.array([r[2] for r in rs]), "info": np.array([r[3] for r in rs]),
+                "notes": np.array(["[]"] * len(rs)),
+                "embedding": np.array([[r[2], 1.0] for r in rs], np.float32),
+                "logits": np.zeros((len(rs), 3), np.float32)}
+
+    out = list(_regroup([batch(rows[:2]), batch(rows[2:])], items))
+    assert isinstance(out[0], ItemError) and out[0].status == "decode_error"
+    res = out[1]
+    assert isinstance(res, ItemResult) and res.item.index == 0
+    assert res.embeddings[:, 0].tolist() == [0.0, 1.0]  # in window order
+    assert res.table["end_s"].tolist() == [10.24, 12.0]
+    assert res.table["label"].tolist() == ["x", "x"]
+
+
+def test_a_file_that_kills_its_decoder_every_time_fails_alone():
+    """A dropped block of several inputs is run again one input per task."""
+    from asttools.inference import Item, ItemError
+    from asttools.store._ray import CRASHED, RayEngine
+
+    items = [Item(i, f"/{i}.wav", None, f"/{i}.wav") for i in range(6)]
+    calls = []
+
+    def run(self, todo, decode, actor, batch_size, blocks):
+        calls.append(blocks)
+        # with several inputs per task, input 3 takes input 2's block down with it
+        dropped = {2, 3} if blocks < len(todo) else {3}
+        for it in todo:
+            if it.index not in dropped:
+                yield ItemError(it, "fine", "error")  # stands for its result
+        return [it for it in todo if it.index in dropped]
+
+    engine = object.__new__(RayEngine)
+    engine.cpus = 2.0
+    RayEngine._run, saved = run, RayEngine._run
+    try:
+        out = list(engine._chunk(items, {}, {}, 8))
+    finally:
+        RayEngine._run = saved
+    assert calls == [4, 2]  # 4 blocks, then the 2 missing inputs one per task
+    assert sorted(r.item.index for r in out) == list(range(6))
+    assert [r.item.index for r in out if r.reason == CRASHED] == [3]

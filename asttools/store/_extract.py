@@ -150,7 +150,8 @@ def extract(
         ``$ASTTOOLS_MODEL`` or the AudioSet AST), loaded only if something needs
         computing.
     device : str, default "auto"
-        Where a model given by name is loaded.
+        Where a model given by name is loaded (with ``engine="ray"``: this process's copy,
+        on the CPU by default; the actors' device follows ``ray_actor_gpus``).
     pooling : {"cls", "dist", "mean", "patches"}, default "cls"
         See :func:`asttools.embed`; ``"time"`` and ``"grid"`` are too large to store.
     layer : int, default -1
@@ -274,6 +275,8 @@ def extract(
     table_in = list_inputs(inputs, id_column=id_column)
     settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
                          hop_s=hop_s, channel=channel)
+    if engine == "ray" and device == "auto":
+        device = "cpu"  # this process's copy only makes the run's metadata; actors use GPUs
     run = _Extraction(
         table_in, _Store(store, create=True), settings, model=model, device=device,
         batch_size=int(batch_size), workers=int(workers), rehash=rehash,
