@@ -26,6 +26,7 @@ from pathlib import Path
 import asttools
 
 from .constants import (
+    ENGINES,
     FLUSH_ITEMS,
     FRAME_SHIFT_S,
     MAX_LENGTH,
@@ -252,6 +253,23 @@ def _add_extract(sub) -> None:
     p.add_argument("--require-audio", action="store_true",
                    help="count a video without an audio stream as a failure (exit 3); by "
                         "default it is recorded as 'no_audio_stream' and counted apart")
+    g = p.add_argument_group("engine (docs/cluster.md)")
+    g.add_argument("--engine", default="local", choices=ENGINES,
+                   help="where the model runs: 'local' (this process, default) or 'ray' "
+                        "(decoding in Ray tasks, the model in Ray actors; needs "
+                        'pip install -e ".[ray]"); both write the same store')
+    g.add_argument("--address", default=None, metavar="ADDRESS",
+                   help="with --engine ray: the Ray cluster, e.g. HOST:6379 or 'auto' "
+                        "(default $RAY_ADDRESS, a cluster started on this node with 'ray "
+                        "start', else a local one for this run)")
+    g.add_argument("--actors", type=_int_at_least(1), default=1, metavar="N",
+                   help="with --engine ray: model actors, one model each (default 1)")
+    g.add_argument("--actor-cpus", type=float, default=None, metavar="CPUS",
+                   help="with --engine ray: CPUs per actor (default: 1 with a GPU; on CPUs "
+                        "at most 1, leaving one CPU of the cluster for decoding)")
+    g.add_argument("--actor-gpus", type=float, default=None, metavar="GPUS",
+                   help="with --engine ray: GPUs per actor (default 1 when the cluster has "
+                        "GPUs, else 0)")
     _common(p)
 
 
@@ -486,7 +504,9 @@ def _extract(args) -> int:
             layer=args.layer, window_s=args.window, hop_s=args.hop, channel=args.channel,
             batch_size=args.batch_size, workers=args.workers, rehash=args.rehash,
             retry_failed=args.retry_failed, require_audio=args.require_audio,
-            flush_items=args.flush_every, progress=_progress(args), read_back=False)
+            flush_items=args.flush_every, progress=_progress(args), read_back=False,
+            engine=args.engine, ray_address=args.address, ray_actors=args.actors,
+            ray_actor_cpus=args.actor_cpus, ray_actor_gpus=args.actor_gpus)
     except KeyboardInterrupt:
         _err(f"interrupted: finished files are saved in {args.out}; run the same command "
              "again to do the rest")

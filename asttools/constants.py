@@ -29,6 +29,7 @@ __all__ = [
     "VECTOR_COLUMNS",
     "AUDIOSET_STD",
     "DEFAULT_MODEL",
+    "ENGINES",
     "ENV_VAR",
     "FRAME_LENGTH",
     "FRAME_SHIFT",
@@ -86,6 +87,10 @@ POOLINGS = ("cls", "dist", "mean", "patches", "time", "grid")
 #: 10,000-clip store gigabytes; time-aligned embeddings have their own store rows (see
 #: :func:`asttools.timestamp_embeddings`).
 STORE_POOLINGS = ("cls", "dist", "mean", "patches")
+
+#: Where :func:`asttools.extract` runs the model: in this process, or on a Ray cluster
+#: (``pip install -e ".[ray]"``; see docs/cluster.md). Both write the same store.
+ENGINES = ("local", "ray")
 
 #: What became of an input's audio, one word per input (the ``status`` of an
 #: :class:`~asttools.errors.AudioError`, and of a status table's ``audio_status``):

@@ -60,16 +60,19 @@ from .result import TABLE_COLUMNS, EmbeddingResult
 __all__ = [
     "ON_ERROR",
     "STREAM_S",
+    "Cut",
     "Item",
     "ItemError",
     "ItemResult",
     "as_items",
     "check_layer",
+    "Window",
     "check_pooling",
     "embed",
     "forward",
     "item_of",
     "iter_embed",
+    "iter_windows",
     "run_meta",
     "sigmoid",
     "silence_embedding",
@@ -555,6 +558,128 @@ def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int, *,
     return table
 
 
+@dataclass
+class Window:
+    """One analysis window of an input, yielded by :func:`iter_windows`.
+
+    Attributes
+    ----------
+    item : Item
+    k : int
+        Its number within the input (0, 1, ...).
+    samples : ndarray, float32, shape (n,)
+        16 kHz mono samples, ``n <= window_s * 16000`` (the last window may be shorter).
+    expected : int or None
+        How many windows the input has, when known before its end (None for a file read
+        as a stream).
+    """
+
+    item: Item
+    k: int
+    samples: np.ndarray
+    expected: int | None = None
+
+
+@dataclass
+class Cut:
+    """An input whose windows are all cut (yielded by :func:`iter_windows` after them):
+    where its windows lie and what decoding found, enough to build its rows."""
+
+    item: Item
+    bounds: list[tuple[int, int]]
+    n_samples: int
+    first: int = 0
+    media: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per window: ``item``, ``id``, ``path``, ``window``, ``start_s``,
+        ``end_s``, ``clip_duration_s``, the input's status columns and its carried ones."""
+        return _window_table(self.item, self.bounds, self.n_samples, first=self.first,
+                             media=self.media)
+
+    def status(self) -> dict[str, Any]:
+        """``audio_status`` and the media columns of the input."""
+        return _status(self.item, self.media)
+
+
+def iter_windows(
+    items: Iterable[Item],
+    *,
+    window_s: float = WINDOW_S,
+    hop_s: float | None = None,
+    channel: int | None = None,
+    workers: int = 1,
+    max_length: int | None = None,
+    time_stride: int = TIME_STRIDE,
+) -> Iterator[Window | Cut | ItemError]:
+    """Decode, resample and cut inputs into windows: the part of :func:`iter_embed` that
+    needs no model (the Ray engine runs it in CPU tasks).
+
+    Parameters
+    ----------
+    items : iterable of Item
+    window_s, hop_s, channel, workers
+        As in :func:`iter_embed`.
+    max_length : int, optional
+        The model's input length in frames (``config.max_length``); default AST's.
+    time_stride : int, default TIME_STRIDE
+
+    Yields
+    ------
+    Window, Cut or ItemError
+        For each input in order, its windows and then its :class:`Cut`; or an
+        :class:`ItemError`, possibly after some of its windows (a stream that fails part
+        way): its windows are then void.
+    """
+    kw = {} if max_length is None else {"max_length": max_length}
+    win, hop = check_windows(window_s, hop_s, time_stride=time_stride, warn=False, **kw)
+
+    def bounds_of(n_samples: int) -> list[tuple[int, int]]:
+        return window_bounds(n_samples, window_s=window_s, hop_s=hop_s, **kw)
+
+    for it, source in _loaded(items, channel, workers, win):
+        if isinstance(source, ItemError):
+            yield source
+            continue
+        src, offset = source.audio, source.media.get("audio_offset_s") or 0.0
+        streamed = isinstance(src, AudioStream)
+        try:  # too many windows for this clip (by its header, for a stream): it alone fails
+            if streamed:
+                if src.duration_s is not None:
+                    bounds_of(round(src.duration_s * SAMPLE_RATE))
+                windows = _stream_windows(src, win, hop, bounds_of)
+            else:
+                bounds = (bounds_of(len(src)) if it.segment is None else _segment_bounds(
+                    it.segment, offset, source.first, len(src), win, hop, it.name))
+                windows = ((s, src[s:e]) for s, e in bounds)
+        except ParameterError as err:
+            if streamed:
+                src.close()
+            yield ItemError(it, str(err), "error", media=source.media)
+            continue
+        expected = None if streamed else len(bounds)
+        k, error, status = 0, None, "error"
+        while True:
+            try:
+                window = next(windows, None)
+            except AudioError as err:  # a stream that fails part way
+                error = err.reason
+                status = getattr(err, "status", "decode_error")
+            except ParameterError as err:  # a stream longer than its header said
+                error = str(err)
+            if error is not None or window is None:
+                break
+            yield Window(it, k, window[1], expected)
+            k += 1
+        if error is not None:
+            yield ItemError(it, error, status, media=source.media)
+            continue
+        n_samples = src.n_samples if streamed else len(src)
+        bounds = bounds_of(n_samples) if streamed else bounds
+        _finish_media(source, it, n_samples, bool(src.silent) if streamed else is_silent(src))
+        yield Cut(it, bounds, n_samples, source.first, source.media)
+
+
 def iter_embed(
     items: Iterable[Item],
     *,
@@ -632,10 +757,6 @@ def iter_embed(
     win, hop = check_windows(window_s, hop_s, max_length=cfg.max_length,
                              time_stride=getattr(cfg, "time_stride", TIME_STRIDE))
 
-    def bounds_of(n_samples: int) -> list[tuple[int, int]]:
-        return window_bounds(n_samples, window_s=window_s, hop_s=hop_s,
-                             max_length=cfg.max_length)
-
     # item index -> {"item", "table" (set once its windows are all cut), "rows": _Rows}
     pending: dict[int, dict[str, Any]] = {}
     queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
@@ -662,64 +783,32 @@ def iter_embed(
             yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays(),
                              status=entry["status"])
 
-    def failed(it: Item, reason: str, status: str = "error",
-               media: dict[str, Any] | None = None) -> ItemError:
-        """Forget an input's windows and results: it failed (possibly part way)."""
-        queue[:] = [q for q in queue if q[0] != it.index]
-        pending.pop(it.index, None)
-        if progress is not None:
-            progress.update(1)
-        return ItemError(it, reason, status, media=media or {})
+    def entry_of(it: Item, expected: int | None) -> dict[str, Any]:
+        if it.index not in pending:
+            pending[it.index] = {"item": it, "table": None, "rows": _Rows(expected)}
+        return pending[it.index]
 
-    for it, source in _loaded(items, channel, workers, win):
-        if isinstance(source, ItemError):
-            yield failed(it, source.reason, source.status, source.media)
-            continue
-        src, offset = source.audio, source.media.get("audio_offset_s") or 0.0
-        streamed = isinstance(src, AudioStream)
-        try:  # too many windows for this clip (by its header, for a stream): it alone fails
-            if streamed:
-                if src.duration_s is not None:
-                    bounds_of(round(src.duration_s * SAMPLE_RATE))
-                windows = _stream_windows(src, win, hop, bounds_of)
-            else:
-                bounds = (bounds_of(len(src)) if it.segment is None else _segment_bounds(
-                    it.segment, offset, source.first, len(src), win, hop, it.name))
-                windows = ((s, src[s:e]) for s, e in bounds)
-        except ParameterError as err:
-            if streamed:
-                src.close()
-            yield failed(it, str(err), media=source.media)
-            continue
-        entry = pending[it.index] = {"item": it, "table": None,
-                                     "rows": _Rows(None if streamed else len(bounds))}
-        k, error, status = 0, None, "error"
-        while True:
-            try:
-                window = next(windows, None)
-            except AudioError as err:  # a stream that fails part way
-                error = err.reason
-                status = getattr(err, "status", "decode_error")
-            except ParameterError as err:  # a stream longer than its header said
-                error = str(err)
-            if error is not None or window is None:
-                break
-            queue.append((it.index, k, window[1]))
-            k += 1
+    for event in iter_windows(items, window_s=window_s, hop_s=hop_s, channel=channel,
+                              workers=workers, max_length=cfg.max_length,
+                              time_stride=getattr(cfg, "time_stride", TIME_STRIDE)):
+        if isinstance(event, Window):
+            entry_of(event.item, event.expected)
+            queue.append((event.item.index, event.k, event.samples))
             if len(queue) == batch_size:
                 run_queue()
                 yield from finished()
-        if error is not None:
-            yield failed(it, error, status, source.media)
-            continue
-        n_samples = src.n_samples if streamed else len(src)
-        bounds = bounds_of(n_samples) if streamed else bounds
-        _finish_media(source, it, n_samples, bool(src.silent) if streamed else is_silent(src))
-        entry["table"] = _window_table(it, bounds, n_samples, first=source.first,
-                                       media=source.media)
-        entry["status"] = _status(it, source.media)
-        entry["rows"].n = len(bounds)
-        yield from finished()  # its windows may all be done already
+        elif isinstance(event, Cut):
+            entry = entry_of(event.item, len(event.bounds))
+            entry["table"] = event.table()
+            entry["status"] = event.status()
+            entry["rows"].n = len(event.bounds)
+            yield from finished()  # its windows may all be done already
+        else:  # it failed, possibly part way: forget its windows and results
+            queue[:] = [q for q in queue if q[0] != event.item.index]
+            pending.pop(event.item.index, None)
+            if progress is not None:
+                progress.update(1)
+            yield event
     if queue:
         run_queue()
     yield from finished()

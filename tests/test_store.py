@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -408,3 +410,27 @@ def test_ground_truth_table_as_input_keeps_tuple_columns_per_window(tmp_path, ti
     res = asttools.extract(truth, tmp_path / "store", model=tiny_model, progress=False)
     assert res.table["window"].tolist() == [0, 1, 0]
     assert [list(v) for v in res.table["labels"]] == [["Siren", "Music"]] * 2 + [["Speech"]]
+
+
+def test_engine_is_checked_and_ray_stays_optional(tmp_path, tiny_model, monkeypatch):
+    with pytest.raises(ParameterError, match=r"engine='spark' is not one of \('local', 'ray'\)"):
+        extract(tmp_path, tmp_path / "s", model=tiny_model, engine="spark")
+    with pytest.raises(ParameterError, match="ray_actors must be an integer >= 1, got 0"):
+        extract(tmp_path, tmp_path / "s", model=tiny_model, engine="ray", ray_actors=0)
+    sf.write(tmp_path / "a.wav", sine(440, 16000, 1.0), 16000)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(asttools.ASTToolsError, match=r'pip install -e "\.\[ray\]"'):
+            extract(tmp_path / "a.wav", tmp_path / "s", model=tiny_model, engine="ray",
+                    progress=False)
+
+
+def test_the_local_engine_never_imports_ray(tmp_path):
+    sf.write(tmp_path / "a.wav", sine(440, 16000, 1.0), 16000)
+    code = ("import sys, warnings; warnings.simplefilter('ignore'); import asttools; "
+            f"asttools.extract({str(tmp_path / 'a.wav')!r}, {str(tmp_path / 's')!r}, "
+            "model='tiny-random', progress=False); print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ..concurrency import prefetch
 from ..constants import (
+    ENGINES,
     FLUSH_ITEMS,
     FLUSH_SECONDS,
     INPUT_COLUMNS,
@@ -57,6 +58,7 @@ from ._layout import (
     _WriteError,
     unit_key,
 )
+from ._ray import RayEngine
 from ._writer import _Claims, _Input, _Rows, _Writer
 
 
@@ -123,6 +125,11 @@ def extract(
     read_back: bool = True,
     id_column: str | None = None,
     require_audio: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    ray_actors: int = 1,
+    ray_actor_cpus: float | None = None,
+    ray_actor_gpus: float | None = None,
 ) -> EmbeddingResult:
     """Embed audio files into an on-disk store, computing only what it does not hold yet.
 
@@ -143,7 +150,8 @@ def extract(
         ``$ASTTOOLS_MODEL`` or the AudioSet AST), loaded only if something needs
         computing.
     device : str, default "auto"
-        Where a model given by name is loaded.
+        Where a model given by name is loaded (with ``engine="ray"``: this process's copy,
+        on the CPU by default; the actors' device follows ``ray_actor_gpus``).
     pooling : {"cls", "dist", "mean", "patches"}, default "cls"
         See :func:`asttools.embed`; ``"time"`` and ``"grid"`` are too large to store.
     layer : int, default -1
@@ -181,6 +189,21 @@ def extract(
         outcome for a video dataset: recorded with ``audio_status="no_audio_stream"``
         (and its manifest columns) in ``status``, counted apart (``meta["run"]
         ["no_audio"]``), not an error.
+    engine : {"local", "ray"}, default "local"
+        ``"ray"`` decodes in Ray tasks and runs the model in Ray actors, on the cluster
+        at ``ray_address`` (needs ``pip install -e ".[ray]"``; see docs/cluster.md). The
+        store, its cache and what is returned are the same; ``workers`` then only sets
+        the threads that hash files on this machine.
+    ray_address : str, optional
+        The cluster (``ray start --head`` prints its address; ``"auto"``: the one on this
+        node). Default: the one this process is connected to, else what ``ray.init()``
+        finds (``$RAY_ADDRESS``, a cluster started on this node with ``ray start``), else
+        a local cluster started for this call and stopped after it.
+    ray_actors : int, default 1
+        Model actors, each with its own copy of the model (one per GPU, say).
+    ray_actor_cpus, ray_actor_gpus : float, optional
+        Each actor's resources. Default: one GPU (and one CPU) per actor when the cluster
+        has GPUs; otherwise at most one CPU per actor, leaving one CPU for decoding.
 
     Returns
     -------
@@ -244,14 +267,24 @@ def extract(
         raise ParameterError(f"workers must be an integer >= 0, got {workers!r}")
     if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
         raise ParameterError(f"layer must be an integer, got {layer!r}")
+    if engine not in ENGINES:
+        raise ParameterError(f"engine={engine!r} is not one of {ENGINES}")
+    if isinstance(ray_actors, bool) or not isinstance(ray_actors, (int, np.integer)) \
+            or ray_actors < 1:
+        raise ParameterError(f"ray_actors must be an integer >= 1, got {ray_actors!r}")
     table_in = list_inputs(inputs, id_column=id_column)
     settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
                          hop_s=hop_s, channel=channel)
+    if engine == "ray" and device == "auto":
+        device = "cpu"  # this process's copy only makes the run's metadata; actors use GPUs
     run = _Extraction(
         table_in, _Store(store, create=True), settings, model=model, device=device,
         batch_size=int(batch_size), workers=int(workers), rehash=rehash,
         retry_failed=retry_failed, require_audio=bool(require_audio),
         flush_items=int(flush_items), flush_seconds=float(flush_seconds), progress=progress,
+        engine=None if engine == "local" else dict(
+            address=ray_address, actors=int(ray_actors), actor_cpus=ray_actor_cpus,
+            actor_gpus=ray_actor_gpus),
     )
     return run.run(read_back=read_back)
 
@@ -260,8 +293,12 @@ class _Extraction:
     """The state of one :func:`extract` call."""
 
     def __init__(self, table_in, store, settings, *, model, device, batch_size, workers,
-                 rehash, retry_failed, require_audio, flush_items, flush_seconds, progress):
+                 rehash, retry_failed, require_audio, flush_items, flush_seconds, progress,
+                 engine=None):
         self.table_in = table_in
+        self.ray_options = engine  # None: the local engine
+        self.ray: RayEngine | None = None
+        self.model_given = not (model is None or isinstance(model, (str, os.PathLike)))
         self.store = store
         self.settings = settings
         self.key = settings_key(settings)
@@ -303,13 +340,7 @@ class _Extraction:
                 first = next(plan, None)
                 if first is not None:
                     self._ensure_model()
-                    for r in iter_embed(chain([first], plan), model=self.model,
-                                        pooling=self.settings["pooling"],
-                                        layer=self.settings["layer"],
-                                        window_s=self.settings["window_s"],
-                                        hop_s=self.settings["hop_s"],
-                                        batch_size=self.batch_size, workers=self.workers,
-                                        channel=self.settings["channel"]):
+                    for r in self._stream(chain([first], plan)):
                         self._finished(r)
                 self.writer.flush()
         except BaseException as err:
@@ -322,6 +353,8 @@ class _Extraction:
         finally:
             self.claims.close()
             self.bar.close()
+            if self.ray is not None:
+                self.ray.close()
         self.stats["seconds"] = round(time.perf_counter() - t0, 3)
         failed = [f for f in self.failures if self._is_failure(f["audio_status"])]
         if failed:
@@ -331,6 +364,18 @@ class _Extraction:
                 f"result.errors; recorded in the store), e.g. {printable_path(first['path'])}: "
                 f"{first['reason']}", ASTToolsWarning, stacklevel=3)
         return self._result(read_back=read_back)
+
+    def _stream(self, items: Iterator[Item]) -> Iterator[ItemResult | ItemError]:
+        """The model's results for ``items``, from this process or from Ray."""
+        s = self.settings
+        opts = dict(pooling=s["pooling"], layer=s["layer"], window_s=s["window_s"],
+                    hop_s=s["hop_s"], channel=s["channel"], batch_size=self.batch_size)
+        if self.ray_options is None:
+            return iter_embed(items, model=self.model, workers=self.workers, **opts)
+        if self.ray is None:
+            self.ray = RayEngine(**self.ray_options)
+        return self.ray.stream(items, model=self.model,
+                               name=None if self.model_given else s["model"], **opts)
 
     def _is_failure(self, status: str | None) -> bool:
         return status != "no_audio_stream" or self.require_audio
