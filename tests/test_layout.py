@@ -21,7 +21,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "asttools"
 CHECKED = sorted(PACKAGE.rglob("*.py"))
 #: Imports that may stay inside a function: optional extras, and tqdm.auto in the command
 #: line (importing it costs --help 0.2 s; it is only needed once a command runs).
-DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("cli", "tqdm.auto")}
+DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("cli", "tqdm.auto"),
+               ("model", "torchao")}
 
 
 def _module_name(path: Path) -> str:

@@ -36,13 +36,19 @@ def _resolve_key(st: _Store, settings) -> str:
         if "model" in wanted:
             wanted["model"] = _model_name(wanted["model"])
         match = [k for k, m in held.items()
-                 if all(_close(m.get("settings", {}).get(f), v) for f, v in wanted.items())]
+                 if all(_close(_setting(m, f), v) for f, v in wanted.items())]
         if len(match) == 1:
             return match[0]
         what = "no settings match" if not match else f"{len(match)} settings match"
         raise StoreError(f"{st.name}: {what} {settings}; it holds {_describe(held)}")
     raise ParameterError(
         f"settings must be None, a settings key (str) or a dict, got {type(settings).__name__}")
+
+
+def _setting(meta: dict, name: str):
+    """A stored setting; stores written before ``precision`` existed ran fp32."""
+    default = "fp32" if name == "precision" else None
+    return meta.get("settings", {}).get(name, default)
 
 
 def _close(a, b) -> bool:
@@ -54,7 +60,8 @@ def _close(a, b) -> bool:
 def _describe(held: dict[str, dict]) -> str:
     return "; ".join(
         f"{k}: " + ", ".join(f"{f}={m.get('settings', {}).get(f)!r}"
-                            for f in ("model", "pooling", "layer", "window_s", "hop_s"))
+                            for f in ("model", "pooling", "layer", "window_s", "hop_s",
+                                      "precision"))
         for k, m in held.items())
 
 
@@ -68,7 +75,8 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     settings : str or dict, optional
         Which settings to read when the store holds several: a settings key
         (``meta["settings_key"]``), or a dict of some of ``model``, ``pooling``,
-        ``layer``, ``window_s``, ``hop_s``, ``channel`` that matches exactly one of them.
+        ``layer``, ``window_s``, ``hop_s``, ``channel``, ``precision`` that matches
+        exactly one of them.
         Default: the settings of the latest :func:`extract` run on the store.
 
     Returns
@@ -110,6 +118,7 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     failed.insert(0, "item", np.asarray([number[k] for k in failed["id"]], dtype=np.int64))
     meta = dict(st.all_settings()[key])
     meta.update(store=str(st.root), settings_key=key)
+    meta.setdefault("precision", _setting(meta, "precision"))
     return EmbeddingResult.from_rows(table, emb, probs, failed, meta)
 
 
