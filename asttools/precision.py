@@ -183,6 +183,7 @@ def fidelity(
                "cosine_min", "cosine_mean", "max_abs_prob_diff", "topk_agreement",
                "topk_exact", "random_weights", "error"]
     df = pd.DataFrame(rows).reindex(columns=columns)
+    df["error"] = pd.Series([r["error"] for r in rows], dtype=object)  # None, not NaN
     df.attrs.update(k=int(k), device=str(device),
                     cpu_flags=sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16",
                                                     "avx512_vnni", "avx_vnni", "amx_tile",
