@@ -330,7 +330,7 @@ INT8_HINT = ("precision='int8' needs torchao (the maintained quantization librar
              "PyTorch): `pip install torchao` (a version that matches your torch; "
              "tested: torchao 0.18.0 with torch 2.13)")
 
-# model -> {precision: converted copy}; the copies go when the model goes
+# model -> {precision: (its weights' state, converted copy)}; the copies go with the model
 _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -428,7 +428,8 @@ def prepare_model(model, precision: str = "fp32"):
     in another dtype is copied to float32); ``"bf16"``/``"fp16"`` a copy with its
     weights in that dtype; ``"int8"`` a copy whose Linear layers torchao quantized
     (dynamic per-token int8 activations, per-channel int8 weights). The copy is made
-    once per model and precision and reused while the model lives.
+    once per model and precision and reused while the model lives and its weights do
+    not change (training it, or loading other weights into it, makes a new copy).
 
     Parameters
     ----------
@@ -460,9 +461,17 @@ def prepare_model(model, precision: str = "fp32"):
         cache = _PREPARED.setdefault(model, {})
     except TypeError:  # not weakly referenceable: convert every time
         cache = {}
-    if prec not in cache:
-        cache[prec] = _convert(model, prec, device)
-    return cache[prec]
+    state = _weights_state(model)
+    if prec not in cache or cache[prec][0] != state:  # new, or its weights changed since
+        cache[prec] = (state, _convert(model, prec, device))
+    return cache[prec][1]
+
+
+def _weights_state(model) -> tuple:
+    """Which tensors the model holds and how often each was changed in place (an
+    optimizer step or ``load_state_dict`` bumps a tensor's version): a copy made before
+    is stale when this differs."""
+    return tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
 
 
 def _convert(model, prec: str, device: torch.device):

@@ -29,10 +29,10 @@ a half-size copy, an int8 run a quarter-size one.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -124,12 +124,15 @@ def fidelity(
     >>> float(df.loc[0, "cosine_min"])  # doctest: +SKIP
     1.0
     """
-    if model is None or isinstance(model, (str, Path)):
+    if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k must be an integer >= 1, got {k!r}")
     if not isinstance(repeats, (int, np.integer)) or repeats < 1:
         raise ParameterError(f"repeats must be an integer >= 1, got {repeats!r}")
+    if max_windows is not None and (not isinstance(max_windows, (int, np.integer))
+                                    or max_windows < 1):
+        raise ParameterError(f"max_windows must be an integer >= 1, got {max_windows!r}")
     wanted = ["fp32", *(check_precision(p) for p in precisions if p != "fp32")]
     device = next(model.parameters()).device
 

@@ -93,6 +93,19 @@ def test_prepared_copies_are_made_once_per_precision(tiny_model):
     assert prepare_model(a, "bf16") is a
 
 
+def test_a_changed_model_gets_a_new_copy():
+    model = tiny_random_model(seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = prepare_model(model, "bf16")
+        with torch.no_grad():  # an optimizer step, in place
+            model.classifier.dense.bias.add_(1.0)
+        b = prepare_model(model, "bf16")
+    assert b is not a
+    assert torch.equal(b.classifier.dense.bias.float(),
+                       model.classifier.dense.bias.to(torch.bfloat16).float())
+
+
 def test_precision_names_and_auto(monkeypatch):
     with pytest.raises(ParameterError, match=r"precision='fp64' is not one of \('fp32'"):
         resolve_precision("fp64")
