@@ -12,8 +12,9 @@ A session in a notebook::
     asttools.evaluate(asttools.read_ground_truth("data/example/manifest.csv"), res)
 
 Figures: ``asttools.plots`` (Axes-level helpers, ``save_figure``); attention maps:
-``asttools.attention``. ``ASTTOOLS_MODEL=tiny-random`` runs anything offline with a small
-random model (its outputs are marked as random everywhere).
+``asttools.attention``; reduced precision and its measured fidelity (``precision=`` on
+``embed``/``extract``): ``asttools.precision``. ``ASTTOOLS_MODEL=tiny-random`` runs
+anything offline with a small random model (its outputs are marked as random everywhere).
 
 Importing asttools is cheap: each name below is imported from its module on first use,
 so ``asttools --version`` and ``asttools --help`` do not load torch.
@@ -71,6 +72,7 @@ _LAZY = {
     # constants
     "DEFAULT_MODEL": "constants",
     "POOLINGS": "constants",
+    "PRECISIONS": "constants",
     "TINY_RANDOM": "constants",
 }
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
@@ -78,12 +80,13 @@ _SUBMODULES = frozenset({
     "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
     "environment", "features", "inference", "inputs", "labels", "mapping", "metrics",
     "missing",
-    "model", "plots", "reduce", "result", "store",
+    "model", "plots", "precision", "reduce", "result", "store",
 })  # fmt: skip
 
 __all__ = [
     "DEFAULT_MODEL",
     "POOLINGS",
+    "PRECISIONS",
     "TINY_RANDOM",
     "ASTToolsError",
     "ASTToolsWarning",
@@ -114,6 +117,7 @@ __all__ = [
     "model_info",
     "per_class_metrics",
     "plots",
+    "precision",
     "read_ground_truth",
     "read_store",
     "read_timestamps",
@@ -142,9 +146,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
-    from . import attention, demo, metrics, plots, store
+    from . import attention, demo, metrics, plots, precision, store
     from .audio import load_audio
-    from .constants import DEFAULT_MODEL, POOLINGS, TINY_RANDOM
+    from .constants import DEFAULT_MODEL, POOLINGS, PRECISIONS, TINY_RANDOM
     from .datasets import read_ground_truth
     from .features import fbank
     from .inference import embed

@@ -3,7 +3,8 @@
 Each subcommand calls public library functions a notebook could call:
 ``predict`` → :func:`asttools.embed` and :func:`asttools.result.prediction_table`;
 ``extract`` → :func:`asttools.extract`; ``compact`` → :func:`asttools.store.compact_store`;
-``info`` → :func:`asttools.environment.info`; ``demo`` → :func:`asttools.demo.run_demo`.
+``info`` → :func:`asttools.environment.info`; ``demo`` → :func:`asttools.demo.run_demo`;
+``fidelity`` → :func:`asttools.precision.fidelity`.
 A new subcommand is one ``_add_<name>`` function that builds its parser and one
 ``_<name>`` function that runs it, listed in ``COMMANDS``.
 
@@ -30,6 +31,7 @@ from .constants import (
     FLUSH_ITEMS,
     FRAME_SHIFT_S,
     MAX_LENGTH,
+    PRECISIONS,
     STORE_POOLINGS,
     TIME_STRIDE,
     TINY_RANDOM,
@@ -65,6 +67,7 @@ _OPTION_NAMES = {
     "window_s": "--window", "hop_s": "--hop", "batch_size": "--batch-size",
     "flush_items": "--flush-every", "workers": "--workers", "channel": "--channel",
     "layer": "--layer", "pooling": "--pooling", "device": "--device",
+    "precision": "--precision",
 }  # fmt: skip
 # "name=value" for any of them; the bare name only where it cannot be an ordinary word.
 _PARAM_RE = re.compile(
@@ -116,6 +119,9 @@ examples:
                                                    offline smoke run (random weights)
   HF_HUB_OFFLINE=1 asttools extract data/ --out emb
                                                    the real model from the local cache only
+  asttools extract data/ --out emb --precision bf16
+                                                   bf16 (GPUs, AVX512_BF16/AMX CPUs); check
+  asttools fidelity data/ --precisions fp32,bf16   its cost first, on your model and data
 
 Re-running extract skips what the store already holds (same file content, same settings)
 and finishes the rest; Ctrl-C keeps everything finished so far. In Python:
@@ -195,6 +201,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         f"{TIME_STRIDE * FRAME_SHIFT_S:g}, AST's time resolution, it warns)")
     g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
                    help="use this channel of multi-channel files (default: their mean)")
+    g.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help=_PRECISION_HELP)
     g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
                    help="background threads decoding and resampling ahead of the model "
                         "(default 1)")
@@ -203,6 +211,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "else the path relative to the folder or manifest)")
     g.add_argument("-q", "--quiet", action="store_true",
                    help="no progress bar (it is also off when stderr is not a terminal)")
+
+
+_PRECISION_HELP = ("arithmetic of the forward pass: fp32 (default), bf16 (fast on GPUs and "
+                   "CPUs with AVX512_BF16/AMX, slower elsewhere), fp16 (GPUs), int8 "
+                   "(torchao; fast with AVX512_VNNI/AMX), auto (bf16 where fast, else fp32); "
+                   "check it with 'asttools fidelity'")
 
 
 def _add_predict(sub) -> None:
@@ -306,12 +320,41 @@ def _add_timestamps(sub) -> None:
                    help="windows per forward pass (default 8)")
     g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
                    help="use this channel instead of the mean of channels")
+    g.add_argument("--precision", default="fp32", choices=PRECISIONS,
+                   help=_PRECISION_HELP)
     g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
                    help="threads decoding ahead of the model (default 1)")
     g.add_argument("--id-column", default=None, metavar="COLUMN",
                    help="the manifest column that names each input (default 'id', else "
                         "the path relative to the manifest or folder)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _add_fidelity(sub) -> None:
+    p = sub.add_parser(
+        "fidelity", help="time and faithfulness of each precision against fp32, on your data",
+        description="Run the same windows in fp32 and in each precision and report time per "
+                    "window, the speed-up, embedding cosine similarity to fp32 (min, mean), "
+                    "the largest probability difference and top-5 agreement. Quantization "
+                    "error depends on the weights: check your own model and data.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="audio/video files, folders, or manifest CSVs")
+    p.add_argument("--precisions", default="fp32,bf16,int8", metavar="LIST",
+                   help="comma-separated precisions to compare with fp32 (default "
+                        f"fp32,bf16,int8; any of {', '.join(PRECISIONS)})")
+    p.add_argument("--max-windows", type=_int_at_least(1), default=16, metavar="N",
+                   help="use at most N windows (default 16)")
+    p.add_argument("--repeats", type=_int_at_least(1), default=1, metavar="N",
+                   help="time each precision N times, keep the fastest (default 1)")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="also write the table (.csv)")
+    p.add_argument("--model", default=None, metavar="NAME",
+                   help="hub id, local directory, or tiny-random (default $ASTTOOLS_MODEL "
+                        "or the AudioSet AST)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N",
+                   help="windows per forward pass (default 8)")
+    p.set_defaults(id_column=None)
 
 
 def _add_info(sub) -> None:
@@ -463,7 +506,8 @@ def _predict(args) -> int:
     _banner(asttools.model_info(model))
     result = asttools.embed(inputs, model=model, window_s=args.window,
                             hop_s=args.hop, batch_size=args.batch_size, workers=args.workers,
-                            channel=args.channel, on_error="ignore", progress=_progress(args))
+                            channel=args.channel, on_error="ignore", progress=_progress(args),
+                            precision=args.precision)
     table = asttools.result.prediction_table(result, k=args.top_k, inputs=inputs)
     spans = result.clips().table.set_index("item")
     for (item, scope), rows in table.groupby(["item", "scope"], sort=False):
@@ -506,7 +550,8 @@ def _extract(args) -> int:
             retry_failed=args.retry_failed, require_audio=args.require_audio,
             flush_items=args.flush_every, progress=_progress(args), read_back=False,
             engine=args.engine, ray_address=args.address, ray_actors=args.actors,
-            ray_actor_cpus=args.actor_cpus, ray_actor_gpus=args.actor_gpus)
+            ray_actor_cpus=args.actor_cpus, ray_actor_gpus=args.actor_gpus,
+            precision=args.precision)
     except KeyboardInterrupt:
         _err(f"interrupted: finished files are saved in {args.out}; run the same command "
              "again to do the rest")
@@ -524,7 +569,8 @@ def _extract(args) -> int:
          + f", in {run['seconds']:.1f} s")
     _out(f"store: settings {result.meta['settings_key']} "
          f"(model {result.meta.get('model', result.meta['settings']['model'])!r}, pooling "
-         f"{args.pooling!r}, layer {result.meta.get('layer', args.layer)}); read it with "
+         f"{args.pooling!r}, layer {result.meta.get('layer', args.layer)}, precision "
+         f"{result.meta.get('precision', 'fp32')}); read it with "
          f"asttools.read_store({str(args.out)!r})")
     _list_failures(result.errors)
     return EXIT_SOME_FAILED if run["failed"] else EXIT_OK
@@ -548,7 +594,7 @@ def _timestamps(args) -> int:
         inputs, model=model, layer=args.layer, frame_rate=rate,
         frames_per_vector=args.frames_per_vector, batch_size=args.batch_size,
         workers=args.workers, channel=args.channel, on_error="ignore",
-        progress=_progress(args), **hop)
+        progress=_progress(args), precision=args.precision, **hop)
     result.save(args.out, float16=args.float16)
     without = int((result.inputs["audio_status"] == "no_audio_stream").sum())
     what = "steps of 0.1 s" if rate is None else (
@@ -562,6 +608,29 @@ def _timestamps(args) -> int:
          f"asttools.read_timestamps({str(args.out)!r})")
     _list_failures(result.errors)
     return EXIT_SOME_FAILED if len(result.errors) else EXIT_OK
+
+
+def _fidelity(args) -> int:
+    if args.out is not None and args.out.suffix.lower() != ".csv":
+        raise ParameterError(f"--out {args.out}: use a .csv file name")
+    precisions = tuple(p.strip() for p in args.precisions.split(",") if p.strip())
+    for p in precisions:
+        if p not in PRECISIONS:
+            raise ParameterError(f"--precisions: {p!r} is not one of {PRECISIONS}")
+    inputs = _inputs(args)
+    model = asttools.load_model(args.model, device=args.device)
+    _banner(asttools.model_info(model))
+    table = asttools.precision.fidelity(
+        list(inputs["path"]), model=model, precisions=precisions,
+        batch_size=args.batch_size, max_windows=args.max_windows, repeats=args.repeats)
+    _out(f"fidelity against fp32, {int(table['windows'].iloc[0])} windows, device "
+         f"{table.attrs['device']}, CPU flags {' '.join(table.attrs['cpu_flags']) or '-'}:")
+    _out(table.drop(columns=["random_weights"]).to_string(index=False, float_format="%.6g"))
+    if args.out is not None:
+        table.to_csv(args.out, index=False)
+        _out(f"table written to {args.out}")
+    _banner(asttools.model_info(model))
+    return EXIT_OK
 
 
 def _info(args) -> int:
@@ -607,6 +676,7 @@ COMMANDS = {
     "predict": (_add_predict, _predict),
     "extract": (_add_extract, _extract),
     "timestamps": (_add_timestamps, _timestamps),
+    "fidelity": (_add_fidelity, _fidelity),
     "info": (_add_info, _info),
     "compact": (_add_compact, _compact),
 }

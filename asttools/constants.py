@@ -87,6 +87,10 @@ POOLINGS = ("cls", "dist", "mean", "patches", "time", "grid")
 #: 10,000-clip store gigabytes; time-aligned embeddings have their own store rows (see
 #: :func:`asttools.timestamp_embeddings`).
 STORE_POOLINGS = ("cls", "dist", "mean", "patches")
+#: Arithmetic of the forward pass (see :mod:`asttools.precision`): float32 (the default),
+#: bfloat16, float16 (GPUs only), dynamic int8 (torchao), or the fastest of fp32/bf16 that
+#: the hardware runs well.
+PRECISIONS = ("fp32", "bf16", "fp16", "int8", "auto")
 
 #: Where :func:`asttools.extract` runs the model: in this process, or on a Ray cluster
 #: (``pip install -e ".[ray]"``; see docs/cluster.md). Both write the same store.

@@ -54,7 +54,7 @@ from .constants import (
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path, list_inputs
-from .model import load_model, model_info
+from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
 
 __all__ = [
@@ -135,6 +135,7 @@ def forward(
     lengths: Sequence[int] | None = None,
     pooling: str = "cls",
     layer: int = -1,
+    precision: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run AST once on a batch of 16 kHz windows: embeddings and logits from one pass.
 
@@ -150,6 +151,10 @@ def forward(
         ``0`` is the patch + position embeddings, ``i`` the output of block ``i``, and
         the last layer (``-1``) the encoder's final output after its LayerNorm — the
         tensor transformers returns as ``last_hidden_state``.
+    precision : {"fp32", "bf16", "fp16", "int8", "auto"}, optional
+        Run a copy of the model in this precision (:func:`asttools.precision.prepare_model`,
+        made once per model and precision); default: the model as it is. The fbank is
+        computed in float32 and cast to the model's dtype; the outputs are float32.
 
     Returns
     -------
@@ -163,6 +168,8 @@ def forward(
     bytes alive, not the (batch, 1214, hidden) tensor it was pooled from.
     """
     check_pooling(pooling)
+    if precision is not None:
+        model = prepare_model(model, precision)
     cfg = model.config
     layer = check_layer(layer, cfg.num_hidden_layers)
     device = next(model.parameters()).device
@@ -692,6 +699,7 @@ def iter_embed(
     workers: int = 1,
     channel: int | None = None,
     progress=None,
+    precision: str = "fp32",
 ) -> Iterator[ItemResult | ItemError]:
     """Stream results input by input; windows of different inputs share batches.
 
@@ -704,7 +712,7 @@ def iter_embed(
     items : iterable of Item
         The inputs; may be a lazy generator (pulled at most ``2 * workers`` ahead).
     model : transformers.ASTForAudioClassification
-    pooling, layer, window_s, hop_s, batch_size, workers, channel
+    pooling, layer, window_s, hop_s, batch_size, workers, channel, precision
         As in :func:`embed`.
     progress : tqdm, optional
         A progress bar advanced once per input.
@@ -748,6 +756,7 @@ def iter_embed(
     :func:`asttools.features.check_windows`; an input that would make more than
     ``MAX_WINDOWS_PER_CLIP`` windows is yielded as an :class:`ItemError`.
     """
+    model = prepare_model(model, precision)  # once: a cached copy unless fp32
     cfg = model.config
     check_pooling(pooling)
     check_layer(layer, cfg.num_hidden_layers)
@@ -814,7 +823,8 @@ def iter_embed(
     yield from finished()
 
 
-def silence_embedding(model, *, pooling: str = "cls", layer: int = -1) -> np.ndarray:
+def silence_embedding(model, *, pooling: str = "cls", layer: int = -1,
+                      precision: str = "fp32") -> np.ndarray:
     """The model's embedding of one window (10.24 s) of digital silence.
 
     What the audio branch of a fused model would see for a clip whose track is present
@@ -824,7 +834,7 @@ def silence_embedding(model, *, pooling: str = "cls", layer: int = -1) -> np.nda
     Parameters
     ----------
     model : transformers.ASTForAudioClassification
-    pooling, layer
+    pooling, layer, precision
         As in :func:`embed`.
 
     Returns
@@ -833,13 +843,22 @@ def silence_embedding(model, *, pooling: str = "cls", layer: int = -1) -> np.nda
     """
     cfg = model.config
     zeros = np.zeros((1, cfg.max_length * FRAME_SHIFT), np.float32)
-    emb, _ = forward(model, zeros, pooling=pooling, layer=layer)
+    emb, _ = forward(model, zeros, pooling=pooling, layer=layer, precision=precision)
     return emb[0]
 
 
-def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float | None) -> dict:
-    """The settings and versions a result records (``EmbeddingResult.meta``)."""
+def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float | None,
+             precision: str = "fp32") -> dict:
+    """The settings and versions a result records (``EmbeddingResult.meta``).
+
+    ``precision`` is recorded as run (``"auto"`` made concrete), with
+    ``precision_requested`` and, for int8, ``quantization``; ``dtype`` is the dtype the
+    model ran in (int8 models keep float32 activations between their Linear layers).
+    """
     info = model_info(model)
+    prec = precision_meta(model, precision)
+    if prec["precision"] in ("bf16", "fp16"):
+        info["dtype"] = {"bf16": "bfloat16", "fp16": "float16"}[prec["precision"]]
     cfg = model.config
     labels = [str(cfg.id2label[i]) for i in range(cfg.num_labels)]
     return {
@@ -849,6 +868,7 @@ def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float |
         "window_s": float(window_s),
         "hop_s": float(window_s if hop_s is None else hop_s),
         "sample_rate": SAMPLE_RATE,
+        **prec,
         "labels": labels,
         "asttools_version": __version__,
         "transformers_version": transformers.__version__,
@@ -898,6 +918,7 @@ def embed(
     workers: int = 1,
     on_error: str = "warn",
     progress: bool = False,
+    precision: str = "fp32",
 ) -> EmbeddingResult:
     """Embeddings and AudioSet probabilities of audio files or arrays, from one pass.
 
@@ -946,6 +967,13 @@ def embed(
         first :class:`~asttools.errors.AudioError` instead.
     progress : bool, default False
         Show a progress bar (terminal or notebook).
+    precision : {"fp32", "bf16", "fp16", "int8", "auto"}, default "fp32"
+        The arithmetic of the forward pass (see :mod:`asttools.precision`): ``"bf16"``
+        and ``"fp16"`` (GPU only) cast a copy of the model and its inputs, ``"int8"``
+        quantizes a copy's Linear layers with torchao, ``"auto"`` picks bf16 where the
+        hardware runs it fast, else fp32. ``model`` itself is never changed; outputs are
+        float32; ``meta["precision"]`` records what ran. Measure what it costs on your
+        model and data with :func:`asttools.precision.fidelity`.
 
     Returns
     -------
@@ -957,7 +985,8 @@ def embed(
     Raises
     ------
     ParameterError
-        For an unknown pooling, a layer out of range, window settings
+        For an unknown pooling or precision (``"fp16"`` on a CPU, ``"int8"`` without
+        torchao), a layer out of range, window settings
         :func:`~asttools.features.check_windows` refuses, an array without ``sr``, a
         sample rate that is not a positive integer, an input of another type.
     AudioError
@@ -975,19 +1004,22 @@ def embed(
     if on_error not in ON_ERROR:
         raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
     check_pooling(pooling)
+    check_precision(precision)
     items = as_items(inputs, sr)
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     # refuse bad settings before anything runs; iter_embed checks (and warns) once more
     check_windows(window_s, hop_s, max_length=model.config.max_length, warn=False)
-    meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s)
+    meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s,
+                    precision=precision)
     bar = None
     if progress:
         bar = tqdm(total=len(items), unit="file", desc="embed")
     try:
         stream = iter_embed(items, model=model, pooling=pooling, layer=layer,
                             window_s=window_s, hop_s=hop_s, batch_size=batch_size,
-                            workers=workers, channel=channel, progress=bar)
+                            workers=workers, channel=channel, progress=bar,
+                            precision=precision)
         if on_error == "raise":
             def raising(s):
                 for r in s:

@@ -56,7 +56,7 @@ from .errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError
 from .features import check_windows, window_bounds
 from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, run_meta
 from .inputs import absolute_path, printable_path
-from .model import load_model
+from .model import check_precision, load_model
 
 __all__ = [
     "DEFAULT_HOP_S",
@@ -1028,6 +1028,7 @@ def timestamp_embeddings(
     channel: int | None = None,
     on_error: str = "warn",
     progress: bool = False,
+    precision: str = "fp32",
 ) -> TimestampResult:
     """Embeddings every 0.1 s with their times, from one forward pass per window.
 
@@ -1097,6 +1098,9 @@ def timestamp_embeddings(
         ``"raise"`` raises its :class:`~asttools.errors.AudioError`.
     progress : bool, default False
         Show a progress bar.
+    precision : {"fp32", "bf16", "fp16", "int8", "auto"}, default "fp32"
+        The arithmetic of the forward pass, as in :func:`asttools.embed`;
+        ``meta["precision"]`` records what ran.
 
     Returns
     -------
@@ -1133,6 +1137,7 @@ def timestamp_embeddings(
     """
     if on_error not in ON_ERROR:
         raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
+    check_precision(precision)
     if times is not None and frame_rate is not None:
         raise ParameterError("give at most one of frame_rate= and times=")
     items = as_items(inputs, sr)
@@ -1159,7 +1164,8 @@ def timestamp_embeddings(
     step = _geometry(cfg)[0] * FRAME_SHIFT
     hop = hop_cols * step
     window_s = cfg.max_length * FRAME_SHIFT / SAMPLE_RATE
-    meta = run_meta(model, pooling="time", layer=layer, window_s=window_s, hop_s=hop_s)
+    meta = run_meta(model, pooling="time", layer=layer, window_s=window_s, hop_s=hop_s,
+                    precision=precision)
     meta.update({
         "step_s": step_seconds(cfg), "first_step_s": float(column_times(cfg)[0]),
         "stitch": "each step from the window in which it is most central; no averaging",
@@ -1257,7 +1263,7 @@ def timestamp_embeddings(
         stream = iter_embed(planned(), model=model, pooling="time", layer=layer,
                             window_s=window_s, hop_s=hop / SAMPLE_RATE,
                             batch_size=batch_size, workers=workers, channel=channel,
-                            progress=bar)
+                            progress=bar, precision=precision)
         for r in stream:
             if isinstance(r, ItemError):
                 fail(r.item, r.reason, r.status, r.media)

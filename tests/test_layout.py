@@ -22,7 +22,7 @@ CHECKED = sorted(PACKAGE.rglob("*.py"))
 #: Imports that may stay inside a function: optional extras, and tqdm.auto in the command
 #: line (importing it costs --help 0.2 s; it is only needed once a command runs).
 DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("cli", "tqdm.auto"),
-               ("_ray", "ray")}
+               ("_ray", "ray"), ("model", "torchao")}
 
 
 def _module_name(path: Path) -> str:

@@ -43,7 +43,14 @@ from ..inference import (
     silence_embedding,
 )
 from ..inputs import list_inputs, plain, printable_path
-from ..model import load_model, model_info, resolve_model_name
+from ..model import (
+    check_precision,
+    load_model,
+    model_info,
+    resolve_device,
+    resolve_model_name,
+    resolve_precision,
+)
 from ..result import EmbeddingResult
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
@@ -71,7 +78,12 @@ def _model_name(model) -> str:
     return str(path.resolve()) if path.exists() else name
 
 
-def _settings(model, *, pooling, layer, window_s, hop_s, channel) -> dict[str, Any]:
+def _settings(model, *, pooling, layer, window_s, hop_s, channel, precision="fp32",
+              device="auto") -> dict[str, Any]:
+    if model is None or isinstance(model, (str, os.PathLike)):
+        dev = resolve_device(device)
+    else:
+        dev = next(model.parameters()).device
     return {
         "model": _model_name(model),
         "pooling": pooling,
@@ -79,6 +91,7 @@ def _settings(model, *, pooling, layer, window_s, hop_s, channel) -> dict[str, A
         "window_s": round(float(window_s), 6),
         "hop_s": round(float(window_s if hop_s is None else hop_s), 6),
         "channel": None if channel is None else int(channel),
+        "precision": resolve_precision(precision, dev),  # as run: "auto" made concrete
         "sample_rate": SAMPLE_RATE,
         "store_format": STORE_FORMAT_VERSION,
     }
@@ -86,6 +99,10 @@ def _settings(model, *, pooling, layer, window_s, hop_s, channel) -> dict[str, A
 
 def settings_key(settings: dict[str, Any]) -> str:
     """The 16-hex-digit key of a set of settings (model, pooling, layer, window, hop, ...).
+
+    ``precision`` is part of the key, except that ``"fp32"`` (the default) leaves it out,
+    so fp32 settings keep the key they had before precisions existed and stores written
+    then stay valid; every other precision gets a key of its own.
 
     Parameters
     ----------
@@ -96,6 +113,8 @@ def settings_key(settings: dict[str, Any]) -> str:
     -------
     str
     """
+    if settings.get("precision", "fp32") == "fp32":
+        settings = {k: v for k, v in settings.items() if k != "precision"}
     text = json.dumps(settings, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -130,6 +149,7 @@ def extract(
     ray_actors: int = 1,
     ray_actor_cpus: float | None = None,
     ray_actor_gpus: float | None = None,
+    precision: str = "fp32",
 ) -> EmbeddingResult:
     """Embed audio files into an on-disk store, computing only what it does not hold yet.
 
@@ -204,6 +224,10 @@ def extract(
     ray_actor_cpus, ray_actor_gpus : float, optional
         Each actor's resources. Default: one GPU (and one CPU) per actor when the cluster
         has GPUs; otherwise at most one CPU per actor, leaving one CPU for decoding.
+    precision : {"fp32", "bf16", "fp16", "int8", "auto"}, default "fp32"
+        The arithmetic of the forward pass, as in :func:`asttools.embed`. It is part of
+        the settings (``"auto"`` as it resolves on this machine), so rows of different
+        precisions never mix and each is cached apart; ``meta["precision"]`` records it.
 
     Returns
     -------
@@ -222,7 +246,8 @@ def extract(
     Raises
     ------
     ParameterError
-        A bad pooling (``"time"`` and ``"grid"`` included), layer, window, batch size or input path.
+        A bad pooling (``"time"`` and ``"grid"`` included), layer, window, batch size,
+        precision or input path.
     ModelLoadError
         The model is needed but cannot be loaded (finished work is kept).
     StoreError
@@ -259,6 +284,7 @@ def extract(
                if pooling == "time" else "")
         )
     check_pooling(pooling)
+    check_precision(precision)
     window_bounds(1, window_s=window_s, hop_s=hop_s)  # validates the window and hop
     for name, value in (("batch_size", batch_size), ("flush_items", flush_items)):
         if not isinstance(value, (int, np.integer)) or value < 1:
@@ -269,12 +295,15 @@ def extract(
         raise ParameterError(f"layer must be an integer, got {layer!r}")
     if engine not in ENGINES:
         raise ParameterError(f"engine={engine!r} is not one of {ENGINES}")
+    if engine == "ray" and precision != "fp32":
+        raise ParameterError(f"engine='ray' runs in fp32 only, for now; got "
+                             f"precision={precision!r}: run it with engine='local'")
     if isinstance(ray_actors, bool) or not isinstance(ray_actors, (int, np.integer)) \
             or ray_actors < 1:
         raise ParameterError(f"ray_actors must be an integer >= 1, got {ray_actors!r}")
     table_in = list_inputs(inputs, id_column=id_column)
     settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
-                         hop_s=hop_s, channel=channel)
+                         hop_s=hop_s, channel=channel, precision=precision, device=device)
     if engine == "ray" and device == "auto":
         device = "cpu"  # this process's copy only makes the run's metadata; actors use GPUs
     run = _Extraction(
@@ -371,7 +400,8 @@ class _Extraction:
         opts = dict(pooling=s["pooling"], layer=s["layer"], window_s=s["window_s"],
                     hop_s=s["hop_s"], channel=s["channel"], batch_size=self.batch_size)
         if self.ray_options is None:
-            return iter_embed(items, model=self.model, workers=self.workers, **opts)
+            return iter_embed(items, model=self.model, workers=self.workers,
+                              precision=s["precision"], **opts)
         if self.ray is None:
             self.ray = RayEngine(**self.ray_options)
         return self.ray.stream(items, model=self.model,
@@ -385,10 +415,11 @@ class _Extraction:
             self.model = load_model(self.settings["model"], device=self.device)
         meta = run_meta(self.model, pooling=self.settings["pooling"],
                         layer=self.settings["layer"], window_s=self.settings["window_s"],
-                        hop_s=self.settings["hop_s"])
+                        hop_s=self.settings["hop_s"], precision=self.settings["precision"])
         meta.update(settings=self.settings, settings_key=self.key)
         meta["silence_embedding"] = silence_embedding(  # a fill for clips without audio
-            self.model, pooling=self.settings["pooling"], layer=self.settings["layer"]).tolist()
+            self.model, pooling=self.settings["pooling"], layer=self.settings["layer"],
+            precision=self.settings["precision"]).tolist()
         schema = self.store.schema()
         if schema is not None and "embedding" in schema.names:
             width = schema.field("embedding").type.list_size
@@ -661,6 +692,7 @@ class _Extraction:
         meta = dict(self.stored_meta or {"settings": self.settings, "settings_key": self.key})
         meta.update(store=str(self.store.root), settings_key=self.key, run=dict(self.stats),
                     require_audio=self.require_audio)
+        meta.setdefault("precision", self.settings["precision"])  # stores from before it
         columns = list(dict.fromkeys(["item", "id", "path", "audio_status", "reason",
                                       *(c for f in self.failures for c in f)]))
         failed = pd.DataFrame({c: pd.Series([f.get(c) for f in self.failures],  # any name

@@ -36,8 +36,8 @@ def _resolve_key(st: _Store, settings) -> str:
         if "model" in wanted:
             wanted["model"] = _model_name(wanted["model"])
         match = [k for k, m in held.items()
-                 if all(_close(m.get("settings", {}).get(f), v)
-                        or (f == "layer" and _close(m.get("layer"), v))  # resolved: 12 for -1
+                 if all(_close(_setting(m, f), v)
+                        or (f == "layer" and _close(m.get("settings", {}).get(f), v))
                         for f, v in wanted.items())]
         if len(match) == 1:
             return match[0]
@@ -45,6 +45,15 @@ def _resolve_key(st: _Store, settings) -> str:
         raise StoreError(f"{st.name}: {what} {settings}; it holds {_describe(held)}")
     raise ParameterError(
         f"settings must be None, a settings key (str) or a dict, got {type(settings).__name__}")
+
+
+def _setting(meta: dict, name: str):
+    """A stored setting as results report it: ``layer`` resolved (12, not -1) when known;
+    ``precision`` fp32 for stores written before it existed."""
+    if name == "layer" and meta.get("layer") is not None:
+        return meta["layer"]
+    default = "fp32" if name == "precision" else None
+    return meta.get("settings", {}).get(name, default)
 
 
 def _close(a, b) -> bool:
@@ -56,15 +65,9 @@ def _close(a, b) -> bool:
 def _describe(held: dict[str, dict]) -> str:
     return "; ".join(
         f"{k}: " + ", ".join(f"{f}={_setting(m, f)!r}"
-                            for f in ("model", "pooling", "layer", "window_s", "hop_s"))
+                            for f in ("model", "pooling", "layer", "window_s", "hop_s",
+                                      "precision"))
         for k, m in held.items())
-
-
-def _setting(meta: dict, name: str):
-    """A stored setting as results report it: ``layer`` resolved (12, not -1) when known."""
-    if name == "layer" and meta.get("layer") is not None:
-        return meta["layer"]
-    return meta.get("settings", {}).get(name)
 
 
 def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) -> EmbeddingResult:
@@ -77,8 +80,9 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     settings : str or dict, optional
         Which settings to read when the store holds several: a settings key
         (``meta["settings_key"]``), or a dict of some of ``model``, ``pooling``,
-        ``layer``, ``window_s``, ``hop_s``, ``channel`` that matches exactly one of them
-        (``layer`` as asked, e.g. -1, or as resolved, e.g. 12: both name the same rows).
+        ``layer``, ``window_s``, ``hop_s``, ``channel``, ``precision`` that matches
+        exactly one of them (``layer`` as asked, e.g. -1, or as resolved, e.g. 12: both
+        name the same rows).
         Default: the settings of the latest :func:`extract` run on the store.
 
     Returns
@@ -120,6 +124,7 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     failed.insert(0, "item", np.asarray([number[k] for k in failed["id"]], dtype=np.int64))
     meta = dict(st.all_settings()[key])
     meta.update(store=str(st.root), settings_key=key)
+    meta.setdefault("precision", _setting(meta, "precision"))
     return EmbeddingResult.from_rows(table, emb, probs, failed, meta)
 
 
