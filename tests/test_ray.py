@@ -262,3 +262,21 @@ def test_a_file_that_kills_its_decoder_every_time_fails_alone():
     assert calls == [4, 2]  # 4 blocks, then the 2 missing inputs one per task
     assert sorted(r.item.index for r in out) == list(range(6))
     assert [r.item.index for r in out if r.reason == CRASHED] == [3]
+
+
+def test_a_model_that_captured_hidden_states_still_ships_to_actors(tiny_model):
+    """transformers hooks a model the first time hidden states or attentions are asked for;
+    those hooks hold a ContextVar that cannot be pickled. The engine ships a copy without
+    them (the actor's model installs them again)."""
+    from asttools.attention import attention_maps
+    from asttools.store._ray import _shippable
+
+    model = copy.deepcopy(tiny_model)
+    wave = np.zeros(16000, np.float32)
+    attention_maps(model, wave, sr=16000)  # installs the capturing hooks
+    with pytest.raises(TypeError, match="pickle"):
+        ray.cloudpickle.dumps(model)
+    shipped = ray.cloudpickle.loads(ray.cloudpickle.dumps(_shippable(model)))
+    a = asttools.embed(wave, sr=16000, model=shipped, layer=1).embeddings
+    b = asttools.embed(wave, sr=16000, model=tiny_model, layer=1).embeddings
+    np.testing.assert_allclose(a, b, atol=1e-6)

@@ -56,6 +56,22 @@ def _import_ray():
     return ray
 
 
+def _shippable(model):
+    """A CPU copy of ``model`` that pickles: without the forward hooks transformers installs
+    to capture hidden states and attentions once they were asked for (their closures hold
+    a ContextVar, which cannot be pickled). The actor's model installs them again when it
+    needs them."""
+    out = copy.deepcopy(model).cpu()
+    for module in out.modules():
+        for hooks in (module._forward_hooks, module._forward_pre_hooks):
+            for key, hook in list(hooks.items()):
+                if "output_capturing" in getattr(hook, "__qualname__", ""):
+                    del hooks[key]
+        if getattr(module, "_output_capturing_hooks_installed", False):
+            module._output_capturing_hooks_installed = False
+    return out
+
+
 class RayEngine:
     """A connection to a Ray cluster for one :func:`extract` call.
 
@@ -114,8 +130,7 @@ class RayEngine:
                       time_stride=int(getattr(cfg, "time_stride", TIME_STRIDE)))
         shipped = name
         if name is None:  # in a list: Ray Data passes it on unresolved
-            on_cpu = next(model.parameters()).device.type == "cpu"
-            shipped = [self.ray.put(model if on_cpu else copy.deepcopy(model).cpu())]
+            shipped = [self.ray.put(_shippable(model))]
         actor = dict(model=shipped, pooling=pooling, layer=layer,
                      device="cuda" if self.actor_gpus else "cpu",
                      threads=max(1, int(self.actor_cpus)))
