@@ -121,7 +121,7 @@ examples:
                                                    the real model from the local cache only
   asttools extract data/ --out emb --precision bf16
                                                    bf16 (GPUs, AVX512_BF16/AMX CPUs); check
-  asttools fidelity data/ --precisions fp32,bf16   its cost first, on your model and data
+                                                   its fidelity first (fidelity --help)
 
 Re-running extract skips what the store already holds (same file content, same settings)
 and finishes the rest; Ctrl-C keeps everything finished so far. In Python:
@@ -145,6 +145,12 @@ examples:
   asttools info                                    versions, device, model, weights cache,
                                                    offline mode
   asttools info --model tiny-random --json         as JSON, for a bug report
+""",
+    "fidelity": """\
+examples:
+  asttools fidelity data/ --precisions fp32,bf16   bf16 against fp32 on 16 windows of data/
+  asttools fidelity clips.csv --precisions fp32,bf16,int8 --max-windows 64 --out fid.csv
+                                                   int8 too (pip install -e ".[int8]"), saved
 """,
     "compact": """\
 examples:
@@ -336,7 +342,8 @@ def _add_fidelity(sub) -> None:
         description="Run the same windows in fp32 and in each precision and report time per "
                     "window, the speed-up, embedding cosine similarity to fp32 (min, mean), "
                     "the largest probability difference and top-5 agreement. Quantization "
-                    "error depends on the weights: check your own model and data.")
+                    "error depends on the weights: check your own model and data.",
+        epilog=_EPILOGS["fidelity"], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders, or manifest CSVs")
     p.add_argument("--precisions", default="fp32,bf16,int8", metavar="LIST",

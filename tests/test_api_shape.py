@@ -162,7 +162,7 @@ def test_top_k_short_names():
 
 def test_each_command_help_shows_its_own_examples(capsys):
     helps = {}
-    for cmd in ("predict", "extract", "timestamps", "info", "compact", "demo"):
+    for cmd in ("predict", "extract", "timestamps", "fidelity", "info", "compact", "demo"):
         assert main([cmd, "--help"]) == EXIT_OK
         helps[cmd] = capsys.readouterr().out
         assert "examples:" in helps[cmd], cmd
