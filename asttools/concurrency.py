@@ -3,13 +3,17 @@
 Decoding, resampling and hashing release the GIL (libsndfile, FFmpeg, soxr, hashlib), so
 a few threads keep the model fed. :func:`prefetch` is the one place asttools runs such a
 pool: results come back in input order, at most ``ahead`` items are in flight (memory
-stays bounded whatever the input size), the input may be a lazy iterator, and warnings
-raised in a worker reach the caller's thread, where filters and ``catch_warnings`` apply.
+stays bounded whatever the input size), and the input may be a lazy iterator.
+
+Warnings a worker raises go straight to the warnings machinery, which is process-wide in
+Python 3.11: the caller's filters and ``catch_warnings`` apply to them as to its own. The
+workers never use ``catch_warnings`` themselves: it swaps process-wide state, and two
+threads entering and leaving it out of order left a recorder installed for good (seen as a
+notebook cell that re-issued its own recorded warnings forever).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -60,21 +64,14 @@ def prefetch(
             yield item, func(item)
         return
 
-    def job(item):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            return func(item), caught
-
     depth = max(ahead if ahead is not None else 2 * workers, 2)
     source = iter(items)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
-        window = deque((it, pool.submit(job, it)) for it in islice(source, depth))
+        window = deque((it, pool.submit(func, it)) for it in islice(source, depth))
         while window:
             it, future = window.popleft()
             for nxt in islice(source, 1):
-                window.append((nxt, pool.submit(job, nxt)))
-            value, caught = future.result()
+                window.append((nxt, pool.submit(func, nxt)))
+            value = future.result()
             del future  # nothing keeps a finished result alive but the caller
-            for w in caught:  # re-issue the worker's warnings in the caller's thread
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             yield it, value

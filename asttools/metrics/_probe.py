@@ -14,6 +14,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from ..errors import ASTToolsWarning, ParameterError
 from ._align import _is_result, _join
@@ -280,7 +281,8 @@ def linear_probe(
             )
         steps = [StandardScaler()] if standardize else []
         model = make_pipeline(*steps, LogisticRegression(C=C, max_iter=max_iter))
-        model.fit(x[train], yi[train])
+        with threadpool_limits(limits=1):  # small fits: BLAS threads only fight (and, beside
+            model.fit(x[train], yi[train])  # torch's OpenMP pool, have been seen to hang)
         proba = np.full((len(test), n_classes), -np.inf)
         proba[:, model.classes_] = model.predict_proba(x[test])
         rank, pred = _stable_rank(yi[test], proba)
