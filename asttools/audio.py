@@ -1179,15 +1179,20 @@ def _sample_span(offset: float, duration: float | None, rate: int) -> tuple[int,
     return start, None if duration is None else max(1, round(duration * rate))
 
 
+def _open_soundfile(name: str) -> sf.SoundFile:
+    """Open a file with soundfile, or raise the failure load_audio reports for it."""
+    try:
+        return sf.SoundFile(os.fsencode(name))  # bytes: names need not be UTF-8
+    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
+        message = getattr(e, "error_string", None) or str(e)
+        raise _DecodeFailure("soundfile", message.strip(), recognised=False) from None
+
+
 def _decode_soundfile(
     name: str, *, offset: float, duration: float | None
 ) -> tuple[np.ndarray, int, int] | None:
     """Decode with soundfile; None for an MP3 (under another extension), left to PyAV."""
-    try:
-        f = sf.SoundFile(os.fsencode(name))  # bytes: names need not be UTF-8
-    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
-        message = getattr(e, "error_string", None) or str(e)
-        raise _DecodeFailure("soundfile", message.strip(), recognised=False) from None
+    f = _open_soundfile(name)
     with f:
         if f.format == "MP3":
             return None
@@ -1306,11 +1311,7 @@ def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
 
 def _probe_soundfile(name: str) -> MediaInfo | None:
     """Probe with soundfile; None for an MP3 (under another extension), left to PyAV."""
-    try:
-        f = sf.SoundFile(os.fsencode(name))  # bytes: names need not be UTF-8
-    except (sf.SoundFileError, RuntimeError, ValueError, OSError) as e:
-        message = getattr(e, "error_string", None) or str(e)
-        raise _DecodeFailure("soundfile", message.strip(), recognised=False) from None
+    f = _open_soundfile(name)
     with f:
         if f.format == "MP3":
             return None

@@ -71,6 +71,7 @@ __all__ = [
     "embed",
     "forward",
     "item_of",
+    "media_of",
     "iter_embed",
     "iter_windows",
     "run_meta",
@@ -351,7 +352,7 @@ def _load(item: Item, channel: int | None, win: int, media: dict[str, Any],
     return _Source(wav, 0, media, info)
 
 
-def _media(item: Item) -> tuple[dict[str, Any], MediaInfo | None]:
+def media_of(item: Item) -> tuple[dict[str, Any], MediaInfo | None]:
     """What a file's headers say about its place on the video's clock: where its audio
     starts (``audio_offset_s``), the video's duration and frame rate. Nothing for an
     in-memory input, or a file the probe cannot read (decoding then says why)."""
@@ -417,7 +418,7 @@ def _loaded(items: Iterable[Item], channel: int | None, workers: int,
     """Yield (item, _Source or ItemError), decoding up to 2*workers items ahead."""
 
     def job(it: Item) -> _Source | ItemError:
-        media, info = _media(it)
+        media, info = media_of(it)
         try:
             return _load(it, channel, win, media, info)
         except AudioError as err:  # a video without audio keeps its duration and rate

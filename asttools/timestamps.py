@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from .audio import check_waveform, is_silent, load_audio, probe_media, resample
+from .audio import check_waveform, is_silent, load_audio, resample
 from .constants import (
     BATCH_SIZE,
     FRAME_LENGTH,
@@ -54,7 +54,7 @@ from .constants import (
 )
 from .errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError
 from .features import check_windows, window_bounds
-from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, run_meta
+from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, media_of, run_meta
 from .inputs import absolute_path, printable_path
 from .model import check_precision, load_model
 
@@ -980,16 +980,11 @@ class _Plan:
 
 
 def _header_offset(item: Item) -> tuple[float, dict[str, Any]]:
-    """Where a file's audio starts on its video's clock, and the video's duration and
-    frame rate, from its headers; 0.0 and nothing for arrays and unprobeable files."""
-    if item.sr is not None:
-        return 0.0, {}
-    try:
-        info = probe_media(item.source)
-    except AudioError:
-        return 0.0, {}
-    return info.audio_offset_s or 0.0, {"video_duration_s": info.video_duration_s,
-                                        "frame_rate": info.frame_rate}
+    """Where a file's audio starts on its video's clock (0.0 for arrays and files the
+    probe cannot read), and the video's duration and frame rate (:func:`media_of`)."""
+    media, _ = media_of(item)
+    return media.get("audio_offset_s") or 0.0, {k: media[k] for k in
+                                                ("video_duration_s", "frame_rate") if k in media}
 
 
 def _waveform(item: Item, channel: int | None) -> np.ndarray:

@@ -25,9 +25,6 @@ Figures are single runs on a shared machine: compare them within one run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import subprocess
 import tempfile
 import time
 import warnings
@@ -37,37 +34,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from bench_memory import _cpu, _full_size_model  # the same CPU summary and seeded model
 
 import asttools
 from asttools.store import list_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cpu() -> str:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    flags = fields.get("Flags", "").split()
-    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f in flags]
-    return (f"{fields.get('Model name', '?').strip()}, {os.cpu_count()} cores, "
-            f"flags {' '.join(simd) or 'none of avx2/avx512f'}")
-
-
-def full_size_random():
-    """A full-size AST with random weights (seeded), labelled so everywhere."""
-    from transformers import ASTConfig, ASTForAudioClassification
-
-    tiny = asttools.load_model("tiny-random", device="cpu")  # the AudioSet label names
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = ASTForAudioClassification(ASTConfig(num_labels=527)).eval()
-    model.config.asttools_random_weights = True
-    model.config.asttools_loaded_from = "full-size-random"
-    model.config.id2label = tiny.config.id2label
-    return model
 
 
 def long_recording(path: Path, seconds: float) -> Path:
@@ -97,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore")
-    model = full_size_random()
+    model = _full_size_model(stub=False)
     print(f"CPU: {_cpu()}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print("model: full-size AST, RANDOM WEIGHTS (timing only)\n")
     with tempfile.TemporaryDirectory() as tmp:
