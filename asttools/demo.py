@@ -247,7 +247,7 @@ def run_demo(
     (out / "figures").mkdir(parents=True, exist_ok=True)
     n_notes = len(rep.notes)
     with mpl.rc_context(plots.theme_rc()):  # the theme for these figures only
-        figures = _figures(model, result, clips, truth, per_class,
+        figures = _figures(model, result, clips, truth, rep.metrics, per_class,
                            None if probe is None else probe.predictions,
                            pooling=pooling, perplexity=perplexity, notes=rep.notes)
         for stem, fig in figures:
@@ -280,8 +280,8 @@ def _example_clip(clips) -> str:
     return (full or real or list(durations))[0]
 
 
-def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, perplexity,
-             notes):
+def _figures(model, result, clips, truth, metrics, per_class, probe_pred, *, pooling,
+             perplexity, notes):
     """The demo's figures, one ``(stem, figure)`` each, drawn by the public plot helpers.
 
     A figure the data cannot support (a t-SNE of three clips) is skipped, with a line
@@ -315,12 +315,8 @@ def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, per
                              meta=meta, title=Path(p).stem.split("_")[0])
             yield f"03_top5_{i:02d}_{Path(p).stem}", fig
 
-    longest = clips.table.loc[clips.table["n_windows"].idxmax(), "path"]
-    one = result.select(paths=[longest])
     fig, ax = plt.subplots(figsize=(6.3, 2.6), layout="constrained")
-    plots.plot_label_timeline(one.probs, one.table["start_s"].to_numpy(),
-                              ends=one.table["end_s"].to_numpy(), labels=one.labels, k=5,
-                              ax=ax, meta=meta, title=f"{Path(longest).stem}: labels over time")
+    plots.plot_label_timeline(result.select(longest=1), k=5, ax=ax)  # most windows
     yield "04_label_timeline", fig
 
     primary = primary_labels(truth, clips.table["path"])
@@ -347,6 +343,11 @@ def _figures(model, result, clips, truth, per_class, probe_pred, *, pooling, per
             plots.plot_pr_curves(y_true, scores, labels=labels, ax=ax, meta=meta,
                                  title="precision-recall per class (10 most frequent)")
         yield "07_pr_curves", fig
+
+    fig, ax = plt.subplots(figsize=(6.3, 3.0), layout="constrained")
+    plots.plot_metrics(metrics, ax=ax, meta=meta,
+                       title=f"evaluation against the manifest ({len(clips.table)} clips)")
+    yield "09_metrics", fig
 
     if probe_pred is None:
         return

@@ -168,7 +168,8 @@ class EmbeddingResult:
         return f"{len(self.status)} inputs ({', '.join(parts)})"
 
     def select(self, ids: Sequence[str] | None = None, *, paths: Sequence[str] | None = None,
-               items: Sequence[int] | None = None) -> EmbeddingResult:
+               items: Sequence[int] | None = None,
+               longest: int | None = None) -> EmbeddingResult:
         """The rows of some inputs, in the order asked for (to line up with other arrays).
 
         Parameters
@@ -179,6 +180,9 @@ class EmbeddingResult:
             Inputs by ``path``.
         items : sequence of int, optional
             Inputs by ``item`` number.
+        longest : int, optional
+            The ``longest`` inputs with the most windows, longest first (ties in input
+            order): ``res.select(longest=1)`` is the clip to draw a label timeline of.
 
         Returns
         -------
@@ -193,10 +197,21 @@ class EmbeddingResult:
         ParameterError
             Not exactly one of the three given, or an input the result does not hold.
         """
+        if longest is not None:
+            if not isinstance(longest, (int, np.integer)) or longest < 1:
+                raise ParameterError(f"longest must be an integer >= 1, got {longest!r}")
+            if ids is not None or paths is not None or items is not None:
+                raise ParameterError("give exactly one of ids, paths=, items= and longest=")
+            if not len(self.table):
+                raise ParameterError("this result has no rows (no input with audio) to pick "
+                                     "the longest from")
+            counts = self.table["item"].value_counts(sort=False)
+            order = sorted(counts.index, key=lambda item: (-counts[item], item))
+            items = order[:int(longest)]
         given = [(n, v) for n, v in (("id", ids), ("path", paths), ("item", items))
                  if v is not None]
         if len(given) != 1:
-            raise ParameterError("give exactly one of ids, paths= and items=")
+            raise ParameterError("give exactly one of ids, paths=, items= and longest=")
         column, wanted = given[0][0], list(given[0][1])
         held = set(self.status[column])
         missing = [w for w in wanted if w not in held]

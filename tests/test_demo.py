@@ -51,7 +51,8 @@ def test_demo_writes_figures_and_tables(demo):
     report, lines = demo
     stems = {p.stem for p in report.figures}
     for expected in ("01_waveform_fbank", "02_attention_rollout", "04_label_timeline",
-                     "05_tsne", "06_per_class_ap", "07_pr_curves", "08_probe_confusion"):
+                     "05_tsne", "06_per_class_ap", "07_pr_curves", "08_probe_confusion",
+                     "09_metrics"):
         assert expected in stems
     assert {p.suffix for p in report.figures} == {".pdf", ".png"}
     assert all(p.stat().st_size > 1000 for p in report.figures)

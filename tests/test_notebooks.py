@@ -241,6 +241,11 @@ def test_notebook_runs_offline_with_random_weights(path, tmp_path, monkeypatch):
     errors = [out for cell in nb.cells for out in cell.get("outputs", [])
               if out.get("output_type") == "error"]
     assert not errors, f"{path.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+    for i, cell in enumerate(nb.cells):  # %load_ext asttools.notebook: once per cell
+        shown = [line for out in cell.get("outputs", []) if out.get("name") == "stderr"
+                 for line in out.get("text", "").splitlines() if "Warning: " in line]
+        repeated = sorted({line for line in shown if shown.count(line) > 1})
+        assert not repeated, f"{path.name}, cell {i + 1} repeats a warning: {repeated[0]}"
     assert BANNER in _output_text(nb), (
         f"{path.name} ran with tiny-random but never showed the '{BANNER}' banner "
         "(display(Markdown(asttools.demo.weights_banner(model))))")

@@ -39,13 +39,16 @@ Layout
 ``_kernels`` (d′, the bootstrap, AP/AUC of all classes from one sort, P/R/F1, PR curves),
 ``_align`` (joining truth to predictions, mapping classes to model outputs),
 ``_evaluate`` (:func:`evaluate`, :func:`per_class_metrics`, :func:`aligned_scores`,
-:func:`confusion_matrix`) and ``_probe`` (:func:`linear_probe`). Import from
+:func:`confusion_matrix`), ``_probe`` (:func:`linear_probe`) and ``_compare`` (tables side
+by side: :func:`top_k_table`, each clip's top labels beside its truth, and
+:func:`compare_probes`, one probe over several embeddings). Import from
 ``asttools.metrics``; the modules behind it are private.
 """
 
 from __future__ import annotations
 
 from ._align import TASKS
+from ._compare import compare_probes, top_k_table
 from ._evaluate import aligned_scores, confusion_matrix, evaluate, per_class_metrics
 from ._kernels import BootstrapCI, bootstrap_ci, dprime, pr_curves
 from ._probe import MULTILABEL_POLICIES, ProbeResult, linear_probe
@@ -57,10 +60,12 @@ __all__ = [
     "ProbeResult",
     "aligned_scores",
     "bootstrap_ci",
+    "compare_probes",
     "confusion_matrix",
     "dprime",
     "evaluate",
     "linear_probe",
     "per_class_metrics",
     "pr_curves",
+    "top_k_table",
 ]

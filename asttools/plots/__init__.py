@@ -69,6 +69,7 @@ from ._colors import (
 )
 from ._embeddings import (
     MARKER_SHAPES,
+    plot_embedding_grid,
     plot_embedding_map,
     plot_explained_variance,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "label_colors",
     "patch_grid_shape",
     "plot_confusion_matrix",
+    "plot_embedding_grid",
     "plot_embedding_map",
     "plot_explained_variance",
     "plot_fbank",

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import to_rgb
 
 from ..errors import ParameterError
 from ..reduce import capped_perplexity, embedding_map
 from ._colors import MIN_COLOR_DISTANCE, delta_e, srgb_to_lab
+from ._theme import random_weights_title
 from ._util import DEFAULT_WIDTH, as_array, colors_for, legend_outside, new_axes, set_title, wrap
 
 _AXIS_NAMES = {"tsne": "t-SNE", "pca": "PC", "umap": "UMAP"}
@@ -123,6 +125,169 @@ def plot_embedding_map(
         title = f"{title} ({settings})" if title else f"{_AXIS_NAMES[method]} ({settings})"
     set_title(ax, title, meta)
     return ax
+
+
+def plot_embedding_grid(
+    embeddings,
+    labels: Sequence[Hashable],
+    *,
+    panels: Mapping[str, Mapping] | Sequence[Mapping] | None = None,
+    ncols: int | None = None,
+    title: str | None = None,
+    meta: Mapping | None = None,
+    colors: Mapping | None = None,
+    **options,
+):
+    """Several embedding maps in one figure, with one shared legend and one colour per label.
+
+    For the comparisons a thesis makes: settings of one map (a perplexity and seed sweep,
+    PCA beside t-SNE), or several embeddings (poolings, layers, models) mapped the same way.
+    Each label has the same colour and marker in every panel. Settings that differ between
+    panels are named in each panel's title; those they share, once in the figure's title.
+
+    Parameters
+    ----------
+    embeddings : ndarray, shape (n, d), or mapping of str to ndarray or EmbeddingResult
+        One array that every panel maps, or ``{name: embeddings}``: one panel each (a
+        result is taken per clip, ``result.clips().embeddings``), titled by its name.
+    labels : sequence, length n
+        The label of each row, the same for every panel.
+    panels : mapping of str to mapping, or sequence of mappings, optional
+        One panel each: options of :func:`plot_embedding_map` for that panel (``method``,
+        ``perplexity``, ``seed``, ``pca_components``), and, with a mapping of embeddings,
+        ``"embeddings"``: the name of the one to draw. Keyed by the panel's title, or a
+        list whose panels are titled by their settings alone. Default: one panel per entry
+        of ``embeddings``.
+    ncols : int, optional
+        Panels per row; default up to 3.
+    title : str, optional
+        The figure's title; the settings every panel shares are appended.
+    meta : mapping, optional
+        Provenance (``result.meta``): with ``random_weights`` true, or when a result given
+        says so, the figure's title says "(random weights)".
+    colors : mapping, optional
+        Label -> colour; :func:`figure_colors` when None.
+    **options
+        Options of :func:`plot_embedding_map` for every panel (a panel's own win).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new constrained-layout figure at the thesis text width; its Axes in ``fig.axes``
+        (panels first, row by row).
+
+    Raises
+    ------
+    ParameterError
+        No panels, a panel names an embedding that is not given, an unknown option, or a
+        panel's embeddings do not have one row per label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(30, 8))
+    >>> y = ["a"] * 15 + ["b"] * 15
+    >>> fig = plot_embedding_grid(x, y, panels=[{"seed": 0}, {"seed": 1}], perplexity=5)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['seed 0', 'seed 1']
+    """
+    named = isinstance(embeddings, Mapping)
+    arrays = {}
+    random = bool((meta or {}).get("random_weights"))
+    if named:
+        for name, value in embeddings.items():
+            if hasattr(value, "clips") and hasattr(value, "embeddings"):  # a result
+                random = random or bool(getattr(value, "random_weights", False))
+                value = value.clips().embeddings
+            arrays[str(name)] = value
+    if panels is None:
+        if not named:
+            raise ParameterError("give panels= (one mapping of options per panel), or a "
+                                 "mapping of embeddings with one panel each")
+        panels = {name: {"embeddings": name} for name in arrays}
+    if isinstance(panels, Mapping):
+        items = [(str(key), dict(value)) for key, value in panels.items()]
+    else:
+        items = [("", dict(value)) for value in panels]
+    if not items:
+        raise ParameterError("panels is empty: nothing to draw")
+    known = {"method", "perplexity", "pca_components", "seed"}
+    for where, given, allowed in [("options", options, known),
+                                  *[(f"panel {key!r}", panel, known | {"embeddings"})
+                                    for key, panel in items]]:
+        unknown = sorted(set(given) - allowed)
+        if unknown:
+            raise ParameterError(f"{where} has unknown options {unknown}; known: "
+                                 f"{sorted(allowed)}")
+    labels = list(labels)
+    drawn = []
+    for key, panel in items:
+        settings = {"method": "tsne", "perplexity": 30.0, "pca_components": 50, "seed": 0,
+                    **options, **panel}
+        source = settings.pop("embeddings", None)
+        if named:
+            source = source if source is not None else (key if key in arrays else None)
+            if source not in arrays:
+                raise ParameterError(f"panel {key!r} names embeddings {source!r}; given: "
+                                     f"{sorted(arrays)}")
+            data = arrays[source]
+        else:
+            data = embeddings
+        drawn.append((key, data, settings))
+    described = [_settings(len(labels), s) for _, _, s in drawn]
+    varying = [k for k in ("method", "perplexity", "seed")
+               if len({d.get(k) for d in described}) > 1]
+    shared = [k for k in ("perplexity", "seed")
+              if k not in varying and all(k in d for d in described)]
+    ncols = int(ncols or min(3, len(drawn)))
+    nrows = -(-len(drawn) // ncols)
+    panel_w = DEFAULT_WIDTH * 0.8 / ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(DEFAULT_WIDTH, panel_w * 0.9 * nrows + 0.7),
+                             layout="constrained", squeeze=False)
+    palette = colors_for(labels, colors)
+    for ax, (key, data, settings), about in zip(axes.flat, drawn, described, strict=False):
+        extra = ", ".join(_SETTING_TEXT[k](about[k]) for k in varying
+                          if k in about and not (key and k == "method"))  # key names it
+        text = f"{key} ({extra})" if key and extra else key or extra
+        plot_embedding_map(data, labels, ax=ax, legend=False, colors=palette, title=text,
+                           settings_in_title=False, **settings)
+    for ax in axes.flat[len(drawn):]:
+        ax.set_visible(False)
+    shown = len(drawn)
+    for i, ax in enumerate(axes.flat[:shown]):  # an axis name said by its neighbour: once
+        below = i + ncols
+        if below < shown and axes.flat[below].get_xlabel() == ax.get_xlabel():
+            ax.set_xlabel("")
+    for i in reversed(range(shown)):  # right to left: the left neighbour still has its name
+        ax = axes.flat[i]
+        if i % ncols and axes.flat[i - 1].get_ylabel() == ax.get_ylabel():
+            ax.set_ylabel("")
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", fontsize="small", frameon=False)
+    common = ", ".join(_SETTING_TEXT[k](described[0][k]) for k in shared)
+    heading = f"{title} ({common})" if title and common else title or common
+    if heading or random:
+        fig.suptitle(random_weights_title(heading or "", random_weights=random))
+    return fig
+
+
+_SETTING_TEXT = {
+    "method": lambda m: _AXIS_NAMES[m] if m != "pca" else "PCA",
+    "perplexity": lambda p: f"perplexity {p:.3g}",
+    "seed": lambda s: f"seed {s}",
+}
+
+
+def _settings(n: int, settings: Mapping) -> dict:
+    """What a panel's map depends on: the method and, where they matter, the perplexity
+    (as used: capped for small n) and the seed."""
+    method = settings["method"]
+    out = {"method": method}
+    if method == "tsne":
+        out["perplexity"] = capped_perplexity(n, settings["perplexity"])
+    if method in ("tsne", "umap"):
+        out["seed"] = settings["seed"]
+    return out
 
 
 MARKER_SHAPES = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")

@@ -131,9 +131,9 @@ def plot_top_k(
 
 def plot_label_timeline(
     probs,
-    starts,
+    starts=None,
     *,
-    labels: Sequence[str],
+    labels: Sequence[str] | None = None,
     k: int = 5,
     ends=None,
     kind: str = "lines",
@@ -149,12 +149,15 @@ def plot_label_timeline(
 
     Parameters
     ----------
-    probs : ndarray, shape (n_windows, n_classes)
-        Probabilities per window, e.g. ``result.probs`` for the rows of one item.
+    probs : EmbeddingResult of one input, or ndarray, shape (n_windows, n_classes)
+        A result holding the windows of one input (``res.select(longest=1)``,
+        ``res.select(ids=["clip_07"])``): its probabilities, window times, class names and
+        provenance are used, and the input's name is the default title. Or the
+        probabilities per window, with ``starts`` (and ``ends``) and ``labels``.
     starts : ndarray, shape (n_windows,)
-        Window start times in seconds (``result.table["start_s"]``).
+        Window start times in seconds (``result.table["start_s"]``); not with a result.
     labels : sequence of str, length n_classes
-        Class names, in column order of ``probs``.
+        Class names, in column order of ``probs``; not with a result.
     k : int
         How many classes to show (at most n_classes).
     ends : ndarray, shape (n_windows,), optional
@@ -191,6 +194,12 @@ def plot_label_timeline(
     >>> probs = rng.random((6, 4))
     >>> ax = plot_label_timeline(probs, np.arange(6) * 5.0, labels=["A", "B", "C", "D"], k=2)
     """
+    if hasattr(probs, "probs") and hasattr(probs, "table"):  # an EmbeddingResult
+        probs, starts, ends, labels, meta, title = _one_input(probs, starts, ends, labels,
+                                                              meta, title)
+    elif starts is None or labels is None:
+        raise ParameterError("give starts= and labels= with a probability matrix, or pass "
+                             "a result of one input (res.select(longest=1))")
     if kind not in TIMELINE_KINDS:
         raise ParameterError(f"kind must be one of {TIMELINE_KINDS}, given kind={kind!r}")
     probs = as_array(probs, "probs", ndim=2)
@@ -240,8 +249,9 @@ def plot_label_timeline(
         if short.any():
             ax.plot([], [], linestyle="none", marker="o", markersize=4, markerfacecolor="white",
                     markeredgecolor="0.3", label="short window")
-        if ends is not None:
-            ax.set_xlim(starts.min(), ends.max())
+        if ends is not None:  # the whole clip; room for a marker at the last centre
+            span = ends.max() - starts.min()
+            ax.set_xlim(starts.min(), max(ends.max(), x.max() + 0.02 * span))
         ax.set_ylim(0.0, 1.0)
         ax.set_ylabel("Probability")
         legend_outside(ax)
@@ -276,3 +286,24 @@ def plot_label_timeline(
     set_title(ax, title, meta)
     return ax
 
+
+
+def _one_input(result, starts, ends, labels, meta, title):
+    """Probabilities, window times, class names, provenance and a title from a result
+    that holds the windows of exactly one input."""
+    if starts is not None or ends is not None or labels is not None:
+        raise ParameterError("a result carries its own window times and class names: do not "
+                             "pass starts=, ends= or labels= with it")
+    table = result.table
+    held = pd.unique(table["item"]) if len(table) else []
+    if len(held) != 1:
+        raise ParameterError(
+            f"the result holds the windows of {len(held)} inputs; a timeline shows one: "
+            "pass res.select(longest=1) or res.select(ids=[...])")
+    name = str(table["id"].iat[0]) if "id" in table.columns else str(table["path"].iat[0])
+    if title is None:
+        title = f"{Path(name).name}: labels over time"
+    order = np.argsort(table["start_s"].to_numpy(), kind="stable")
+    return (np.asarray(result.probs)[order], table["start_s"].to_numpy()[order],
+            table["end_s"].to_numpy()[order], list(result.labels),
+            meta if meta is not None else result.meta, title)
