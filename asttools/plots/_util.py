@@ -100,5 +100,17 @@ def wrap_title(ax, text: str) -> str:
     """Break a title into lines that fit over the Axes (about 60% of the figure's width)."""
     size = FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
     width = 0.6 * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
-    return "\n".join(textwrap.fill(line, max(20, int(width)), break_long_words=False)
-                     for line in text.split("\n"))
+    return "\n".join(_balanced(line, max(20, int(width))) for line in text.split("\n"))
+
+
+def _balanced(line: str, width: int) -> str:
+    """``line`` in as few lines of at most ``width`` characters as fit, of similar lengths
+    (no lone last word: "... (28 clips; random" / "weights)")."""
+    lines = textwrap.wrap(line, width, break_long_words=False)
+    if len(lines) <= 1:
+        return line
+    for narrower in range(-(-len(line) // len(lines)), width + 1):
+        balanced = textwrap.wrap(line, narrower, break_long_words=False)
+        if len(balanced) == len(lines):
+            return "\n".join(balanced)
+    return "\n".join(lines)
