@@ -125,7 +125,7 @@ def settings_key(settings: dict[str, Any]) -> str:
 
 def extract(
     inputs,
-    store: str | os.PathLike,
+    store: str | os.PathLike | tuple,
     *,
     model=None,
     device: str = "auto",
@@ -163,8 +163,11 @@ def extract(
     inputs : path, list of paths, or DataFrame
         Files, directories and manifest CSVs, expanded by :func:`list_inputs`; or a
         DataFrame with a ``path`` column (other columns are carried into the rows).
-    store : str or PathLike
-        The store directory; created when missing (see the module's documentation).
+    store : str, PathLike or (pyarrow.fs.FileSystem, str)
+        The store directory; created when missing (see the module's documentation). Or a
+        store on object storage: a URI (``"s3://bucket/prefix"``, anything
+        :func:`pyarrow.fs.FileSystem.from_uri` opens) or a ``(FileSystem, path)`` pair;
+        one writer at a time there (see "Object storage" in :mod:`asttools.store`).
     model : str, PathLike or transformers.ASTForAudioClassification, optional
         A loaded model, or a name for :func:`asttools.load_model` (default
         ``$ASTTOOLS_MODEL`` or the AudioSet AST), loaded only if something needs

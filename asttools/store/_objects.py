@@ -123,7 +123,7 @@ class _ObjectStore(_Store):
         except OSError as err:
             raise StoreError(f"{self.name}: cannot reach it ({err}); check the address and "
                              "your credentials (for S3: AWS_ACCESS_KEY_ID, "
-                             "AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION)") from err
+                             "AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials)") from err
         if info.type == pafs.FileType.File:
             raise StoreError(f"{self.name}: is a file, not an embedding store directory")
         if info.type == pafs.FileType.NotFound:

@@ -71,13 +71,15 @@ def _describe(held: dict[str, dict]) -> str:
         for k, m in held.items())
 
 
-def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) -> EmbeddingResult:
+def read_store(store: str | os.PathLike | tuple, *,
+               settings: str | dict | None = None) -> EmbeddingResult:
     """Read the current rows of an embedding store.
 
     Parameters
     ----------
-    store : str or PathLike
-        A directory written by :func:`extract` (or ``asttools extract``).
+    store : str, PathLike or (pyarrow.fs.FileSystem, str)
+        A directory written by :func:`extract` (or ``asttools extract``), or a store on
+        object storage: a URI (``"s3://bucket/prefix"``) or a ``(FileSystem, path)`` pair.
     settings : str or dict, optional
         Which settings to read when the store holds several: a settings key
         (``meta["settings_key"]``), or a dict of some of ``model``, ``pooling``,
@@ -97,13 +99,17 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
         (float32, (n_rows, n_labels)), ``errors`` (``item``, ``path``, ``content_hash``,
         ``settings_key``, ``reason`` of the paths whose newest attempt failed) and
         ``meta`` (settings, versions, ``random_weights``, ``labels``, ``settings_key``,
-        ``store``).
+        ``store``: the directory, or ``scheme://path`` without a URI's query).
 
     Raises
     ------
     StoreError
-        The directory does not exist, cannot be read, holds nothing, or ``settings``
-        match none or more than one of the settings it holds (the message lists them).
+        The directory does not exist, cannot be read (or downloaded), holds nothing, or
+        ``settings`` match none or more than one of the settings it holds (the message
+        lists them).
+    ParameterError
+        ``store`` is neither a path, a URI pyarrow opens, nor a ``(FileSystem, path)``
+        pair.
 
     Warns
     -----
@@ -129,18 +135,20 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     return EmbeddingResult.from_rows(table, emb, probs, failed, meta)
 
 
-def compact_store(store: str | os.PathLike) -> dict[str, int]:
+def compact_store(store: str | os.PathLike | tuple) -> dict[str, int]:
     """Rewrite a store as one part per settings, dropping superseded rows and errors.
 
     What :func:`read_store` returns does not change. New parts are written first and the
     old ones removed after, so a crash in between leaves a valid store (with the old
     rows still there for ``pd.read_parquet``, but superseded in :func:`read_store`).
     The store's lock is held throughout: concurrent writers wait to publish. Damaged
-    parts are moved into ``_corrupt/`` (with a warning), not removed.
+    parts are moved into ``_corrupt/`` (with a warning), not removed. Object storage has
+    no lock: compact a store there only while nothing writes to it.
 
     Parameters
     ----------
-    store : str or PathLike
+    store : str, PathLike or (pyarrow.fs.FileSystem, str)
+        As for :func:`read_store`.
 
     Returns
     -------
