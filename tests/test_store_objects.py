@@ -8,6 +8,7 @@ The S3 tests are skipped without moto (``pip install -e ".[dev]"`` installs it).
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -185,9 +186,15 @@ def test_a_damaged_part_on_s3_is_moved_aside_and_computed_again(s3, inputs, tiny
         data = f.read()
     with fs.open_output_stream(f"{root}/{part}") as f:
         f.write(data[: len(data) // 2])  # truncated, as by a tool that failed mid-upload
-    with pytest.warns(UserWarning, match=rf"s3://{root}/{part}: damaged part file .* moved "
-                      rf"it to s3://{root}/_corrupt/{part}"):
+    with fs.open_output_stream(f"{root}/part-000000-schema.parquet") as f:
+        f.write(b"not parquet")
+    with pytest.warns(UserWarning) as caught:
         left = read_store((fs, root))
+    said = "\n".join(str(w.message) for w in caught)
+    assert re.search(rf"s3://{root}/{part}: damaged part file .* moved it to "
+                     rf"s3://{root}/_corrupt/{part}", said), said
+    assert f"s3://{root}/part-000000-schema.parquet: damaged schema part" in said
+    assert "rebuilt it from the part files" in said
     assert len(left.table) == 0 and left.errors["id"].tolist() == ["junk.wav"]  # its only part
     assert f"_corrupt/{part}" in _files(fs, root) and part not in _files(fs, root)
     again = extract(inputs, (fs, root), model=tiny_model, progress=False)

@@ -118,6 +118,7 @@ class _ObjectStore(_Store):
         self.scheme = scheme
         self.root = PurePosixPath(path.rstrip("/") or "/")
         self.name = self.show(self.root)
+        self._last: tuple[PurePath, pa.Table] | None = None  # the last part read whole
         try:
             info = fs.get_file_info(str(self.root))
         except OSError as err:
@@ -171,19 +172,28 @@ class _ObjectStore(_Store):
 
     def _read_file(self, path: PurePath, *, columns: list[str] | None = None,
                    schema_only: bool = False) -> pa.Table | pa.Schema:
-        if schema_only:  # the footer only (ranged reads), when that works
+        if schema_only or columns is not None:
+            # the footer, or some columns: ranged reads (the index leaves the vectors)
             try:
                 with self.fs.open_input_file(str(path)) as f:
-                    return pq.read_schema(f)
+                    return pq.read_schema(f) if schema_only else pq.read_table(f,
+                                                                               columns=columns)
             except FileNotFoundError as err:
                 raise _Vanished(path) from err
             except (OSError, ValueError, pa.ArrowException):
                 pass  # damage, or a failed download: the whole file tells them apart
+        elif self._last is not None and self._last[0] == path:
+            return self._last[1]  # parts never change: copies of one part's inputs
         data = pa.BufferReader(self._fetch(path))
         try:
-            return pq.read_schema(data) if schema_only else pq.read_table(data, columns=columns)
+            if schema_only:
+                return pq.read_schema(data)
+            table = pq.read_table(data, columns=columns)
         except (OSError, ValueError, pa.ArrowException) as err:
             raise _Damaged(str(err)) from err
+        if columns is None:
+            self._last = (path, table)
+        return table
 
     def _upload(self, data: pa.Buffer | bytes, path: PurePath, what: str) -> None:
         """One upload of a whole file: it appears complete or not at all."""
@@ -240,6 +250,11 @@ class _ObjectStore(_Store):
             if self._gone(path):
                 raise FileNotFoundError(str(path)) from None
             raise
+
+    def changed(self) -> bool:
+        """False: writers on object storage do not follow each other's parts (that would
+        cost a listing per input to compute; one writer per store)."""
+        return False
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
