@@ -14,9 +14,12 @@ Object storage has no renames and no locks, so:
 - parts are named ``part-SEQ-RANDOM.parquet``; without a lock two writers may pick the
   same ``SEQ``, but never the same name, and reading resolves what they both wrote as it
   resolves a repeated input (one row per input and window);
-- there are no claims: two writers on one store may both compute an input (the rows
-  agree, and reading returns them once). Run one writer per store; see the module
-  documentation of :mod:`asttools.store`;
+- there are no claims, and a writer does not look for other writers' parts while it
+  runs (that would cost a listing per input): two writers on one store may both compute
+  an input (the rows agree, and reading returns them once). Run one writer per store;
+  see the module documentation of :mod:`asttools.store`;
+- reading some columns (the index a run starts with) uses ranged reads, not whole
+  downloads; the last part read whole is kept (parts never change once written);
 - a damaged part is moved into ``_corrupt/`` by the file system's move (a copy then a
   delete on S3). An error while downloading a part is a :class:`StoreError`, not damage:
   a part is set aside only when its bytes, downloaded whole, are not Parquet.
