@@ -122,6 +122,9 @@ examples:
   asttools extract data/ --out emb --precision bf16
                                                    bf16 (GPUs, AVX512_BF16/AMX CPUs); check
                                                    its fidelity first (fidelity --help)
+  asttools extract data/ --out s3://bucket/emb     a store on object storage (credentials:
+                                                   AWS_ACCESS_KEY_ID, ...); one writer at a
+                                                   time there (docs/cluster.md)
 
 Re-running extract skips what the store already holds (same file content, same settings)
 and finishes the rest; Ctrl-C keeps everything finished so far. In Python:
@@ -155,6 +158,7 @@ examples:
     "compact": """\
 examples:
   asttools compact emb                             one part file per settings in store emb/
+  asttools compact s3://bucket/emb                 a store on object storage
 """,
     "demo": """\
 examples:
@@ -254,8 +258,10 @@ def _add_extract(sub) -> None:
         epilog=_EPILOGS["extract"], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders (searched recursively) or manifest CSVs")
-    p.add_argument("--out", required=True, type=Path, metavar="STORE",
-                   help="the store directory (pd.read_parquet(STORE) reads it)")
+    p.add_argument("--out", required=True, metavar="STORE",
+                   help="the store directory (pd.read_parquet(STORE) reads it), or a URI "
+                        "on object storage (s3://bucket/prefix, gs://..., any URI "
+                        "pyarrow.fs.FileSystem.from_uri opens)")
     p.add_argument("--pooling", default="cls", choices=STORE_POOLINGS,
                    help="embedding pooling (default cls; 'grid', 12 x 101 x hidden floats "
                         "per window, is too large for a store: use asttools.embed for it)")
@@ -384,7 +390,7 @@ def _add_compact(sub) -> None:
                                    "read_store returns the same rows afterwards.",
                        epilog=_EPILOGS["compact"],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("store", type=Path, metavar="STORE")
+    p.add_argument("store", metavar="STORE", help="a store directory or URI (s3://...)")
 
 
 def _add_demo(sub) -> None:

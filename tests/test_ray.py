@@ -15,11 +15,13 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.fs as pafs
 import pytest
 import soundfile as sf
 import torch
@@ -203,6 +205,19 @@ def test_the_command_line(cluster, inputs, local_store, tmp_path):
                      "ray", "--address", cluster, "--model", "tiny-random", "-q"])
     assert code == EXIT_SOME_FAILED  # the junk file
     assert_same_store(local_store, tmp_path / "store")
+
+
+def test_the_driver_writes_a_store_on_object_storage(cluster, inputs, local_store):
+    """The driver writes the parts, so a store on a pyarrow file system that is not local
+    (here fsspec's in-memory one; S3 in tests/test_store_objects.py) works with Ray too."""
+    fsspec = pytest.importorskip("fsspec")
+    fs = pafs.PyFileSystem(pafs.FSSpecHandler(fsspec.filesystem("memory")))
+    store = (fs, f"/ray-{uuid.uuid4().hex[:12]}")
+    res = _extract(inputs, store, engine="ray", batch_size=2)
+    assert res.meta["run"]["computed"] == 4
+    assert_same_store(local_store, store)
+    again = _extract(inputs, store, engine="ray")
+    assert again.meta["run"]["computed"] == 0 and again.meta["run"]["cached"] == 4
 
 
 def test_windows_are_regrouped_whatever_order_they_arrive_in():

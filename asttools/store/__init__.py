@@ -1,6 +1,7 @@
 """The embedding store: extract once, resume after a crash, never pay twice.
 
-An embedding store is a directory of Parquet files that pandas opens in one line::
+An embedding store is a directory of Parquet files that pandas opens in one line (on a
+local or shared file system, or on object storage: see "Object storage")::
 
     STORE/
       part-000000-schema.parquet    zero rows: every column any part has, with its type
@@ -42,18 +43,19 @@ differ between its rows hold a tuple of the rows' values, in row order, for ever
 that listing (a multi-label CSV with one label per row gives ``label=("dog", "bark")``,
 and ``("cat",)`` for a file listed once); :func:`list_inputs` warns when it merges.
 
-**Concurrent writers.** Several processes may extract into one store at once (a job
-array on a cluster). Each part is published under an exclusive ``flock`` on ``_lock``:
-part numbers are unique and increasing, and the schema part and ``_meta.json`` are
-updated from what is on disk at that moment. While a writer computes an input it holds a
-lock on one byte of ``_claims`` (chosen by settings and content hash); another writer
-skips that input, does the rest, then waits for that lock and finds the input's rows in
-the store, so each input is computed once. The kernel releases a killed writer's locks.
-Writers share the published parts and nothing else: each keeps its own unpublished
-results (what it loses if killed), its progress and the rows it returns.
-:func:`compact_store` holds the lock for its whole run. Where the file system has no
-locks (some network file systems) writers warn and go on: parts never overwrite each
-other, but an input may be computed twice; run one writer at a time there.
+**Concurrent writers.** Several processes may extract into one store on a local or
+shared file system at once (a job array on a cluster; on object storage, see below).
+Each part is published under an exclusive ``flock`` on ``_lock``: part numbers are
+unique and increasing, and the schema part and ``_meta.json`` are updated from what is
+on disk at that moment. While a writer computes an input it holds a lock on one byte of
+``_claims`` (chosen by settings and content hash); another writer skips that input, does
+the rest, then waits for that lock and finds the input's rows in the store, so each
+input is computed once. The kernel releases a killed writer's locks. Writers share the
+published parts and nothing else: each keeps its own unpublished results (what it loses
+if killed), its progress and the rows it returns. :func:`compact_store` holds the lock
+for its whole run. Where the file system has no locks (some network file systems)
+writers warn and go on: parts never overwrite each other, but an input may be computed
+twice; run one writer at a time there.
 
 **Faults.** Nothing is written when nothing needs writing, so a run whose inputs are all
 stored works on a read-only store (a shared store on a cluster). On a read-only store a
@@ -67,6 +69,40 @@ computes its inputs again. A damaged schema part is rebuilt from the parts, and 
 unreadable ``_meta.json`` is ignored (what it holds is also in the parts' metadata).
 ``pd.read_parquet`` alone cannot skip a damaged file: opening the store once with
 :func:`read_store`, :func:`extract` or :func:`compact_store` repairs it.
+
+**Object storage.** A store may also be a URI that :func:`pyarrow.fs.FileSystem.from_uri`
+opens (``"s3://bucket/prefix"``, ``"gs://bucket/prefix"``; S3 credentials from the usual
+``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``, or ``~/.aws``; another S3 server
+with ``?endpoint_override=HOST:PORT&scheme=http``), or a
+``(pyarrow.fs.FileSystem, path)`` pair (``(pyarrow.fs.S3FileSystem(...), "bucket/prefix")``).
+:func:`extract` (both engines: the driver writes), :func:`read_store`,
+:func:`compact_store` and ``asttools extract --out s3://...`` take either; a ``file://``
+URI or a ``LocalFileSystem`` pair is a local store. The files are the same; what differs
+is that object storage has no renames and no locks:
+
+- each part is serialized in memory, then written in one upload: on S3 and GCS an
+  object appears only once complete, so a reader never sees half a part and a failed
+  upload leaves no object (other pyarrow file systems, HDFS say, give their own
+  guarantees). ``_meta.json`` and the schema part are overwritten whole (a reader sees
+  the old or the new one);
+- **one writer per store at a time.** There are no ``_lock`` and ``_claims`` files: two
+  writers on one store (a job array) do not see each other's claims, so both may compute
+  an input. Nothing is lost or corrupted (part names never collide, and reading returns
+  each input's windows once, the newest part's), but the work is done twice, and a
+  schema part overwritten by the other writer may lack a new carried column for
+  ``pd.read_parquet`` (:func:`read_store` reads every part's columns). For a job array,
+  write to a shared file system, or give each job its own store. Do not
+  :func:`compact_store` while a writer runs;
+- the content-hash cache works as on a local store (it is read from the parts); a store
+  you may not write is found at the first part written, not before the model is loaded;
+- a damaged part is skipped with a warning and moved into ``_corrupt/`` with the file
+  system's move (on S3 a copy, then a delete); when that is refused it stays, as on a
+  read-only local store. A part that cannot be downloaded (network, permissions) is a
+  :class:`~asttools.errors.StoreError`, never taken for damage: a part is set aside only
+  when its bytes, downloaded whole, are not Parquet.
+
+``pd.read_parquet("s3://bucket/prefix")`` needs ``s3fs``;
+``pyarrow.parquet.read_table("bucket/prefix", filesystem=fs)`` reads it with pyarrow alone.
 
 A store can hold several settings (another pooling, layer or window) of one model, and
 rows superseded by a later run (a file whose content changed). :func:`read_store` returns

@@ -60,11 +60,11 @@ from ._layout import (
     _frames,
     _ids,
     _sha256,
-    _Store,
     _Vanished,
     _WriteError,
     unit_key,
 )
+from ._objects import open_store
 from ._ray import RayEngine
 from ._writer import _Claims, _Input, _Rows, _Writer
 
@@ -125,7 +125,7 @@ def settings_key(settings: dict[str, Any]) -> str:
 
 def extract(
     inputs,
-    store: str | os.PathLike,
+    store: str | os.PathLike | tuple,
     *,
     model=None,
     device: str = "auto",
@@ -163,8 +163,11 @@ def extract(
     inputs : path, list of paths, or DataFrame
         Files, directories and manifest CSVs, expanded by :func:`list_inputs`; or a
         DataFrame with a ``path`` column (other columns are carried into the rows).
-    store : str or PathLike
-        The store directory; created when missing (see the module's documentation).
+    store : str, PathLike or (pyarrow.fs.FileSystem, str)
+        The store directory; created when missing (see the module's documentation). Or a
+        store on object storage: a URI (``"s3://bucket/prefix"``, anything
+        :func:`pyarrow.fs.FileSystem.from_uri` opens) or a ``(FileSystem, path)`` pair;
+        one writer at a time there (see "Object storage" in :mod:`asttools.store`).
     model : str, PathLike or transformers.ASTForAudioClassification, optional
         A loaded model, or a name for :func:`asttools.load_model` (default
         ``$ASTTOOLS_MODEL`` or the AudioSet AST), loaded only if something needs
@@ -307,7 +310,7 @@ def extract(
     if engine == "ray" and device == "auto":
         device = "cpu"  # this process's copy only makes the run's metadata; actors use GPUs
     run = _Extraction(
-        table_in, _Store(store, create=True), settings, model=model, device=device,
+        table_in, open_store(store, create=True), settings, model=model, device=device,
         batch_size=int(batch_size), workers=int(workers), rehash=rehash,
         retry_failed=retry_failed, require_audio=bool(require_audio),
         flush_items=int(flush_items), flush_seconds=float(flush_seconds), progress=progress,
@@ -690,7 +693,7 @@ class _Extraction:
         now = dict(zip(self.table_in["id"], self.table_in["path"], strict=True))
         table["path"] = pd.Series([now[k] for k in table["id"]], dtype=object)  # where it is now
         meta = dict(self.stored_meta or {"settings": self.settings, "settings_key": self.key})
-        meta.update(store=str(self.store.root), settings_key=self.key, run=dict(self.stats),
+        meta.update(store=self.store.location, settings_key=self.key, run=dict(self.stats),
                     require_audio=self.require_audio)
         meta.setdefault("precision", self.settings["precision"])  # stores from before it
         columns = list(dict.fromkeys(["item", "id", "path", "audio_status", "reason",

@@ -11,7 +11,7 @@ import secrets
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -223,7 +223,7 @@ class _Part:
     """One part file and what its footer says."""
 
     seq: int
-    path: Path
+    path: PurePath  # a Path on a local file system
     key: str | None
     meta: dict | None
     schema: pa.Schema  # without metadata
@@ -239,7 +239,17 @@ class _Current:
 
 
 class _Store:
-    """Reads and writes the files of one store directory."""
+    """Reads and writes the files of one store directory.
+
+    Every file it touches goes through a few methods (``_listed``, ``_read_file``,
+    ``_write_table``, ``_write_json``, ``read_meta_file``, ``open_input``, ``remove``,
+    ``_make_dir``, ``_move_aside``, ``locked``): this class gives them for a local (POSIX)
+    directory, with locks and atomic renames; ``_objects._ObjectStore`` for a pyarrow file
+    system (object storage), without either.
+    """
+
+    #: Whether writers can lock the store (``flock`` on ``_lock``, claims in ``_claims``).
+    lockable = True
 
     def __init__(self, root: str | bytes | os.PathLike, *, create: bool):
         self.root = Path(os.fsdecode(root)).expanduser().absolute()
@@ -253,15 +263,69 @@ class _Store:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as err:
                 raise _write_failed(self.root, err, "the store directory") from err
-        self._parts: dict[Path, _Part | None] = {}
+        self._open()
+
+    def _open(self) -> None:
+        """The state every store starts with; repairs a damaged schema part."""
+        self._parts: dict[PurePath, _Part | None] = {}
         self._seen: frozenset[str] = frozenset()
         self._lock_depth = 0
         self._schema_damage: str | None = None
         self._warned_locks = False
         self._repair_schema()
 
+    # ---- the files (a subclass gives them for another file system)
+    @property
+    def location(self) -> str:
+        """The store as ``meta["store"]`` records it."""
+        return str(self.root)
+
+    def show(self, path: PurePath) -> str:
+        """A file of the store, for a message."""
+        return printable_path(path)
+
+    def _read_file(self, path: PurePath, *, columns: list[str] | None = None,
+                   schema_only: bool = False) -> pa.Table | pa.Schema:
+        """A Parquet file's rows or schema; raises _Vanished, _Damaged or StoreError."""
+        return _read_parquet(path, columns=columns, schema_only=schema_only)
+
+    def _write_table(self, table: pa.Table, path: PurePath, *, what: str) -> None:
+        """Write a Parquet file that no reader sees half-written."""
+        _write_atomic(table, path, what=what)
+
+    def _write_json(self, data: dict, path: PurePath) -> None:
+        _write_json_atomic(data, path)
+
+    def open_input(self, path: PurePath):
+        """A file of the store, open for reading (binary)."""
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+    def remove(self, path: PurePath) -> None:
+        """Delete a file of the store (nothing when it is gone already)."""
+        path.unlink(missing_ok=True)
+
+    def remove_temporaries(self) -> None:
+        """Delete what writers killed mid-write left behind (``.*.tmp``)."""
+        for folder in (self.root, self.root / ERRORS_DIR):
+            if folder.is_dir():
+                for name in os.listdir(folder):
+                    if name.startswith(".") and name.endswith(".tmp"):
+                        (folder / name).unlink(missing_ok=True)
+
+    def _make_dir(self, folder: PurePath, what: str) -> None:
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as err:
+            raise _write_failed(folder, err, what) from err
+
+    def _move_aside(self, path: PurePath, dest: PurePath) -> None:
+        """Move a damaged part to ``dest``; FileNotFoundError when it is gone, another
+        OSError when the store is not writable."""
+        dest.parent.mkdir(exist_ok=True)
+        os.replace(path, dest)
+
     # ---- listing
-    def _listed(self, folder: Path) -> list[tuple[int, Path]]:
+    def _listed(self, folder: PurePath) -> list[tuple[int, PurePath]]:
         try:
             names = os.listdir(folder)
         except FileNotFoundError:
@@ -272,10 +336,10 @@ class _Store:
                              ) from err
         return sorted((seq, folder / n) for n in names if (seq := _part_seq(n)) is not None)
 
-    def _part(self, seq: int, path: Path) -> _Part | None:
+    def _part(self, seq: int, path: PurePath) -> _Part | None:
         if path not in self._parts:
             try:
-                schema = _read_parquet(path, schema_only=True)
+                schema = self._read_file(path, schema_only=True)
                 md = schema.metadata or {}
                 key = md.get(_KEY_KEY, b"").decode() or None
                 meta = json.loads(md[_META_KEY]) if _META_KEY in md else None
@@ -288,7 +352,7 @@ class _Store:
             self._parts[path] = _Part(seq, path, key, meta, schema.remove_metadata())
         return self._parts[path]
 
-    def _in(self, folder: Path) -> list[_Part]:
+    def _in(self, folder: PurePath) -> list[_Part]:
         return [p for seq, path in self._listed(folder)
                 if seq > 0 and (p := self._part(seq, path)) is not None]
 
@@ -314,13 +378,12 @@ class _Store:
         seqs = [s for s, _ in self._listed(self.root) + self._listed(self.root / ERRORS_DIR)]
         return max(seqs, default=0) + 1
 
-    def _set_aside(self, path: Path, err: BaseException) -> None:
+    def _set_aside(self, path: PurePath, err: BaseException) -> None:
         """Warn about a damaged part; move it into _corrupt/ when the store is writable."""
         errors = path.parent.name == ERRORS_DIR
         dest = self.root / CORRUPT_DIR / (f"errors-{path.name}" if errors else path.name)
         try:
-            dest.parent.mkdir(exist_ok=True)
-            os.replace(path, dest)
+            self._move_aside(path, dest)
         except FileNotFoundError:
             return  # gone meanwhile
         except OSError:
@@ -329,11 +392,11 @@ class _Store:
                 fate += ("; pd.read_parquet(STORE) fails until it is moved away (e.g. into "
                          f"{CORRUPT_DIR}/) or deleted")
         else:
-            fate = f"moved it to {printable_path(dest)} (delete it once you are sure)"
+            fate = f"moved it to {self.show(dest)} (delete it once you are sure)"
         lost = ("the failures it recorded are forgotten: extract tries those inputs again"
                 if errors else "the inputs it held are no longer in the store: extract "
                 "computes them again")
-        warnings.warn(f"{printable_path(path)}: damaged part file ({err}); skipped it and "
+        warnings.warn(f"{self.show(path)}: damaged part file ({err}); skipped it and "
                       f"{fate}. {lost[0].upper()}{lost[1:]}", ASTToolsWarning, stacklevel=4)
 
     # ---- locking
@@ -380,7 +443,7 @@ class _Store:
         """Every column of the store with its type: the schema part's, or (missing or
         damaged) the union of the parts'."""
         try:
-            return _read_parquet(self.root / SCHEMA_PART, schema_only=True).remove_metadata()
+            return self._read_file(self.root / SCHEMA_PART, schema_only=True).remove_metadata()
         except _Vanished:
             pass
         except _Damaged as err:
@@ -388,7 +451,7 @@ class _Store:
         return _merge_schemas(p.schema for p in self.window_parts())
 
     def write_schema(self, schema: pa.Schema) -> None:
-        _write_atomic(schema.empty_table(), self.root / SCHEMA_PART, what="the schema part")
+        self._write_table(schema.empty_table(), self.root / SCHEMA_PART, what="the schema part")
         self._schema_damage = None
 
     def _repair_schema(self) -> None:
@@ -403,7 +466,7 @@ class _Store:
                 schema = self.schema()  # again, under the lock
                 if self._schema_damage is not None:
                     if schema is None:
-                        path.unlink(missing_ok=True)
+                        self.remove(path)
                         self._schema_damage = None
                     else:
                         self.write_schema(schema)
@@ -411,19 +474,16 @@ class _Store:
         except (_WriteError, OSError) as err:
             fate = (f"could not rebuild it ({err}); pd.read_parquet(STORE) fails until it is "
                     "rebuilt where the store is writable (open it with asttools.read_store)")
-        warnings.warn(f"{printable_path(path)}: damaged schema part ({damage}); {fate}",
+        warnings.warn(f"{self.show(path)}: damaged schema part ({damage}); {fate}",
                       ASTToolsWarning, stacklevel=3)
 
-    def publish(self, table: pa.Table, *, errors: bool = False) -> tuple[int, Path]:
+    def publish(self, table: pa.Table, *, errors: bool = False) -> tuple[int, PurePath]:
         """Write ``table`` (its columns fitted to :meth:`schema`) as the next part, under
         the lock; the schema part is widened first."""
         with self.locked():
             folder = self.root / ERRORS_DIR if errors else self.root
             if errors:
-                try:
-                    folder.mkdir(exist_ok=True)
-                except OSError as err:
-                    raise _write_failed(folder, err, "the errors folder") from err
+                self._make_dir(folder, "the errors folder")
             else:
                 current = self.schema()
                 wider = _merge_schemas([current, table.schema.remove_metadata()])
@@ -431,7 +491,7 @@ class _Store:
                     self.write_schema(wider)
             seq = self.next_seq()
             path = folder / f"part-{seq:06d}-{secrets.token_hex(4)}.parquet"
-            _write_atomic(table, path, what="a part file")
+            self._write_table(table, path, what="a part file")
             self._seen |= {str(path)}  # known to the writer: not another writer's news
             return seq, path
 
@@ -467,7 +527,7 @@ class _Store:
                 if want is not None:
                     data["settings"][key] = want
                 data["latest_settings_key"] = key
-                _write_json_atomic(data, path)
+                self._write_json(data, path)
         except _WriteError as err:
             if not _unwritable(err):
                 warnings.warn(f"{err}; read_store's default settings may be an earlier "
@@ -497,11 +557,12 @@ class _Store:
         return newest
 
     # ---- reading
-    def read_part(self, part: _Part | Path, columns: list[str] | None = None) -> pa.Table | None:
+    def read_part(self, part: _Part | PurePath, columns: list[str] | None = None
+                  ) -> pa.Table | None:
         """A part's rows; None, with a warning, when it is damaged (or gone)."""
         path = part.path if isinstance(part, _Part) else part
         try:
-            return _read_parquet(path, columns=columns)
+            return self._read_file(path, columns=columns)
         except _Damaged as err:
             self._parts[path] = None
             self._set_aside(path, err)
@@ -516,7 +577,7 @@ class _Store:
         raise StoreError(f"{self.name}: its part files keep changing while being read "
                          "(another process compacting it?); try again")
 
-    def index(self, key: str) -> tuple[dict[str, _Event], dict[str, tuple[Path, str]]]:
+    def index(self, key: str) -> tuple[dict[str, _Event], dict[str, tuple[PurePath, str]]]:
         """Newest event per path, and where rows of each content hash lie."""
 
         def full():
@@ -526,7 +587,7 @@ class _Store:
         return self._retried(full)
 
     def update(self, key: str, latest: dict[str, _Event],
-               by_hash: dict[str, tuple[Path, str]]) -> None:
+               by_hash: dict[str, tuple[PurePath, str]]) -> None:
         """Add to an :meth:`index` what the parts published since say (another writer's);
         index everything again when parts went (a compaction)."""
 
@@ -552,7 +613,7 @@ class _Store:
         if only is not None:
             parts = [p for p in parts if str(p.path) in only]
         events = []
-        by_hash: dict[str, tuple[Path, str]] = {}
+        by_hash: dict[str, tuple[PurePath, str]] = {}
         for part in parts:
             cols = [c for c in part.schema.names if c not in VECTOR_COLUMNS + TOP_COLUMNS]
             t = self.read_part(part, cols)

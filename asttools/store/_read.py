@@ -12,7 +12,8 @@ from ..errors import ParameterError, StoreError
 from ..result import EmbeddingResult
 from ._columns import _merge_schemas
 from ._extract import _model_name
-from ._layout import _KEY_KEY, _META_KEY, ERRORS_DIR, SCHEMA_PART, _frames, _Store, _write_failed
+from ._layout import _KEY_KEY, _META_KEY, SCHEMA_PART, _frames, _Store, _write_failed
+from ._objects import open_store
 from ._writer import _error_table, _Input
 
 # --------------------------------------------------------------------------- reading
@@ -70,13 +71,15 @@ def _describe(held: dict[str, dict]) -> str:
         for k, m in held.items())
 
 
-def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) -> EmbeddingResult:
+def read_store(store: str | os.PathLike | tuple, *,
+               settings: str | dict | None = None) -> EmbeddingResult:
     """Read the current rows of an embedding store.
 
     Parameters
     ----------
-    store : str or PathLike
-        A directory written by :func:`extract` (or ``asttools extract``).
+    store : str, PathLike or (pyarrow.fs.FileSystem, str)
+        A directory written by :func:`extract` (or ``asttools extract``), or a store on
+        object storage: a URI (``"s3://bucket/prefix"``) or a ``(FileSystem, path)`` pair.
     settings : str or dict, optional
         Which settings to read when the store holds several: a settings key
         (``meta["settings_key"]``), or a dict of some of ``model``, ``pooling``,
@@ -96,13 +99,17 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
         (float32, (n_rows, n_labels)), ``errors`` (``item``, ``path``, ``content_hash``,
         ``settings_key``, ``reason`` of the paths whose newest attempt failed) and
         ``meta`` (settings, versions, ``random_weights``, ``labels``, ``settings_key``,
-        ``store``).
+        ``store``: the directory, or ``scheme://path`` without a URI's query).
 
     Raises
     ------
     StoreError
-        The directory does not exist, cannot be read, holds nothing, or ``settings``
-        match none or more than one of the settings it holds (the message lists them).
+        The directory does not exist, cannot be read (or downloaded), holds nothing, or
+        ``settings`` match none or more than one of the settings it holds (the message
+        lists them).
+    ParameterError
+        ``store`` is neither a path, a URI pyarrow opens, nor a ``(FileSystem, path)``
+        pair.
 
     Warns
     -----
@@ -116,30 +123,32 @@ def read_store(store: str | os.PathLike, *, settings: str | dict | None = None) 
     >>> emb = asttools.read_store("emb")  # doctest: +SKIP
     >>> emb.table.head(), emb.embeddings.shape  # doctest: +SKIP
     """
-    st = _Store(store, create=False)
+    st = open_store(store, create=False)
     key = _resolve_key(st, settings)
     table, emb, probs, failed = _frames(st.read(key))
     number = {k: i for i, k in enumerate(sorted(set(table["id"]) | set(failed["id"])))}
     table.insert(0, "item", np.asarray([number[k] for k in table["id"]], dtype=np.int64))
     failed.insert(0, "item", np.asarray([number[k] for k in failed["id"]], dtype=np.int64))
     meta = dict(st.all_settings()[key])
-    meta.update(store=str(st.root), settings_key=key)
+    meta.update(store=st.location, settings_key=key)
     meta.setdefault("precision", _setting(meta, "precision"))
     return EmbeddingResult.from_rows(table, emb, probs, failed, meta)
 
 
-def compact_store(store: str | os.PathLike) -> dict[str, int]:
+def compact_store(store: str | os.PathLike | tuple) -> dict[str, int]:
     """Rewrite a store as one part per settings, dropping superseded rows and errors.
 
     What :func:`read_store` returns does not change. New parts are written first and the
     old ones removed after, so a crash in between leaves a valid store (with the old
     rows still there for ``pd.read_parquet``, but superseded in :func:`read_store`).
     The store's lock is held throughout: concurrent writers wait to publish. Damaged
-    parts are moved into ``_corrupt/`` (with a warning), not removed.
+    parts are moved into ``_corrupt/`` (with a warning), not removed. Object storage has
+    no lock: compact a store there only while nothing writes to it.
 
     Parameters
     ----------
-    store : str or PathLike
+    store : str, PathLike or (pyarrow.fs.FileSystem, str)
+        As for :func:`read_store`.
 
     Returns
     -------
@@ -152,12 +161,12 @@ def compact_store(store: str | os.PathLike) -> dict[str, int]:
         The store does not exist, cannot be read, or cannot be written (read-only, a
         full disk: the message says which; the store stays valid).
     """
-    st = _Store(store, create=False)
+    st = open_store(store, create=False)
     with st.locked():
         old = st.window_parts() + st.error_parts()
         rows_before = 0
         for part in st.window_parts():
-            with open(part.path, "rb") as f:
+            with st.open_input(part.path) as f:
                 rows_before += pq.read_metadata(f).num_rows
         keys = st.keys()
         latest = st.latest_key()
@@ -175,19 +184,15 @@ def compact_store(store: str | os.PathLike) -> dict[str, int]:
                            .replace_schema_metadata(md), errors=True)
         try:
             for part in old:
-                part.path.unlink(missing_ok=True)
-            for folder in (st.root, st.root / ERRORS_DIR):
-                if folder.is_dir():
-                    for name in os.listdir(folder):
-                        if name.startswith(".") and name.endswith(".tmp"):
-                            (folder / name).unlink(missing_ok=True)
+                st.remove(part.path)
+            st.remove_temporaries()
         except OSError as err:
             raise _write_failed(st.root, err, "(removing the compacted parts)") from err
         schema = _merge_schemas(p.schema for p in st.window_parts())
         if schema is not None:
             st.write_schema(schema)
         else:
-            (st.root / SCHEMA_PART).unlink(missing_ok=True)
+            st.remove(st.root / SCHEMA_PART)
         if latest is not None:
             st.record(latest, keys[latest])
     return {"parts_before": len(old), "parts_after": len(st.window_parts() + st.error_parts()),

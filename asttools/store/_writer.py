@@ -245,7 +245,12 @@ class _Claims:
         return int(hashlib.sha256(f"{self.key}:{content_hash}".encode()).hexdigest()[:15], 16)
 
     def take(self, content_hash: str, *, wait: bool = False) -> bool:
-        """Claim an input; False when another process holds it (``wait``: wait for it)."""
+        """Claim an input; False when another process holds it (``wait``: wait for it).
+
+        Always True on a store that cannot be locked (object storage): one writer at a
+        time there (see "Object storage" in the module documentation)."""
+        if not self.store.lockable:
+            return True
         if self.fd is None:
             path = self.store.root / CLAIMS_FILE
             try:
