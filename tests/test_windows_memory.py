@@ -393,7 +393,7 @@ def _write(path: Path, seconds: float = 0.5) -> Path:
 @pytest.mark.parametrize(
     "args, match",
     [(["--batch-size", "0"], r"argument --batch-size: must be an integer >= 1, got '0'"),
-     (["--workers", "-1"], r"argument --workers: must be an integer >= 0, got '-1'"),
+     (["--workers", "-1"], r"argument --workers: must be an integer >= 0 or 'auto', got '-1'"),
      (["--channel", "-2"], r"argument --channel: must be an integer >= 0, got '-2'"),
      (["--window", "30"], r"--window 30 s is longer than the model's input, 10\.24 s"),
      (["--window", "inf"], r"--window must be a finite number of seconds, got inf"),
