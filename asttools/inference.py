@@ -527,22 +527,31 @@ def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int, *,
     media = media or {}
     offset = media.get("audio_offset_s") or 0.0
     duration = media.get("video_duration_s") or media.get("audio_duration_s")
-    table = pd.DataFrame(
-        {
-            "item": it.index,
-            "id": pd.Series([it.id] * len(bounds), dtype=object),
-            "path": pd.Series([it.name] * len(bounds), dtype=object),  # even not UTF-8
-            "window": np.arange(len(bounds)),
-            "start_s": [offset + (first + s) / SAMPLE_RATE for s, _ in bounds],
-            "end_s": [offset + (first + e) / SAMPLE_RATE for _, e in bounds],
-            "clip_duration_s": np.nan if duration is None else float(duration),
-        }
-    )
+    n = len(bounds)
+    index = pd.RangeIndex(n)
+
+    def same(value) -> pd.Series:  # one object per window, even a tuple, list or bytes
+        col = np.empty(n, dtype=object)
+        col.fill(value)
+        return pd.Series(col, index=index, dtype=object, copy=False)
+
+    spans = np.asarray(bounds, dtype=np.float64).reshape(n, 2)
+    columns = {
+        "item": np.full(n, it.index, dtype=np.int64),
+        "id": same(it.id),
+        "path": same(it.name),  # even not UTF-8
+        "window": np.arange(n),
+        "start_s": offset + (first + spans[:, 0]) / SAMPLE_RATE,
+        "end_s": offset + (first + spans[:, 1]) / SAMPLE_RATE,
+        "clip_duration_s": np.full(n, np.nan if duration is None else float(duration)),
+    }
     for key, value in _status(it, media).items():  # the input's own columns, per window
-        table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
-    for key, value in it.extra.items():  # one value per window, even a tuple or list
-        table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
-    return table
+        columns[key] = same(value)
+    for key, value in it.extra.items():  # carried columns, after (and over) the others
+        columns[key] = same(value)
+    # one constructor call: adding columns one by one cost ~3 ms per input, the main
+    # thread's largest per-file cost when a GPU embeds hundreds of files a second
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 @dataclass

@@ -22,8 +22,13 @@ up to ``--max-workers`` (default twice the usable CPUs):
 
 Each cell is the best of ``--repeat`` passes over all files (default 2). Ratios are against
 1 worker of the same kind in the same run. A second table times the stages one thread at a
-time and then in 2 threads (decode only, resample only), to show which of them release the
-GIL: a stage whose 2-thread speed-up is near 2 does; one near 1 does not.
+time and then in 2 threads (decode only, resample only): on an idle machine, a stage whose
+2-thread speed-up is near 2 releases the GIL, one near 1 does not. On a busy machine that
+comparison says little, so ``--gil`` (needs ``py-spy``) measures it directly: one process
+decodes the files in a loop while py-spy samples it twice, once counting every sample in
+``load_audio`` and once only those holding the GIL; their ratio is the share of decoding
+time that holds the GIL, which bounds what threads can gain (Amdahl: 1 / share), however
+many cores there are and however busy they are.
 
 Figures are single runs on a shared machine: compare them within one run.
 """
@@ -136,6 +141,21 @@ def make_files(folder: Path, kind: str, n: int, seconds: float, *, video: bool =
     return paths
 
 
+def make_one(job: tuple[str, str, int, float]) -> str:
+    """One file of ``make_files`` (kind, seed ``i``) in the folder ``job[0]``: for a
+    process pool. Returns its path."""
+    folder, kind, i, seconds = job
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    sr = RATES[i % len(RATES)]
+    path = Path(folder) / f"clip_{i:04d}.{kind}"
+    pcm = _signal(seconds, sr, seed=i)
+    if kind == "mp4":
+        write_mp4(path, pcm, sr)
+    else:
+        sf.write(path, pcm.T, sr, subtype="PCM_16")
+    return str(path)
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -214,7 +234,48 @@ def stage_scaling(paths: list[Path], repeat: int) -> list[dict]:
     return out
 
 
+def _gil_child(kind: str, folder: str, seconds: float) -> None:
+    """Decode the files of ``kind`` in ``folder`` in a loop for ``seconds`` (under py-spy)."""
+    paths = sorted(str(p) for p in Path(folder).glob(f"*.{kind}"))
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for p in paths:
+            _decode(p)
+
+
+def gil_share(folder: Path, kind: str, seconds: float = 10.0) -> dict | None:
+    """Share of ``load_audio``'s samples that hold the GIL (py-spy), or None without it."""
+    spy = shutil.which("py-spy")
+    if spy is None:
+        print("    py-spy not found: pip install py-spy to measure the GIL share")
+        return None
+    counts = {}
+    for mode in ("all", "gil"):
+        out = folder / f"spy_{kind}_{mode}.txt"
+        cmd = [spy, "record", "-r", "200", "-d", str(int(seconds)), "--format", "raw",
+               "-o", str(out), *(["--gil"] if mode == "gil" else []), "--",
+               sys.executable, __file__, "--gil-child", kind, str(folder), str(seconds + 2)]
+        subprocess.run(cmd, capture_output=True, check=False)
+        total = 0
+        if out.exists():
+            for line in out.read_text().splitlines():
+                stack, _, n = line.rpartition(" ")
+                if "load_audio" in stack and n.isdigit():
+                    total += int(n)
+        counts[mode] = total
+    if not counts["all"]:
+        return None
+    share = counts["gil"] / counts["all"]
+    print(f"    {kind}: load_audio holds the GIL in {share:.0%} of its samples "
+          f"({counts['gil']} of {counts['all']}); threads can gain at most "
+          f"{1 / max(share, 1e-9):.1f}x", flush=True)
+    return {"kind": kind, "samples": counts["all"], "holding_gil": counts["gil"],
+            "share": share, "max_thread_speedup": 1 / max(share, 1e-9)}
+
+
 def main(argv: list[str] | None = None) -> None:
+    if argv is None and len(sys.argv) == 5 and sys.argv[1] == "--gil-child":
+        return _gil_child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=48, help="files per kind (default 48)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per file")
@@ -225,8 +286,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="largest pool (default twice the usable CPUs)")
     parser.add_argument("--repeat", type=int, default=2, help="passes per cell; the best counts")
     parser.add_argument("--no-video", action="store_true", help="mp4 files without video")
+    parser.add_argument("--gil", action="store_true",
+                        help="also measure the share of decoding that holds the GIL (py-spy)")
+    parser.add_argument("--skip-pools", action="store_true",
+                        help="skip the worker-count table (with --gil: only the GIL share)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="also write the tables (CSV and Markdown) into this folder")
+                        help="also write the worker-count table as decode.csv into this folder")
     args = parser.parse_args(argv)
 
     import pandas as pd
@@ -240,7 +305,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.files} files per kind, {args.seconds:g} s each, stereo at 44.1/48 kHz -> "
           f"load_audio (16 kHz mono); workers {counts}; best of {args.repeat}")
     folder = Path(tempfile.mkdtemp(prefix="bench-decode-"))
-    rows, stages = [], []
+    rows, stages, gil = [], [], []
     try:
         files = {}
         for kind in args.kinds.split(","):
@@ -251,15 +316,25 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  wrote {args.files} {kind} files ({size:.1f} MiB) in "
                   f"{time.perf_counter() - t0:.1f} s", flush=True)
         for kind, paths in files.items():
+            if args.skip_pools:
+                break
             print(f"  {kind}:", flush=True)
             for r in measure(paths, args.pools.split(","), counts, args.repeat):
                 rows.append({"kind": kind, **r})
-        if "mp4" in files:
+        if "mp4" in files and not args.skip_pools:
             print("  stages, threads (GIL check):", flush=True)
             stages = stage_scaling(files["mp4"], args.repeat)
+        if args.gil:
+            print("  GIL share (py-spy):", flush=True)
+            gil = [g for g in (gil_share(folder, kind) for kind in files) if g]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
+    if gil:
+        print()
+        print(pd.DataFrame(gil).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    if not rows:
+        return
     table = pd.DataFrame(rows)
     table["files_per_s"] = args.files / table["seconds"]
     table["audio_s_per_s"] = table["files_per_s"] * args.seconds
@@ -275,8 +350,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         shown.to_csv(args.out / "decode.csv", index=False)
-        (args.out / "decode.md").write_text(
-            f"CPU: {cpu_summary()}\n\n" + shown.to_markdown(index=False, floatfmt=".2f") + "\n")
 
 
 if __name__ == "__main__":
