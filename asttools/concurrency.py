@@ -7,17 +7,22 @@ the input may be a lazy iterator. The pool is threads, or worker processes.
 Threads or processes. Hashing, libsndfile, soxr and FFmpeg's codec calls release the
 GIL, but decoding an mp4 with PyAV does not wholly: each decoded frame (1024 samples of
 AAC) becomes a Python object and a numpy array while holding it. Sampled with ``py-spy
---gil`` (``benchmarks/bench_decode.py`` describes the run), ``load_audio`` held the GIL
-35% of its time on 10 s stereo AAC mp4 files and 14% on WAV files, so threads can speed mp4
-decoding up about 1 / 0.35 ≈ 3 times at most, however many cores there are; processes
-scale with the cores. ``workers="auto"`` (:func:`resolve_workers`) therefore decodes in
-processes when it picks more than one worker; an integer asks for that many threads.
+--gil`` (``benchmarks/bench_decode.py --gil``), ``load_audio`` held the GIL 35-39% of its
+time on 10 s stereo AAC mp4 files and 6-14% on WAV files, so threads can speed mp4 decoding
+up about 1 / 0.39 ≈ 2.6 times at most, however many cores there are; processes scale with
+the cores. ``workers="auto"`` (:func:`resolve_workers`) therefore decodes in processes when
+it picks more than one worker; an integer asks for that many threads. Worker processes
+import the caller's main script again, as every ``multiprocessing`` worker does: a script
+should keep its work under ``if __name__ == "__main__":``, and pays its top-level imports
+once per worker.
 
-Warnings a worker raises go straight to the warnings machinery, which is process-wide in
+Warnings a thread raises go straight to the warnings machinery, which is process-wide in
 Python 3.11: the caller's filters and ``catch_warnings`` apply to them as to its own. The
-workers never use ``catch_warnings`` themselves: it swaps process-wide state, and two
+threads never use ``catch_warnings`` themselves: it swaps process-wide state, and two
 threads entering and leaving it out of order left a recorder installed for good (seen as a
-notebook cell that re-issued its own recorded warnings forever).
+notebook cell that re-issued its own recorded warnings forever). A worker process runs one
+job at a time in its main thread, so there it records them, and the caller issues them
+again when that item's turn comes.
 """
 
 from __future__ import annotations

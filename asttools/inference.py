@@ -36,10 +36,7 @@ from .audio import (
     check_sample_rate,
     check_waveform,
     is_silent,
-    load_audio,
-    probe_media,
     resample,
-    stream_audio,
 )
 from .concurrency import check_workers, prefetch, resolve_workers
 from .constants import (
@@ -388,9 +385,10 @@ def _loaded(items: Iterable[Item], channel: int | None, workers: int,
 
 
 def _loaded_in_processes(items, channel, workers, win, job):
-    """Files decode in worker processes (a module without torch; only their path, segment and channel are sent;
-    the 16 kHz waveform comes back); arrays, and files long enough to be read as a
-    stream, are handled here, in input order."""
+    """Files decode in worker processes (:func:`asttools.sources.decode_file`, in a module
+    without torch; only path, segment and channel are sent, the 16 kHz waveform comes
+    back); arrays, and files long enough to be read as a stream, are handled here, in
+    input order."""
 
     def request(it: Item):
         return None if it.sr is not None else (it.source, it.segment, channel, win)
@@ -677,7 +675,9 @@ def iter_windows(
             continue
         n_samples = src.n_samples if streamed else len(src)
         bounds = bounds_of(n_samples) if streamed else bounds
-        _finish_media(source, it, n_samples, bool(src.silent) if streamed else is_silent(src))
+        silent = (bool(src.silent) if streamed else source.silent if source.silent is not None
+                  else is_silent(src))
+        _finish_media(source, it, n_samples, silent)
         yield Cut(it, bounds, n_samples, source.first, source.media)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import AudioStream, MediaInfo, load_audio, probe_media, stream_audio
+from .audio import AudioStream, MediaInfo, is_silent, load_audio, probe_media, stream_audio
 from .constants import SAMPLE_RATE
 from .errors import AudioError
 
@@ -36,6 +36,7 @@ class Source:
     first: int = 0  # the file's 16 kHz sample number of audio[0] (a segment's context)
     media: dict[str, Any] = field(default_factory=dict)
     info: MediaInfo | None = None  # what the headers say (files only)
+    silent: bool | None = None  # asttools.audio.is_silent(audio), where it was decoded
 
 
 def file_media(path: str | os.PathLike) -> tuple[dict[str, Any], MediaInfo | None]:
@@ -71,7 +72,7 @@ def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | 
         start, stop = context(segment, media.get("audio_offset_s") or 0.0, win)
         wav, _ = load_audio(path, sr=SAMPLE_RATE, channel=channel,
                             offset=start / SAMPLE_RATE, duration=(stop - start) / SAMPLE_RATE)
-        return Source(wav, start, media, info)
+        return Source(wav, start, media, info, is_silent(wav))
     try:
         opened = stream_audio(path, sr=SAMPLE_RATE, channel=channel)
     except AudioError:  # load_audio says why, or decodes it another way
@@ -84,7 +85,7 @@ def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | 
             return None
         opened.close()
     wav, _ = load_audio(path, sr=SAMPLE_RATE, channel=channel)
-    return Source(wav, 0, media, info)
+    return Source(wav, 0, media, info, is_silent(wav))  # in the worker, not the model's thread
 
 
 def decode_file(

@@ -126,7 +126,8 @@ def write_mp4(path: Path, pcm: np.ndarray, sr: int, *, video: bool = True) -> No
             out.mux(p)
 
 
-def make_files(folder: Path, kind: str, n: int, seconds: float, *, video: bool = True) -> list[Path]:
+def make_files(folder: Path, kind: str, n: int, seconds: float, *,
+               video: bool = True) -> list[Path]:
     """``n`` stereo files of ``kind`` ("mp4" or "wav"), alternately at 44.1 and 48 kHz."""
     paths = []
     for i in range(n):

@@ -216,7 +216,7 @@ def stage_decode(b: Bench, files: dict[str, list[str]], device, n_scaling: int, 
                 for _, done in prefetch(decode_file, reqs, workers=n, processes=use):
                     assert done[0] == "ok", done
 
-            t = _timed(lambda: run(requests[: 2 * n]), device, warmup=0)  # pool start
+            t = _timed(lambda r=requests[: 2 * n]: run(r), device, warmup=0)  # pool start
             t = _timed(run, device, warmup=0)
             b.add(stage="decode", kind=kind, pool=pool, workers=n, files=len(paths),
                   files_per_s=len(paths) / t, windows_per_s=len(paths) / t, seconds=t,
@@ -238,7 +238,7 @@ def stage_host(b: Bench, files: dict[str, list[str]], device):
     for kind, paths in files.items():
         items = as_items(paths)
 
-        def run():
+        def run(items=items):
             n = 0
             for event in iter_windows(items, workers="auto", device=device):
                 if isinstance(event, Cut):
@@ -266,7 +266,7 @@ def stage_h2d_fbank(b: Bench, device, batches: list[int], iters: int):
                       windows_per_s=bs / t)
         x = host.to(device)
         with torch.inference_mode():
-            t = _timed(lambda: fbank(x), device, iters=iters)
+            t = _timed(lambda x=x: fbank(x), device, iters=iters)
         b.add(stage="fbank", batch=bs, seconds=t, windows_per_s=bs / t,
               note="asttools.features.fbank on the device, float64 inside")
 
@@ -305,8 +305,8 @@ def stage_model(b: Bench, model, device, precisions: list[str], batches: list[in
             m.set_attn_implementation("eager")
             try:
                 with torch.inference_mode():
-                    t = _timed(lambda: m.classifier(
-                        m.audio_spectrogram_transformer(feats).pooler_output),
+                    t = _timed(lambda m=m, f=feats: m.classifier(
+                        m.audio_spectrogram_transformer(f).pooler_output),
                         device, iters=max(1, iters // 2), warmup=1)
                 b.add(stage="model", precision=prec, batch=bs, attention="eager", seconds=t,
                       windows_per_s=bs / t)
