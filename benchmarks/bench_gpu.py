@@ -203,7 +203,8 @@ def _markdown(table: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------- stages
 
 
-def stage_decode(b: Bench, files: dict[str, list[str]], device, n_scaling: int, repeat: int):
+def stage_decode(b: Bench, files: dict[str, list[str]], device, n_scaling: int, repeat: int,
+                 cpus: int):
     n, processes = resolve_workers("auto", device=device)
     win = WINDOW
     for kind, paths in files.items():
@@ -223,7 +224,6 @@ def stage_decode(b: Bench, files: dict[str, list[str]], device, n_scaling: int, 
                   note="decode_file: probe, decode, downmix, soxr HQ to 16 kHz (pool start "
                        "included)")
     if "mp4" in files and n_scaling and b.left() > 60:
-        cpus = usable_cpus()
         counts = sorted({1, 2, 4, 8, cpus - 1, cpus} & set(range(1, 2 * cpus + 1)))
         sample = [Path(p) for p in files["mp4"][:n_scaling]]
         for r in measure(sample, ["threads", "processes"], counts, repeat):
@@ -384,10 +384,17 @@ def main(argv: list[str] | None = None) -> int:
                              "--quick; 0 skips it)")
     parser.add_argument("--eager", action="store_true",
                         help="add an eager-attention model row at the largest batch")
+    parser.add_argument("--pretend-cpus", type=int, default=None,
+                        help="size workers='auto' as if this many CPUs were usable (to "
+                             "smoke-test the process pool on a small machine)")
     parser.add_argument("--budget", type=float, default=420.0,
                         help="seconds after which no new stage starts (default 420)")
     args = parser.parse_args(argv)
     _heavy_imports()
+    if args.pretend_cpus:
+        import asttools.concurrency
+
+        asttools.concurrency.usable_cpus = lambda: args.pretend_cpus
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     quick = args.quick
@@ -400,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     iters = args.iters or (2 if quick else 10)
     n_scaling = args.scaling_files if args.scaling_files is not None else (16 if quick else 256)
     kinds = args.kinds.split(",")
-    cpus = usable_cpus()
+    cpus = args.pretend_cpus or usable_cpus()
 
     env = {
         "device": str(device),
@@ -433,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
               f"attention {model.config._attn_implementation}, built in "
               f"{time.perf_counter() - t0:.1f} s", flush=True)
         stages = [
-            ("decode", lambda: stage_decode(b, files, device, n_scaling, 1 if quick else 2)),
+            ("decode", lambda: stage_decode(b, files, device, n_scaling, 1 if quick else 2,
+                                            cpus)),
             ("host", lambda: stage_host(b, files, device)),
             ("h2d/fbank", lambda: stage_h2d_fbank(b, device, batches, iters)),
             ("model", lambda: stage_model(b, model, device, precisions, batches, iters,
