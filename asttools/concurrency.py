@@ -7,9 +7,9 @@ the input may be a lazy iterator. The pool is threads, or worker processes.
 Threads or processes. Hashing, libsndfile, soxr and FFmpeg's codec calls release the
 GIL, but decoding an mp4 with PyAV does not wholly: each decoded frame (1024 samples of
 AAC) becomes a Python object and a numpy array while holding it. Sampled with ``py-spy
---gil`` (``benchmarks/bench_decode.py --gil``), ``load_audio`` held the GIL 35-39% of its
-time on 10 s stereo AAC mp4 files and 6-14% on WAV files, so threads can speed mp4 decoding
-up about 1 / 0.39 ≈ 2.6 times at most, however many cores there are; processes scale with
+--gil`` (``benchmarks/bench_decode.py --gil``), ``load_audio`` held the GIL 35-44% of its
+time on 10 s stereo AAC mp4 files and 6-14% on WAV files (three runs), so threads can speed
+mp4 decoding up 2.3-2.9 times at most, however many cores there are; processes scale with
 the cores. ``workers="auto"`` (:func:`resolve_workers`) therefore decodes in processes when
 it picks more than one worker; an integer asks for that many threads. Worker processes
 import the caller's main script again, as every ``multiprocessing`` worker does: a script
