@@ -192,6 +192,26 @@ def _int_at_least(low: int):
     return parse
 
 
+def _workers(text: str) -> int | str:
+    """``--workers``: an integer >= 0 or 'auto'."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 or 'auto', got {text!r}")
+    return value
+
+
+_workers.__name__ = "integer >= 0 or 'auto'"
+_WORKERS_HELP = ("decoders working ahead of the model: N threads, or 'auto': the CPUs the "
+                 "model leaves free, as processes when more than one (on a GPU machine all "
+                 "usable CPUs but one, at most 32; on a CPU-only machine usually 1) "
+                 "(default 1)")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("model and run options")
     g.add_argument("--model", default=None, metavar="NAME",
@@ -213,9 +233,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help="use this channel of multi-channel files (default: their mean)")
     g.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help=_PRECISION_HELP)
-    g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
-                   help="background threads decoding and resampling ahead of the model "
-                        "(default 1)")
+    g.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+                   help=_WORKERS_HELP)
     g.add_argument("--id-column", default=None, metavar="COLUMN",
                    help="the manifest column that names each clip (default: its 'id' column, "
                         "else the path relative to the folder or manifest)")
@@ -334,8 +353,8 @@ def _add_timestamps(sub) -> None:
                    help="use this channel instead of the mean of channels")
     g.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help=_PRECISION_HELP)
-    g.add_argument("--workers", type=_int_at_least(0), default=1, metavar="N",
-                   help="threads decoding ahead of the model (default 1)")
+    g.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+                   help=_WORKERS_HELP)
     g.add_argument("--id-column", default=None, metavar="COLUMN",
                    help="the manifest column that names each input (default 'id', else "
                         "the path relative to the manifest or folder)")

@@ -36,12 +36,9 @@ from .audio import (
     check_sample_rate,
     check_waveform,
     is_silent,
-    load_audio,
-    probe_media,
     resample,
-    stream_audio,
 )
-from .concurrency import prefetch
+from .concurrency import check_workers, prefetch, resolve_workers
 from .constants import (
     FRAME_SHIFT,
     INPUT_COLUMNS,
@@ -56,6 +53,7 @@ from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path, list_inputs
 from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
+from .sources import STREAM_S, Source, decode_file, file_media, load_file
 
 __all__ = [
     "ON_ERROR",
@@ -81,10 +79,6 @@ __all__ = [
 
 #: What ``embed`` does with inputs that fail to load.
 ON_ERROR = ("warn", "raise", "ignore")
-
-#: Files whose header says they are longer than this many seconds are decoded block by
-#: block (:func:`asttools.audio.stream_audio`) while their windows are cut, not whole.
-STREAM_S = 600.0
 
 
 # --------------------------------------------------------------------------- forward
@@ -317,39 +311,14 @@ def _as_array(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-@dataclass
-class _Source:
-    """An input's audio as the streaming pass cuts it: the samples (or an open stream for
-    a long file), where they start in the file, and what is known about the media."""
-
-    audio: np.ndarray | AudioStream
-    first: int = 0  # the file's 16 kHz sample number of audio[0] (a segment's context)
-    media: dict[str, Any] = field(default_factory=dict)
-    info: MediaInfo | None = None  # what the headers say (files only)
-
-
 def _load(item: Item, channel: int | None, win: int, media: dict[str, Any],
-          info: MediaInfo | None) -> _Source:
-    """The 16 kHz mono audio of an input: whole, an open stream for a file over
-    ``STREAM_S``, or for a segment just the part around it that its windows need."""
+          info: MediaInfo | None) -> Source:
+    """The 16 kHz mono audio of an input (:func:`asttools.sources.load_file` for a file)."""
     if item.sr is not None:
         wav = check_waveform(item.source, item.sr, name=item.name)
-        return _Source(resample(wav, item.sr, SAMPLE_RATE))
-    if item.segment is not None:
-        start, stop = _context(item.segment, media.get("audio_offset_s") or 0.0, win)
-        wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel,
-                            offset=start / SAMPLE_RATE, duration=(stop - start) / SAMPLE_RATE)
-        return _Source(wav, start, media, info)
-    try:
-        stream = stream_audio(item.source, sr=SAMPLE_RATE, channel=channel)
-    except AudioError:  # load_audio says why, or decodes it another way
-        stream = None
-    if stream is not None:
-        if stream.duration_s is not None and stream.duration_s > STREAM_S:
-            return _Source(stream, 0, media, info)
-        stream.close()
-    wav, _ = load_audio(item.source, sr=SAMPLE_RATE, channel=channel)
-    return _Source(wav, 0, media, info)
+        return Source(resample(wav, item.sr, SAMPLE_RATE))
+    return load_file(item.source, segment=item.segment, channel=channel, win=win,
+                     media=media, info=info)
 
 
 def media_of(item: Item) -> tuple[dict[str, Any], MediaInfo | None]:
@@ -358,15 +327,10 @@ def media_of(item: Item) -> tuple[dict[str, Any], MediaInfo | None]:
     in-memory input, or a file the probe cannot read (decoding then says why)."""
     if item.sr is not None:
         return {}, None
-    try:
-        info = probe_media(item.source)
-    except AudioError:
-        return {}, None
-    return {"audio_offset_s": info.audio_offset_s, "video_duration_s": info.video_duration_s,
-            "frame_rate": info.frame_rate}, info
+    return file_media(item.source)
 
 
-def _finish_media(source: _Source, it: Item, n_samples: int, silent: bool) -> None:
+def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> None:
     """Record what decoding found: the track's length, silence, and whether the audio
     ends where the video does (``av_warning``, the text of
     :func:`asttools.audio.av_mismatch`)."""
@@ -377,17 +341,6 @@ def _finish_media(source: _Source, it: Item, n_samples: int, silent: bool) -> No
         media["audio_duration_s"] = n_samples / SAMPLE_RATE
         if source.info is not None:
             media["av_warning"] = av_mismatch(source.info, n_samples / SAMPLE_RATE)
-
-
-def _context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[int, int]:
-    """The audio samples (16 kHz, from the stream's first) a segment's windows may need:
-    a window's length around a short segment, the segment plus a window for a long one."""
-    a = round((segment[0] - offset_s) * SAMPLE_RATE)
-    b = round((segment[1] - offset_s) * SAMPLE_RATE)
-    if b - a <= win:
-        centre = (a + b) // 2
-        return max(0, centre - win), max(centre + win, 1)
-    return max(0, a), max(b + win, 1)
 
 
 def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n: int,
@@ -414,17 +367,41 @@ def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n
 
 
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
-            win: int = round(WINDOW_S * SAMPLE_RATE)) -> Iterator[tuple[Item, Any]]:
-    """Yield (item, _Source or ItemError), decoding up to 2*workers items ahead."""
+            win: int = round(WINDOW_S * SAMPLE_RATE), *,
+            processes: bool = False) -> Iterator[tuple[Item, Any]]:
+    """Yield (item, Source or ItemError), decoding up to 2*workers items ahead, in
+    ``workers`` threads or (``processes``) worker processes."""
 
-    def job(it: Item) -> _Source | ItemError:
+    def job(it: Item) -> Source | ItemError:
         media, info = media_of(it)
         try:
             return _load(it, channel, win, media, info)
         except AudioError as err:  # a video without audio keeps its duration and rate
             return ItemError(it, err.reason, err.status, media=dict(media))
 
-    return prefetch(job, items, workers=workers, name="asttools-load")
+    if not processes or workers <= 0:
+        return prefetch(job, items, workers=workers, name="asttools-load")
+    return _loaded_in_processes(items, channel, workers, win, job)
+
+
+def _loaded_in_processes(items, channel, workers, win, job):
+    """Files decode in worker processes (:func:`asttools.sources.decode_file`, in a module
+    without torch; only path, segment and channel are sent, the 16 kHz waveform comes
+    back); arrays, and files long enough to be read as a stream, are handled here, in
+    input order."""
+
+    def request(it: Item):
+        return None if it.sr is not None else (it.source, it.segment, channel, win)
+
+    for it, done in prefetch(decode_file, items, workers=workers, processes=True,
+                             argument=request, name="asttools-load"):
+        if done is None or done[0] == "stream":
+            yield it, job(it)
+        elif done[0] == "error":
+            yield it, ItemError(it, done[1], done[2], media=done[3])
+        else:
+            yield it, done[1]
+
 
 
 # --------------------------------------------------------------------------- streaming
@@ -548,22 +525,31 @@ def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int, *,
     media = media or {}
     offset = media.get("audio_offset_s") or 0.0
     duration = media.get("video_duration_s") or media.get("audio_duration_s")
-    table = pd.DataFrame(
-        {
-            "item": it.index,
-            "id": pd.Series([it.id] * len(bounds), dtype=object),
-            "path": pd.Series([it.name] * len(bounds), dtype=object),  # even not UTF-8
-            "window": np.arange(len(bounds)),
-            "start_s": [offset + (first + s) / SAMPLE_RATE for s, _ in bounds],
-            "end_s": [offset + (first + e) / SAMPLE_RATE for _, e in bounds],
-            "clip_duration_s": np.nan if duration is None else float(duration),
-        }
-    )
+    n = len(bounds)
+    index = pd.RangeIndex(n)
+
+    def same(value) -> pd.Series:  # one object per window, even a tuple, list or bytes
+        col = np.empty(n, dtype=object)
+        col.fill(value)
+        return pd.Series(col, index=index, dtype=object, copy=False)
+
+    spans = np.asarray(bounds, dtype=np.float64).reshape(n, 2)
+    columns = {
+        "item": np.full(n, it.index, dtype=np.int64),
+        "id": same(it.id),
+        "path": same(it.name),  # even not UTF-8
+        "window": np.arange(n),
+        "start_s": offset + (first + spans[:, 0]) / SAMPLE_RATE,
+        "end_s": offset + (first + spans[:, 1]) / SAMPLE_RATE,
+        "clip_duration_s": np.full(n, np.nan if duration is None else float(duration)),
+    }
     for key, value in _status(it, media).items():  # the input's own columns, per window
-        table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
-    for key, value in it.extra.items():  # one value per window, even a tuple or list
-        table[key] = pd.Series([value] * len(table), index=table.index, dtype=object)
-    return table
+        columns[key] = same(value)
+    for key, value in it.extra.items():  # carried columns, after (and over) the others
+        columns[key] = same(value)
+    # one constructor call: adding columns one by one cost ~3 ms per input, the main
+    # thread's largest per-file cost when a GPU embeds hundreds of files a second
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 @dataclass
@@ -616,9 +602,10 @@ def iter_windows(
     window_s: float = WINDOW_S,
     hop_s: float | None = None,
     channel: int | None = None,
-    workers: int = 1,
+    workers: int | str = 1,
     max_length: int | None = None,
     time_stride: int = TIME_STRIDE,
+    device: Any = "cpu",
 ) -> Iterator[Window | Cut | ItemError]:
     """Decode, resample and cut inputs into windows: the part of :func:`iter_embed` that
     needs no model (the Ray engine runs it in CPU tasks).
@@ -631,6 +618,9 @@ def iter_windows(
     max_length : int, optional
         The model's input length in frames (``config.max_length``); default AST's.
     time_stride : int, default TIME_STRIDE
+    device : str or torch.device, default "cpu"
+        Where the model that takes the windows runs; sizes ``workers="auto"``
+        (:func:`asttools.concurrency.auto_workers`).
 
     Yields
     ------
@@ -641,11 +631,12 @@ def iter_windows(
     """
     kw = {} if max_length is None else {"max_length": max_length}
     win, hop = check_windows(window_s, hop_s, time_stride=time_stride, warn=False, **kw)
+    n_workers, processes = resolve_workers(workers, device=device)
 
     def bounds_of(n_samples: int) -> list[tuple[int, int]]:
         return window_bounds(n_samples, window_s=window_s, hop_s=hop_s, **kw)
 
-    for it, source in _loaded(items, channel, workers, win):
+    for it, source in _loaded(items, channel, n_workers, win, processes=processes):
         if isinstance(source, ItemError):
             yield source
             continue
@@ -684,7 +675,9 @@ def iter_windows(
             continue
         n_samples = src.n_samples if streamed else len(src)
         bounds = bounds_of(n_samples) if streamed else bounds
-        _finish_media(source, it, n_samples, bool(src.silent) if streamed else is_silent(src))
+        silent = (bool(src.silent) if streamed else source.silent if source.silent is not None
+                  else is_silent(src))
+        _finish_media(source, it, n_samples, silent)
         yield Cut(it, bounds, n_samples, source.first, source.media)
 
 
@@ -697,7 +690,7 @@ def iter_embed(
     window_s: float = WINDOW_S,
     hop_s: float | None = None,
     batch_size: int = 8,
-    workers: int = 1,
+    workers: int | str = 1,
     channel: int | None = None,
     progress=None,
     precision: str = "fp32",
@@ -705,7 +698,8 @@ def iter_embed(
     """Stream results input by input; windows of different inputs share batches.
 
     The streaming pass under :func:`embed` and :func:`asttools.extract`: inputs are
-    decoded ahead of the model in ``workers`` threads, cut into windows, batched across
+    decoded ahead of the model in ``workers`` threads (or processes, for ``"auto"``),
+    cut into windows, batched across
     inputs, and each input is yielded as soon as its last window has run, in input order.
 
     Parameters
@@ -766,6 +760,8 @@ def iter_embed(
         raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
     win, hop = check_windows(window_s, hop_s, max_length=cfg.max_length,
                              time_stride=getattr(cfg, "time_stride", TIME_STRIDE))
+    device = next(model.parameters()).device
+    check_workers(workers)
 
     # item index -> {"item", "table" (set once its windows are all cut), "rows": _Rows}
     pending: dict[int, dict[str, Any]] = {}
@@ -800,7 +796,8 @@ def iter_embed(
 
     for event in iter_windows(items, window_s=window_s, hop_s=hop_s, channel=channel,
                               workers=workers, max_length=cfg.max_length,
-                              time_stride=getattr(cfg, "time_stride", TIME_STRIDE)):
+                              time_stride=getattr(cfg, "time_stride", TIME_STRIDE),
+                              device=device):
         if isinstance(event, Window):
             entry_of(event.item, event.expected)
             queue.append((event.item.index, event.k, event.samples))
@@ -916,7 +913,7 @@ def embed(
     hop_s: float | None = None,
     batch_size: int = 8,
     channel: int | None = None,
-    workers: int = 1,
+    workers: int | str = 1,
     on_error: str = "warn",
     progress: bool = False,
     precision: str = "fp32",
@@ -960,8 +957,12 @@ def embed(
         Windows per forward pass; windows of different inputs share batches.
     channel : int, optional
         Use this channel of multi-channel files instead of the mean of channels.
-    workers : int, default 1
+    workers : int or "auto", default 1
         Background threads that decode and resample ahead of the model (0: none).
+        ``"auto"``: as many as the CPUs left over by the model, in worker processes when
+        that is more than one (:func:`asttools.concurrency.resolve_workers`: on a GPU
+        machine, all usable CPUs but one; on a CPU-only one usually 1, since the model
+        needs the cores).
     on_error : {"warn", "raise", "ignore"}, default "warn"
         An input that fails to load is recorded in ``errors`` and the rest go on;
         ``"warn"`` also issues one warning listing the failures, ``"raise"`` raises the

@@ -1019,7 +1019,7 @@ def timestamp_embeddings(
     frames_per_vector: int = 1,
     times: np.ndarray | None = None,
     batch_size: int = BATCH_SIZE,
-    workers: int = 1,
+    workers: int | str = 1,
     channel: int | None = None,
     on_error: str = "warn",
     progress: bool = False,
@@ -1084,8 +1084,8 @@ def timestamp_embeddings(
         Pool onto these points or spans instead (the same for every input).
     batch_size : int, default 8
         Windows per forward pass.
-    workers : int, default 1
-        Threads that decode ahead of the model.
+    workers : int or "auto", default 1
+        Threads that decode ahead of the model; ``"auto"`` as in :func:`asttools.embed`.
     channel : int, optional
         Use this channel of multi-channel files instead of the mean of channels.
     on_error : {"warn", "raise", "ignore"}, default "warn"

@@ -27,6 +27,7 @@ from audio_fixtures import sine, write_av
 
 import asttools
 import asttools.inference as embed_mod  # noqa: E402
+import asttools.sources as sources_mod  # where files are decoded for the streaming pass
 from asttools.audio import (
     SAMPLE_RATE,
     AudioStream,
@@ -277,15 +278,15 @@ def test_stream_audio_errors(tmp_path):
 def streamed(monkeypatch):
     """Stream every file longer than 5 s, 1.3 s at a time; count whole-file decodes."""
     whole = []
-    real = embed_mod.load_audio
+    real = sources_mod.load_audio
 
     def counting(path, **kwargs):
         whole.append(Path(path).name)
         return real(path, **kwargs)
 
-    monkeypatch.setattr(embed_mod, "STREAM_S", 5.0)
+    monkeypatch.setattr(sources_mod, "STREAM_S", 5.0)
     monkeypatch.setattr(audio_mod, "BLOCK_S", 1.3)
-    monkeypatch.setattr(embed_mod, "load_audio", counting)
+    monkeypatch.setattr(sources_mod, "load_audio", counting)
     return whole
 
 
@@ -301,7 +302,7 @@ def test_long_files_are_streamed_and_give_the_same_rows(tiny_model, tmp_path, mo
     out = asttools.embed(paths, model=tiny_model, window_s=window_s, hop_s=hop_s,
                          batch_size=3)
     assert streamed == ["short.wav"]  # the long ones were never decoded whole
-    monkeypatch.setattr(embed_mod, "STREAM_S", float("inf"))
+    monkeypatch.setattr(sources_mod, "STREAM_S", float("inf"))
     ref = asttools.embed(paths, model=tiny_model, window_s=window_s, hop_s=hop_s,
                          batch_size=3)
     assert "long.wav" in streamed and "long.mp3" in streamed
@@ -393,7 +394,7 @@ def _write(path: Path, seconds: float = 0.5) -> Path:
 @pytest.mark.parametrize(
     "args, match",
     [(["--batch-size", "0"], r"argument --batch-size: must be an integer >= 1, got '0'"),
-     (["--workers", "-1"], r"argument --workers: must be an integer >= 0, got '-1'"),
+     (["--workers", "-1"], r"argument --workers: must be an integer >= 0 or 'auto', got '-1'"),
      (["--channel", "-2"], r"argument --channel: must be an integer >= 0, got '-2'"),
      (["--window", "30"], r"--window 30 s is longer than the model's input, 10\.24 s"),
      (["--window", "inf"], r"--window must be a finite number of seconds, got inf"),

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
-from ..concurrency import prefetch
+from ..concurrency import check_workers, prefetch, resolve_workers
 from ..constants import (
     ENGINES,
     FLUSH_ITEMS,
@@ -135,7 +135,7 @@ def extract(
     hop_s: float | None = None,
     channel: int | None = None,
     batch_size: int = 8,
-    workers: int = 1,
+    workers: int | str = 1,
     rehash: bool = False,
     retry_failed: bool = False,
     flush_items: int = FLUSH_ITEMS,
@@ -183,8 +183,12 @@ def extract(
         Use this channel of multi-channel files instead of their mean.
     batch_size : int, default 8
         Windows per forward pass.
-    workers : int, default 1
+    workers : int or "auto", default 1
         Background threads that hash, decode and resample ahead of the model.
+        ``"auto"``: as many as the CPUs left over by the model
+        (:func:`asttools.concurrency.auto_workers`: on a GPU machine all usable CPUs but
+        one, at most 32; on a CPU-only machine usually 1), decoding in worker processes
+        when that is more than one (threads stop scaling at about 3 for mp4 files).
     rehash : bool, default False
         Re-read and hash every file; by default a file whose size and modification time
         match the stored row is taken to be unchanged.
@@ -292,8 +296,7 @@ def extract(
     for name, value in (("batch_size", batch_size), ("flush_items", flush_items)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ParameterError(f"{name} must be an integer >= 1, got {value!r}")
-    if not isinstance(workers, (int, np.integer)) or workers < 0:
-        raise ParameterError(f"workers must be an integer >= 0, got {workers!r}")
+    workers = check_workers(workers)
     if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
         raise ParameterError(f"layer must be an integer, got {layer!r}")
     if engine not in ENGINES:
@@ -311,7 +314,7 @@ def extract(
         device = "cpu"  # this process's copy only makes the run's metadata; actors use GPUs
     run = _Extraction(
         table_in, open_store(store, create=True), settings, model=model, device=device,
-        batch_size=int(batch_size), workers=int(workers), rehash=rehash,
+        batch_size=int(batch_size), workers=workers, rehash=rehash,
         retry_failed=retry_failed, require_audio=bool(require_audio),
         flush_items=int(flush_items), flush_seconds=float(flush_seconds), progress=progress,
         engine=None if engine == "local" else dict(
@@ -466,8 +469,18 @@ class _Extraction:
             except OSError as err:
                 return _file_reason(err, item.name)
 
-        yield from prefetch(job, items, workers=max(self.workers, 1),
-                            ahead=max(4 * self.workers, 4), name="asttools-hash")
+        threads = max(self._hash_threads(), 1)
+        yield from prefetch(job, items, workers=threads, ahead=max(4 * threads, 4),
+                            name="asttools-hash")
+
+    def _hash_threads(self) -> int:
+        """Threads that hash files: ``workers``, or for ``"auto"`` as many as decoding
+        would get (hashlib releases the GIL, so threads do)."""
+        if self.workers != "auto":
+            return self.workers
+        device = (next(self.model.parameters()).device if self.model is not None
+                  else resolve_device(self.device))
+        return resolve_workers("auto", device=device)[0]
 
     def _plan(self, items: list[Item]) -> Iterator[Item]:
         for item, info in self._hashed(items):
