@@ -122,10 +122,9 @@ def auto_workers(device: Any = "cpu") -> int:
     True
     """
     kind = str(getattr(device, "type", device)).split(":")[0]
-    if kind == "cpu":
-        import torch  # the caller runs a model: torch is loaded already
-
-        needed = torch.get_num_threads()
+    if kind == "cpu":  # torch's intra-op threads; never imported here (workers stay light)
+        torch = sys.modules.get("torch")
+        needed = torch.get_num_threads() if torch is not None else usable_cpus()
     else:
         needed = 1
     return max(1, min(usable_cpus() - needed, MAX_AUTO_WORKERS))
