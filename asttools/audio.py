@@ -1372,7 +1372,8 @@ def _probe_av(name: str) -> MediaInfo:
 
 def _is_cover_art(stream) -> bool:
     """Whether a video stream is a picture attached to an audio file (MP3, m4a cover)."""
-    return bool(int(getattr(stream, "disposition", 0) or 0) & _ATTACHED_PIC)
+    disposition = getattr(stream, "disposition", 0) or 0  # an int, or a Flag (PyAV 15-17)
+    return bool(int(getattr(disposition, "value", disposition)) & _ATTACHED_PIC)
 
 
 def _seconds(value: int | None, time_base) -> float | None:

@@ -26,6 +26,7 @@ from asttools.plots import (
     plot_embedding_grid,
     plot_embedding_map,
     plot_label_timeline,
+    plot_top_k_grid,
 )
 from asttools.result import EmbeddingResult, top_k
 
@@ -223,3 +224,42 @@ def test_embedding_grid_names_each_axis_once_per_row_and_column(clusters):
     fig = plot_embedding_grid(x, labels, pca_components=None, perplexity=5,
                               panels={"PCA": {"method": "pca"}, "t-SNE": {}})
     assert [ax.get_ylabel() for ax in fig.axes] == ["PC 2", "t-SNE 2"]  # different: both
+
+
+# --- top-k panels of several clips -----------------------------------------------------------
+
+
+def _top_rows(names_per_clip):
+    rows = [{"item": i, "path": f"/d/clip{i}.wav", "label": name, "probability": 0.9 - 0.1 * r}
+            for i, names in enumerate(names_per_clip) for r, name in enumerate(names)]
+    return pd.DataFrame(rows)
+
+
+def test_top_k_grid_gives_wrapped_names_room_and_one_colour_per_label():
+    long = "Bird vocalization, bird call, bird song"
+    top = _top_rows([[long, "Fire engine, fire truck (siren)", "Frog"], ["Frog", "Dog", long]])
+    truth = pd.DataFrame({"path": ["/d/clip0.wav"], "labels": [("Frog", "Cat")]})
+    fig = plot_top_k_grid(top, truth=truth, meta={"random_weights": True}, title="top 3")
+    assert not check_figure(fig)  # the stacked panels of notebook 04 overlapped here
+    assert [ax.get_title() for ax in fig.axes] == ["clip0.wav", "clip1.wav"]
+    assert fig.get_suptitle() == "top 3 (random weights)"
+    heights = [ax.get_position().height for ax in fig.axes]
+    assert heights[0] > 0 and all(h > 0 for h in heights)
+    colour = {}
+    for ax in fig.axes:
+        names = [" ".join(t.get_text().replace("\u2713 ", "").split())
+                 for t in ax.get_yticklabels()]
+        for name, bar in zip(names, ax.containers[0].patches, strict=True):
+            colour.setdefault(name, set()).add(bar.get_facecolor())
+    assert all(len(c) == 1 for c in colour.values())  # the same label, the same colour
+    assert len({next(iter(c)) for c in colour.values()}) == len(colour)  # distinct
+    assert "also true: Cat" in fig.axes[0].get_xlabel()
+    assert "ground truth" not in fig.axes[1].get_xlabel()  # clip1 has no truth row
+
+
+def test_top_k_grid_of_many_labels_draws_one_colour():
+    top = _top_rows([[f"label {i}{j}" for j in range(5)] for i in range(4)])  # 20 labels
+    fig = plot_top_k_grid(top)
+    faces = {bar.get_facecolor() for ax in fig.axes for bar in ax.containers[0].patches}
+    assert len(faces) == 1
+    assert not check_figure(fig)

@@ -86,7 +86,7 @@ from ._missing import (
     plot_robustness,
     plot_timestamp_embeddings,
 )
-from ._predictions import TIMELINE_KINDS, plot_label_timeline, plot_top_k
+from ._predictions import TIMELINE_KINDS, plot_label_timeline, plot_top_k, plot_top_k_grid
 from ._saving import save_figure
 from ._theme import FIGURE_WIDTHS, random_weights_title, set_theme, theme_rc
 
@@ -123,6 +123,7 @@ __all__ = [
     "plot_robustness",
     "plot_timestamp_embeddings",
     "plot_top_k",
+    "plot_top_k_grid",
     "plot_waveform",
     "random_weights_title",
     "save_figure",

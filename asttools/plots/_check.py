@@ -345,8 +345,9 @@ def _bar_names(ax: Axes, container: BarContainer) -> list[str]:
     """Each bar's category: its tick label when bars sit on ticks, else its index."""
     horizontal = container.orientation == "horizontal"
     axis = ax.yaxis if horizontal else ax.xaxis
-    ticks = {round(float(loc), 6): " ".join(t.get_text().split())
+    ticks = {round(float(loc), 6): " ".join(t.get_text().split()).removeprefix("\u2713 ")
              for loc, t in zip(axis.get_ticklocs(), axis.get_ticklabels(), strict=False)}
+    # (plot_top_k marks a true label with a check mark: the same category either way)
     names = []
     for k, patch in enumerate(container.patches):
         centre = patch.get_y() + patch.get_height() / 2 if horizontal \

@@ -6,15 +6,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
+from ._theme import random_weights_title
 from ._util import (
     DEFAULT_WIDTH,
     as_array,
     colors_for,
+    first_cycle_color,
     is_bottom,
     legend_outside,
     new_axes,
@@ -90,9 +93,8 @@ def plot_top_k(
     probs = rows["probability"].to_numpy(dtype=float)
     palette = colors_for(labels, colors)
     true = [str(x) for x in truth] if truth is not None else []
-    line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
-    rows_in = sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08) for label in labels)
-    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + (0.3 if truth is not None else 0.0) + rows_in))
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + (0.3 if truth is not None else 0.0)
+                       + _bars_height(labels)))
     y = np.arange(len(labels))
     bars = ax.barh(y, probs, color=[palette[label] for label in labels], height=0.7)
     for bar, label in zip(bars, labels, strict=True):
@@ -127,6 +129,97 @@ def plot_top_k(
         title = Path(str(table["path"].iloc[0])).name
     set_title(ax, title, meta)
     return ax
+
+
+GRID_MAX_COLORS = 12
+"""The most labels :func:`plot_top_k_grid` colours apart (12 colours of the palette keep a
+CIEDE2000 distance >= 20 from each other; 14 do not)."""
+
+
+def _bars_height(labels: Sequence[str]) -> float:
+    """Inches the bars of ``labels`` need: a wrapped name takes a line of text per line."""
+    line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
+    return sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08) for label in labels)
+
+
+def plot_top_k_grid(
+    table: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
+    title: str | None = None,
+    meta: Mapping | None = None,
+    colors: Mapping | None = None,
+):
+    """Several clips' top-k labels, one panel each, stacked, each panel as tall as its names.
+
+    Every label has one colour across the panels (distinct within the figure; with more
+    than :data:`GRID_MAX_COLORS` labels, more than colours can tell apart, every bar takes
+    one colour and the names say which is which), each panel
+    is titled by its file name, only the bottom panel names the axis, and a panel whose
+    class names wrap onto several lines gets the height they need.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`asttools.top_k` rows of the clips to show (``item``, ``path``, ``label``,
+        ``probability``), e.g. ``top[top["path"].isin(paths)]``; panels in order of
+        ``item``.
+    truth : DataFrame, optional
+        The truth table (``path``, ``labels``): each clip's true labels are marked as in
+        :func:`plot_top_k`.
+    title : str, optional
+        The figure's title.
+    meta : mapping, optional
+        Provenance (``result.meta``); ``table.attrs["random_weights"]`` counts too: the
+        title then says "(random weights)".
+    colors : mapping, optional
+        Label -> colour; :func:`figure_colors` of every label shown when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A new constrained-layout figure at the thesis text width.
+
+    Raises
+    ------
+    ParameterError
+        A column is missing or the table is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> top = pd.DataFrame({"item": [0, 0, 1, 1], "path": ["a.wav"] * 2 + ["b.wav"] * 2,
+    ...                     "label": ["Speech", "Music", "Dog", "Bark"],
+    ...                     "probability": [0.9, 0.2, 0.7, 0.6]})
+    >>> fig = plot_top_k_grid(top, title="top 2")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['a.wav', 'b.wav']
+    """
+    require_columns(table, ("item", "path", "label", "probability"), "table")
+    if table.empty:
+        raise ParameterError("table is empty: there are no labels to plot")
+    if truth is not None:
+        require_columns(truth, ("path", "labels"), "truth")
+        true_of = {str(p): [v] if isinstance(v, str) else list(v)
+                   for p, v in zip(truth["path"], truth["labels"], strict=True)}
+    groups = [group for _, group in table.groupby("item", sort=True)]
+    names = table["label"].astype(str)
+    if colors is None and names.nunique() > GRID_MAX_COLORS:  # names tell them apart
+        palette = dict.fromkeys(names, first_cycle_color())
+    else:
+        palette = colors_for(names, colors)
+    extra = 0.3 if truth is not None else 0.0
+    heights = [0.45 + extra + _bars_height([str(x) for x in g["label"]]) for g in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(DEFAULT_WIDTH, sum(heights) + 0.6),
+                             layout="constrained", height_ratios=heights, squeeze=False)
+    for ax, group in zip(axes[:, 0], groups, strict=True):
+        path = str(group["path"].iloc[0])
+        plot_top_k(group, ax=ax, colors=palette,
+                   truth=true_of.get(path) if truth is not None else None)  # None: no row
+    random = bool((meta or {}).get("random_weights") or table.attrs.get("random_weights"))
+    if title or random:
+        fig.suptitle(random_weights_title(title or "", random_weights=random))
+    return fig
 
 
 def plot_label_timeline(
