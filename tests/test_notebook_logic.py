@@ -263,3 +263,23 @@ def test_top_k_grid_of_many_labels_draws_one_colour():
     faces = {bar.get_facecolor() for ax in fig.axes for bar in ax.containers[0].patches}
     assert len(faces) == 1
     assert not check_figure(fig)
+
+
+def test_top_k_grid_wraps_a_long_list_of_missed_true_labels():
+    top = _top_rows([["Speech", "Music", "Jazz"], ["Dog", "Bark", "Cat"]])
+    many = ("Music", "Orchestra", "Bowed string instrument", "Classical music",
+            "Violin, fiddle", "Cello", "Double bass", "Harp")
+    truth = pd.DataFrame({"path": ["/d/clip0.wav", "/d/clip1.wav"], "labels": [many, many]})
+    fig = plot_top_k_grid(top, truth=truth)
+    assert not check_figure(fig)  # the note was clipped at the canvas edge in notebook 04
+    assert fig.axes[-1].get_xlabel().count("\n") >= 2  # Probability, then the wrapped note
+
+
+def test_top_k_explains_a_check_mark_only_when_one_is_drawn():
+    top = _top_rows([["Speech", "Music"], ["Dog", "Bark"]])
+    truth = pd.DataFrame({"path": ["/d/clip0.wav", "/d/clip1.wav"],
+                          "labels": [("Siren",), ("Dog", "Cat")]})
+    fig = plot_top_k_grid(top, truth=truth)
+    first, second = (" ".join(ax.get_xlabel().split()) for ax in fig.axes)
+    assert first == "true: Siren"  # nothing in the top k is true: no check mark to explain
+    assert second == "Probability \u2713 ground truth; also true: Cat"

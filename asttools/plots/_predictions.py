@@ -24,6 +24,7 @@ from ._util import (
     require_columns,
     set_title,
     wrap,
+    wrap_title,
 )
 
 TIMELINE_KINDS = ("lines", "heatmap")
@@ -120,10 +121,12 @@ def plot_top_k(
     if is_bottom(ax) or truth is not None:
         xlabel = "Probability" if is_bottom(ax) else ""
         if truth is not None:
-            note = "\u2713 ground truth" + (
-                f"; also true: {', '.join(missed)}" if missed else "")
+            marked = any(label in true for label in labels)  # a check mark to explain
+            parts = (["\u2713 ground truth"] if marked else []) + (
+                [f"{'also true' if marked else 'true'}: {', '.join(missed)}"] if missed else [])
+            note = "; ".join(parts) or "no true label given"
             xlabel = f"{xlabel}\n{note}" if xlabel else note
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(wrap_title(ax, xlabel))  # a long "also true" list wraps
     ax.grid(False, axis="y")
     if title is None and "path" in table.columns and table["path"].nunique() == 1:
         title = Path(str(table["path"].iloc[0])).name
@@ -209,7 +212,10 @@ def plot_top_k_grid(
     else:
         palette = colors_for(names, colors)
     extra = 0.3 if truth is not None else 0.0
-    heights = [0.45 + extra + _bars_height([str(x) for x in g["label"]]) for g in groups]
+    heights = [0.45 + extra + _bars_height([str(x) for x in g["label"]])
+               + (0.2 * _missed_lines(true_of.get(str(g["path"].iloc[0])), g["label"])
+                  if truth is not None else 0.0)
+               for g in groups]
     fig, axes = plt.subplots(len(groups), 1, figsize=(DEFAULT_WIDTH, sum(heights) + 0.6),
                              layout="constrained", height_ratios=heights, squeeze=False)
     for ax, group in zip(axes[:, 0], groups, strict=True):
@@ -220,6 +226,12 @@ def plot_top_k_grid(
     if title or random:
         fig.suptitle(random_weights_title(title or "", random_weights=random))
     return fig
+
+
+def _missed_lines(true, shown) -> int:
+    """Lines the "also true: ..." note under a panel takes (about 60 characters a line)."""
+    missed = [label for label in (true or []) if label not in set(map(str, shown))]
+    return -(-len(", ".join(missed)) // 60) if missed else 0
 
 
 def plot_label_timeline(
