@@ -42,15 +42,21 @@ SOURCE_SR = 44100
 CLIP_S = 10.0
 
 
-def make_clips(folder: Path, n: int, *, seed: int = 0) -> list[Path]:
-    """Write ``n`` 10 s clips (chirps plus noise, 44.1 kHz mono 16-bit WAV)."""
+def make_clips(folder: Path, n: int, *, seed: int = 0, channels: int = 1) -> list[Path]:
+    """Write ``n`` 10 s clips (chirps plus noise, 44.1 kHz 16-bit WAV). ``channels=2``: the
+    chirp left, noise and a steady tone right, so a correct path must downmix."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(CLIP_S * SOURCE_SR)) / SOURCE_SR
     paths = []
     for i in range(n):
         f0, f1 = rng.uniform(100, 4000, 2)
         phase = 2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * CLIP_S))
-        wav = 0.3 * np.sin(phase) + 0.05 * rng.standard_normal(len(t))
+        if channels == 1:
+            wav = 0.3 * np.sin(phase) + 0.05 * rng.standard_normal(len(t))
+        else:  # the chirp left; noise and a tone right
+            right = 0.1 * rng.standard_normal(len(t)) + 0.2 * np.sin(
+                2 * np.pi * rng.uniform(200, 2000) * t)
+            wav = np.stack([0.3 * np.sin(phase), right], 1)
         path = folder / f"clip{i:04d}.wav"
         sf.write(path, wav.astype(np.float32), SOURCE_SR, subtype="PCM_16")
         paths.append(path)

@@ -67,12 +67,12 @@ from pathlib import Path
 # Only light imports at the top: decode worker processes (forkserver or spawn) import this
 # script again as their __main__, as every multiprocessing worker does, so torch, pandas
 # and transformers are imported inside the functions that use them (main() binds them).
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_decode import cpu_summary, make_one, measure  # noqa: E402
+# (a script's own folder is on sys.path, in the worker processes too: siblings import)
+from bench_decode import cpu_summary, make_one, measure
 
-import asttools  # noqa: E402  (cheap: names load on first use)
-from asttools.concurrency import prefetch, resolve_workers, usable_cpus  # noqa: E402
-from asttools.sources import decode_file  # noqa: E402
+import asttools  # (cheap: names load on first use)
+from asttools.concurrency import prefetch, resolve_workers, usable_cpus
+from asttools.sources import decode_file
 
 np = pd = torch = None  # bound by _heavy_imports() in the main process
 

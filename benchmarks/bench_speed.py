@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 import warnings
@@ -38,33 +37,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script beside its siblings
+from bench_extract import CLIP_S, SOURCE_SR, make_clips  # the same generated clips
 from bench_memory import _cpu, _full_size_model  # the same CPU summary and seeded model
 
-import asttools  # noqa: E402
-from asttools.audio import load_audio  # noqa: E402
+import asttools
+from asttools.audio import load_audio
 
-SOURCE_SR = 44100
-CLIP_S = 10.0
 TOP = 5
-
-
-def make_clips(folder: Path, n: int, *, seed: int = 0) -> list[Path]:
-    """``n`` clips of 10 s, 44.1 kHz stereo 16-bit WAV: a chirp left, noise and a tone right."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(CLIP_S * SOURCE_SR)) / SOURCE_SR
-    paths = []
-    for i in range(n):
-        f0, f1 = rng.uniform(100, 4000, 2)
-        left = 0.3 * np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * CLIP_S)))
-        right = 0.1 * rng.standard_normal(len(t)) + 0.2 * np.sin(2 * np.pi * rng.uniform(
-            200, 2000) * t)
-        path = folder / f"clip{i:03d}.wav"
-        sf.write(path, np.stack([left, right], 1).astype(np.float32), SOURCE_SR,
-                 subtype="PCM_16")
-        paths.append(path)
-    return paths
 
 
 def tutorial_recipe(paths, model) -> tuple[float, np.ndarray, np.ndarray]:
@@ -143,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-speed-clips-"))
     rows = []
     try:
-        paths = make_clips(folder, args.clips)
+        paths = make_clips(folder, args.clips, channels=2)
         print(f"{len(paths)} clips of {CLIP_S:g} s, {SOURCE_SR} Hz stereo; full-size AST, "
               "random weights")
         naive_loop(paths[:1], model)  # warm-up: first-call costs out of every row

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..labels import short_label
 from ..mapping import map_labels
 from ..result import top_k
 from ._align import _clip_level, _is_result, _join
@@ -83,8 +84,7 @@ def top_k_table(
                    without_audio=without)
     top = top_k(clips, k=k)
     names = top["label"].to_numpy().reshape(len(clips.table), -1)
-    shown = (top_k(clips, k=k, short=True)["label"].to_numpy().reshape(names.shape)
-             if short else names)
+    shown = np.vectorize(short_label, otypes=[object])(names) if short else names
     true = [list(v) if not isinstance(v, str) else [v] for v in truth["labels"].iloc[ti]]
     vocabulary = sorted({str(label) for labels in true for label in labels})
     display = {}

@@ -116,10 +116,9 @@ def plot_embedding_map(
         ax.set_yticks([])
     if legend:
         legend_outside(ax, markerscale=1.5, handletextpad=0.2)
-    settings = {
-        "tsne": f"perplexity {capped_perplexity(n, perplexity):.3g}, seed {seed}",
-        "umap": f"seed {seed}",
-    }.get(method)
+    about = _settings(n, {"method": method, "perplexity": perplexity, "seed": seed})
+    settings = ", ".join(_SETTING_TEXT[k](about[k]) for k in ("perplexity", "seed")
+                         if k in about)
     if settings and settings_in_title and not (
             title and ("seed" in title or "perplexity" in title)):  # said already: kept
         title = f"{title} ({settings})" if title else f"{_AXIS_NAMES[method]} ({settings})"
