@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 from browser_driver import js, pointer, start_browser
+from PIL import Image, ImageOps
 
 import asttools
 from asttools.result import EmbeddingResult
@@ -102,7 +103,8 @@ def test_page_loads_and_draws_every_point(browser, page):
     n = js(browser, """
         const src = model("points_source");
         const pv = plotView();
-        const glyph = (pv.renderer_views?.get(model("points")) ?? findView(pv, model("points"))).glyph;
+        const r = model("points");
+        const glyph = (pv.renderer_views?.get(r) ?? findView(pv, r)).glyph;
         return [src.data.x.length, glyph.sx.length, [...glyph.sx].filter(Number.isFinite).length];
     """)
     assert n == [len(POINTS)] * 3
@@ -232,20 +234,69 @@ def test_search_highlights_by_id_and_label(browser):
     time.sleep(0.2)
 
 
-def test_screenshot_for_the_readme(browser):
-    """Last: the page as a reader sees it, for README.md (docs/figures/explorer.png)."""
-    js(browser, """
-        const el = widgetEl("color", "select");
-        el.value = "truth";
-        el.dispatchEvent(new Event("change"));
-    """)
-    x, y = _screen(browser, 0.0, 1.0)
-    actions = pointer(browser)
-    actions.pointer_action.move_to_location(int(x), int(y))
-    actions.perform()
-    time.sleep(0.5)
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    shot = FIGURE.with_suffix(".tmp.png")
-    assert browser.save_screenshot(str(shot))
-    shutil.move(shot, FIGURE)
-    assert FIGURE.stat().st_size > 10_000
+DATA = Path(__file__).resolve().parents[1] / "data" / "video"
+
+
+def test_video_store_page_plays_each_clip_from_a_copied_folder(tmp_path):
+    """Done means: the bundled video clips' store as one HTML file, copied elsewhere, opened
+    without network, plays each clip's own audio on click; its screenshot is the README's."""
+    store = tmp_path / "store"
+    asttools.extract(DATA / "manifest.csv", store, model="tiny-random", progress=False)
+    explorer = asttools.explore(store, truth="action", perplexity=8, seed=0)
+    points = explorer.points
+    assert len(points) == 26 and explorer.not_shown["audio_status"].eq("no_audio_stream").sum() == 6
+    html = explorer.save(tmp_path / "site" / "explorer.html")
+    copy = tmp_path / "copied"
+    shutil.copytree(html.parent, copy)  # the page alone: BokehJS and the audio are inside
+    driver = start_browser()
+    try:
+        driver.get((copy / "explorer.html").as_uri())
+        for _ in range(100):
+            if driver.execute_script("return typeof Bokeh !== 'undefined' && "
+                                     "Bokeh.index.roots.length > 0"):
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
+        fetched = driver.execute_script(
+            "return performance.getEntriesByType('resource').map((e) => e.name);")
+        assert all(u.startswith(("data:", "blob:", "file:")) for u in fetched), fetched
+        xy = points[["x", "y"]].to_numpy()
+        screen = np.array([_screen(driver, x, y) for x, y in xy])
+        for i in range(len(points)):
+            near = np.flatnonzero(np.hypot(*(screen - screen[i]).T) < 12)  # under the cursor
+            _click(driver, *xy[i])
+            for _ in range(40):
+                state = _player(driver)
+                if state and state["index"] in near and not state["paused"]:
+                    break
+                time.sleep(0.05)
+            j = state["index"]
+            assert j in near and not state["paused"], (points["id"][i], state)
+            row = points.iloc[j]
+            span = row["end_s"] - max(row["start_s"], row["audio_offset_s"])
+            assert 0.0 <= state["t"] <= span + 0.05
+            wav, sr = sf.read(io.BytesIO(base64.b64decode(state["src"].split(",", 1)[1])))
+            original, _ = asttools.load_audio(row["path"])
+            assert abs(len(wav) - len(original)) <= 0.01 * sr, row["id"]
+            if row["audio_status"] == "ok":  # the clip's own audio, through Vorbis
+                n = min(len(wav), len(original))
+                assert np.corrcoef(wav[:n], original[:n])[0, 1] > 0.9, row["id"]
+        js(driver, "model('points_source').selected.indices = [];"
+                   "model('now_playing').text = 'click a point to hear its span';")
+        j = int(np.flatnonzero(points["id"] == "hammering_01.mp4")[0])
+        x, y = _screen(driver, *xy[j])
+        actions = pointer(driver)
+        actions.pointer_action.move_to_location(int(x), int(y))
+        actions.perform()
+        time.sleep(0.5)
+        assert "hammering_01.mp4" in _hover_text(driver)
+        FIGURE.parent.mkdir(parents=True, exist_ok=True)
+        shot = FIGURE.with_name("explorer.tmp.png")
+        assert driver.save_screenshot(str(shot))
+        with Image.open(shot) as image:  # cropped to the page's content
+            box = ImageOps.invert(image.convert("RGB")).getbbox()
+            image.crop((0, 0, box[2] + 8, box[3] + 8)).save(FIGURE)
+        shot.unlink()
+    finally:
+        driver.quit()

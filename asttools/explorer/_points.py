@@ -172,7 +172,9 @@ def color_options(points: pd.DataFrame, *, color: str, columns: list[str] | None
         columns = [c for c in points.columns
                    if c not in specials and c not in ("point", "id", "path", "top5")
                    and points[c].dtype.kind in "OUSib"
-                   and 2 <= points[c].nunique(dropna=False) <= MAX_AUTO_CATEGORIES]
+                   and 2 <= points[c].nunique(dropna=False) <= MAX_AUTO_CATEGORIES
+                   and not ("truth" in points.columns  # the truth's own column
+                            and points[c].astype(str).equals(points["truth"]))]
     options = specials + [c for c in columns if c not in specials]
     if color not in options:
         options.append(color)
