@@ -226,7 +226,8 @@ def explore(
     --------
     >>> import numpy as np, pandas as pd
     >>> from asttools.result import EmbeddingResult
-    >>> table = pd.DataFrame({"path": ["a.wav", "b.wav", "c.wav"], "start_s": 0.0,
+    >>> table = pd.DataFrame({"item": [0, 1, 2], "path": ["a.wav", "b.wav", "c.wav"],
+    ...                       "start_s": 0.0,
     ...                       "end_s": 1.0, "label": ["dog", "cat", "dog"]})
     >>> probs = np.full((3, 527), 0.01, np.float32); probs[:, 0] = 0.9
     >>> res = EmbeddingResult(table, np.eye(3, 8, dtype=np.float32), probs)
