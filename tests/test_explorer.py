@@ -165,3 +165,21 @@ def test_cli_choices_agree_with_the_library():
     actions = {a.dest: a for a in sub._actions}
     assert tuple(actions["method"].choices) == EMBEDDING_MAP_METHODS
     assert tuple(actions["audio"].choices) == AUDIO_MODES
+
+
+@pytest.mark.slow
+def test_cli_writes_the_page_and_names_a_bad_column(tmp_path, capsys):
+    from asttools.cli import EXIT_OK, EXIT_USAGE, main
+
+    for name, hz in (("x", 300), ("y", 600), ("z", 900)):
+        sf.write(tmp_path / f"{name}.wav", _tone(hz, 1.0), SR)
+    store = tmp_path / "emb"
+    asttools.extract(sorted(tmp_path.glob("*.wav")), store, model="tiny-random",
+                     progress=False)
+    out = tmp_path / "site" / "map.html"
+    assert main(["explore", str(store), "--out", str(out), "--method", "pca"]) == EXIT_OK
+    page = out.read_text()
+    assert page.count("data:audio/ogg;base64,") == 3 and "RANDOM WEIGHTS" in page
+    assert "explore: 3 points" in capsys.readouterr().out
+    assert main(["explore", str(store), "--out", str(out), "--color", "nope"]) == EXIT_USAGE
+    assert "cannot colour by 'nope'" in capsys.readouterr().err
