@@ -11,7 +11,8 @@ A session in a notebook::
     res = asttools.extract("data/example", "emb")  # resumable Parquet store, cached
     asttools.evaluate(asttools.read_ground_truth("data/example/manifest.csv"), res)
 
-Figures: ``asttools.plots`` (Axes-level helpers, ``save_figure``); attention maps:
+Figures: ``asttools.plots`` (Axes-level helpers, ``save_figure``); an interactive map to
+hover, hear and share as one HTML file: ``asttools.explore``; attention maps:
 ``asttools.attention``; reduced precision and its measured fidelity (``precision=`` on
 ``embed``/``extract``): ``asttools.precision``. ``ASTTOOLS_MODEL=tiny-random`` runs
 anything offline with a small random model (its outputs are marked as random everywhere).
@@ -69,6 +70,7 @@ _LAZY = {
     "load_reducer": "reduce",
     # figures
     "save_figure": "plots",
+    "explore": "explorer",
     # constants
     "DEFAULT_MODEL": "constants",
     "POOLINGS": "constants",
@@ -78,7 +80,7 @@ _LAZY = {
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
     "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
-    "environment", "features", "inference", "inputs", "labels", "mapping", "metrics",
+    "environment", "explorer", "features", "inference", "inputs", "labels", "mapping", "metrics",
     "missing",
     "model", "plots", "precision", "reduce", "result", "sources", "store",
 })  # fmt: skip
@@ -104,6 +106,8 @@ __all__ = [
     "descendants",
     "embed",
     "evaluate",
+    "explore",
+    "explorer",
     "extract",
     "fbank",
     "fit_pca",
@@ -146,10 +150,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on first use
-    from . import attention, demo, metrics, plots, precision, store
+    from . import attention, demo, explorer, metrics, plots, precision, store
     from .audio import load_audio
     from .constants import DEFAULT_MODEL, POOLINGS, PRECISIONS, TINY_RANDOM
     from .datasets import read_ground_truth
+    from .explorer import explore
     from .features import fbank
     from .inference import embed
     from .labels import audioset_labels, audioset_ontology, descendants, lookup_label

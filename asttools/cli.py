@@ -160,6 +160,12 @@ examples:
   asttools compact emb                             one part file per settings in store emb/
   asttools compact s3://bucket/emb                 a store on object storage
 """,
+    "explore": """\
+examples:
+  asttools explore emb --out map.html              one file: map, labels, each clip's audio
+  asttools explore emb --out map.html --truth action --color predicted
+  asttools explore emb --out map.html --per window --audio files   audio beside the page
+""",
     "demo": """\
 examples:
   asttools demo --out demo_out                     the bundled example data
@@ -410,6 +416,36 @@ def _add_compact(sub) -> None:
                        epilog=_EPILOGS["compact"],
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("store", metavar="STORE", help="a store directory or URI (s3://...)")
+
+
+def _add_explore(sub) -> None:
+    p = sub.add_parser(
+        "explore", help="an interactive map of a store's embeddings as one HTML file",
+        description="Map a store's embeddings to 2-D (t-SNE, PCA or UMAP) and write one "
+                    "self-contained HTML page that works offline: hover a point for its id, "
+                    "truth, top-5 labels and audio status; click it to hear its own span; "
+                    "box or lasso to list and export ids; colour by any column; search.",
+        epilog=_EPILOGS["explore"], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("store", metavar="STORE", help="a store directory or URI (s3://...)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="the HTML file to write (e.g. map.html)")
+    p.add_argument("--truth", default=None, metavar="COLUMN|CSV",
+                   help="ground truth: a column of the store (e.g. a manifest's 'action') or "
+                        "a manifest CSV (default: the 'label' column when there is one)")
+    p.add_argument("--color", default=None, metavar="COLUMN",
+                   help="colour shown first: truth, predicted, audio_status or a column")
+    p.add_argument("--per", default="clip", choices=("clip", "window"),
+                   help="one point per clip (default) or per window")
+    # reduce.EMBEDDING_MAP_METHODS and explorer.AUDIO_MODES, written out so that --help
+    # imports neither (tests/test_explorer.py checks they agree)
+    p.add_argument("--method", default="tsne", choices=("tsne", "pca", "umap"),
+                   help="map method (default tsne)")
+    p.add_argument("--perplexity", type=float, default=30.0,
+                   help="t-SNE perplexity, capped at (n - 1) / 3 (default 30)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--audio", default="embed", choices=("embed", "files", "none"),
+                   help="embed: audio inside the page (default, up to 2000 points); files: "
+                        "Ogg files beside the page, linked by relative path; none")
 
 
 def _add_demo(sub) -> None:
@@ -693,6 +729,20 @@ def _compact(args) -> int:
     return EXIT_OK
 
 
+def _explore(args) -> int:
+    truth = args.truth
+    if truth is not None and truth.lower().endswith(".csv"):
+        truth = asttools.read_ground_truth(truth)
+    explorer = asttools.explore(args.store, truth=truth, color=args.color, per=args.per,
+                                method=args.method, perplexity=args.perplexity,
+                                seed=args.seed)
+    path = explorer.save(args.out, audio=args.audio)
+    _out(f"explore: {len(explorer.points)} points, {_show(path)} "
+         f"({path.stat().st_size / 1e6:.1f} MB)"
+         + ("; RANDOM WEIGHTS" if explorer.meta.get("random_weights") else ""))
+    return EXIT_OK
+
+
 def _demo(args) -> int:
     report = asttools.demo.run_demo(args.out, data=args.data, model=args.model, device=args.device,
                       pooling=args.pooling, label_column=args.label_column,
@@ -711,6 +761,7 @@ COMMANDS = {
     "fidelity": (_add_fidelity, _fidelity),
     "info": (_add_info, _info),
     "compact": (_add_compact, _compact),
+    "explore": (_add_explore, _explore),
 }
 
 

@@ -29,6 +29,7 @@ from .audio import load_audio
 from .constants import TINY_RANDOM, WINDOW_S
 from .datasets import primary_labels, read_ground_truth
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
+from .explorer import explore
 from .features import fbank, n_frames
 from .mapping import map_labels
 from .metrics import aligned_scores, confusion_matrix, evaluate, linear_probe, per_class_metrics
@@ -143,6 +144,7 @@ class DemoReport:
     n_clips: int = 0
     n_errors: int = 0
     notes: list[str] = field(default_factory=list)
+    explorer: Path | None = None  # explorer.html: the interactive map, one file
 
 
 def _stamp(table: pd.DataFrame, model: str, random_weights: bool) -> pd.DataFrame:
@@ -169,8 +171,9 @@ def run_demo(
     Parameters
     ----------
     out_dir : str or PathLike, default "demo_out"
-        Where to write ``figures/*.pdf|png``, ``tables/*.csv`` and the embedding store
-        ``embeddings.parquet``.
+        Where to write ``figures/*.pdf|png``, ``tables/*.csv``, the embedding store
+        ``embeddings.parquet`` and ``explorer.html`` (the interactive map of
+        :func:`asttools.explore`: hover, click to hear, one offline file).
     data : str or PathLike, optional
         A manifest CSV (``path`` and ``label`` columns) or a folder of class folders;
         default: the bundled example data (:func:`example_data`).
@@ -253,6 +256,12 @@ def run_demo(
         for stem, fig in figures:
             rep.figures.extend(plots.save_figure(fig, out / "figures" / stem))
             plt.close(fig)
+    try:  # the t-SNE map to hover and hear, as one HTML file (asttools.explore)
+        rep.explorer = explore(clips, truth=truth, perplexity=perplexity).save(
+            out / "explorer.html")
+        say(f"wrote the interactive map {rep.explorer} (open it in a browser)")
+    except ParameterError as err:  # too few clips for a map, or too many to embed
+        rep.notes.append(f"explorer.html skipped: {err}")
     for note in rep.notes[n_notes:]:
         say(f"note: {note}")
     say(f"wrote {len(rep.figures)} figure files to {out / 'figures'} and {len(rep.tables)} "

@@ -60,6 +60,9 @@ def test_demo_writes_figures_and_tables(demo):
                                                "label_mapping", "linear_probe"}
     assert report.n_clips == 28 and report.n_errors == 0
     assert (report.out_dir / "embeddings.parquet").exists()
+    assert report.explorer == report.out_dir / "explorer.html"  # asttools.explore's map
+    page = report.explorer.read_text()
+    assert "RANDOM WEIGHTS" in page and page.count("data:audio/ogg;base64,") == 28
 
 
 @pytest.mark.slow
