@@ -53,7 +53,9 @@ from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path, list_inputs
 from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
-from .sources import STREAM_S, Source, decode_file, file_media, load_file
+from .segments import SegmentPlan, plan_segment, pool_segment
+from .segments import check_pooling as check_segment_pooling
+from .sources import STREAM_S, Source, context, decode_file, file_media, load_file
 
 __all__ = [
     "ON_ERROR",
@@ -343,27 +345,30 @@ def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> Non
             media["av_warning"] = av_mismatch(source.info, n_samples / SAMPLE_RATE)
 
 
-def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n: int,
-                    win: int, hop: int, name: str) -> list[tuple[int, int]]:
-    """Windows of a segment, in samples of the decoded excerpt (which starts at ``first``).
-
-    A segment no longer than a window gets one window centred on it, moved inside the
-    audio where the file ends first: the segment in its surrounding context, never
-    zero-padded alone. A longer one gets windows every ``hop`` from its start to its end.
-    """
-    a = round((segment[0] - offset_s) * SAMPLE_RATE) - first
-    b = round((segment[1] - offset_s) * SAMPLE_RATE) - first
-    a, b = max(a, 0), min(b, n)
-    if b <= a:
+def _segment_plan(it: Item, source: Source, n: int, win: int,
+                  config) -> SegmentPlan | None:
+    """The windows of a segment (:func:`asttools.segments.plan_segment`), or None when
+    no step of audio lies in it. Raises :class:`ParameterError` for a segment that lies
+    outside the clip (past the video's end, or past the audio's end without a video)."""
+    offset = source.media.get("audio_offset_s") or 0.0
+    asked = context(it.segment, offset, win)[1]
+    ended = source.first + n < asked
+    plan = plan_segment(it.segment, offset, source.first, n, file_ended=ended,
+                        config=config)
+    video = source.media.get("video_duration_s")
+    clip_end = video if video else (offset + (source.first + n) / SAMPLE_RATE if ended
+                                    else None)
+    if clip_end is not None and it.segment[0] >= clip_end:
         raise ParameterError(
-            f"{name}: the segment {segment[0]:g}-{segment[1]:g} s lies outside its audio "
-            f"({(first / SAMPLE_RATE) + offset_s:g}-{(first + n) / SAMPLE_RATE + offset_s:g} "
-            "s on the clip's clock)")
-    if b - a <= win:
-        start = min(max((a + b) // 2 - win // 2, 0), max(n - win, 0))
-        return [(start, min(start + win, n))]
-    count = int(np.ceil((b - a - win) / hop)) + 1
-    return [(a + i * hop, min(a + i * hop + win, n)) for i in range(count)]
+            f"the segment {it.segment[0]:g}-{it.segment[1]:g} s lies outside "
+            f"the clip (0-{clip_end:g} s on its clock): fix start_s/end_s in the manifest")
+    if plan is not None and plan.clipped:
+        warnings.warn(
+            f"{it.name}: the segment {it.segment[0]:g}-{it.segment[1]:g} s extends past "
+            f"its audio; its vector covers {plan.covered[0]:g}-{plan.covered[1]:g} s "
+            "(the row's start_s/end_s; segment_start_s/segment_end_s keep the span asked "
+            "for)", ASTToolsWarning, stacklevel=2)
+    return plan
 
 
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
@@ -584,10 +589,19 @@ class Cut:
     n_samples: int
     first: int = 0
     media: dict[str, Any] = field(default_factory=dict)
+    plan: SegmentPlan | None = None
+    """A segment's plan: its windows run with ``pooling="time"`` and make one row."""
 
     def table(self) -> pd.DataFrame:
         """One row per window: ``item``, ``id``, ``path``, ``window``, ``start_s``,
-        ``end_s``, ``clip_duration_s``, the input's status columns and its carried ones."""
+        ``end_s``, ``clip_duration_s``, the input's status columns and its carried ones.
+        A segment has one row, whose ``start_s``/``end_s`` are the span its vector
+        covers."""
+        if self.plan is not None:
+            table = _window_table(self.item, self.bounds[:1], self.n_samples,
+                                  first=self.first, media=self.media)
+            table["start_s"], table["end_s"] = self.plan.covered
+            return table
         return _window_table(self.item, self.bounds, self.n_samples, first=self.first,
                              media=self.media)
 
@@ -606,6 +620,7 @@ def iter_windows(
     max_length: int | None = None,
     time_stride: int = TIME_STRIDE,
     device: Any = "cpu",
+    config=None,
 ) -> Iterator[Window | Cut | ItemError]:
     """Decode, resample and cut inputs into windows: the part of :func:`iter_embed` that
     needs no model (the Ray engine runs it in CPU tasks).
@@ -621,6 +636,8 @@ def iter_windows(
     device : str or torch.device, default "cpu"
         Where the model that takes the windows runs; sizes ``workers="auto"``
         (:func:`asttools.concurrency.auto_workers`).
+    config : transformers.ASTConfig, optional
+        The model's config, for a segment's column geometry; default AST's.
 
     Yields
     ------
@@ -640,16 +657,26 @@ def iter_windows(
         if isinstance(source, ItemError):
             yield source
             continue
-        src, offset = source.audio, source.media.get("audio_offset_s") or 0.0
+        src = source.audio
         streamed = isinstance(src, AudioStream)
+        plan = None
         try:  # too many windows for this clip (by its header, for a stream): it alone fails
             if streamed:
                 if src.duration_s is not None:
                     bounds_of(round(src.duration_s * SAMPLE_RATE))
                 windows = _stream_windows(src, win, hop, bounds_of)
             else:
-                bounds = (bounds_of(len(src)) if it.segment is None else _segment_bounds(
-                    it.segment, offset, source.first, len(src), win, hop, it.name))
+                if it.segment is not None:  # its own steps, on the timestamps' grid
+                    plan = _segment_plan(it, source, len(src), win, config)
+                    if plan is None:
+                        yield ItemError(it, f"the segment {it.segment[0]:g}-"
+                                        f"{it.segment[1]:g} s holds no audio (no 0.1 s step "
+                                        "of the file's audio track lies in it)",
+                                        "no_audio_stream", media=source.media)
+                        continue
+                    bounds = plan.bounds
+                else:
+                    bounds = bounds_of(len(src))
                 windows = ((s, src[s:e]) for s, e in bounds)
         except ParameterError as err:
             if streamed:
@@ -677,8 +704,12 @@ def iter_windows(
         bounds = bounds_of(n_samples) if streamed else bounds
         silent = (bool(src.silent) if streamed else source.silent if source.silent is not None
                   else is_silent(src))
+        if plan is not None:  # a segment is silent when its own span is
+            lo = max(round(plan.lo_s * SAMPLE_RATE) - source.first, 0)
+            hi = min(round(plan.hi_s * SAMPLE_RATE) - source.first, len(src))
+            silent = bool(is_silent(src[lo:hi])) if hi > lo else silent
         _finish_media(source, it, n_samples, silent)
-        yield Cut(it, bounds, n_samples, source.first, source.media)
+        yield Cut(it, bounds, n_samples, source.first, source.media, plan)
 
 
 def iter_embed(
@@ -768,14 +799,19 @@ def iter_embed(
     queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
 
     def run_queue() -> None:
-        width = max(win, max(len(w) for _, _, w in queue))
-        batch = np.zeros((len(queue), width), dtype=np.float32)
-        for r, (_, _, w) in enumerate(queue):
-            batch[r, : len(w)] = w
-        emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in queue],
-                              pooling=pooling, layer=layer)
-        for r, (idx, k, _) in enumerate(queue):
-            pending[idx]["rows"].put(k, emb[r], logits[r])
+        # a segment's windows give their patch columns (asttools.segments), others `pooling`
+        kinds = ["time" if pending[q[0]]["item"].segment is not None else pooling
+                 for q in queue]
+        for how in dict.fromkeys(kinds):
+            part = [q for q, kind in zip(queue, kinds, strict=True) if kind == how]
+            width = max(win, max(len(w) for _, _, w in part))
+            batch = np.zeros((len(part), width), dtype=np.float32)
+            for r, (_, _, w) in enumerate(part):
+                batch[r, : len(w)] = w
+            emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in part],
+                                  pooling=how, layer=layer)
+            for r, (idx, k, _) in enumerate(part):
+                pending[idx]["rows"].put(k, emb[r], logits[r])
         queue.clear()
 
     def finished() -> Iterator[ItemResult]:
@@ -786,18 +822,29 @@ def iter_embed(
             del pending[idx]
             if progress is not None:
                 progress.update(1)
-            yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays(),
+            emb, logits = entry["rows"].arrays()
+            if entry["plan"] is not None:  # a segment: the mean of its own steps
+                vector, mixed, _ = pool_segment(emb, logits, entry["plan"], config=cfg)
+                emb, logits = vector[None], mixed[None]
+            yield ItemResult(entry["item"], entry["table"], emb, logits,
                              status=entry["status"])
 
     def entry_of(it: Item, expected: int | None) -> dict[str, Any]:
         if it.index not in pending:
-            pending[it.index] = {"item": it, "table": None, "rows": _Rows(expected)}
+            pending[it.index] = {"item": it, "table": None, "rows": _Rows(expected),
+                                 "plan": None}
         return pending[it.index]
 
-    for event in iter_windows(items, window_s=window_s, hop_s=hop_s, channel=channel,
-                              workers=workers, max_length=cfg.max_length,
+    def checked(items: Iterable[Item]) -> Iterator[Item]:
+        for it in items:  # embed and extract check all segments first; a lazy stream here
+            if it.segment is not None:
+                check_segment_pooling(pooling, 1)
+            yield it
+
+    for event in iter_windows(checked(items), window_s=window_s, hop_s=hop_s,
+                              channel=channel, workers=workers, max_length=cfg.max_length,
                               time_stride=getattr(cfg, "time_stride", TIME_STRIDE),
-                              device=device):
+                              device=device, config=cfg):
         if isinstance(event, Window):
             entry_of(event.item, event.expected)
             queue.append((event.item.index, event.k, event.samples))
@@ -808,6 +855,7 @@ def iter_embed(
             entry = entry_of(event.item, len(event.bounds))
             entry["table"] = event.table()
             entry["status"] = event.status()
+            entry["plan"] = event.plan
             entry["rows"].n = len(event.bounds)
             yield from finished()  # its windows may all be done already
         else:  # it failed, possibly part way: forget its windows and results
@@ -1008,6 +1056,7 @@ def embed(
     check_pooling(pooling)
     check_precision(precision)
     items = as_items(inputs, sr)
+    check_segment_pooling(pooling, sum(it.segment is not None for it in items))
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     # refuse bad settings before anything runs; iter_embed checks (and warns) once more

@@ -53,13 +53,11 @@ def file_media(path: str | os.PathLike) -> tuple[dict[str, Any], MediaInfo | Non
 
 def context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[int, int]:
     """The audio samples (16 kHz, from the stream's first) a segment's windows may need:
-    a window's length around a short segment, the segment plus a window for a long one."""
+    the segment and two windows' length on each side, enough for every window on the
+    5.1 s grid that owns one of its steps (:mod:`asttools.segments`)."""
     a = round((segment[0] - offset_s) * SAMPLE_RATE)
     b = round((segment[1] - offset_s) * SAMPLE_RATE)
-    if b - a <= win:
-        centre = (a + b) // 2
-        return max(0, centre - win), max(centre + win, 1)
-    return max(0, a), max(b + win, 1)
+    return max(0, a - 2 * win), max(b + 2 * win, 1)
 
 
 def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | None,

@@ -542,9 +542,12 @@ class TimestampResult:
             if not len(t):
                 if frame_rate is None or video_end is None:
                     continue  # no steps and no clock to put empty frames on
-                # a video without audio: its frames, each without audio (NaN vectors)
-                lo = start_s if start_s is not None else 0.0
-                hi = end_s if end_s is not None else video_end
+                # a video without audio (or a range of it without audio): its frames,
+                # each without audio (NaN vectors); a range only its own frames
+                lo = start_s if start_s is not None else \
+                    (row.start_s if np.isfinite(row.start_s) else 0.0)
+                hi = end_s if end_s is not None else \
+                    (row.end_s if np.isfinite(row.end_s) else video_end)
                 first = int(np.floor(lo * frame_rate / frames_per_vector))
                 last = int(np.ceil(hi * frame_rate / frames_per_vector))
                 span = frames_per_vector / frame_rate

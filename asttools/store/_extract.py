@@ -52,6 +52,8 @@ from ..model import (
     resolve_precision,
 )
 from ..result import EmbeddingResult
+from ..segments import SEGMENT_RULE
+from ..segments import check_pooling as check_segment_pooling
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
     STORE_FORMAT_VERSION,
@@ -308,8 +310,16 @@ def extract(
             or ray_actors < 1:
         raise ParameterError(f"ray_actors must be an integer >= 1, got {ray_actors!r}")
     table_in = list_inputs(inputs, id_column=id_column)
+    n_segments = int(table_in["segment_start_s"].notna().sum()) \
+        if "segment_start_s" in table_in else 0
+    check_segment_pooling(pooling, n_segments)
+    if n_segments and engine == "ray":
+        raise ParameterError(f"{n_segments} input(s) are segments, which engine='ray' does "
+                             "not run yet: run them with engine='local'")
     settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
                          hop_s=hop_s, channel=channel, precision=precision, device=device)
+    if n_segments:  # a segment's vector is its own steps' mean (asttools.segments)
+        settings["segments"] = SEGMENT_RULE
     if engine == "ray" and device == "auto":
         device = "cpu"  # this process's copy only makes the run's metadata; actors use GPUs
     run = _Extraction(
