@@ -170,3 +170,52 @@ def test_plan_segment_runs_only_the_windows_that_own_its_steps():
     assert a % round(SEGMENT_HOP_S * SR) == 0 and a / SR <= 30 - 2.5 and b / SR >= 31 + 2.5
     # nothing of it in the audio
     assert plan_segment((61.0, 62.0), 0.0, 0, 60 * SR, file_ended=True) is None
+
+
+def test_segments_are_evaluated_with_their_own_labels(tmp_path, tiny_model):
+    """Two files, four segments each (noise, tone, noise, tone): the truth table lists a
+    file once per segment and evaluate/linear_probe join each segment to its own row."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for f in range(2):
+        wav = np.zeros(8 * SR, np.float32)
+        for s in range(4):
+            part = slice(2 * s * SR, 2 * (s + 1) * SR)
+            wav[part] = rng.normal(0, 0.2, 2 * SR) if s % 2 == 0 else \
+                sine(300 + 200 * f + 100 * s, SR, 2.0)
+            rows.append((f"f{f}.wav", 2.0 * s, 2.0 * (s + 1),
+                         "noise" if s % 2 == 0 else "tone", f))
+        sf.write(tmp_path / f"f{f}.wav", wav, SR, subtype="FLOAT")
+    pd.DataFrame(rows, columns=["path", "start_s", "end_s", "label", "fold"]).to_csv(
+        tmp_path / "m.csv", index=False)
+    truth = asttools.read_ground_truth(tmp_path / "m.csv")
+    assert len(truth) == 8
+    res = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, pooling="patches",
+                  progress=False)
+    truth_shuffled = truth.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", asttools.ASTToolsWarning)  # nothing dropped
+        probe = asttools.linear_probe(truth_shuffled, res, folds="fold")
+    pred = probe.predictions
+    assert len(pred) == 8
+    # each segment is its own row with its own label, in truth order; joined by path
+    # alone, every segment of a file would get one vector and noise/tone could not split
+    assert pred["label"].tolist() == [lb[0] for lb in truth_shuffled["labels"]]
+    assert (pred["label"] == pred["predicted"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", asttools.ASTToolsWarning)  # random weights
+        scored = asttools.evaluate(truth_shuffled, res, task="multiclass",
+                                   mapping={"noise": "Speech", "tone": "Sine wave"})
+    assert scored.set_index("metric").loc["accuracy", "n"] == 8
+    # accuracy by hand: each segment's own probabilities, arg-max over the two classes
+    names = res.meta["labels"]
+    cols = [names.index("Speech"), names.index("Sine wave")]
+    row_of = {(p, a): k for k, (p, a) in enumerate(zip(res.table["path"],
+                                                       res.table["segment_start_s"],
+                                                       strict=True))}
+    rows = [row_of[(p, a)] for p, a in zip(truth_shuffled["path"],
+                                           truth_shuffled["start_s"], strict=True)]
+    guess = np.where(res.probs[rows][:, cols].argmax(axis=1) == 0, "noise", "tone")
+    truth_labels = np.array([lb[0] for lb in truth_shuffled["labels"]])
+    assert scored.set_index("metric").loc["accuracy", "value"] == pytest.approx(
+        (guess == truth_labels).mean())
