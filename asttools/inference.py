@@ -33,6 +33,7 @@ from .audio import (
     AudioStream,
     MediaInfo,
     av_mismatch,
+    check_audio_stream,
     check_sample_rate,
     check_waveform,
     is_silent,
@@ -314,22 +315,23 @@ def _as_array(x) -> np.ndarray:
 
 
 def _load(item: Item, channel: int | None, win: int, media: dict[str, Any],
-          info: MediaInfo | None) -> Source:
+          info: MediaInfo | None, audio_stream: int | None = None) -> Source:
     """The 16 kHz mono audio of an input (:func:`asttools.sources.load_file` for a file)."""
     if item.sr is not None:
         wav = check_waveform(item.source, item.sr, name=item.name)
         return Source(resample(wav, item.sr, SAMPLE_RATE))
     return load_file(item.source, segment=item.segment, channel=channel, win=win,
-                     media=media, info=info)
+                     media=media, info=info, audio_stream=audio_stream)
 
 
-def media_of(item: Item) -> tuple[dict[str, Any], MediaInfo | None]:
+def media_of(item: Item, audio_stream: int | None = None,
+             ) -> tuple[dict[str, Any], MediaInfo | None]:
     """What a file's headers say about its place on the video's clock: where its audio
     starts (``audio_offset_s``), the video's duration and frame rate. Nothing for an
     in-memory input, or a file the probe cannot read (decoding then says why)."""
     if item.sr is not None:
         return {}, None
-    return file_media(item.source)
+    return file_media(item.source, audio_stream)
 
 
 def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> None:
@@ -373,30 +375,32 @@ def _segment_plan(it: Item, source: Source, n: int, win: int,
 
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
             win: int = round(WINDOW_S * SAMPLE_RATE), *,
-            processes: bool = False) -> Iterator[tuple[Item, Any]]:
+            processes: bool = False,
+            audio_stream: int | None = None) -> Iterator[tuple[Item, Any]]:
     """Yield (item, Source or ItemError), decoding up to 2*workers items ahead, in
     ``workers`` threads or (``processes``) worker processes."""
 
     def job(it: Item) -> Source | ItemError:
-        media, info = media_of(it)
+        media, info = media_of(it, audio_stream)
         try:
-            return _load(it, channel, win, media, info)
+            return _load(it, channel, win, media, info, audio_stream)
         except AudioError as err:  # a video without audio keeps its duration and rate
             return ItemError(it, err.reason, err.status, media=dict(media))
 
     if not processes or workers <= 0:
         return prefetch(job, items, workers=workers, name="asttools-load")
-    return _loaded_in_processes(items, channel, workers, win, job)
+    return _loaded_in_processes(items, channel, workers, win, job, audio_stream)
 
 
-def _loaded_in_processes(items, channel, workers, win, job):
+def _loaded_in_processes(items, channel, workers, win, job, audio_stream=None):
     """Files decode in worker processes (:func:`asttools.sources.decode_file`, in a module
     without torch; only path, segment and channel are sent, the 16 kHz waveform comes
     back); arrays, and files long enough to be read as a stream, are handled here, in
     input order."""
 
     def request(it: Item):
-        return None if it.sr is not None else (it.source, it.segment, channel, win)
+        return None if it.sr is not None else (it.source, it.segment, channel, win,
+                                                audio_stream)
 
     for it, done in prefetch(decode_file, items, workers=workers, processes=True,
                              argument=request, name="asttools-load"):
@@ -518,6 +522,8 @@ def _status(it: Item, media: dict[str, Any]) -> dict[str, Any]:
     """The input's own columns (:data:`~asttools.constants.INPUT_COLUMNS` but ``id``)."""
     out = {"audio_status": media.get("audio_status", "ok")}
     out.update({c: media.get(c) for c in INPUT_COLUMNS[2:7]})
+    if "n_audio_streams" in media:
+        out["n_audio_streams"] = media["n_audio_streams"]
     if it.segment is not None:
         out.update(segment_start_s=it.segment[0], segment_end_s=it.segment[1])
     return out
@@ -621,6 +627,7 @@ def iter_windows(
     time_stride: int = TIME_STRIDE,
     device: Any = "cpu",
     config=None,
+    audio_stream: int | None = None,
 ) -> Iterator[Window | Cut | ItemError]:
     """Decode, resample and cut inputs into windows: the part of :func:`iter_embed` that
     needs no model (the Ray engine runs it in CPU tasks).
@@ -638,6 +645,8 @@ def iter_windows(
         (:func:`asttools.concurrency.auto_workers`).
     config : transformers.ASTConfig, optional
         The model's config, for a segment's column geometry; default AST's.
+    audio_stream : int, optional
+        As in :func:`embed`.
 
     Yields
     ------
@@ -653,7 +662,19 @@ def iter_windows(
     def bounds_of(n_samples: int) -> list[tuple[int, int]]:
         return window_bounds(n_samples, window_s=window_s, hop_s=hop_s, **kw)
 
-    for it, source in _loaded(items, channel, n_workers, win, processes=processes):
+    warned_streams = False
+    for it, source in _loaded(items, channel, n_workers, win, processes=processes,
+                              audio_stream=audio_stream):
+        media = source.media if isinstance(source, Source) else source.media
+        if not warned_streams and (media.get("n_audio_streams") or 0) > 1:
+            warned_streams = True  # once per run; n_audio_streams is recorded per input
+            how = ("the first, the default" if audio_stream is None
+                   else f"audio_stream={audio_stream}")
+            warnings.warn(
+                f"{it.name} has {media['n_audio_streams']} audio streams: using stream "
+                f"{audio_stream or 0} ({how}; choose with audio_stream= or --audio-stream). "
+                "Said once per run; n_audio_streams records each input's count",
+                ASTToolsWarning, stacklevel=2)
         if isinstance(source, ItemError):
             yield source
             continue
@@ -725,6 +746,7 @@ def iter_embed(
     channel: int | None = None,
     progress=None,
     precision: str = "fp32",
+    audio_stream: int | None = None,
 ) -> Iterator[ItemResult | ItemError]:
     """Stream results input by input; windows of different inputs share batches.
 
@@ -738,7 +760,7 @@ def iter_embed(
     items : iterable of Item
         The inputs; may be a lazy generator (pulled at most ``2 * workers`` ahead).
     model : transformers.ASTForAudioClassification
-    pooling, layer, window_s, hop_s, batch_size, workers, channel, precision
+    pooling, layer, window_s, hop_s, batch_size, workers, channel, precision, audio_stream
         As in :func:`embed`.
     progress : tqdm, optional
         A progress bar advanced once per input.
@@ -844,7 +866,8 @@ def iter_embed(
     for event in iter_windows(checked(items), window_s=window_s, hop_s=hop_s,
                               channel=channel, workers=workers, max_length=cfg.max_length,
                               time_stride=getattr(cfg, "time_stride", TIME_STRIDE),
-                              device=device, config=cfg):
+                              device=device, config=cfg,
+                              audio_stream=check_audio_stream(audio_stream)):
         if isinstance(event, Window):
             entry_of(event.item, event.expected)
             queue.append((event.item.index, event.k, event.samples))
@@ -965,6 +988,7 @@ def embed(
     on_error: str = "warn",
     progress: bool = False,
     precision: str = "fp32",
+    audio_stream: int | None = None,
 ) -> EmbeddingResult:
     """Embeddings and AudioSet probabilities of audio files or arrays, from one pass.
 
@@ -1024,6 +1048,12 @@ def embed(
         hardware runs it fast, else fp32. ``model`` itself is never changed; outputs are
         float32; ``meta["precision"]`` records what ran. Measure what it costs on your
         model and data with :func:`asttools.precision.fidelity`.
+    audio_stream : int, optional
+        Which audio stream of files with several (counting audio streams from 0); default
+        the first, as FFmpeg lists them. Each file's count is recorded
+        (``n_audio_streams`` in ``table`` and ``errors``); when a file has more than one,
+        a warning says once per run which stream was used. A stream a file does not have
+        fails that file (status ``error``; the message gives its count).
 
     Returns
     -------
@@ -1055,6 +1085,7 @@ def embed(
         raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
     check_pooling(pooling)
     check_precision(precision)
+    audio_stream = check_audio_stream(audio_stream)
     items = as_items(inputs, sr)
     check_segment_pooling(pooling, sum(it.segment is not None for it in items))
     if model is None or isinstance(model, (str, os.PathLike)):
@@ -1070,7 +1101,7 @@ def embed(
         stream = iter_embed(items, model=model, pooling=pooling, layer=layer,
                             window_s=window_s, hop_s=hop_s, batch_size=batch_size,
                             workers=workers, channel=channel, progress=bar,
-                            precision=precision)
+                            precision=precision, audio_stream=audio_stream)
         if on_error == "raise":
             def raising(s):
                 for r in s:

@@ -622,7 +622,7 @@ def _per_input(value, n: int, name: str, *, optional: bool) -> list[float | None
 #: The columns of :attr:`TimestampResult.inputs`, one row per input that did not fail.
 INPUT_TABLE_COLUMNS = ("item", "id", "path", "audio_status", "offset_s", "duration_s",
                        "video_duration_s", "frame_rate", "start_s", "end_s", "n_windows",
-                       "n_rows")
+                       "n_rows", "n_audio_streams")
 
 
 def _check_video_rates(paths: Sequence[str], rates: Sequence[float]) -> None:
@@ -654,19 +654,24 @@ class _Plan:
     media: dict[str, Any] = field(default_factory=dict)  # video duration, frame rate
 
 
-def _header_offset(item: Item) -> tuple[float, dict[str, Any]]:
+def _header_offset(item: Item,
+                   audio_stream: int | None = None) -> tuple[float, dict[str, Any]]:
     """Where a file's audio starts on its video's clock (0.0 for arrays and files the
-    probe cannot read), and the video's duration and frame rate (:func:`media_of`)."""
-    media, _ = media_of(item)
-    return media.get("audio_offset_s") or 0.0, {k: media[k] for k in
-                                                ("video_duration_s", "frame_rate") if k in media}
+    probe cannot read), the video's duration and frame rate, and how many audio streams
+    it has (:func:`media_of`)."""
+    media, _ = media_of(item, audio_stream)
+    return media.get("audio_offset_s") or 0.0, {
+        k: media[k] for k in ("video_duration_s", "frame_rate", "n_audio_streams")
+        if k in media}
 
 
-def _waveform(item: Item, channel: int | None) -> np.ndarray:
+def _waveform(item: Item, channel: int | None,
+              audio_stream: int | None = None) -> np.ndarray:
     """The 16 kHz mono waveform of an input, decoded and resampled whole, as
     :func:`~asttools.inference.iter_embed` does for clips up to 10 minutes."""
     if item.sr is None:
-        return load_audio(item.source, sr=SAMPLE_RATE, channel=channel)[0]
+        return load_audio(item.source, sr=SAMPLE_RATE, channel=channel,
+                          audio_stream=audio_stream)[0]
     return resample(check_waveform(item.source, item.sr, name=item.name), item.sr, SAMPLE_RATE)
 
 
@@ -696,6 +701,7 @@ def timestamp_embeddings(
     batch_size: int = BATCH_SIZE,
     workers: int | str = 1,
     channel: int | None = None,
+    audio_stream: int | None = None,
     on_error: str = "warn",
     progress: bool = False,
     precision: str = "fp32",
@@ -763,6 +769,9 @@ def timestamp_embeddings(
         Threads that decode ahead of the model; ``"auto"`` as in :func:`asttools.embed`.
     channel : int, optional
         Use this channel of multi-channel files instead of the mean of channels.
+    audio_stream : int, optional
+        Which audio stream of files with several, as in :func:`asttools.embed` (default
+        the first; ``inputs["n_audio_streams"]`` records each file's count).
     on_error : {"warn", "raise", "ignore"}, default "warn"
         An input that fails is recorded in ``errors``; ``"warn"`` also warns,
         ``"raise"`` raises its :class:`~asttools.errors.AudioError`.
@@ -886,6 +895,7 @@ def timestamp_embeddings(
                      "duration_s": np.nan if n_samples is None else n_samples / SAMPLE_RATE,
                      "video_duration_s": _float(media.get("video_duration_s")),
                      "frame_rate": _float(media.get("frame_rate")),
+                     "n_audio_streams": _float(media.get("n_audio_streams")),
                      "start_s": np.nan if plan.start_s is None else plan.start_s,
                      "end_s": np.nan if plan.end_s is None else plan.end_s,
                      "n_windows": n_windows, "n_rows": len(times_own)})
@@ -898,11 +908,11 @@ def timestamp_embeddings(
             if plan.start_s is None and plan.end_s is None:
                 yield it
                 continue
-            header_offset, plan.media = _header_offset(it)
+            header_offset, plan.media = _header_offset(it, audio_stream)
             if plan.offset_s is None:
                 plan.offset_s = header_offset
             try:
-                wav = _waveform(it, channel)
+                wav = _waveform(it, channel, audio_stream)
             except AudioError as err:
                 fail(it, err.reason, err.status, plan.media)
                 if bar is not None:
@@ -933,6 +943,7 @@ def timestamp_embeddings(
         stream = iter_embed(planned(), model=model, pooling="time", layer=layer,
                             window_s=window_s, hop_s=hop / SAMPLE_RATE,
                             batch_size=batch_size, workers=workers, channel=channel,
+                            audio_stream=audio_stream,
                             progress=bar, precision=precision)
         for r in stream:
             if isinstance(r, ItemError):
@@ -942,7 +953,8 @@ def timestamp_embeddings(
             tab = r.table
             if plan.n_samples is None:  # a whole file: iter_embed read its headers
                 plan.media = {k: r.status.get(k) for k in
-                              ("audio_status", "video_duration_s", "frame_rate")}
+                              ("audio_status", "video_duration_s", "frame_rate",
+                               "n_audio_streams")}
                 header_offset = _float(r.status.get("audio_offset_s"), 0.0)
                 if plan.offset_s is None:
                     plan.offset_s = header_offset
