@@ -54,9 +54,9 @@ from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path, list_inputs
 from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
-from .segments import SegmentPlan, plan_segment, pool_segment
+from .segments import SegmentPlan, pool_segment, segment_windows
 from .segments import check_pooling as check_segment_pooling
-from .sources import STREAM_S, Source, context, decode_file, file_media, load_file
+from .sources import STREAM_S, Source, decode_file, file_media, load_file
 
 __all__ = [
     "ON_ERROR",
@@ -345,32 +345,6 @@ def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> Non
         media["audio_duration_s"] = n_samples / SAMPLE_RATE
         if source.info is not None:
             media["av_warning"] = av_mismatch(source.info, n_samples / SAMPLE_RATE)
-
-
-def _segment_plan(it: Item, source: Source, n: int, win: int,
-                  config) -> SegmentPlan | None:
-    """The windows of a segment (:func:`asttools.segments.plan_segment`), or None when
-    no step of audio lies in it. Raises :class:`ParameterError` for a segment that lies
-    outside the clip (past the video's end, or past the audio's end without a video)."""
-    offset = source.media.get("audio_offset_s") or 0.0
-    asked = context(it.segment, offset, win)[1]
-    ended = source.first + n < asked
-    plan = plan_segment(it.segment, offset, source.first, n, file_ended=ended,
-                        config=config)
-    video = source.media.get("video_duration_s")
-    clip_end = video if video else (offset + (source.first + n) / SAMPLE_RATE if ended
-                                    else None)
-    if clip_end is not None and it.segment[0] >= clip_end:
-        raise ParameterError(
-            f"the segment {it.segment[0]:g}-{it.segment[1]:g} s lies outside "
-            f"the clip (0-{clip_end:g} s on its clock): fix start_s/end_s in the manifest")
-    if plan is not None and plan.clipped:
-        warnings.warn(
-            f"{it.name}: the segment {it.segment[0]:g}-{it.segment[1]:g} s extends past "
-            f"its audio; its vector covers {plan.covered[0]:g}-{plan.covered[1]:g} s "
-            "(the row's start_s/end_s; segment_start_s/segment_end_s keep the span asked "
-            "for)", ASTToolsWarning, stacklevel=2)
-    return plan
 
 
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
@@ -688,7 +662,8 @@ def iter_windows(
                 windows = _stream_windows(src, win, hop, bounds_of)
             else:
                 if it.segment is not None:  # its own steps, on the timestamps' grid
-                    plan = _segment_plan(it, source, len(src), win, config)
+                    plan = segment_windows(it.segment, it.name, source.media,
+                                           source.first, len(src), win, config=config)
                     if plan is None:
                         yield ItemError(it, f"the segment {it.segment[0]:g}-"
                                         f"{it.segment[1]:g} s holds no audio (no 0.1 s step "

@@ -34,12 +34,15 @@ warned about, and its row's ``start_s``/``end_s`` give the span its vector cover
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .constants import SAMPLE_RATE
-from .errors import ParameterError
+from .errors import ASTToolsWarning, ParameterError
+from .sources import context
 from .steps import DEFAULT_HOP_S, geometry, stitch
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "check_pooling",
     "plan_segment",
     "pool_segment",
+    "segment_windows",
 ]
 
 #: Seconds between the windows a segment's steps come from: the grid of
@@ -209,3 +213,55 @@ def pool_segment(columns: np.ndarray, logits: np.ndarray, plan: SegmentPlan, *,
     mixed = (weights[:, None] * logits.astype(np.float64)).sum(axis=0) / weights.sum()
     return vector.astype(np.float32), mixed.astype(np.float32), int(own.sum())
 
+
+def segment_windows(segment: tuple[float, float], name: str, media: dict[str, Any],
+                    first: int, n: int, win: int, *, config=None) -> SegmentPlan | None:
+    """The windows of a segment of a decoded excerpt (:func:`plan_segment`), checked
+    against the clip.
+
+    Parameters
+    ----------
+    segment : (float, float)
+        ``(start_s, end_s)`` on the clip's clock.
+    name : str
+        The file, for messages.
+    media : dict
+        What its headers say (``audio_offset_s``, ``video_duration_s``).
+    first, n : int
+        The excerpt :func:`asttools.sources.load_file` decoded for it: its first sample's
+        number in the file and its length (16 kHz).
+    win : int
+        Samples per window.
+    config : transformers.ASTConfig, optional
+
+    Returns
+    -------
+    SegmentPlan or None
+        None when no step of audio lies in the segment (no audio in its time).
+
+    Raises
+    ------
+    ParameterError
+        The segment starts at or after the clip's end (the video's, else the audio's).
+
+    Warns
+    -----
+    ASTToolsWarning
+        The segment extends past the audio: its vector covers ``plan.covered``.
+    """
+    offset = media.get("audio_offset_s") or 0.0
+    ended = first + n < context(segment, offset, win)[1]  # decoding stopped short
+    plan = plan_segment(segment, offset, first, n, file_ended=ended, config=config)
+    video = media.get("video_duration_s")
+    clip_end = video if video else (offset + (first + n) / SAMPLE_RATE if ended else None)
+    if clip_end is not None and segment[0] >= clip_end:
+        raise ParameterError(
+            f"the segment {segment[0]:g}-{segment[1]:g} s lies outside the clip "
+            f"(0-{clip_end:g} s on its clock): fix start_s/end_s in the manifest")
+    if plan is not None and plan.clipped:
+        warnings.warn(
+            f"{name}: the segment {segment[0]:g}-{segment[1]:g} s extends past its audio; "
+            f"its vector covers {plan.covered[0]:g}-{plan.covered[1]:g} s (the row's "
+            "start_s/end_s; segment_start_s/segment_end_s keep the span asked for)",
+            ASTToolsWarning, stacklevel=2)
+    return plan
