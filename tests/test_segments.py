@@ -13,6 +13,7 @@ import soundfile as sf
 from audio_fixtures import sine, write_av
 
 import asttools
+from asttools.cli import EXIT_OK, EXIT_USAGE, main
 from asttools.errors import ParameterError
 from asttools.segments import SEGMENT_HOP_S, plan_segment
 from asttools.store import extract, list_inputs
@@ -219,3 +220,16 @@ def test_segments_are_evaluated_with_their_own_labels(tmp_path, tiny_model):
     truth_labels = np.array([lb[0] for lb in truth_shuffled["labels"]])
     assert scored.set_index("metric").loc["accuracy", "value"] == pytest.approx(
         (guess == truth_labels).mean())
+
+
+def test_the_command_line_says_which_pooling_segments_take(talk_pause_talk, tmp_path,
+                                                           capsys):
+    root, _, _ = talk_pause_talk
+    rc = main(["extract", str(root / "m.csv"), "--out", str(tmp_path / "S"), "--model",
+               "tiny-random", "--quiet"])
+    assert rc == EXIT_USAGE
+    assert "use --pooling 'patches'" in capsys.readouterr().err
+    rc = main(["extract", str(root / "m.csv"), "--out", str(tmp_path / "S"), "--model",
+               "tiny-random", "--pooling", "patches", "--quiet"])
+    assert rc == EXIT_OK
+    assert len(asttools.read_store(tmp_path / "S").table) == 3
