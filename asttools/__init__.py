@@ -50,6 +50,7 @@ _LAZY = {
     # clips without audio
     "aligned_embeddings": "missing",
     "silence_embedding": "missing",
+    "training_arrays": "export",
     # whole datasets
     "extract": "store",
     "read_store": "store",
@@ -128,6 +129,7 @@ __all__ = [
     "store",
     "timestamp_embeddings",
     "top_k",
+    "training_arrays",
 ]
 
 
@@ -151,6 +153,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from .audio import load_audio
     from .constants import DEFAULT_MODEL, POOLINGS, PRECISIONS, TINY_RANDOM
     from .datasets import read_ground_truth
+    from .export import training_arrays
     from .features import fbank
     from .inference import embed
     from .labels import audioset_labels, audioset_ontology, descendants, lookup_label
