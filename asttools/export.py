@@ -299,9 +299,10 @@ class TrainingDataset(Dataset):
 
     Parameters
     ----------
-    source : str, os.PathLike or TrainingArrays
+    source : str, os.PathLike, TrainingArrays, TimestampResult or EmbeddingResult
         An export folder (read through memory maps, opened in each worker process on its
-        first item, so nothing is copied into the workers), or arrays in memory.
+        first item, so nothing is copied into the workers), arrays in memory, or a result
+        (laid out by :func:`training_arrays` with its defaults: every input, fill 0).
     indices : sequence of int, optional
         Only these clips (e.g. a fold's: ``np.flatnonzero(arrays.folds != k)``).
 
@@ -311,6 +312,8 @@ class TrainingDataset(Dataset):
     """
 
     def __init__(self, source, *, indices=None):
+        if hasattr(source, "embeddings") and hasattr(source, "table"):  # a result
+            source = training_arrays(source)
         if isinstance(source, TrainingArrays):
             self._path, self._arrays = None, source
             n = len(source)

@@ -117,6 +117,8 @@ def test_memory_mapped_folder_and_a_dataloader_with_two_workers(steps, tmp_path)
     assert torch.cat([b["has_audio"] for b in seen]).tolist() == [True, True, False, True]
     assert torch.cat([b["label"] for b in seen]).tolist() == [0, 1, 0, 1]
     assert torch.cat([b["index"] for b in seen]).tolist() == [0, 1, 2, 3]
+    direct = TrainingDataset(steps)  # a result, laid out with the defaults
+    np.testing.assert_array_equal(direct[3]["audio"].numpy(), kept.x[3])
     fold0 = TrainingDataset(kept, indices=np.flatnonzero(kept.folds == 1))
     assert len(fold0) == 2 and fold0[1]["index"].item() == 3
     with pytest.raises(ParameterError, match="not an export folder"):
