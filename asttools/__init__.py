@@ -51,6 +51,7 @@ _LAZY = {
     # clips without audio
     "aligned_embeddings": "missing",
     "silence_embedding": "missing",
+    "training_arrays": "export",
     # whole datasets
     "extract": "store",
     "read_store": "store",
@@ -80,9 +81,10 @@ _LAZY = {
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
     "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
-    "environment", "explorer", "features", "inference", "inputs", "labels", "mapping", "metrics",
-    "missing",
-    "model", "plots", "precision", "reduce", "result", "sources", "store",
+    "environment", "explorer", "export", "features", "inference", "inputs", "labels", "mapping",
+    "metrics", "missing",
+    "model", "plots", "precision", "reduce", "result", "segments", "sources", "steps",
+    "store",
 })  # fmt: skip
 
 __all__ = [
@@ -131,6 +133,7 @@ __all__ = [
     "store",
     "timestamp_embeddings",
     "top_k",
+    "training_arrays",
 ]
 
 
@@ -155,6 +158,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from .constants import DEFAULT_MODEL, POOLINGS, PRECISIONS, TINY_RANDOM
     from .datasets import read_ground_truth
     from .explorer import explore
+    from .export import training_arrays
     from .features import fbank
     from .inference import embed
     from .labels import audioset_labels, audioset_ontology, descendants, lookup_label

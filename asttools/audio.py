@@ -57,6 +57,7 @@ __all__ = [
     "MediaInfo",
     "audio_level",
     "av_mismatch",
+    "check_audio_stream",
     "check_sample_rate",
     "check_waveform",
     "is_silent",
@@ -174,6 +175,7 @@ def load_audio(
     channel: int | None = None,
     offset: float = 0.0,
     duration: float | None = None,
+    audio_stream: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """Decode an audio file, or the audio track of a video, into a float32 waveform.
 
@@ -196,6 +198,11 @@ def load_audio(
     duration : float or None, default None
         Read at most this many seconds; ``None`` reads to the end. A clip that ends
         earlier comes back shorter, without an error.
+    audio_stream : int or None, default None
+        Which audio stream of a container with several (counting audio streams from 0,
+        in the container's order; :attr:`MediaInfo.n_audio_streams` says how many).
+        ``None``: the first, as FFmpeg lists them. One that does not exist is an
+        :class:`AudioError` (status ``"error"``) naming the file and the count.
 
     Returns
     -------
@@ -287,8 +294,10 @@ def load_audio(
     ):
         raise ParameterError(f"channel must be None or an integer >= 0, got {channel!r}")
 
+    audio_stream = check_audio_stream(audio_stream)
     name, head = _check_file(path)
-    data, native_sr, n_total = _decode(name, head, offset=offset, duration=duration)
+    data, native_sr, n_total = _decode(name, head, offset=offset, duration=duration,
+                                       audio_stream=audio_stream)
 
     if data.shape[1] == 0:
         if n_total and offset > 0:
@@ -454,6 +463,7 @@ def stream_audio(
     sr: int = SAMPLE_RATE,
     channel: int | None = None,
     block_s: float | None = None,
+    audio_stream: int | None = None,
 ) -> AudioStream:
     """Open an audio or video file to decode it block by block, in bounded memory.
 
@@ -530,8 +540,10 @@ def stream_audio(
         raise ParameterError(f"channel must be None or an integer >= 0, got {channel!r}")
     block_s = _check_seconds(BLOCK_S if block_s is None else block_s, "block_s",
                              allow_zero=False)
+    audio_stream = check_audio_stream(audio_stream)
     name, _ = _check_file(path)
-    return AudioStream(name, sr=sr, channel=channel, block_s=block_s)
+    return AudioStream(name, sr=sr, channel=channel, block_s=block_s,
+                       audio_stream=audio_stream)
 
 
 class AudioStream:
@@ -552,7 +564,8 @@ class AudioStream:
         iteration ended.
     """
 
-    def __init__(self, name: str, *, sr: int, channel: int | None, block_s: float):
+    def __init__(self, name: str, *, sr: int, channel: int | None, block_s: float,
+                 audio_stream: int | None = None):
         self.name, self.sr, self.n_samples = name, sr, 0
         self.silent: bool | None = None
         self._channel, self._block_s = channel, block_s
@@ -571,6 +584,9 @@ class AudioStream:
             if f.format == "MP3":  # as load_audio: MP3 goes to PyAV
                 f.close()
             else:
+                if audio_stream:
+                    f.close()
+                    _pick_stream(name, [None], audio_stream)  # raises: one stream
                 self._sf = f
                 self.duration_s = f.frames / f.samplerate if f.frames else None
                 channels = f.channels
@@ -587,8 +603,12 @@ class AudioStream:
                 found = _stream_types(container.streams)
                 container.close()
                 raise NoAudioStreamError(name, f"no audio stream (streams found: {found})")
-            self._av = (container, audio[0])
-            st = audio[0]
+            try:
+                st = _pick_stream(name, audio, audio_stream)
+            except AudioError:
+                container.close()
+                raise
+            self._av = (container, st)
             if st.duration is not None and st.time_base is not None:
                 self.duration_s = float(st.duration * st.time_base)
             elif container.duration is not None:
@@ -841,6 +861,10 @@ class MediaInfo:
         The audio stream's own rate in Hz (before any resampling).
     audio_channels : int or None
         The audio stream's channels.
+    n_audio_streams : int
+        How many audio streams the file has (0 without audio; 1 for plain audio files).
+        The other audio fields describe the one :func:`probe_media` was asked for
+        (``audio_stream``, default the first).
     """
 
     path: str
@@ -853,9 +877,38 @@ class MediaInfo:
     n_video_frames: int | None = None
     audio_sample_rate: int | None = None
     audio_channels: int | None = None
+    n_audio_streams: int = 0
 
 
-def probe_media(path: str | os.PathLike) -> MediaInfo:
+def check_audio_stream(audio_stream: object, *, name: str = "audio_stream") -> int | None:
+    """``audio_stream`` checked: None, or an integer >= 0.
+
+    Examples
+    --------
+    >>> check_audio_stream(None), check_audio_stream(1)
+    (None, 1)
+    """
+    if audio_stream is None:
+        return None
+    if isinstance(audio_stream, bool) or not isinstance(audio_stream, numbers.Integral) \
+            or audio_stream < 0:
+        raise ParameterError(f"{name} must be None or an integer >= 0 (an audio stream's "
+                             f"number, from 0), got {audio_stream!r}")
+    return int(audio_stream)
+
+
+def _pick_stream(name: str, audio: list, index: int | None):
+    """The audio stream asked for (the first by default), or an AudioError naming the file
+    and how many it has."""
+    i = 0 if index is None else index
+    if i >= len(audio):
+        n = len(audio)
+        raise AudioError(name, f"audio_stream={i} asked for, but the file has {n} audio "
+                         f"stream{'s' if n != 1 else ''} (0 to {n - 1})", status="error")
+    return audio[i]
+
+
+def probe_media(path: str | os.PathLike, *, audio_stream: int | None = None) -> MediaInfo:
     """Read a media file's stream layout and timing from its headers, without decoding it.
 
     Opens the file once: with soundfile for the formats :func:`load_audio` gives to
@@ -866,6 +919,8 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
     ----------
     path : str or os.PathLike
         An audio file or a video container.
+    audio_stream : int, optional
+        Describe this audio stream (counting audio streams from 0); default the first.
 
     Returns
     -------
@@ -934,6 +989,7 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
     ``audio_offset_s=0.976``, ``audio_duration_s=2.024``, ``video_duration_s=3.0``,
     ``frame_rate=25.0``, ``n_video_frames=75``.
     """
+    audio_stream = check_audio_stream(audio_stream)
     name, head = _check_file(path)
     ext = os.path.splitext(name)[1].lower()
     failures: list[_DecodeFailure] = []
@@ -944,9 +1000,11 @@ def probe_media(path: str | os.PathLike) -> MediaInfo:
             failures.append(e)
         else:
             if info is not None:
+                if audio_stream:
+                    _pick_stream(name, [None], audio_stream)  # raises: one stream
                 return info
     try:
-        return _probe_av(name)
+        return _probe_av(name, audio_stream)
     except _DecodeFailure as e:
         failures.append(e)
     raise _undecodable(name, head, failures)
@@ -1125,7 +1183,8 @@ def _looks_like_media(head: bytes) -> bool:
 
 
 def _decode(
-    name: str, head: bytes, *, offset: float, duration: float | None
+    name: str, head: bytes, *, offset: float, duration: float | None,
+    audio_stream: int | None = None,
 ) -> tuple[np.ndarray, int, int | None]:
     """Decode with soundfile or PyAV (or soundfile, then PyAV).
 
@@ -1141,9 +1200,12 @@ def _decode(
             failures.append(e)
         else:
             if result is not None:
+                if audio_stream:
+                    _pick_stream(name, [None], audio_stream)  # raises: one stream
                 return result
     try:
-        result = _decode_av(name, offset=offset, duration=duration)
+        result = _decode_av(name, offset=offset, duration=duration,
+                            audio_stream=audio_stream)
     except _DecodeFailure as e:
         failures.append(e)
     except _NoAudioStream as e:
@@ -1244,7 +1306,7 @@ def _truncation_note(f: sf.SoundFile, name: str) -> str | None:
 
 
 def _decode_av(
-    name: str, *, offset: float, duration: float | None
+    name: str, *, offset: float, duration: float | None, audio_stream: int | None = None
 ) -> tuple[np.ndarray, int, int | None]:
     try:
         container = av.open(name)
@@ -1256,6 +1318,7 @@ def _decode_av(
         audio = [s for s in streams if s.type == "audio"]
         if not audio:
             raise _NoAudioStream(_stream_types(streams))
+        audio = [_pick_stream(name, audio, audio_stream)]
         chunks: list[np.ndarray] = []
         rate = layout = None
         got = 0
@@ -1318,11 +1381,11 @@ def _probe_soundfile(name: str) -> MediaInfo | None:
         return MediaInfo(
             path=name, has_audio=True, has_video=False, audio_offset_s=0.0,
             audio_duration_s=f.frames / f.samplerate, audio_sample_rate=int(f.samplerate),
-            audio_channels=int(f.channels),
+            audio_channels=int(f.channels), n_audio_streams=1,
         )  # fmt: skip
 
 
-def _probe_av(name: str) -> MediaInfo:
+def _probe_av(name: str, audio_stream: int | None = None) -> MediaInfo:
     try:
         container = av.open(name)
     except (av.FFmpegError, OSError, ValueError, EOFError) as e:
@@ -1330,7 +1393,8 @@ def _probe_av(name: str) -> MediaInfo:
         raise _DecodeFailure("PyAV", message, recognised=False) from None
     with container:
         streams = list(container.streams)
-        audio = next((st for st in streams if st.type == "audio"), None)
+        audios = [st for st in streams if st.type == "audio"]
+        audio = _pick_stream(name, audios, audio_stream) if audios else None
         videos = [st for st in streams if st.type == "video" and not _is_cover_art(st)]
         video = videos[0] if videos else None
         n_av = sum(st.type == "audio" for st in streams) + len(videos)
@@ -1339,7 +1403,7 @@ def _probe_av(name: str) -> MediaInfo:
         container_start = (None if container.start_time is None
                            else container.start_time / av.time_base)
         info: dict = {"path": name, "has_audio": audio is not None,
-                      "has_video": video is not None}
+                      "has_video": video is not None, "n_audio_streams": len(audios)}
         if video is not None:
             rate = video.average_rate
             frames = int(video.frames or 0) or None

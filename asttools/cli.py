@@ -67,7 +67,7 @@ _OPTION_NAMES = {
     "window_s": "--window", "hop_s": "--hop", "batch_size": "--batch-size",
     "flush_items": "--flush-every", "workers": "--workers", "channel": "--channel",
     "layer": "--layer", "pooling": "--pooling", "device": "--device",
-    "precision": "--precision",
+    "precision": "--precision", "audio_stream": "--audio-stream",
 }  # fmt: skip
 # "name=value" for any of them; the bare name only where it cannot be an ordinary word.
 _PARAM_RE = re.compile(
@@ -182,6 +182,10 @@ skipped with a note.
 # --------------------------------------------------------------------------- parser
 
 
+_AUDIO_STREAM_HELP = ("which audio stream of files with several, counting from 0 (default: "
+                      "the first); n_audio_streams is recorded per file")
+
+
 def _int_at_least(low: int):
     """An argparse ``type`` for integers >= ``low``; argparse names the option in errors."""
 
@@ -237,6 +241,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         f"{TIME_STRIDE * FRAME_SHIFT_S:g}, AST's time resolution, it warns)")
     g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
                    help="use this channel of multi-channel files (default: their mean)")
+    g.add_argument("--audio-stream", type=_int_at_least(0), default=None, metavar="S",
+                   help=_AUDIO_STREAM_HELP)
     g.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help=_PRECISION_HELP)
     g.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
@@ -357,6 +363,8 @@ def _add_timestamps(sub) -> None:
                    help="windows per forward pass (default 8)")
     g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
                    help="use this channel instead of the mean of channels")
+    g.add_argument("--audio-stream", type=_int_at_least(0), default=None, metavar="S",
+                   help=_AUDIO_STREAM_HELP)
     g.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help=_PRECISION_HELP)
     g.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
@@ -572,10 +580,11 @@ def _predict(args) -> int:
     inputs = _inputs(args)
     model = asttools.load_model(args.model, device=args.device)
     _banner(asttools.model_info(model))
-    result = asttools.embed(inputs, model=model, window_s=args.window,
+    # pooling="patches": probabilities do not depend on it, and segments need it
+    result = asttools.embed(inputs, model=model, window_s=args.window, pooling="patches",
                             hop_s=args.hop, batch_size=args.batch_size, workers=args.workers,
                             channel=args.channel, on_error="ignore", progress=_progress(args),
-                            precision=args.precision)
+                            precision=args.precision, audio_stream=args.audio_stream)
     table = asttools.result.prediction_table(result, k=args.top_k, inputs=inputs)
     spans = result.clips().table.set_index("item")
     for (item, scope), rows in table.groupby(["item", "scope"], sort=False):
@@ -614,7 +623,8 @@ def _extract(args) -> int:
         result = asttools.extract(
             inputs, args.out, model=args.model, device=args.device, pooling=args.pooling,
             layer=args.layer, window_s=args.window, hop_s=args.hop, channel=args.channel,
-            batch_size=args.batch_size, workers=args.workers, rehash=args.rehash,
+            audio_stream=args.audio_stream, batch_size=args.batch_size, workers=args.workers,
+            rehash=args.rehash,
             retry_failed=args.retry_failed, require_audio=args.require_audio,
             flush_items=args.flush_every, progress=_progress(args), read_back=False,
             engine=args.engine, ray_address=args.address, ray_actors=args.actors,
@@ -661,8 +671,8 @@ def _timestamps(args) -> int:
     result = asttools.timestamp_embeddings(
         inputs, model=model, layer=args.layer, frame_rate=rate,
         frames_per_vector=args.frames_per_vector, batch_size=args.batch_size,
-        workers=args.workers, channel=args.channel, on_error="ignore",
-        progress=_progress(args), precision=args.precision, **hop)
+        workers=args.workers, channel=args.channel, audio_stream=args.audio_stream,
+        on_error="ignore", progress=_progress(args), precision=args.precision, **hop)
     result.save(args.out, float16=args.float16)
     without = int((result.inputs["audio_status"] == "no_audio_stream").sum())
     what = "steps of 0.1 s" if rate is None else (

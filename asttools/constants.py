@@ -127,7 +127,7 @@ BATCH_SIZE = 8
 #: what became of its audio (:data:`AUDIO_STATUSES`), and its place on the video's clock.
 INPUT_COLUMNS = (
     "id", "audio_status", "audio_offset_s", "audio_duration_s", "video_duration_s",
-    "frame_rate", "av_warning", "segment_start_s", "segment_end_s",
+    "frame_rate", "av_warning", "segment_start_s", "segment_end_s", "n_audio_streams",
 )  # fmt: skip
 #: Columns of a stored window row before the columns carried from a manifest.
 ROW_COLUMNS = (

@@ -117,9 +117,12 @@ def _handle_missing(table: pd.DataFrame, missing: str, source: object) -> pd.Dat
 
 
 def _check_unique(table: pd.DataFrame, source: object) -> None:
-    dup = table["path"].duplicated(keep=False)
+    keys = table["path"].astype(str)
+    if {"start_s", "end_s"} <= set(table.columns):  # segments: each its own clip
+        keys = keys + "#" + table["start_s"].astype(str) + "-" + table["end_s"].astype(str)
+    dup = keys.duplicated(keep=False)
     if dup.any():
-        paths = list(dict.fromkeys(table.loc[dup, "path"]))
+        paths = list(dict.fromkeys(keys[dup]))
         head = ", ".join(paths[:3]) + (", ..." if len(paths) > 3 else "")
         raise ParameterError(
             f"{source}: {len(paths)} audio files are listed more than once ({head}); "
@@ -159,6 +162,11 @@ def read_manifest(
     missing: str = "error",
 ) -> pd.DataFrame:
     """Read a CSV manifest: one row per clip, a path column and a label column.
+
+    With ``start_s`` and ``end_s`` columns a row may be a segment of its file (both blank:
+    the whole file): a file is then listed once per segment, each with its own labels,
+    and evaluation joins predictions to segments by path and span (see
+    :mod:`asttools.segments`).
 
     Parameters
     ----------

@@ -33,6 +33,7 @@ from .audio import (
     AudioStream,
     MediaInfo,
     av_mismatch,
+    check_audio_stream,
     check_sample_rate,
     check_waveform,
     is_silent,
@@ -53,6 +54,8 @@ from .features import check_windows, fbank, window_bounds
 from .inputs import absolute_path, list_inputs
 from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
+from .segments import SegmentPlan, pool_segment, segment_windows
+from .segments import check_pooling as check_segment_pooling
 from .sources import STREAM_S, Source, decode_file, file_media, load_file
 
 __all__ = [
@@ -312,22 +315,23 @@ def _as_array(x) -> np.ndarray:
 
 
 def _load(item: Item, channel: int | None, win: int, media: dict[str, Any],
-          info: MediaInfo | None) -> Source:
+          info: MediaInfo | None, audio_stream: int | None = None) -> Source:
     """The 16 kHz mono audio of an input (:func:`asttools.sources.load_file` for a file)."""
     if item.sr is not None:
         wav = check_waveform(item.source, item.sr, name=item.name)
         return Source(resample(wav, item.sr, SAMPLE_RATE))
     return load_file(item.source, segment=item.segment, channel=channel, win=win,
-                     media=media, info=info)
+                     media=media, info=info, audio_stream=audio_stream)
 
 
-def media_of(item: Item) -> tuple[dict[str, Any], MediaInfo | None]:
+def media_of(item: Item, audio_stream: int | None = None,
+             ) -> tuple[dict[str, Any], MediaInfo | None]:
     """What a file's headers say about its place on the video's clock: where its audio
     starts (``audio_offset_s``), the video's duration and frame rate. Nothing for an
     in-memory input, or a file the probe cannot read (decoding then says why)."""
     if item.sr is not None:
         return {}, None
-    return file_media(item.source)
+    return file_media(item.source, audio_stream)
 
 
 def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> None:
@@ -343,55 +347,34 @@ def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> Non
             media["av_warning"] = av_mismatch(source.info, n_samples / SAMPLE_RATE)
 
 
-def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n: int,
-                    win: int, hop: int, name: str) -> list[tuple[int, int]]:
-    """Windows of a segment, in samples of the decoded excerpt (which starts at ``first``).
-
-    A segment no longer than a window gets one window centred on it, moved inside the
-    audio where the file ends first: the segment in its surrounding context, never
-    zero-padded alone. A longer one gets windows every ``hop`` from its start to its end.
-    """
-    a = round((segment[0] - offset_s) * SAMPLE_RATE) - first
-    b = round((segment[1] - offset_s) * SAMPLE_RATE) - first
-    a, b = max(a, 0), min(b, n)
-    if b <= a:
-        raise ParameterError(
-            f"{name}: the segment {segment[0]:g}-{segment[1]:g} s lies outside its audio "
-            f"({(first / SAMPLE_RATE) + offset_s:g}-{(first + n) / SAMPLE_RATE + offset_s:g} "
-            "s on the clip's clock)")
-    if b - a <= win:
-        start = min(max((a + b) // 2 - win // 2, 0), max(n - win, 0))
-        return [(start, min(start + win, n))]
-    count = int(np.ceil((b - a - win) / hop)) + 1
-    return [(a + i * hop, min(a + i * hop + win, n)) for i in range(count)]
-
-
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
             win: int = round(WINDOW_S * SAMPLE_RATE), *,
-            processes: bool = False) -> Iterator[tuple[Item, Any]]:
+            processes: bool = False,
+            audio_stream: int | None = None) -> Iterator[tuple[Item, Any]]:
     """Yield (item, Source or ItemError), decoding up to 2*workers items ahead, in
     ``workers`` threads or (``processes``) worker processes."""
 
     def job(it: Item) -> Source | ItemError:
-        media, info = media_of(it)
+        media, info = media_of(it, audio_stream)
         try:
-            return _load(it, channel, win, media, info)
+            return _load(it, channel, win, media, info, audio_stream)
         except AudioError as err:  # a video without audio keeps its duration and rate
             return ItemError(it, err.reason, err.status, media=dict(media))
 
     if not processes or workers <= 0:
         return prefetch(job, items, workers=workers, name="asttools-load")
-    return _loaded_in_processes(items, channel, workers, win, job)
+    return _loaded_in_processes(items, channel, workers, win, job, audio_stream)
 
 
-def _loaded_in_processes(items, channel, workers, win, job):
+def _loaded_in_processes(items, channel, workers, win, job, audio_stream=None):
     """Files decode in worker processes (:func:`asttools.sources.decode_file`, in a module
     without torch; only path, segment and channel are sent, the 16 kHz waveform comes
     back); arrays, and files long enough to be read as a stream, are handled here, in
     input order."""
 
     def request(it: Item):
-        return None if it.sr is not None else (it.source, it.segment, channel, win)
+        return None if it.sr is not None else (it.source, it.segment, channel, win,
+                                                audio_stream)
 
     for it, done in prefetch(decode_file, items, workers=workers, processes=True,
                              argument=request, name="asttools-load"):
@@ -513,6 +496,8 @@ def _status(it: Item, media: dict[str, Any]) -> dict[str, Any]:
     """The input's own columns (:data:`~asttools.constants.INPUT_COLUMNS` but ``id``)."""
     out = {"audio_status": media.get("audio_status", "ok")}
     out.update({c: media.get(c) for c in INPUT_COLUMNS[2:7]})
+    if "n_audio_streams" in media:
+        out["n_audio_streams"] = media["n_audio_streams"]
     if it.segment is not None:
         out.update(segment_start_s=it.segment[0], segment_end_s=it.segment[1])
     return out
@@ -584,10 +569,19 @@ class Cut:
     n_samples: int
     first: int = 0
     media: dict[str, Any] = field(default_factory=dict)
+    plan: SegmentPlan | None = None
+    """A segment's plan: its windows run with ``pooling="time"`` and make one row."""
 
     def table(self) -> pd.DataFrame:
         """One row per window: ``item``, ``id``, ``path``, ``window``, ``start_s``,
-        ``end_s``, ``clip_duration_s``, the input's status columns and its carried ones."""
+        ``end_s``, ``clip_duration_s``, the input's status columns and its carried ones.
+        A segment has one row, whose ``start_s``/``end_s`` are the span its vector
+        covers."""
+        if self.plan is not None:
+            table = _window_table(self.item, self.bounds[:1], self.n_samples,
+                                  first=self.first, media=self.media)
+            table["start_s"], table["end_s"] = self.plan.covered
+            return table
         return _window_table(self.item, self.bounds, self.n_samples, first=self.first,
                              media=self.media)
 
@@ -606,6 +600,8 @@ def iter_windows(
     max_length: int | None = None,
     time_stride: int = TIME_STRIDE,
     device: Any = "cpu",
+    config=None,
+    audio_stream: int | None = None,
 ) -> Iterator[Window | Cut | ItemError]:
     """Decode, resample and cut inputs into windows: the part of :func:`iter_embed` that
     needs no model (the Ray engine runs it in CPU tasks).
@@ -621,6 +617,10 @@ def iter_windows(
     device : str or torch.device, default "cpu"
         Where the model that takes the windows runs; sizes ``workers="auto"``
         (:func:`asttools.concurrency.auto_workers`).
+    config : transformers.ASTConfig, optional
+        The model's config, for a segment's column geometry; default AST's.
+    audio_stream : int, optional
+        As in :func:`embed`.
 
     Yields
     ------
@@ -636,20 +636,43 @@ def iter_windows(
     def bounds_of(n_samples: int) -> list[tuple[int, int]]:
         return window_bounds(n_samples, window_s=window_s, hop_s=hop_s, **kw)
 
-    for it, source in _loaded(items, channel, n_workers, win, processes=processes):
+    warned_streams = False
+    for it, source in _loaded(items, channel, n_workers, win, processes=processes,
+                              audio_stream=audio_stream):
+        media = source.media if isinstance(source, Source) else source.media
+        if not warned_streams and (media.get("n_audio_streams") or 0) > 1:
+            warned_streams = True  # once per run; n_audio_streams is recorded per input
+            how = ("the first, the default" if audio_stream is None
+                   else f"audio_stream={audio_stream}")
+            warnings.warn(
+                f"{it.name} has {media['n_audio_streams']} audio streams: using stream "
+                f"{audio_stream or 0} ({how}; choose with audio_stream= or --audio-stream). "
+                "Said once per run; n_audio_streams records each input's count",
+                ASTToolsWarning, stacklevel=2)
         if isinstance(source, ItemError):
             yield source
             continue
-        src, offset = source.audio, source.media.get("audio_offset_s") or 0.0
+        src = source.audio
         streamed = isinstance(src, AudioStream)
+        plan = None
         try:  # too many windows for this clip (by its header, for a stream): it alone fails
             if streamed:
                 if src.duration_s is not None:
                     bounds_of(round(src.duration_s * SAMPLE_RATE))
                 windows = _stream_windows(src, win, hop, bounds_of)
             else:
-                bounds = (bounds_of(len(src)) if it.segment is None else _segment_bounds(
-                    it.segment, offset, source.first, len(src), win, hop, it.name))
+                if it.segment is not None:  # its own steps, on the timestamps' grid
+                    plan = segment_windows(it.segment, it.name, source.media,
+                                           source.first, len(src), win, config=config)
+                    if plan is None:
+                        yield ItemError(it, f"the segment {it.segment[0]:g}-"
+                                        f"{it.segment[1]:g} s holds no audio (no 0.1 s step "
+                                        "of the file's audio track lies in it)",
+                                        "no_audio_stream", media=source.media)
+                        continue
+                    bounds = plan.bounds
+                else:
+                    bounds = bounds_of(len(src))
                 windows = ((s, src[s:e]) for s, e in bounds)
         except ParameterError as err:
             if streamed:
@@ -677,8 +700,12 @@ def iter_windows(
         bounds = bounds_of(n_samples) if streamed else bounds
         silent = (bool(src.silent) if streamed else source.silent if source.silent is not None
                   else is_silent(src))
+        if plan is not None:  # a segment is silent when its own span is
+            lo = max(round(plan.lo_s * SAMPLE_RATE) - source.first, 0)
+            hi = min(round(plan.hi_s * SAMPLE_RATE) - source.first, len(src))
+            silent = bool(is_silent(src[lo:hi])) if hi > lo else silent
         _finish_media(source, it, n_samples, silent)
-        yield Cut(it, bounds, n_samples, source.first, source.media)
+        yield Cut(it, bounds, n_samples, source.first, source.media, plan)
 
 
 def iter_embed(
@@ -694,6 +721,7 @@ def iter_embed(
     channel: int | None = None,
     progress=None,
     precision: str = "fp32",
+    audio_stream: int | None = None,
 ) -> Iterator[ItemResult | ItemError]:
     """Stream results input by input; windows of different inputs share batches.
 
@@ -707,7 +735,7 @@ def iter_embed(
     items : iterable of Item
         The inputs; may be a lazy generator (pulled at most ``2 * workers`` ahead).
     model : transformers.ASTForAudioClassification
-    pooling, layer, window_s, hop_s, batch_size, workers, channel, precision
+    pooling, layer, window_s, hop_s, batch_size, workers, channel, precision, audio_stream
         As in :func:`embed`.
     progress : tqdm, optional
         A progress bar advanced once per input.
@@ -768,14 +796,19 @@ def iter_embed(
     queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
 
     def run_queue() -> None:
-        width = max(win, max(len(w) for _, _, w in queue))
-        batch = np.zeros((len(queue), width), dtype=np.float32)
-        for r, (_, _, w) in enumerate(queue):
-            batch[r, : len(w)] = w
-        emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in queue],
-                              pooling=pooling, layer=layer)
-        for r, (idx, k, _) in enumerate(queue):
-            pending[idx]["rows"].put(k, emb[r], logits[r])
+        # a segment's windows give their patch columns (asttools.segments), others `pooling`
+        kinds = ["time" if pending[q[0]]["item"].segment is not None else pooling
+                 for q in queue]
+        for how in dict.fromkeys(kinds):
+            part = [q for q, kind in zip(queue, kinds, strict=True) if kind == how]
+            width = max(win, max(len(w) for _, _, w in part))
+            batch = np.zeros((len(part), width), dtype=np.float32)
+            for r, (_, _, w) in enumerate(part):
+                batch[r, : len(w)] = w
+            emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in part],
+                                  pooling=how, layer=layer)
+            for r, (idx, k, _) in enumerate(part):
+                pending[idx]["rows"].put(k, emb[r], logits[r])
         queue.clear()
 
     def finished() -> Iterator[ItemResult]:
@@ -786,18 +819,30 @@ def iter_embed(
             del pending[idx]
             if progress is not None:
                 progress.update(1)
-            yield ItemResult(entry["item"], entry["table"], *entry["rows"].arrays(),
+            emb, logits = entry["rows"].arrays()
+            if entry["plan"] is not None:  # a segment: the mean of its own steps
+                vector, mixed, _ = pool_segment(emb, logits, entry["plan"], config=cfg)
+                emb, logits = vector[None], mixed[None]
+            yield ItemResult(entry["item"], entry["table"], emb, logits,
                              status=entry["status"])
 
     def entry_of(it: Item, expected: int | None) -> dict[str, Any]:
         if it.index not in pending:
-            pending[it.index] = {"item": it, "table": None, "rows": _Rows(expected)}
+            pending[it.index] = {"item": it, "table": None, "rows": _Rows(expected),
+                                 "plan": None}
         return pending[it.index]
 
-    for event in iter_windows(items, window_s=window_s, hop_s=hop_s, channel=channel,
-                              workers=workers, max_length=cfg.max_length,
+    def checked(items: Iterable[Item]) -> Iterator[Item]:
+        for it in items:  # embed and extract check all segments first; a lazy stream here
+            if it.segment is not None:
+                check_segment_pooling(pooling, 1)
+            yield it
+
+    for event in iter_windows(checked(items), window_s=window_s, hop_s=hop_s,
+                              channel=channel, workers=workers, max_length=cfg.max_length,
                               time_stride=getattr(cfg, "time_stride", TIME_STRIDE),
-                              device=device):
+                              device=device, config=cfg,
+                              audio_stream=check_audio_stream(audio_stream)):
         if isinstance(event, Window):
             entry_of(event.item, event.expected)
             queue.append((event.item.index, event.k, event.samples))
@@ -808,6 +853,7 @@ def iter_embed(
             entry = entry_of(event.item, len(event.bounds))
             entry["table"] = event.table()
             entry["status"] = event.status()
+            entry["plan"] = event.plan
             entry["rows"].n = len(event.bounds)
             yield from finished()  # its windows may all be done already
         else:  # it failed, possibly part way: forget its windows and results
@@ -917,6 +963,7 @@ def embed(
     on_error: str = "warn",
     progress: bool = False,
     precision: str = "fp32",
+    audio_stream: int | None = None,
 ) -> EmbeddingResult:
     """Embeddings and AudioSet probabilities of audio files or arrays, from one pass.
 
@@ -976,6 +1023,12 @@ def embed(
         hardware runs it fast, else fp32. ``model`` itself is never changed; outputs are
         float32; ``meta["precision"]`` records what ran. Measure what it costs on your
         model and data with :func:`asttools.precision.fidelity`.
+    audio_stream : int, optional
+        Which audio stream of files with several (counting audio streams from 0); default
+        the first, as FFmpeg lists them. Each file's count is recorded
+        (``n_audio_streams`` in ``table`` and ``errors``); when a file has more than one,
+        a warning says once per run which stream was used. A stream a file does not have
+        fails that file (status ``error``; the message gives its count).
 
     Returns
     -------
@@ -1007,7 +1060,9 @@ def embed(
         raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
     check_pooling(pooling)
     check_precision(precision)
+    audio_stream = check_audio_stream(audio_stream)
     items = as_items(inputs, sr)
+    check_segment_pooling(pooling, sum(it.segment is not None for it in items))
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     # refuse bad settings before anything runs; iter_embed checks (and warns) once more
@@ -1021,7 +1076,7 @@ def embed(
         stream = iter_embed(items, model=model, pooling=pooling, layer=layer,
                             window_s=window_s, hop_s=hop_s, batch_size=batch_size,
                             workers=workers, channel=channel, progress=bar,
-                            precision=precision)
+                            precision=precision, audio_stream=audio_stream)
         if on_error == "raise":
             def raising(s):
                 for r in s:

@@ -58,7 +58,8 @@ def list_inputs(
         that file). A DataFrame is read like a manifest, with relative paths resolved
         against the working directory. A manifest with ``start_s`` and ``end_s`` columns
         lists segments: each row is its own input, that part of its file (see
-        :func:`asttools.extract`).
+        :func:`asttools.extract` and :mod:`asttools.segments`); a row whose
+        ``start_s`` and ``end_s`` are both blank is the whole file.
     extensions : iterable of str, default :data:`asttools.audio.MEDIA_EXTENSIONS`
         Suffixes, with the dot, that directory walks pick up.
     id_column : str, optional
@@ -85,7 +86,8 @@ def list_inputs(
         A path that does not exist; a manifest without a ``path`` column (or the
         ``id_column`` asked for), with an empty path or id, without rows, or with a
         column named like one asttools writes (:data:`asttools.constants.RESERVED_COLUMNS`);
-        a segment whose ``start_s``/``end_s`` are missing or not ``0 <= start < end``;
+        a segment with one of ``start_s``/``end_s`` blank, or not ``0 <= start < end``
+        (reversed);
         two different inputs with the same id.
 
     Warns
@@ -284,9 +286,9 @@ def _from_frame(table: pd.DataFrame, *, base: Path, what: str,
     bounds = None
     if segments:
         starts, ends = (columns.pop(c) for c in bounds_columns)
-        bounds = [None if plain(starts[i]) is None and plain(ends[i]) is None
-                  and bounds_columns[0] == "segment_start_s"  # a whole file among segments
-                  else _segment(starts[i], ends[i], what, i) for i in range(len(names))]
+        bounds = [None if plain(starts[i]) is None and plain(ends[i]) is None  # both blank:
+                  else _segment(starts[i], ends[i], what, i)  # the whole file
+                  for i in range(len(names))]
         if id_column is None:
             ids = [i if b is None else f"{i}#{b[0]:g}-{b[1]:g}"
                    for i, b in zip(ids, bounds, strict=True)]
@@ -304,7 +306,8 @@ def _segment(start: Any, end: Any, what: str, row: int) -> tuple[float, float]:
         a = b = math.nan
     if not (math.isfinite(a) and math.isfinite(b) and 0 <= a < b):
         raise ParameterError(f"{what}: row {row} has start_s={start!r}, end_s={end!r}; a "
-                             "segment needs numbers with 0 <= start_s < end_s (seconds)")
+                             "segment needs numbers with 0 <= start_s < end_s (seconds), "
+                             "or both left blank for the whole file")
     return a, b
 
 

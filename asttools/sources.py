@@ -39,42 +39,49 @@ class Source:
     silent: bool | None = None  # asttools.audio.is_silent(audio), where it was decoded
 
 
-def file_media(path: str | os.PathLike) -> tuple[dict[str, Any], MediaInfo | None]:
+def file_media(path: str | os.PathLike,
+               audio_stream: int | None = None) -> tuple[dict[str, Any], MediaInfo | None]:
     """What a file's headers say about its place on the video's clock: where its audio
     starts (``audio_offset_s``), the video's duration and frame rate. Nothing for a file
-    the probe cannot read (decoding then says why)."""
+    the probe cannot read, or whose ``audio_stream`` does not exist (decoding then says
+    why). ``n_audio_streams``: how many audio streams it has."""
     try:
         info = probe_media(path)
+        if audio_stream and audio_stream < info.n_audio_streams:
+            info = probe_media(path, audio_stream=audio_stream)
     except AudioError:
         return {}, None
+    if audio_stream and audio_stream >= info.n_audio_streams:  # decoding says so
+        return {"video_duration_s": info.video_duration_s, "frame_rate": info.frame_rate,
+                "n_audio_streams": info.n_audio_streams}, None
     return {"audio_offset_s": info.audio_offset_s, "video_duration_s": info.video_duration_s,
-            "frame_rate": info.frame_rate}, info
+            "frame_rate": info.frame_rate, "n_audio_streams": info.n_audio_streams}, info
 
 
 def context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[int, int]:
     """The audio samples (16 kHz, from the stream's first) a segment's windows may need:
-    a window's length around a short segment, the segment plus a window for a long one."""
+    the segment and two windows' length on each side, enough for every window on the
+    5.1 s grid that owns one of its steps (:mod:`asttools.segments`)."""
     a = round((segment[0] - offset_s) * SAMPLE_RATE)
     b = round((segment[1] - offset_s) * SAMPLE_RATE)
-    if b - a <= win:
-        centre = (a + b) // 2
-        return max(0, centre - win), max(centre + win, 1)
-    return max(0, a), max(b + win, 1)
+    return max(0, a - 2 * win), max(b + 2 * win, 1)
 
 
 def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | None,
               win: int, media: dict[str, Any], info: MediaInfo | None,
-              stream: bool = True) -> Source | None:
+              stream: bool = True, audio_stream: int | None = None) -> Source | None:
     """The 16 kHz mono audio of a file: whole, an open stream for a file over
     ``STREAM_S`` (None instead when ``stream`` is false), or for a segment just the part
     around it that its windows need. Raises :class:`~asttools.errors.AudioError`."""
     if segment is not None:
         start, stop = context(segment, media.get("audio_offset_s") or 0.0, win)
         wav, _ = load_audio(path, sr=SAMPLE_RATE, channel=channel,
-                            offset=start / SAMPLE_RATE, duration=(stop - start) / SAMPLE_RATE)
+                            offset=start / SAMPLE_RATE, duration=(stop - start) / SAMPLE_RATE,
+                            audio_stream=audio_stream)
         return Source(wav, start, media, info, is_silent(wav))
     try:
-        opened = stream_audio(path, sr=SAMPLE_RATE, channel=channel)
+        opened = stream_audio(path, sr=SAMPLE_RATE, channel=channel,
+                              audio_stream=audio_stream)
     except AudioError:  # load_audio says why, or decodes it another way
         opened = None
     if opened is not None:
@@ -84,28 +91,28 @@ def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | 
             opened.close()
             return None
         opened.close()
-    wav, _ = load_audio(path, sr=SAMPLE_RATE, channel=channel)
+    wav, _ = load_audio(path, sr=SAMPLE_RATE, channel=channel, audio_stream=audio_stream)
     return Source(wav, 0, media, info, is_silent(wav))  # in the worker, not the model's thread
 
 
 def decode_file(
-    request: tuple[str, tuple[float, float] | None, int | None, int] | None,
+    request: tuple[str, tuple[float, float] | None, int | None, int, int | None] | None,
 ) -> tuple | None:
     """What a worker process does per file: probe and decode it, returning plain values.
 
-    ``request`` is ``(path, segment, channel, win)``, or None for an input that is not a
-    file (returns None: the caller handles it). Returns ``("ok", Source)``;
+    ``request`` is ``(path, segment, channel, win, audio_stream)``, or None for an
+    input that is not a file (returns None: the caller handles it). Returns ``("ok", Source)``;
     ``("stream",)`` for a file long enough to be read block by block, which the caller
     opens itself (a stream does not cross processes); or ``("error", reason, status,
     media)``.
     """
     if request is None:
         return None
-    path, segment, channel, win = request
-    media, info = file_media(path)
+    path, segment, channel, win, audio_stream = request
+    media, info = file_media(path, audio_stream)
     try:
         source = load_file(path, segment=segment, channel=channel, win=win, media=media,
-                           info=info, stream=False)
+                           info=info, stream=False, audio_stream=audio_stream)
     except AudioError as err:  # a video without audio keeps its duration and rate
         return ("error", err.reason, err.status, dict(media))
     return ("stream",) if source is None else ("ok", source)

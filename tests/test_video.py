@@ -182,38 +182,17 @@ def test_a_silent_track_is_stored_as_silent_with_its_embeddings(tmp_path, tiny_m
 # --------------------------------------------------------------------------- segments
 
 
-def test_segments_run_in_their_context_and_match_the_window_computed_alone(tmp_path,
-                                                                           tiny_model):
-    rng = np.random.default_rng(0)
-    wav = rng.normal(0, 0.1, 30 * SR).astype(np.float32)
-    sf.write(tmp_path / "long.wav", wav, SR, subtype="FLOAT")
-    pd.DataFrame({"path": ["long.wav"] * 3, "start_s": [1.0, 26.0, 5.0],
-                  "end_s": [3.0, 29.0, 28.0], "action": ["a", "b", "c"]}).to_csv(
-        tmp_path / "m.csv", index=False)
-    res = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, progress=False)
-    assert res.status["id"].tolist() == ["long.wav#1-3", "long.wav#26-29", "long.wav#5-28"]
-    t = res.table.set_index("id")
-    # a short segment: one 10.24 s window around it (moved inside the file at its ends)
-    assert t.loc["long.wav#1-3", ["start_s", "end_s"]].tolist() == [0.0, 10.24]
-    assert t.loc["long.wav#26-29", ["start_s", "end_s"]].tolist() == [19.76, 30.0]
-    # a long one: windows from its start
-    assert t.loc["long.wav#5-28", "start_s"].tolist() == [5.0, 15.24, 25.48]
-    # the stored embedding is the model's output on that window of the file
-    ref = asttools.embed((wav[round(19.76 * SR):], SR), model=tiny_model)
-    row = res.table.index[res.table["id"] == "long.wav#26-29"][0]
-    np.testing.assert_allclose(res.embeddings[row], ref.embeddings[0], atol=1e-5)
-    assert t.loc["long.wav#26-29", "action"] == "b"
-    again = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, progress=False)
-    assert again.meta["run"]["cached"] == 3
+# segments from their own time: tests/test_segments.py
 
 
 def test_a_segment_outside_the_audio_fails_alone(tmp_path, tiny_model):
     _write(tmp_path / "short.wav", 2.0)
     pd.DataFrame({"path": ["short.wav", "short.wav"], "start_s": [0.5, 5.0],
                   "end_s": [1.5, 6.0]}).to_csv(tmp_path / "m.csv", index=False)
-    res = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, progress=False)
+    res = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, pooling="patches",
+                  progress=False)
     assert res.errors["id"].tolist() == ["short.wav#5-6"]
-    assert "lies outside its audio" in res.errors["reason"].iloc[0]
+    assert "lies outside the clip (0-2 s" in res.errors["reason"].iloc[0]
     (tmp_path / "bad.csv").write_text("path,start_s,end_s\nshort.wav,2,1\n")
     with pytest.raises(ParameterError, match=r"row 0 has start_s=2, end_s=1"):
         list_inputs(tmp_path / "bad.csv")

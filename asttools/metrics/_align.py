@@ -113,13 +113,9 @@ def _read_predictions(predictions: Any) -> _Predictions:
             f"predictions have {scores.shape[1]} columns, neither the {N_CLASSES} "
             "AudioSet classes nor as many as meta['labels'] names"
         )
-    out = _Predictions(scores, kind, list(predictions.table["path"]), names,
+    out = _Predictions(scores, kind, _keys(predictions.table), names,
                         bool(meta.get("random_weights", False)))
-    status = getattr(predictions, "status", None)
-    if status is not None and len(status) and "has_audio" in status.columns:
-        missing = status[~status["has_audio"].astype(bool)]
-        out.without_audio = dict(zip(missing["path"].astype(str), missing["audio_status"],
-                                     strict=True))
+    out.without_audio = _absent(getattr(predictions, "status", None))
     return out
 
 
@@ -134,11 +130,48 @@ def _norm_path(p: object) -> str:
     return str(Path(os.path.expanduser(p)).resolve())
 
 
+def _key(path: object, start: object = None, end: object = None) -> str:
+    """What joins a clip: its path, and for a segment ``#start-end`` (seconds)."""
+    p = _norm_path(path)
+    if start is None or end is None or start != start or end != end:
+        return p
+    return f"{p}#{float(start):g}-{float(end):g}"
+
+
+def _keys(table: pd.DataFrame, columns: tuple[str, str] = ("segment_start_s",
+                                                           "segment_end_s")) -> list[str]:
+    """The join key of each row: path, plus the segment where the row is one (a result's
+    ``segment_start_s``/``segment_end_s``; a truth table's ``start_s``/``end_s``)."""
+    a, b = columns
+    if a in table.columns and b in table.columns:
+        return [_key(p, s, e) for p, s, e in zip(table["path"], table[a], table[b],
+                                                  strict=True)]
+    return [_key(p) for p in table["path"]]
+
+
+def _truth_join_keys(truth: pd.DataFrame) -> list[str]:
+    for cols in (("start_s", "end_s"), ("segment_start_s", "segment_end_s")):
+        if set(cols) <= set(truth.columns):
+            return _keys(truth, cols)
+    return _keys(truth)
+
+
+def _absent(status: pd.DataFrame | None) -> dict[str, str]:
+    """Key -> audio status of a result's inputs that have no rows for want of audio."""
+    if status is None or not len(status) or "has_audio" not in status.columns:
+        return {}
+    missing = status[~status["has_audio"].astype(bool)]
+    return dict(zip(_keys(missing), missing["audio_status"].astype(str), strict=True))
+
+
 def _join(truth: pd.DataFrame, pred_paths: Sequence[str], what: str, *, stacklevel: int,
           without_audio: Mapping[str, str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Positions in truth and in predictions of the clips both have, in truth order.
 
-    ``without_audio`` (path -> audio status) names the result's inputs that have no rows
+    ``pred_paths`` are the predictions' join keys (:func:`_keys`: a path, ``#start-end``
+    added for a segment), matched to the truth table's (its ``start_s``/``end_s`` name
+    a segment), so segments of one file are clips of their own, with their own labels.
+    ``without_audio`` (key -> audio status) names the result's inputs that have no rows
     because they have no audio, so a warning can count them apart."""
     if "path" not in truth.columns:
         raise ParameterError(
@@ -158,7 +191,7 @@ def _join(truth: pd.DataFrame, pred_paths: Sequence[str], what: str, *, stacklev
                           ASTToolsWarning, stacklevel=stacklevel)
             continue
         where[p] = i
-    truth_paths = [_norm_path(p) for p in truth["path"]]
+    truth_paths = _truth_join_keys(truth)
     ti = [i for i, p in enumerate(truth_paths) if p in where]
     pi = [where[truth_paths[i]] for i in ti]
     n_extra_pred = len(where) - len(set(pi))

@@ -12,7 +12,7 @@ from ..errors import ParameterError
 from ..labels import short_label
 from ..mapping import map_labels
 from ..result import top_k
-from ._align import _clip_level, _is_result, _join
+from ._align import _absent, _clip_level, _is_result, _join, _keys
 from ._probe import linear_probe
 
 
@@ -76,12 +76,8 @@ def top_k_table(
         raise ParameterError("the truth table has no 'labels' column; read it with "
                              "asttools.read_ground_truth")
     clips = _clip_level(predictions)
-    status = getattr(clips, "status", None)
-    without = ({} if status is None or not len(status) else dict(zip(
-        status.loc[~status["has_audio"].astype(bool), "path"],
-        status.loc[~status["has_audio"].astype(bool), "audio_status"], strict=True)))
-    ti, pi = _join(truth, clips.table["path"].tolist(), "predictions", stacklevel=3,
-                   without_audio=without)
+    ti, pi = _join(truth, _keys(clips.table), "predictions", stacklevel=3,
+                   without_audio=_absent(getattr(clips, "status", None)))
     top = top_k(clips, k=k)
     names = top["label"].to_numpy().reshape(len(clips.table), -1)
     shown = np.vectorize(short_label, otypes=[object])(names) if short else names

@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..errors import ASTToolsWarning, ParameterError
-from ._align import _is_result, _join
+from ._align import _absent, _is_result, _join, _keys
 from ._kernels import _stable_rank
 
 #: What :func:`linear_probe` does with a clip that has no label or several: raise, take
@@ -196,14 +196,8 @@ def linear_probe(
         result = embeddings
         if hasattr(result, "clips") and result.table["item"].duplicated().any():
             result = result.clips()
-        status = getattr(result, "status", None)
-        missing = (status[~status["has_audio"].astype(bool)]
-                   if status is not None and "has_audio" in getattr(status, "columns", ())
-                   else None)
-        ti, pi = _join(truth, list(result.table["path"]), "embeddings", stacklevel=3,
-                       without_audio=None if missing is None else dict(
-                           zip(missing["path"].astype(str), missing["audio_status"],
-                               strict=True)))
+        ti, pi = _join(truth, _keys(result.table), "embeddings", stacklevel=3,
+                       without_audio=_absent(getattr(result, "status", None)))
         truth = truth.iloc[ti].reset_index(drop=True)
         x = np.asarray(result.embeddings)[pi]
     else:

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 from tqdm.auto import tqdm
 
+from ..audio import check_audio_stream
 from ..concurrency import check_workers, prefetch, resolve_workers
 from ..constants import (
     ENGINES,
@@ -52,6 +53,8 @@ from ..model import (
     resolve_precision,
 )
 from ..result import EmbeddingResult
+from ..segments import SEGMENT_RULE
+from ..segments import check_pooling as check_segment_pooling
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
     STORE_FORMAT_VERSION,
@@ -134,6 +137,7 @@ def extract(
     window_s: float = WINDOW_S,
     hop_s: float | None = None,
     channel: int | None = None,
+    audio_stream: int | None = None,
     batch_size: int = 8,
     workers: int | str = 1,
     rehash: bool = False,
@@ -181,6 +185,10 @@ def extract(
     window_s, hop_s : float, default 10.24 and ``window_s``
     channel : int, optional
         Use this channel of multi-channel files instead of their mean.
+    audio_stream : int, optional
+        Which audio stream of files with several (see :func:`asttools.embed`); default
+        the first. ``n_audio_streams`` is stored for every input. Part of the settings
+        (and so of the key) when given.
     batch_size : int, default 8
         Windows per forward pass.
     workers : int or "auto", default 1
@@ -308,8 +316,20 @@ def extract(
             or ray_actors < 1:
         raise ParameterError(f"ray_actors must be an integer >= 1, got {ray_actors!r}")
     table_in = list_inputs(inputs, id_column=id_column)
+    n_segments = int(table_in["segment_start_s"].notna().sum()) \
+        if "segment_start_s" in table_in else 0
+    check_segment_pooling(pooling, n_segments)
+    if n_segments and engine == "ray":
+        raise ParameterError(f"{n_segments} input(s) are segments, which engine='ray' does "
+                             "not run yet: run them with engine='local'")
     settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
                          hop_s=hop_s, channel=channel, precision=precision, device=device)
+    if n_segments:  # a segment's vector is its own steps' mean (asttools.segments)
+        settings["segments"] = SEGMENT_RULE
+    if check_audio_stream(audio_stream) is not None:  # the default keeps earlier keys
+        if engine == "ray":
+            raise ParameterError("audio_stream= runs with engine='local' only, for now")
+        settings["audio_stream"] = int(audio_stream)
     if engine == "ray" and device == "auto":
         device = "cpu"  # this process's copy only makes the run's metadata; actors use GPUs
     run = _Extraction(
@@ -407,7 +427,8 @@ class _Extraction:
                     hop_s=s["hop_s"], channel=s["channel"], batch_size=self.batch_size)
         if self.ray_options is None:
             return iter_embed(items, model=self.model, workers=self.workers,
-                              precision=s["precision"], **opts)
+                              precision=s["precision"],
+                              audio_stream=s.get("audio_stream"), **opts)
         if self.ray is None:
             self.ray = RayEngine(**self.ray_options)
         return self.ray.stream(items, model=self.model,
@@ -726,7 +747,7 @@ def _failure(item: Item, status: str, reason: str | None,
              media: dict | None = None) -> dict[str, Any]:
     return {"item": item.index, "id": item.id, "path": item.name, "audio_status": status,
             "reason": reason, **{c: v for c, v in (media or {}).items()
-                                 if c in INPUT_COLUMNS[2:7]}}
+                                 if c in INPUT_COLUMNS[2:7] or c == "n_audio_streams"}}
 
 
 def _segment_columns(item: Item) -> dict[str, float]:

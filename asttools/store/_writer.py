@@ -84,6 +84,7 @@ class _Rows:
 
 #: The type of each of an input's own columns.
 _INPUT_TYPES = {"id": pa.string(), "audio_status": pa.string(), "av_warning": pa.string(),
+                "n_audio_streams": pa.int64(),
                 **{c: pa.float64() for c in INPUT_COLUMNS if c.endswith("_s") or
                    c == "frame_rate"}}
 
