@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 from asttools.errors import ParameterError
 from asttools.missing import aligned_embeddings, robustness_curve
 from asttools.result import EmbeddingResult
+from asttools.robustness import TRAINING_CONDITIONS, robustness_drops, robustness_summary
 
 
 def result_of(embeddings, has_audio, ids=None, *, silence=None):
@@ -27,6 +28,8 @@ def result_of(embeddings, has_audio, ids=None, *, silence=None):
                            "path": [f"{ids[i]}.mp4" for i in rest],
                            "audio_status": "no_audio_stream", "reason": "no audio stream"})
     emb = np.asarray(embeddings, np.float32)[keep]
+    if not len(keep):  # as a store without a single vector reads back: (0, 0)
+        emb = np.zeros((0, 0), np.float32)
     meta = {"pooling": "cls"}
     if silence is not None:
         meta["silence_embedding"] = np.asarray(silence, np.float32)
@@ -94,3 +97,101 @@ def test_robustness_curve_equals_a_probe_built_by_hand_from_aligned_embeddings(c
         assert len(row) == 1
         assert row["accuracy"].iloc[0] == pytest.approx(hits.mean(), abs=1e-12), \
             (fill, p, features)
+
+
+def test_at_half_drop_the_curve_uses_the_drops_robustness_drops_draws(clips):
+    labels, x, has, folds, silence, video = clips
+    curve = robustness_curve(labels, x, has_audio=has, folds=folds, video=video,
+                             fractions=(0.5,), fills=("mean",), n_repeats=2, n_boot=50,
+                             seed=3)
+    hits = []
+    for r in range(2):
+        per = np.zeros(len(labels), bool)
+        for f in np.unique(folds):
+            train, test = folds != f, folds == f
+            kept = robustness_drops(has, test, 0.5, seed=3, repeat=r)
+            assert (has & test).sum() - (kept & test).sum() == round(0.5 * (has & test).sum())
+            filled = x.copy()
+            filled[~(kept & test | has & train)] = x[has & train].mean(axis=0)
+            per[test] = _hand_probe(np.hstack([filled, video]), labels, train, test)
+        hits.append(per)
+    row = curve[(curve["features"] == "audio+video")].iloc[0]
+    assert row["accuracy"] == pytest.approx(np.mean(hits), abs=1e-12)
+    assert row["n_repeats"] == 2 and row["n_clips"] == len(labels)
+
+
+def test_a_fixed_split_trains_on_train_and_tests_on_test(clips):
+    labels, x, has, folds, silence, video = clips
+    split = np.array(["train", "val", "test", "train"])[folds - 1]
+    curve = robustness_curve(labels, x, has_audio=has, split=split, fractions=(0.0, 1.0),
+                             fills=("zeros",), n_repeats=1, n_boot=50)
+    train, test = split == "train", split == "test"
+    filled = np.where(has[:, None], x, 0.0)
+    ref = _hand_probe(filled, labels, train, test).mean()
+    row = curve[curve["fraction"] == 0.0].iloc[0]
+    assert row["accuracy"] == pytest.approx(ref) and row["n_clips"] == test.sum()
+    with pytest.raises(ParameterError, match="split has no 'test' rows"):
+        robustness_curve(labels, x, has_audio=has, split=np.where(test, "val", split))
+    with pytest.raises(ParameterError, match="split has 'dev'"):
+        robustness_curve(labels, x, has_audio=has, split=np.where(test, "dev", split))
+    with pytest.raises(ParameterError, match="give folds=... .* or split=..."):
+        robustness_curve(labels, x, has_audio=has, split=split, folds=folds)
+
+
+def test_training_conditions_and_the_robustness_columns(clips):
+    labels, x, has, folds, silence, video = clips
+    curve = robustness_curve(labels, x, has_audio=has, folds=folds, video=video,
+                             fills=("zeros", "mean"), training=TRAINING_CONDITIONS,
+                             fractions=(0.0, 0.5, 1.0), n_repeats=2, n_boot=100)
+    key = ["features", "fill", "training", "fraction"]
+    assert not curve.duplicated(key).any()
+    assert len(curve) == 2 * 2 * 3 * 3 + 3  # + the video baseline at each rate
+    c = curve.set_index(key)["accuracy"]
+    # same-rate at rate 0 trains on what complete trains on
+    for fill in ("zeros", "mean"):
+        assert c[("audio", fill, "same-rate", 0.0)] == c[("audio", fill, "complete", 0.0)]
+    # same-rate at rate 1: every training clip filled, by hand (a warm-started fit: the
+    # same optimum up to lbfgs' tolerance)
+    hits = np.zeros(len(labels), bool)
+    for f in np.unique(folds):
+        train, test = folds != f, folds == f
+        filled = x.copy()
+        filled[~has | train | test] = x[has & train].mean(axis=0)
+        hits[test] = _hand_probe(np.hstack([filled, video]), labels, train, test)
+    assert c[("audio+video", "mean", "same-rate", 1.0)] == pytest.approx(hits.mean(),
+                                                                         abs=2 / len(labels))
+    # relative robustness: accuracy over accuracy at rate 0
+    for (features, fill, training, p), row in curve.set_index(key).iterrows():
+        assert row["relative_robustness"] == pytest.approx(
+            row["accuracy"] / c[(features, fill, training, 0.0)])
+        assert row["ci_low"] <= row["accuracy"] <= row["ci_high"]
+        if features != "video":  # effective: against complete training with zeros
+            base = c[(features, "zeros", "complete", p)] - c[(features, "zeros", "complete",
+                                                              0.0)]
+            assert row["effective_robustness"] == pytest.approx(
+                row["accuracy"] - c[(features, fill, training, 0.0)] - base)
+    summary = robustness_summary(curve)
+    one = summary[(summary["features"] == "audio") & (summary["fill"] == "mean")
+                  & (summary["training"] == "dropout")].iloc[0]
+    acc = [c[("audio", "mean", "dropout", p)] for p in (0.0, 0.5, 1.0)]
+    assert one["relative_robustness"] == pytest.approx(np.trapezoid(acc, [0.0, 0.5, 1.0]))
+    assert one["clean_accuracy"] == acc[0]
+    with pytest.raises(ParameterError, match="training=\\['fine-tune'\\]"):
+        robustness_curve(labels, x, has_audio=has, folds=folds, training=("fine-tune",))
+
+
+def test_a_learned_fill_keeps_the_probe_where_audio_follows_video(rng):
+    n = 120
+    labels = np.repeat([0, 1, 2], n // 3)
+    video = rng.normal(size=(n, 6)) + np.eye(3, 6)[labels] * 1.5
+    audio = video @ rng.normal(size=(6, 10))  # the audio says what the video says
+    has = np.ones(n, bool)
+    curve = robustness_curve(labels, audio, has_audio=has, folds=np.arange(n) % 4,
+                             video=video, fills=("zeros", "ridge", "nearest"),
+                             fractions=(0.0, 1.0), n_repeats=1, n_boot=50)
+    c = curve[curve["features"] == "audio"].set_index(["fill", "fraction"])["accuracy"]
+    assert c[("ridge", 1.0)] > 0.7 and c[("zeros", 1.0)] < 0.45
+    assert c[("nearest", 1.0)] > c[("zeros", 1.0)] + 0.2
+    with pytest.raises(ParameterError, match="cannot be fitted: none of the"):
+        robustness_curve(labels, audio, has_audio=np.arange(n) % 4 == 0,
+                         folds=np.arange(n) % 4, fills=("mean",), n_repeats=1)
