@@ -156,7 +156,7 @@ def aligned_embeddings(
 
 def _width(clips, result, silence) -> int:
     """The embedding width, also when no clip has audio."""
-    if clips.embeddings.size:
+    if clips.embeddings.ndim == 2 and clips.embeddings.shape[1]:
         return clips.embeddings.shape[1]
     if silence is not None:
         return int(np.asarray(silence).size)

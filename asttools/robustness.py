@@ -97,8 +97,12 @@ def robustness_curve(
     audio-less on purpose (:func:`robustness_drops`; the same draw for every fill and
     training condition). Every fill is **fitted once per fold on the training clips' real
     audio** (all the audio they have, before any drop: a generator is trained on the
-    paired data there is) and fills the rows without audio on both sides. What the probe
-    trains on is the training condition:
+    paired data there is) and fills the test rows without audio and the training rows
+    that have none in the data. A training clip whose audio a *condition* drops is filled
+    by the same fill **cross-fitted**: fitted on the other four fifths of the training
+    clips, so that it never gets its own audio back (a ridge or nearest-neighbour fill
+    fitted on a clip reproduces that clip's audio). What the probe trains on is the
+    training condition:
 
     ``"complete"``
         The training clips keep all the audio they have.
@@ -340,9 +344,13 @@ def _one_fold(hits, x, y, v, mask, train, test, named, feature_sets, training, f
         f = fresh_fill(fill)
         f.fit(x[tr], vt, mask[tr])  # the training clips' real audio
         filled_test = {k: f.transform(x[te], ve, m) for k, m in test_masks.items()}
+        filled_train = f.transform(x[tr], vt, mask[tr])
+        crossed = _cross_filled(fill, x[tr], vt, mask[tr], seed) \
+            if any(t != "complete" for t in training) else None
         for features in feature_sets:
             with_video = features == "audio+video"
-            probes = _Probes(f, x[tr], vt, y[tr], C, with_video=with_video)
+            probes = _Probes(filled_train, crossed, mask[tr], vt, y[tr], C,
+                             with_video=with_video)
             for condition in training:
                 for r in range(n_repeats):
                     for p in fractions:
@@ -358,12 +366,31 @@ def _one_fold(hits, x, y, v, mask, train, test, named, feature_sets, training, f
                             r, []).append((te, model.predict(a) == y[te]))
 
 
+def _cross_filled(fill, x, video, has, seed, parts: int = 5) -> np.ndarray:
+    """Every training row as the fill generates it without having seen that row's audio:
+    the fill fitted on the other parts of the training clips (cross-fitting), so that a
+    training clip whose audio a condition drops is not filled with its own audio."""
+    n = len(x)
+    order = np.random.default_rng([seed, 11]).permutation(n)
+    part = np.empty(n, int)
+    part[order] = np.arange(n) % parts
+    out = np.empty((n, x.shape[1]), np.float32)
+    for k in range(parts):
+        rows = part == k
+        f = fresh_fill(fill)
+        f.fit(x[~rows], None if video is None else video[~rows], has[~rows])
+        out[rows] = f.transform(x[rows], None if video is None else video[rows],
+                                np.zeros(rows.sum(), bool))
+    return out
+
+
 class _Probes:
     """The probes of one fold, fill and feature set, one per training mask (fitted once;
     after the first, warm-started from it)."""
 
-    def __init__(self, fill, x, video, y, C, *, with_video):
-        self.fill, self.x, self.video, self.y, self.C = fill, x, video, y, C
+    def __init__(self, filled, crossed, has, video, y, C, *, with_video):
+        self.filled, self.crossed, self.has = filled, crossed, has
+        self.video, self.y, self.C = video, y, C
         self.with_video = with_video
         self.cache: dict = {}
         self.first = None
@@ -371,7 +398,11 @@ class _Probes:
     def get(self, train_mask: np.ndarray):
         key = np.asarray(train_mask, bool).tobytes()
         if key not in self.cache:
-            a = self.fill.transform(self.x, self.video, train_mask)
+            a = self.filled
+            dropped = self.has & ~train_mask  # audio the condition takes away
+            if dropped.any():
+                a = a.copy()
+                a[dropped] = self.crossed[dropped]
             a = np.hstack([a, self.video]) if self.with_video else a
             self.cache[key] = _fit(a, self.y, self.C, warm=self.first)
             self.first = self.first or self.cache[key]

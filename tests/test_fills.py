@@ -155,9 +155,10 @@ def test_aligned_embeddings_with_no_audio_anywhere_has_the_models_width(rng):
     with pytest.raises(ParameterError, match="no clip of this result has audio, and nothing "
                                              "records how wide"):
         aligned_embeddings(bare, ids)
+    with pytest.raises(ParameterError, match="no clip of this result has audio"):
+        aligned_embeddings(bare, ids, fill="silence")  # was: "the embeddings are 0 wide"
     with pytest.raises(ParameterError, match="needs the model's embedding of silence"):
-        aligned_embeddings(bare, ids, fill="silence", silence=None) if False else \
-            SilenceFill().fit_transform(np.zeros((2, 5)), None, np.zeros(2, bool))
+        SilenceFill().fit_transform(np.zeros((2, 5)), None, np.zeros(2, bool))
     bare.meta["hidden_size"] = 5
     assert aligned_embeddings(bare, ids)[0].shape == (2, 5)
 
