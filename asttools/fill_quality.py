@@ -141,7 +141,7 @@ def score_fills(
     >>> s = score_fills(a, np.ones(60, bool), fills=["mean", "ridge"], video=v,
     ...                 train=np.arange(60) < 40)
     >>> s.set_index("fill")["cosine"].round(2).to_dict()
-    {'mean': 0.01, 'ridge': 1.0}
+    {'mean': -0.09, 'ridge': 1.0}
     """
     a = np.asarray(audio, np.float64)
     mask = np.asarray(has_audio, bool)

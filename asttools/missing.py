@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .constants import WITH_AUDIO
 from .errors import ParameterError
@@ -39,9 +40,12 @@ from .result import EmbeddingResult
 from .robustness import robustness_curve
 
 __all__ = [
+    "EXAMPLE_KINDS",
     "FILL_STRATEGIES",
     "aligned_embeddings",
     "drop_audio",
+    "example_clips",
+    "load_video_features",
     "robustness_curve",
     "silence_embedding",
 ]
@@ -233,3 +237,156 @@ def drop_audio(has_audio: np.ndarray, fraction: float, *, rng: np.random.Generat
     chosen = rng.choice(pool, size=int(round(fraction * len(pool))), replace=False)
     mask[chosen] = False
     return mask
+
+
+#: The kinds of example clip :func:`example_clips` looks for, in its order.
+EXAMPLE_KINDS = ("late_audio", "short_audio", "no_audio", "silent", "ok")
+
+
+def example_clips(status, *, kinds: Sequence[str] = ("late_audio", "short_audio", "no_audio"),
+                  fallback: bool = True) -> dict[str, str]:
+    """One clip id per kind of audio situation, picked from a status table.
+
+    For a notebook or figure that shows "a clip whose audio starts late, one whose audio
+    ends early, one without audio" on any dataset, without hard-coded ids.
+
+    Parameters
+    ----------
+    status : DataFrame or EmbeddingResult
+        ``result.status`` (or a result): ``id``, ``audio_status`` and, for the first two
+        kinds, ``audio_offset_s``, ``audio_duration_s``, ``video_duration_s``.
+    kinds : sequence of str, default ("late_audio", "short_audio", "no_audio")
+        Some of :data:`EXAMPLE_KINDS`: ``late_audio`` (the audio stream starts after the
+        video, ``audio_offset_s > 0``; the latest first), ``short_audio`` (the audio ends
+        at least 0.1 s before the video; the shortest first), ``no_audio`` (no audio
+        stream), ``silent``, ``ok`` (an ordinary clip).
+    fallback : bool, default True
+        A kind that no clip shows takes an ordinary clip not picked yet (its key then
+        says ``"<kind> (none: ok)"``); without ``fallback`` it is left out.
+
+    Returns
+    -------
+    dict
+        kind -> clip id, in the order of ``kinds``; a clip is picked once.
+
+    Raises
+    ------
+    ParameterError
+        An unknown kind, or a table without ``id`` and ``audio_status``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> status = pd.DataFrame({"id": ["a", "b"], "audio_status": ["ok", "no_audio_stream"]})
+    >>> example_clips(status, kinds=["no_audio"])
+    {'no_audio': 'b'}
+    """
+    frame = status.status if isinstance(status, EmbeddingResult) else status
+    unknown = [k for k in kinds if k not in EXAMPLE_KINDS]
+    if unknown:
+        raise ParameterError(f"kinds has {unknown[0]!r}; choose from {EXAMPLE_KINDS}")
+    if not {"id", "audio_status"} <= set(frame.columns):
+        raise ParameterError("status needs the columns 'id' and 'audio_status' "
+                             "(result.status)")
+    t = frame.reset_index(drop=True)
+    num = {c: pd.to_numeric(t[c], errors="coerce") if c in t.columns
+           else pd.Series(np.nan, index=t.index)
+           for c in ("audio_offset_s", "audio_duration_s", "video_duration_s")}
+    audio_end = num["audio_offset_s"].fillna(0.0) + num["audio_duration_s"]
+    gap = num["video_duration_s"] - audio_end
+    has = t["audio_status"].isin(WITH_AUDIO)
+    candidates = {
+        "late_audio": t.index[has & (num["audio_offset_s"] > 0)][
+            np.argsort(-num["audio_offset_s"][has & (num["audio_offset_s"] > 0)].to_numpy(),
+                       kind="stable")],
+        "short_audio": t.index[has & (gap >= 0.1)][
+            np.argsort(-gap[has & (gap >= 0.1)].to_numpy(), kind="stable")],
+        "no_audio": t.index[t["audio_status"] == "no_audio_stream"],
+        "silent": t.index[t["audio_status"] == "silent"],
+        "ok": t.index[t["audio_status"] == "ok"],
+    }
+    out: dict[str, str] = {}
+    taken: set = set()
+    for kind in kinds:
+        pick = next((i for i in candidates[kind] if i not in taken), None)
+        key = kind
+        if pick is None and fallback:
+            pick = next((i for i in candidates["ok"] if i not in taken), None)
+            key = f"{kind} (none: ok)"
+        if pick is not None:
+            taken.add(pick)
+            out[key] = str(t.at[pick, "id"])
+    return out
+
+
+def load_video_features(path, ids: Sequence[str] | None = None, *, id_key: str = "clip_id",
+                        features_key: str = "features") -> tuple[list[str], np.ndarray]:
+    """Read a video model's per-clip features from an ``.npz``, in the order of ``ids``.
+
+    The file holds two arrays: ``clip_id``, shape (n,), the clip ids **as a string
+    array** (``np.asarray(ids, dtype=str)``, dtype ``<U…``), and ``features``, shape
+    (n, k), float. Ids saved as an object array (``np.array(ids, dtype=object)``, what a
+    pandas column gives) need pickle to load, which this function refuses (a pickle can
+    run code): save them as ``str``.
+
+    Parameters
+    ----------
+    path : str or Path
+    ids : sequence of str, optional
+        The clips wanted, e.g. ``result.status["id"]``: the features are returned in this
+        order. None: all, in the file's order.
+    id_key, features_key : str
+        The names of the two arrays.
+
+    Returns
+    -------
+    ids : list of str
+    features : ndarray, float32, shape (len(ids), k)
+
+    Raises
+    ------
+    ParameterError
+        The file lacks an array, holds object-dtype ids, has repeated ids, or lacks some
+        of ``ids`` (named, with how many).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.npz")
+    >>> np.savez(path, clip_id=np.asarray(["b", "a"], dtype=str), features=np.eye(2))
+    >>> load_video_features(path, ["a", "b"])[1].tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    if isinstance(ids, (str, bytes)):
+        raise ParameterError(f"ids must be a sequence of ids, given the single string {ids!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in (id_key, features_key) if k not in data.files]
+            if missing:
+                raise ParameterError(f"{path}: has no array {missing[0]!r} (it has "
+                                     f"{data.files}); pass id_key= / features_key=")
+            have = [str(i) for i in data[id_key].tolist()]
+            features = np.asarray(data[features_key], np.float32)
+    except ValueError as e:
+        if isinstance(e, ParameterError) or "allow_pickle" not in str(e):
+            raise
+        raise ParameterError(
+            f"{path}: the ids are an object array, which only pickle can read (refused: a "
+            "pickle can run code); save them as strings: np.savez(path, clip_id=np.asarray("
+            "ids, dtype=str), features=features)") from None
+    if features.ndim != 2 or len(features) != len(have):
+        raise ParameterError(f"{path}: {features_key} has shape {features.shape}; it needs "
+                             f"one row per id ({len(have)})")
+    if len(set(have)) != len(have):
+        raise ParameterError(f"{path}: the ids repeat, e.g. "
+                             f"{pd.Series(have)[pd.Series(have).duplicated()].iloc[0]!r}")
+    if ids is None:
+        return have, features
+    ids = [str(i) for i in ids]
+    row = {i: n for n, i in enumerate(have)}
+    absent = [i for i in ids if i not in row]
+    if absent:
+        raise ParameterError(f"{path}: {len(absent)} of {len(ids)} ids have no video "
+                             f"features, e.g. {absent[0]!r}; compute them, or leave those "
+                             "clips out")
+    return ids, features[[row[i] for i in ids]]

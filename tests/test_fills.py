@@ -226,3 +226,43 @@ def test_the_audioset_head_gives_the_models_own_probabilities(tiny_model, rng):
         audioset_head(tiny_model, meta={"pooling": "cls", "layer": 2})
     res, _ = result_of(out.embeddings.repeat(3, 0), np.ones(3, bool))
     assert isinstance(res, asttools.EmbeddingResult) and pd.notna(res.embeddings).all()
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def test_example_clips_are_picked_by_status_not_by_name():
+    from asttools.missing import example_clips
+
+    status = pd.DataFrame({
+        "id": ["x1", "x2", "x3", "x4", "x5"],
+        "audio_status": ["ok", "ok", "no_audio_stream", "ok", "silent"],
+        "audio_offset_s": [0.0, 0.5, np.nan, 0.0, 0.0],
+        "audio_duration_s": [3.0, 2.5, np.nan, 1.2, 3.0],
+        "video_duration_s": [3.0, 3.0, 3.0, 3.0, 3.0]})
+    assert example_clips(status) == {"late_audio": "x2", "short_audio": "x4",
+                                     "no_audio": "x3"}
+    plain = status.assign(audio_offset_s=0.0, audio_duration_s=3.0)
+    assert example_clips(plain, kinds=["late_audio", "silent"]) == {
+        "late_audio (none: ok)": "x1", "silent": "x5"}
+    assert example_clips(plain, kinds=["late_audio"], fallback=False) == {}
+    with pytest.raises(ParameterError, match="kinds has 'loud'"):
+        example_clips(status, kinds=["loud"])
+
+
+def test_video_features_load_in_the_order_asked_and_explain_object_ids(tmp_path):
+    from asttools.missing import load_video_features
+
+    good = tmp_path / "v.npz"
+    np.savez(good, clip_id=np.asarray(["b", "a", "c"], dtype=str), features=np.eye(3))
+    ids, f = load_video_features(good, ["c", "a"])
+    assert ids == ["c", "a"] and f.tolist() == [[0, 0, 1], [0, 1, 0]] and f.dtype == np.float32
+    with pytest.raises(ParameterError, match=r"1 of 2 ids have no video features, e.g. 'z'"):
+        load_video_features(good, ["a", "z"])
+    bad = tmp_path / "object.npz"
+    np.savez(bad, clip_id=np.array(["a", "b"], dtype=object), features=np.eye(2))
+    with pytest.raises(ParameterError, match=r"object array.*np.asarray\(ids, dtype=str\)"):
+        load_video_features(bad)
+    with pytest.raises(ParameterError, match="has no array 'clip_id'"):
+        np.savez(tmp_path / "w.npz", ids=np.asarray(["a"]), features=np.eye(1))
+        load_video_features(tmp_path / "w.npz")
