@@ -252,7 +252,8 @@ def plot_robustness(
                                   else "bootstrap CI"))
         legend_outside(ax, handles=handles, frameon=False)
 
-    ax.set_xlim(-5.0, 105.0)
+    reach = nudge * (len(order) + 1) / 2 + 1.5 if ci else 2.0  # the nudged bars fit in
+    ax.set_xlim(-max(reach, 2.0), 100.0 + max(reach, 2.0))
     ax.set_ylim(0.0, 1.02)
     xlabel = "Audio dropped (% of the test clips that have it)"
     extra = []
