@@ -78,8 +78,8 @@ _LAZY = {
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
     "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
-    "environment", "features", "inference", "inputs", "labels", "mapping", "metrics",
-    "missing",
+    "environment", "features", "fill_quality", "fills", "inference", "inputs", "labels",
+    "mapping", "metrics", "missing", "robustness",
     "model", "plots", "precision", "reduce", "result", "sources", "store",
 })  # fmt: skip
 
