@@ -175,6 +175,10 @@ def test_training_conditions_and_the_robustness_columns(clips):
     acc = [c[("audio", "mean", "dropout", p)] for p in (0.0, 0.5, 1.0)]
     assert one["relative_robustness"] == pytest.approx(np.trapezoid(acc, [0.0, 0.5, 1.0]))
     assert one["clean_accuracy"] == acc[0]
+    again = robustness_curve(labels, x, has_audio=has, folds=folds, video=video,
+                             fills=("zeros", "mean"), training=TRAINING_CONDITIONS,
+                             fractions=(0.0, 0.5, 1.0), n_repeats=2, n_boot=100, n_jobs=2)
+    pd.testing.assert_frame_equal(again, curve)  # folds in threads: the same table
     with pytest.raises(ParameterError, match="training=\\['fine-tune'\\]"):
         robustness_curve(labels, x, has_audio=has, folds=folds, training=("fine-tune",))
 
