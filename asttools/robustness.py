@@ -149,7 +149,8 @@ def robustness_curve(
         Seeds: random draws of the drops per (fraction, condition).
     baseline : (training, fill), optional
         The reference curve of effective robustness, with the same features: default
-        ``("complete", first fill)``.
+        ``("complete", first fill)`` (the first condition of ``training`` without
+        ``"complete"``).
     C : float, default 1.0
         Inverse L2 regularisation of the probe.
     n_boot : int, default 1000
@@ -263,7 +264,8 @@ def robustness_curve(
                 matrix[r, idx] = value
         rows.append(_row(key, matrix[:, tested], n_boot, ci, seed))
     out = pd.DataFrame(rows)
-    out = _add_robustness(out, baseline, named)
+    out = _add_robustness(out, baseline or (
+        "complete" if "complete" in training else training[0], next(iter(named))))
     out.attrs.update(ci=ci, n_boot=n_boot, n_repeats=n_repeats, C=C, seed=seed,
                      dropout=dropout, protocol="folds" if split is None else "split")
     return out
@@ -469,16 +471,16 @@ def _row(key, matrix, n_boot, ci, seed) -> dict:
             "n_clips": n, "n_repeats": n_rep}
 
 
-def _add_robustness(out, baseline, named) -> pd.DataFrame:
+def _add_robustness(out, baseline) -> pd.DataFrame:
     """``relative_robustness`` and ``effective_robustness`` per row."""
     keys = ["features", "fill", "training"]
     clean = out[out["fraction"] == 0.0].set_index(keys)["accuracy"]
     at0 = pd.Series([clean.get(tuple(k), np.nan) for k in out[keys].itertuples(index=False)],
                     index=out.index)
     out["relative_robustness"] = out["accuracy"] / at0.where(at0 > 0)
-    base_training, base_fill = baseline or ("complete", next(iter(named)))
+    base_training, base_fill = baseline
     base = out[(out["training"] == base_training) & (out["fill"] == base_fill)]
-    if baseline is not None and base.empty:
+    if base.empty:
         raise ParameterError(f"baseline={baseline!r} is not among the curves: give "
                              "(training, fill) of one of them")
     base = base.set_index(["features", "fraction"])["accuracy"]

@@ -211,3 +211,15 @@ def test_a_training_clip_whose_audio_a_condition_drops_never_gets_its_own_back(r
         crossed = _cross_filled(as_fill(fill), audio, video, has, seed=0)
         assert np.allclose(own, audio, atol=1e-3) or fill == "ridge"  # nearest: itself
         assert not np.isclose(crossed, audio, atol=1e-3).all(axis=1).any(), fill
+
+
+def test_effective_robustness_without_complete_training_uses_the_first_condition(clips):
+    labels, x, has, folds, silence, video = clips
+    curve = robustness_curve(labels, x, has_audio=has, folds=folds, fills=("zeros", "mean"),
+                             training=("dropout",), fractions=(0.0, 1.0), n_repeats=1,
+                             n_boot=20)
+    assert curve["effective_robustness"].notna().all()
+    assert (curve[curve["fill"] == "zeros"]["effective_robustness"] == 0.0).all()
+    with pytest.raises(ParameterError, match=r"baseline=\('complete', 'zeros'\) is not among"):
+        robustness_curve(labels, x, has_audio=has, folds=folds, fills=("zeros",),
+                         training=("dropout",), baseline=("complete", "zeros"), n_repeats=1)
