@@ -219,7 +219,8 @@ def test_effective_robustness_without_complete_training_uses_the_first_condition
                              training=("dropout",), fractions=(0.0, 1.0), n_repeats=1,
                              n_boot=20)
     assert curve["effective_robustness"].notna().all()
-    assert (curve[curve["fill"] == "zeros"]["effective_robustness"] == 0.0).all()
+    np.testing.assert_allclose(curve[curve["fill"] == "zeros"]["effective_robustness"], 0.0,
+                               atol=1e-12)
     with pytest.raises(ParameterError, match=r"baseline=\('complete', 'zeros'\) is not among"):
         robustness_curve(labels, x, has_audio=has, folds=folds, fills=("zeros",),
                          training=("dropout",), baseline=("complete", "zeros"), n_repeats=1)
