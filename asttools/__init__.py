@@ -80,11 +80,10 @@ _LAZY = {
 }
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
-    "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
-    "environment", "explorer", "export", "features", "inference", "inputs", "labels", "mapping",
-    "metrics", "missing",
-    "model", "plots", "precision", "reduce", "result", "segments", "sources", "steps",
-    "store",
+    "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo", "environment",
+    "explorer", "export", "features", "fill_quality", "fills", "inference", "inputs", "labels",
+    "mapping", "metrics", "missing", "model", "plots", "precision", "reduce", "result",
+    "robustness", "segments", "sources", "steps", "store",
 })  # fmt: skip
 
 __all__ = [

@@ -27,38 +27,36 @@ bootstrap confidence intervals over clips.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from .constants import WITH_AUDIO
 from .errors import ParameterError
+from .fills import FILL_STRATEGIES, MeanFill, as_fill
 from .inference import silence_embedding
-from .metrics import bootstrap_ci
 from .result import EmbeddingResult
+from .robustness import robustness_curve
 
 __all__ = [
+    "EXAMPLE_KINDS",
     "FILL_STRATEGIES",
     "aligned_embeddings",
     "drop_audio",
+    "example_clips",
+    "load_video_features",
     "robustness_curve",
     "silence_embedding",
 ]
-
-#: How :func:`aligned_embeddings` fills the rows of clips without audio.
-FILL_STRATEGIES = ("zeros", "mean", "silence", "nan")
-
 
 def aligned_embeddings(
     result: EmbeddingResult,
     ids: Sequence[str],
     *,
-    fill: str = "zeros",
+    fill: Any = "zeros",
     train_ids: Sequence[str] | None = None,
+    video: np.ndarray | None = None,
     silence: np.ndarray | None = None,
     silent_as_missing: bool = False,
     unknown: str = "raise",
@@ -71,12 +69,21 @@ def aligned_embeddings(
         From :func:`asttools.extract`, :func:`asttools.read_store` or
         :func:`asttools.embed`; windows are averaged per input (``result.clips()``).
     ids : sequence of str
-        The order to return, e.g. the clip ids of a video model's feature array.
-    fill : {"zeros", "mean", "silence", "nan"}, default "zeros"
-        What goes in the rows of ids without audio (see the module documentation).
+        The order to return, e.g. the clip ids of a video model's feature array (a list,
+        not one string).
+    fill : str, fill object or callable, default "zeros"
+        What goes in the rows of ids without audio: a name of
+        :data:`asttools.fills.FILL_NAMES` (``"zeros"``, ``"mean"``, ``"silence"``,
+        ``"nan"``, ``"ridge"``, ``"nearest"``), a fill object (``fit``/``transform``, see
+        :mod:`asttools.fills`) or a generator from video features to audio. A fill that
+        learns is fitted on the ``train_ids`` that have audio.
     train_ids : sequence of str, optional
-        For ``fill="mean"`` (required then): the ids whose audio embeddings the mean is
-        taken over — your training split, so that no test clip leaks into the fill.
+        For fills that learn (``"mean"``, ``"ridge"``, ``"nearest"``, a fill object with
+        ``needs_fit``), required then: the ids the fill is fitted on — your training
+        split, so that no test clip leaks into the fill. For ``"mean"`` they may include
+        ids outside ``ids``; for fills learned from video they must be among ``ids``.
+    video : ndarray, shape (len(ids), k), optional
+        Video features of ``ids``, in the same order: for fills learned from video.
     silence : ndarray, shape (hidden,), optional
         For ``fill="silence"``: the model's embedding of silence; default
         ``result.meta["silence_embedding"]`` (recorded by extract and embed).
@@ -95,9 +102,11 @@ def aligned_embeddings(
     Raises
     ------
     ParameterError
-        An unknown strategy; ``"mean"`` without ``train_ids`` (or with no audio among
-        them); ``"silence"`` with no silence embedding; ids the result does not hold
-        (with ``unknown="raise"``); a result without embeddings of one vector per window.
+        ``ids`` given as one string; an unknown fill; a learning fill without
+        ``train_ids`` (or with no audio among them, or a learned fill without ``video``);
+        ``"silence"`` with no silence embedding; ids the result does not hold (with
+        ``unknown="raise"``); no clip with audio and nothing that tells the embedding's
+        width; a result without embeddings of one vector per window.
 
     Examples
     --------
@@ -106,9 +115,15 @@ def aligned_embeddings(
     ...                        id_column="clip_id")  # doctest: +SKIP
     >>> x, has_audio = asttools.aligned_embeddings(res, video_ids, fill="mean",
     ...                                            train_ids=train)  # doctest: +SKIP
+    >>> x, has_audio = asttools.aligned_embeddings(res, video_ids, fill="ridge",
+    ...                                            train_ids=train,
+    ...                                            video=video)  # doctest: +SKIP
     """
-    if fill not in FILL_STRATEGIES:
-        raise ParameterError(f"fill={fill!r} is not one of {FILL_STRATEGIES}")
+    if isinstance(ids, (str, bytes)):
+        raise ParameterError(f"ids must be a sequence of ids, given the single string "
+                             f"{ids!r}; pass [{ids!r}] for one clip")
+    silence = silence if silence is not None else result.meta.get("silence_embedding")
+    filler = as_fill(fill, silence=silence)
     if unknown not in ("raise", "missing"):
         raise ParameterError(f"unknown={unknown!r} is not one of ('raise', 'missing')")
     if result.embeddings.ndim != 2:
@@ -126,44 +141,69 @@ def aligned_embeddings(
     present = set(WITH_AUDIO) - ({"silent"} if silent_as_missing else set())
     clips = result.clips()
     row = {str(k): i for i, k in enumerate(clips.table["id"])}
-    hidden = clips.embeddings.shape[1] if clips.embeddings.size else result.embeddings.shape[1]
+    hidden = _width(clips, result, silence)
     has_audio = np.asarray([status.get(i) in present and i in row for i in ids], dtype=bool)
-    out = np.empty((len(ids), hidden), np.float32)
+    out = np.full((len(ids), hidden), np.nan, np.float32)
     for n, i in enumerate(ids):
         if has_audio[n]:
             out[n] = clips.embeddings[row[i]]
-    out[~has_audio] = _fill_vector(fill, clips, row, status, present, hidden,
-                                   train_ids=train_ids, silence=silence, meta=result.meta)
-    return out, has_audio
+    v = None if video is None else np.asarray(video)
+    if v is not None and len(v) != len(ids):
+        raise ParameterError(f"video has {len(v)} rows; it needs one per id ({len(ids)}), "
+                             "in the order of ids")
+    if getattr(filler, "needs_fit", True):
+        filler = _fitted(filler, fill, clips, row, status, present, ids, v, train_ids)
+    else:
+        filler.fit(out[has_audio][:0], None if v is None else v[:0], has_audio[:0])
+    return filler.transform(out, v, has_audio), has_audio
 
 
-def _fill_vector(fill, clips, row, status, present, hidden, *, train_ids, silence, meta):
-    if fill == "zeros":
-        return np.zeros(hidden, np.float32)
-    if fill == "nan":
-        return np.full(hidden, np.nan, np.float32)
-    if fill == "mean":
-        if train_ids is None:
-            raise ParameterError(
-                "fill='mean' needs train_ids=...: the ids the mean is taken over (your "
-                "training split, so that no test clip leaks into the fill)")
-        rows = [row[str(i)] for i in train_ids
-                if status.get(str(i)) in present and str(i) in row]
-        if not rows:
-            raise ParameterError("fill='mean': none of the train_ids has audio to take a "
-                                 "mean of")
-        return clips.embeddings[rows].mean(axis=0).astype(np.float32)
-    vector = silence if silence is not None else meta.get("silence_embedding")
-    if vector is None:
+def _width(clips, result, silence) -> int:
+    """The embedding width, also when no clip has audio."""
+    if clips.embeddings.ndim == 2 and clips.embeddings.shape[1]:
+        return clips.embeddings.shape[1]
+    if silence is not None:
+        return int(np.asarray(silence).size)
+    if result.meta.get("hidden_size"):
+        return int(result.meta["hidden_size"])
+    raise ParameterError(
+        "no clip of this result has audio, and nothing records how wide its embeddings "
+        "are: pass silence=asttools.silence_embedding(model, ...) (its width is the "
+        "model's), or embed clips with audio")
+
+
+def _fitted(filler, fill, clips, row, status, present, ids, v, train_ids):
+    """``filler`` fitted on the training ids that have audio."""
+    name = fill if isinstance(fill, str) else getattr(filler, "name", type(filler).__name__)
+    if train_ids is None:
         raise ParameterError(
-            "fill='silence' needs the model's embedding of silence: this result does not "
-            "record one (meta['silence_embedding']); pass silence=asttools.silence_embedding("
-            "model, pooling=..., layer=...) with the settings of the result")
-    vector = np.asarray(vector, np.float32).reshape(-1)
-    if vector.shape != (hidden,):
-        raise ParameterError(f"silence has shape {vector.shape}; the embeddings are "
-                             f"{hidden} wide")
-    return vector
+            f"fill={name!r} needs train_ids=...: the ids it is fitted on (your training "
+            "split, so that no test clip leaks into the fill)")
+    train_ids = [str(i) for i in train_ids]
+    if isinstance(filler, MeanFill) or not getattr(filler, "needs_video", True):
+        rows = [row[i] for i in train_ids if status.get(i) in present and i in row]
+        audio = clips.embeddings[rows] if rows else np.zeros((0, clips.embeddings.shape[1]))
+        if not rows:
+            raise ParameterError(f"fill={name!r} cannot be fitted: none of the "
+                                 f"{len(train_ids)} train_ids has audio")
+        return filler.fit(audio, None, np.ones(len(rows), bool))
+    if v is None:
+        raise ParameterError(f"fill={name!r} learns from the video features: pass "
+                             "video=... (one row per id, in the order of ids)")
+    position = {i: n for n, i in enumerate(ids)}
+    outside = [i for i in train_ids if i not in position]
+    if outside:
+        raise ParameterError(
+            f"{len(outside)} train_ids are not among ids (e.g. {outside[0]!r}), so their "
+            f"video features are unknown: fill={name!r} learns from video; put the training "
+            "clips in ids (and video)")
+    take = [position[i] for i in train_ids]
+    keep = [n for n in take if status.get(ids[n]) in present and ids[n] in row]
+    if not keep:
+        raise ParameterError(f"fill={name!r} cannot be fitted: none of the "
+                             f"{len(train_ids)} train_ids has audio")
+    audio = clips.embeddings[[row[ids[n]] for n in keep]]
+    return filler.fit(audio, v[keep], np.ones(len(keep), bool))
 
 
 def drop_audio(has_audio: np.ndarray, fraction: float, *, rng: np.random.Generator,
@@ -199,169 +239,154 @@ def drop_audio(has_audio: np.ndarray, fraction: float, *, rng: np.random.Generat
     return mask
 
 
-def robustness_curve(
-    labels: Sequence,
-    embeddings: np.ndarray,
-    *,
-    has_audio: np.ndarray,
-    folds: Sequence,
-    video: np.ndarray | None = None,
-    silence: np.ndarray | None = None,
-    fractions: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-    fills: Sequence[str] = ("zeros", "mean", "silence"),
-    n_repeats: int = 10,
-    C: float = 1.0,
-    n_boot: int = 1000,
-    ci: float = 0.95,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """A linear probe's accuracy as more test clips lose their audio.
+#: The kinds of example clip :func:`example_clips` looks for, in its order.
+EXAMPLE_KINDS = ("late_audio", "short_audio", "no_audio", "silent", "ok")
 
-    For each held-out fold, a logistic-regression probe (standardised features, as in
-    :func:`asttools.linear_probe`) is trained on the other folds with the audio they have
-    (their missing rows filled), then tested with ``fraction`` of the test clips that have
-    audio made audio-less on purpose (chosen at random, ``n_repeats`` times; the same
-    choice for every fill strategy), their rows filled by each strategy. Accuracy is the
-    mean over repeats and clips; its confidence interval is a percentile bootstrap over
-    clips of each clip's mean correctness (:func:`asttools.metrics.bootstrap_ci`).
+
+def example_clips(status, *, kinds: Sequence[str] = ("late_audio", "short_audio", "no_audio"),
+                  fallback: bool = True) -> dict[str, str]:
+    """One clip id per kind of audio situation, picked from a status table.
+
+    For a notebook or figure that shows "a clip whose audio starts late, one whose audio
+    ends early, one without audio" on any dataset, without hard-coded ids.
 
     Parameters
     ----------
-    labels : sequence, length n
-        One class per clip (the truth comes first, as in :func:`asttools.evaluate` and
-        :func:`asttools.linear_probe`).
-    embeddings : ndarray, shape (n, hidden)
-        Audio embeddings in clip order; rows without audio are ignored (see
-        :func:`aligned_embeddings`, e.g. with ``fill="nan"``).
-    has_audio : ndarray, bool, shape (n,)
-        Which clips have their own audio.
-    folds : sequence, length n
-        Fold of each clip; each fold is held out once.
-    video : ndarray, shape (n, k), optional
-        Video features (or any other modality) of the same clips: adds rows with
-        ``features="audio+video"`` (concatenated, standardised) and a ``"video"`` baseline
-        that no audio drop affects.
-    silence : ndarray, shape (hidden,), optional
-        The model's embedding of silence, for ``"silence"`` in ``fills``.
-    fractions : sequence of float, default (0, 0.25, 0.5, 0.75, 1)
-        Shares of the test clips with audio whose audio is dropped.
-    fills : sequence of str, default ("zeros", "mean", "silence")
-        Strategies to compare (``"mean"`` is fitted on the training folds only).
-    n_repeats : int, default 10
-        Random draws of the dropped clips per fraction (one when the fraction is 0 or 1).
-    C : float, default 1.0
-        Inverse L2 regularisation of the probe.
-    n_boot : int, default 1000
-    ci : float, default 0.95
-    seed : int, default 0
+    status : DataFrame or EmbeddingResult
+        ``result.status`` (or a result): ``id``, ``audio_status`` and, for the first two
+        kinds, ``audio_offset_s``, ``audio_duration_s``, ``video_duration_s``.
+    kinds : sequence of str, default ("late_audio", "short_audio", "no_audio")
+        Some of :data:`EXAMPLE_KINDS`: ``late_audio`` (the audio stream starts after the
+        video, ``audio_offset_s > 0``; the latest first), ``short_audio`` (the audio ends
+        at least 0.1 s before the video; the shortest first), ``no_audio`` (no audio
+        stream), ``silent``, ``ok`` (an ordinary clip).
+    fallback : bool, default True
+        A kind that no clip shows takes an ordinary clip not picked yet (its key then
+        says ``"<kind> (none: ok)"``); without ``fallback`` it is left out.
 
     Returns
     -------
-    DataFrame
-        One row per (``features``, ``fill``, ``fraction``): ``accuracy``, ``ci_low``,
-        ``ci_high``, ``n_clips``, ``n_repeats``; ``fill`` is ``"-"`` for the video
-        baseline.
+    dict
+        kind -> clip id, in the order of ``kinds``; a clip is picked once.
 
     Raises
     ------
     ParameterError
-        Called the old way round (embeddings first), mismatched lengths, an unknown or
-        unusable fill ("nan"; "silence" without ``silence``), a fraction outside [0, 1],
-        or a training split with one class.
+        An unknown kind, or a table without ``id`` and ``audio_status``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> status = pd.DataFrame({"id": ["a", "b"], "audio_status": ["ok", "no_audio_stream"]})
+    >>> example_clips(status, kinds=["no_audio"])
+    {'no_audio': 'b'}
     """
-    if np.ndim(labels) == 2:
-        raise ParameterError("robustness_curve takes the truth first, as evaluate does: call "
-                             "robustness_curve(labels, embeddings, has_audio=..., folds=...)")
-    x = np.asarray(embeddings, dtype=np.float64)
-    y = np.asarray(labels)
-    folds = np.asarray(folds)
-    mask = np.asarray(has_audio, dtype=bool)
-    n = len(y)
-    if not (len(x) == len(folds) == len(mask) == n) or (video is not None and len(video) != n):
-        raise ParameterError("embeddings, labels, has_audio, folds (and video) must have one "
-                             f"row per clip; got {len(x)}, {n}, {len(mask)}, {len(folds)}"
-                             + ("" if video is None else f", {len(video)}"))
-    for f in fills:
-        if f not in FILL_STRATEGIES or f == "nan":
-            raise ParameterError(f"fill {f!r} cannot feed a probe; use some of "
-                                 f"{tuple(s for s in FILL_STRATEGIES if s != 'nan')}")
-        if f == "silence" and silence is None:
-            raise ParameterError("fills include 'silence': pass silence=... (the model's "
-                                 "embedding of silence, asttools.silence_embedding)")
-    for p in fractions:
-        if not 0.0 <= p <= 1.0:
-            raise ParameterError(f"fraction {p!r} must lie in [0, 1]")
-    rng = np.random.default_rng(seed)
-    feature_sets = ["audio"] + (["audio+video"] if video is not None else [])
-    correct = {}  # (features, fill, fraction) -> (n_repeats, n) correctness
-    with threadpool_limits(limits=1):  # many small fits: 15x faster than BLAS threads fighting
-        _run_probes(correct, x, y, folds, mask, fills, feature_sets, fractions, n_repeats,
-                    silence, video, C, rng)
-    rows = []
-    for (features, fill, p), hits in correct.items():
-        per_clip = np.mean(hits, axis=0)
-        low, high, *_ = bootstrap_ci(np.mean, per_clip, n_boot=n_boot, ci=ci, seed=seed)
-        rows.append({"features": features, "fill": fill, "fraction": float(p),
-                     "accuracy": float(per_clip.mean()), "ci_low": low, "ci_high": high,
-                     "n_clips": n, "n_repeats": len(hits)})
-    out = pd.DataFrame(rows)
-    out.attrs.update(ci=ci, n_boot=n_boot, n_repeats=n_repeats, C=C, seed=seed)
+    frame = status.status if isinstance(status, EmbeddingResult) else status
+    unknown = [k for k in kinds if k not in EXAMPLE_KINDS]
+    if unknown:
+        raise ParameterError(f"kinds has {unknown[0]!r}; choose from {EXAMPLE_KINDS}")
+    if not {"id", "audio_status"} <= set(frame.columns):
+        raise ParameterError("status needs the columns 'id' and 'audio_status' "
+                             "(result.status)")
+    t = frame.reset_index(drop=True)
+    num = {c: pd.to_numeric(t[c], errors="coerce") if c in t.columns
+           else pd.Series(np.nan, index=t.index)
+           for c in ("audio_offset_s", "audio_duration_s", "video_duration_s")}
+    audio_end = num["audio_offset_s"].fillna(0.0) + num["audio_duration_s"]
+    gap = num["video_duration_s"] - audio_end
+    has = t["audio_status"].isin(WITH_AUDIO)
+    candidates = {
+        "late_audio": t.index[has & (num["audio_offset_s"] > 0)][
+            np.argsort(-num["audio_offset_s"][has & (num["audio_offset_s"] > 0)].to_numpy(),
+                       kind="stable")],
+        "short_audio": t.index[has & (gap >= 0.1)][
+            np.argsort(-gap[has & (gap >= 0.1)].to_numpy(), kind="stable")],
+        "no_audio": t.index[t["audio_status"] == "no_audio_stream"],
+        "silent": t.index[t["audio_status"] == "silent"],
+        "ok": t.index[t["audio_status"] == "ok"],
+    }
+    out: dict[str, str] = {}
+    taken: set = set()
+    for kind in kinds:
+        pick = next((i for i in candidates[kind] if i not in taken), None)
+        key = kind
+        if pick is None and fallback:
+            pick = next((i for i in candidates["ok"] if i not in taken), None)
+            key = f"{kind} (none: ok)"
+        if pick is not None:
+            taken.add(pick)
+            out[key] = str(t.at[pick, "id"])
     return out
 
 
-def _run_probes(correct, x, y, folds, mask, fills, feature_sets, fractions, n_repeats,
-                silence, video, C, rng) -> None:
-    """Fill ``correct`` ((features, fill, fraction) -> list of per-clip hits)."""
-    for p in fractions:
-        repeats = 1 if p in (0.0, 1.0) else n_repeats
-        for _ in range(repeats):
-            dropped = mask.copy()
-            for fold in np.unique(folds):
-                test = folds == fold
-                dropped &= ~test | drop_audio(mask, p, rng=rng, among=test)
-            for fill in fills:
-                for features in feature_sets:
-                    hits = _probe(x, y, folds, mask, dropped, fill, silence,
-                                  video if features == "audio+video" else None, C)
-                    correct.setdefault((features, fill, p), []).append(hits)
-    if video is not None:
-        base = _probe(None, y, folds, mask, mask, None, None, video, C)
-        for p in fractions:
-            correct[("video", "-", p)] = [base]
+def load_video_features(path, ids: Sequence[str] | None = None, *, id_key: str = "clip_id",
+                        features_key: str = "features") -> tuple[list[str], np.ndarray]:
+    """Read a video model's per-clip features from an ``.npz``, in the order of ``ids``.
 
+    The file holds two arrays: ``clip_id``, shape (n,), the clip ids **as a string
+    array** (``np.asarray(ids, dtype=str)``, dtype ``<U…``), and ``features``, shape
+    (n, k), float. Ids saved as an object array (``np.array(ids, dtype=object)``, what a
+    pandas column gives) need pickle to load, which this function refuses (a pickle can
+    run code): save them as ``str``.
 
-def _probe(x, y, folds, has_audio, test_audio, fill, silence, video, C) -> np.ndarray:
-    """Correctness (0/1) of each clip's out-of-fold prediction."""
-    hits = np.zeros(len(y))
-    for fold in np.unique(folds):
-        test = folds == fold
-        train = ~test
-        if len(np.unique(y[train])) < 2:
-            raise ParameterError(f"holding out fold {fold!r} leaves one class to train on")
-        parts_train, parts_test = [], []
-        if x is not None:
-            filled = _filled(x, has_audio & train, fill, silence, train)
-            parts_train.append(filled[train])
-            parts_test.append(_filled(x, test_audio, fill, silence, train)[test])
-        if video is not None:
-            parts_train.append(np.asarray(video, np.float64)[train])
-            parts_test.append(np.asarray(video, np.float64)[test])
-        probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
-        probe.fit(np.hstack(parts_train), y[train])
-        hits[test] = probe.predict(np.hstack(parts_test)) == y[test]
-    return hits
+    Parameters
+    ----------
+    path : str or Path
+    ids : sequence of str, optional
+        The clips wanted, e.g. ``result.status["id"]``: the features are returned in this
+        order. None: all, in the file's order.
+    id_key, features_key : str
+        The names of the two arrays.
 
+    Returns
+    -------
+    ids : list of str
+    features : ndarray, float32, shape (len(ids), k)
 
-def _filled(x, present, fill, silence, train) -> np.ndarray:
-    """``x`` with the rows not ``present`` filled; "mean" is over the training clips with
-    audio (the same whether the rows filled are training or test rows)."""
-    out = x.copy()
-    if fill == "zeros":
-        value = 0.0
-    elif fill == "silence":
-        value = np.asarray(silence, np.float64)
-    else:
-        rows = present & train
-        value = x[rows].mean(axis=0) if rows.any() else 0.0
-    out[~present] = value
-    return out
+    Raises
+    ------
+    ParameterError
+        The file lacks an array, holds object-dtype ids, has repeated ids, or lacks some
+        of ``ids`` (named, with how many).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.npz")
+    >>> np.savez(path, clip_id=np.asarray(["b", "a"], dtype=str), features=np.eye(2))
+    >>> load_video_features(path, ["a", "b"])[1].tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    if isinstance(ids, (str, bytes)):
+        raise ParameterError(f"ids must be a sequence of ids, given the single string {ids!r}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in (id_key, features_key) if k not in data.files]
+            if missing:
+                raise ParameterError(f"{path}: has no array {missing[0]!r} (it has "
+                                     f"{data.files}); pass id_key= / features_key=")
+            have = [str(i) for i in data[id_key].tolist()]
+            features = np.asarray(data[features_key], np.float32)
+    except ValueError as e:
+        if isinstance(e, ParameterError) or "allow_pickle" not in str(e):
+            raise
+        raise ParameterError(
+            f"{path}: the ids are an object array, which only pickle can read (refused: a "
+            "pickle can run code); save them as strings: np.savez(path, clip_id=np.asarray("
+            "ids, dtype=str), features=features)") from None
+    if features.ndim != 2 or len(features) != len(have):
+        raise ParameterError(f"{path}: {features_key} has shape {features.shape}; it needs "
+                             f"one row per id ({len(have)})")
+    if len(set(have)) != len(have):
+        raise ParameterError(f"{path}: the ids repeat, e.g. "
+                             f"{pd.Series(have)[pd.Series(have).duplicated()].iloc[0]!r}")
+    if ids is None:
+        return have, features
+    ids = [str(i) for i in ids]
+    row = {i: n for n, i in enumerate(have)}
+    absent = [i for i in ids if i not in row]
+    if absent:
+        raise ParameterError(f"{path}: {len(absent)} of {len(ids)} ids have no video "
+                             f"features, e.g. {absent[0]!r}; compute them, or leave those "
+                             "clips out")
+    return ids, features[[row[i] for i in ids]]

@@ -72,11 +72,46 @@ def test_robustness_colours_follow_the_fill_and_styles_the_features(curve):
     assert to_hex(only_mean.get_lines()[0].get_color()) == plots.FILL_COLORS["mean"]
 
 
-def test_robustness_fill_colours_cover_the_strategies():
-    from asttools.missing import FILL_STRATEGIES
+def test_robustness_fill_colours_and_markers_cover_the_fills_and_stay_apart():
+    from asttools.fills import FILL_NAMES
 
-    assert set(plots.FILL_COLORS) == set(FILL_STRATEGIES)
-    assert len(set(plots.FILL_COLORS.values())) == len(FILL_STRATEGIES)
+    assert set(plots.FILL_COLORS) == set(plots.FILL_MARKERS) == set(FILL_NAMES)
+    assert len(set(plots.FILL_MARKERS.values())) == len(FILL_NAMES)
+    lab = plots.srgb_to_lab(list(plots.FILL_COLORS.values()))
+    distance = plots.delta_e(lab[:, None, :], lab[None, :, :])
+    assert distance[~np.eye(len(lab), dtype=bool)].min() >= 15.0
+
+
+def test_robustness_gives_seven_fills_seven_colours_and_seven_markers(curve):
+    fills = ["zeros", "mean", "silence", "ridge", "nearest", "my_gan", "my_vae"]
+    rows = pd.concat([curve[curve["fill"] == "zeros"].assign(fill=f) for f in fills])
+    ax = plots.plot_robustness(rows)
+    lines = [line for line in ax.get_lines() if line.get_label().startswith("audio only")]
+    assert len(lines) == 7
+    assert len({to_hex(line.get_color()) for line in lines}) == 7
+    assert len({line.get_marker() for line in lines}) == 7
+    # the legend's swatches are the lines as drawn: colour, marker
+    handles = {h.get_label(): h for h in ax.get_legend().legend_handles}
+    for line, fill in zip(lines, fills, strict=True):
+        h = handles[f"fill: {fill}"]
+        assert (to_hex(h.get_color()), h.get_marker()) == (to_hex(line.get_color()),
+                                                           line.get_marker())
+
+
+def test_robustness_draws_one_training_condition_per_panel(curve):
+    both = pd.concat([curve.assign(training="complete"),
+                      curve.assign(training="dropout", accuracy=curve["accuracy"] - 0.1)])
+    both.loc[both["features"] == "video", "training"] = "-"
+    both = both.drop_duplicates(["features", "fill", "training", "fraction"])
+    with pytest.raises(ParameterError, match=r"training conditions \['complete', 'dropout'\]"):
+        plots.plot_robustness(both)
+    ax = plots.plot_robustness(both, training="dropout")
+    first = ax.get_lines()[0]
+    ref = curve[(curve["features"] == "audio+video") & (curve["fill"] == "zeros")]
+    np.testing.assert_allclose(first.get_ydata(), ref["accuracy"] - 0.1)
+    assert [line.get_label() for line in ax.get_lines()][-1] == "video only"
+    with pytest.raises(ParameterError, match="training='same-rate' is not in curve"):
+        plots.plot_robustness(both, training="same-rate")
 
 
 def test_robustness_legend_is_beside_the_axes_and_names_fills_and_features(curve):
@@ -90,9 +125,17 @@ def test_robustness_legend_is_beside_the_axes_and_names_fills_and_features(curve
     assert box.x0 >= ax.get_window_extent().x1  # outside the data area, to the right
 
 
-def test_robustness_ci_bands_and_options(curve):
+def test_robustness_ci_bars_and_options(curve):
     ax = plots.plot_robustness(curve)
-    assert len(ax.collections) == 4 + 1  # a band per curve and the baseline's
+    assert len(ax.collections) == 4 + 1  # intervals per curve and the baseline's
+    bars = ax.collections[0].get_segments()  # thin vertical bars, opaque, from low to high
+    ref = curve[(curve["features"] == "audio+video") & (curve["fill"] == "zeros")]
+    np.testing.assert_allclose([seg[:, 1] for seg in bars],
+                               ref[["ci_low", "ci_high"]].to_numpy())
+    assert all(seg[0, 0] == seg[1, 0] for seg in bars)
+    assert all(c.get_alpha() in (None, 1.0) for c in ax.collections)
+    xs = {round(float(c.get_segments()[0][0, 0]), 3) for c in ax.collections}
+    assert len(xs) == 5  # nudged apart: no interval hides another
     ax = plots.plot_robustness(curve, ci=False, legend=False)
     assert len(ax.collections) == 0 and ax.get_legend() is None
     assert "bootstrap CI" not in _legend_texts(plots.plot_robustness(curve, ci=False))

@@ -82,6 +82,7 @@ from ._evaluation import (
 )
 from ._missing import (
     FILL_COLORS,
+    FILL_MARKERS,
     ROBUSTNESS_FEATURES,
     plot_robustness,
     plot_timestamp_embeddings,
@@ -94,6 +95,7 @@ __all__ = [
     "EMBEDDING_MAP_METHODS",
     "FIGURE_WIDTHS",
     "FILL_COLORS",
+    "FILL_MARKERS",
     "LABEL_PALETTE",
     "MARKER_SHAPES",
     "MIN_COLOR_DISTANCE",

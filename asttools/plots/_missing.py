@@ -13,11 +13,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from matplotlib.ticker import MultipleLocator
 
 from ..errors import ParameterError
-from ._colors import LABEL_PALETTE
+from ._colors import LABEL_PALETTE, delta_e, srgb_to_lab
 from ._util import (
     DEFAULT_WIDTH,
     as_array,
@@ -33,14 +32,23 @@ FILL_COLORS = {
     "mean": LABEL_PALETTE[1],
     "silence": LABEL_PALETTE[2],
     "nan": LABEL_PALETTE[4],
+    "ridge": LABEL_PALETTE[9],
+    "nearest": LABEL_PALETTE[11],
 }
-"""The colour of each fill strategy (``asttools.missing.FILL_STRATEGIES``) in every figure:
-blue, orange, green and pink of the colour-blind palette. Other names take
-:func:`label_colors`' colour."""
+"""The colour of each named fill (``asttools.fills.FILL_NAMES``) in every figure: blue,
+orange, green and pink of the colour-blind palette, crimson and purple for the fills
+learned from video (each at least 20 CIEDE2000 from the others). Other fills (a user's
+generator) take the palette colours farthest from those drawn beside them."""
+
+FILL_MARKERS = {"zeros": "o", "mean": "s", "silence": "^", "nan": "x", "ridge": "D",
+                "nearest": "v"}
+"""The marker of each named fill, so that fills differ in shape as well as colour (other
+fills take the shapes of :data:`_MORE_MARKERS` in turn)."""
 
 ROBUSTNESS_FEATURES = ("audio", "audio+video", "video")
 """The ``features`` of a robustness curve: audio alone, audio beside video, video alone."""
 
+_MORE_MARKERS = ("P", "X", "*", "<", ">", "h", "p", "d")
 _LINESTYLES = {"audio": (0, (4, 2)), "audio+video": "-", "video": "-."}
 _FEATURE_NAMES = {"audio": "audio only", "audio+video": "audio + video",
                   "video": "video only"}
@@ -52,16 +60,32 @@ _ROBUSTNESS_COLUMNS = ("features", "fill", "fraction", "accuracy", "ci_low", "ci
 
 
 def _fill_colors(fills: Sequence[str], colors: Mapping | None) -> dict:
+    """A colour per fill, no two alike: the named fills' own, then the farthest free ones."""
     if colors is not None:
         return colors_for(fills, colors)
-    others = colors_for([f for f in fills if f not in FILL_COLORS], None)
-    return {f: FILL_COLORS.get(f, others.get(f)) for f in fills}
+    out = {f: FILL_COLORS[f] for f in fills if f in FILL_COLORS}
+    lab = srgb_to_lab(list(LABEL_PALETTE))
+    for f in fills:
+        if f in out:
+            continue
+        taken = [LABEL_PALETTE.index(c) for c in out.values() if c in LABEL_PALETTE]
+        free = [i for i in range(len(LABEL_PALETTE)) if i not in taken]
+        slot = free[0] if not taken else max(
+            free, key=lambda i: float(delta_e(lab[i], lab[taken]).min()))
+        out[f] = LABEL_PALETTE[slot]
+    return out
+
+
+def _fill_markers(fills: Sequence[str]) -> dict:
+    more = iter(_MORE_MARKERS * 4)
+    return {f: FILL_MARKERS.get(f) or next(more) for f in fills}
 
 
 def plot_robustness(
     curve: pd.DataFrame,
     *,
     ax=None,
+    training: str | None = None,
     features: Sequence[str] | None = None,
     chance: float | None = None,
     ci: bool = True,
@@ -72,23 +96,28 @@ def plot_robustness(
 ):
     """Plot a probe's accuracy against the share of test clips whose audio is dropped.
 
-    The colour of a line says how the missing audio was filled (:data:`FILL_COLORS`, the
-    same in every figure), its style which features the probe saw: audio beside video
-    features solid, audio alone dashed, video alone (no fill; no drop of audio affects
-    it, so it is flat) black dash-dotted. A dotted grey line marks chance when
-    ``chance`` is given. Shaded bands are the bootstrap confidence intervals. The legend
-    sits beside the Axes, off the data.
+    Each fill has its own colour (:data:`FILL_COLORS`, the same in every figure) **and**
+    marker (:data:`FILL_MARKERS`); the line style says which features the probe saw:
+    audio beside video features solid, audio alone dashed, video alone (no fill; no drop
+    of audio affects it, so it is flat) black dash-dotted. A dotted grey line marks chance
+    when ``chance`` is given. Confidence intervals are drawn as thin vertical bars (not
+    translucent bands), nudged sideways per line so that they do not hide each other. The
+    legend sits beside the Axes, off the data, and shows each fill as it is drawn (colour,
+    marker and line).
 
     Parameters
     ----------
     curve : DataFrame
-        As :func:`asttools.missing.robustness_curve` returns it: one row per
-        (``features``, ``fill``, ``fraction``) with ``accuracy``, ``ci_low`` and
-        ``ci_high``; ``features`` one of :data:`ROBUSTNESS_FEATURES`, ``fill`` ``"-"`` for
-        the video baseline; ``fraction`` in [0, 1]. ``n_clips`` and ``n_repeats``, when
-        present, go into the x label.
+        As :func:`asttools.robustness.robustness_curve` returns it: one row per
+        (``features``, ``fill``, ``training``, ``fraction``) with ``accuracy``, ``ci_low``
+        and ``ci_high``; ``features`` one of :data:`ROBUSTNESS_FEATURES`, ``fill`` ``"-"``
+        for the video baseline; ``fraction`` in [0, 1]. ``training`` may be absent (one
+        condition). ``n_clips`` and ``n_repeats``, when present, go into the x label.
     ax : matplotlib Axes, optional
         Where to draw; a new 6.3 x 3.2 in figure when None.
+    training : str, optional
+        The training condition to draw (one panel per condition: call once per Axes);
+        may be left out when ``curve`` has only one.
     features : sequence of str, optional
         The feature sets to draw, some of :data:`ROBUSTNESS_FEATURES` (e.g.
         ``("audio", "video")`` for one panel of two); all in ``curve`` when None.
@@ -96,7 +125,7 @@ def plot_robustness(
         Accuracy of guessing (``1 / n_classes`` for balanced classes), drawn as a dotted
         line; none when None.
     ci : bool, default True
-        Shade the confidence intervals.
+        Draw the confidence intervals.
     legend : bool, default True
         Draw the legend (beside the Axes); False for all but one panel of a figure.
     title : str, optional
@@ -105,7 +134,7 @@ def plot_robustness(
         Provenance of what is drawn (``result.meta`` of the embeddings): with
         ``random_weights`` true the title says "(random weights)".
     colors : mapping, optional
-        Fill strategy -> colour, for every fill drawn; :data:`FILL_COLORS` when None.
+        Fill -> colour, for every fill drawn; :data:`FILL_COLORS` when None.
 
     Returns
     -------
@@ -114,14 +143,16 @@ def plot_robustness(
         audio was dropped (clips without audio in the data lack it at 0 % too), y the
         accuracy (0-1). Its lines are the curves, one per (``features``, ``fill``): audio
         + video first, then audio alone, each in the order of the fills in ``curve``;
-        then the video baseline and the chance line.
+        then the video baseline and the chance line. Its collections are the intervals,
+        one per curve.
 
     Raises
     ------
     ParameterError
-        A column is missing, the table (or what ``features`` keeps of it) is empty, a
-        ``features`` value is unknown, a ``fraction`` lies outside [0, 1], a
-        (``features``, ``fill``, ``fraction``) repeats, or ``chance`` lies outside (0, 1).
+        A column is missing, the table (or what ``features`` / ``training`` keeps of it)
+        is empty, a ``features`` value is unknown, a ``fraction`` lies outside [0, 1], a
+        (``features``, ``fill``, ``training``, ``fraction``) repeats, several training
+        conditions and no ``training``, or ``chance`` lies outside (0, 1).
 
     Examples
     --------
@@ -137,6 +168,7 @@ def plot_robustness(
     require_columns(curve, _ROBUSTNESS_COLUMNS, "curve")
     if curve.empty:
         raise ParameterError("curve is empty: there is nothing to plot")
+    curve = _one_condition(curve, training)
     for name, values in (("curve", curve["features"]), ("features", features or ())):
         unknown = [str(f) for f in values if str(f) not in ROBUSTNESS_FEATURES]
         if unknown:
@@ -170,20 +202,23 @@ def plot_robustness(
     audio = rows[rows["features"] != "video"]
     fills = list(dict.fromkeys(audio["fill"]))
     palette = _fill_colors(fills, colors)
+    markers = _fill_markers(fills)
     ax = new_axes(ax, (DEFAULT_WIDTH, 3.2))
-    order = [(f, fill) for f in ("audio+video", "audio") for fill in fills]
-    for features_, fill in order:
+    order = [(f, fill) for f in ("audio+video", "audio") for fill in fills
+             if ((audio["features"] == f) & (audio["fill"] == fill)).any()]
+    nudge = 1.1  # percent: error bars of different curves side by side, not on top
+    for i, (features_, fill) in enumerate(order):
         group = audio[(audio["features"] == features_) & (audio["fill"] == fill)]
-        if group.empty:
-            continue
         color = palette[fill]
         x = group["percent"].to_numpy()
         ax.plot(x, group["accuracy"], color=color, linestyle=_LINESTYLES[features_],
-                marker="o", markersize=3.5, linewidth=1.5, zorder=3,
+                marker=markers[fill], markersize=4.5, markeredgecolor="white",
+                markeredgewidth=0.5, linewidth=1.4, zorder=3,
                 label=f"{_FEATURE_NAMES[features_]}, {fill}")
         if ci:
-            ax.fill_between(x, group["ci_low"], group["ci_high"], color=color, alpha=0.11,
-                            linewidth=0, zorder=1)
+            dx = (i - (len(order) - 1) / 2) * nudge
+            ax.vlines(x + dx, group["ci_low"], group["ci_high"], color=color, linewidth=1.0,
+                      zorder=2)
     video = rows[rows["features"] == "video"]
     if len(video):
         x, acc = video["percent"].to_numpy(), video["accuracy"].to_numpy(dtype=float)
@@ -191,30 +226,34 @@ def plot_robustness(
         if len(x) == 1:  # one fraction: stretch the flat line over the x range drawn
             x = np.array([rows["percent"].min(), rows["percent"].max()])
             acc, low, high = (np.repeat(v, 2) for v in (acc, low, high))
-        ax.plot(x, acc, color=_VIDEO_COLOR, linestyle=_LINESTYLES["video"], linewidth=1.5,
+        ax.plot(x, acc, color=_VIDEO_COLOR, linestyle=_LINESTYLES["video"], linewidth=1.4,
                 zorder=2, label="video only")
         if ci:
-            ax.fill_between(x, low, high, color=_VIDEO_COLOR, alpha=0.08, linewidth=0,
-                            zorder=0)
+            dx = (len(order) + 1) / 2 * nudge
+            ax.vlines(x + dx, low, high, color=_VIDEO_COLOR, linewidth=1.0, zorder=2)
     if chance is not None:
         ax.axhline(float(chance), color=_CHANCE_COLOR, linestyle=":", linewidth=1.2,
                    zorder=0, label=f"chance ({float(chance):.2f})")
 
-    if legend:  # colour = fill, line style = features
-        handles = [Line2D([], [], color=palette[f], marker="o", markersize=3.5,
-                          linewidth=1.5, label=f"fill: {f}") for f in fills]
+    if legend:  # colour and marker = fill, line style = features
+        handles = [Line2D([], [], color=palette[f], marker=markers[f], markersize=4.5,
+                          markeredgecolor="white", markeredgewidth=0.5, linewidth=1.4,
+                          label=f"fill: {f}") for f in fills]
         handles += [Line2D([], [], color=_VIDEO_COLOR, linestyle=_LINESTYLES[f],
-                           linewidth=1.5, label=_FEATURE_NAMES[f])
+                           linewidth=1.4, label=_FEATURE_NAMES[f])
                     for f in ROBUSTNESS_FEATURES if (rows["features"] == f).any()]
         if chance is not None:
             handles.append(ax.get_lines()[-1])
         if ci:
             level = curve.attrs.get("ci")  # recorded by robustness_curve
-            handles.append(Patch(facecolor="0.5", alpha=0.25, linewidth=0,
-                                 label=f"{level:.0%} bootstrap CI" if level else "bootstrap CI"))
+            handles.append(Line2D([], [], color="0.3", marker="|", markersize=9,
+                                  markeredgewidth=1.0, linestyle="none",
+                                  label=f"{level:.0%} bootstrap CI" if level
+                                  else "bootstrap CI"))
         legend_outside(ax, handles=handles, frameon=False)
 
-    ax.set_xlim(-2.0, 102.0)
+    reach = nudge * (len(order) + 1) / 2 + 1.5 if ci else 2.0  # the nudged bars fit in
+    ax.set_xlim(-max(reach, 2.0), 100.0 + max(reach, 2.0))
     ax.set_ylim(0.0, 1.02)
     xlabel = "Audio dropped (% of the test clips that have it)"
     extra = []
@@ -228,6 +267,24 @@ def plot_robustness(
     ax.set_ylabel("Probe accuracy")
     set_title(ax, title, meta)
     return ax
+
+
+def _one_condition(curve: pd.DataFrame, training: str | None) -> pd.DataFrame:
+    """The rows of one training condition (and the video baseline, ``training="-"``)."""
+    if "training" not in curve.columns:
+        if training is not None:
+            raise ParameterError(f"training={training!r}: curve has no 'training' column "
+                                 "(it holds one condition)")
+        return curve
+    conditions = [str(t) for t in dict.fromkeys(curve["training"]) if str(t) != "-"]
+    if training is None:
+        if len(conditions) > 1:
+            raise ParameterError(f"curve holds the training conditions {conditions}: pass "
+                                 "training=... (one panel per condition)")
+        return curve
+    if training not in conditions:
+        raise ParameterError(f"training={training!r} is not in curve; it has {conditions}")
+    return curve[curve["training"].astype(str).isin([training, "-"])]
 
 
 def plot_timestamp_embeddings(
