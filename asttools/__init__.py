@@ -80,7 +80,7 @@ _SUBMODULES = frozenset({
     "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
     "environment", "features", "inference", "inputs", "labels", "mapping", "metrics",
     "missing",
-    "model", "plots", "precision", "reduce", "result", "sources", "store",
+    "model", "plots", "precision", "reduce", "result", "settings", "sources", "store",
 })  # fmt: skip
 
 __all__ = [

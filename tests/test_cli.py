@@ -31,11 +31,6 @@ def _write(path: Path, seconds: float = 0.5, freq: float = 440.0) -> Path:
     return path
 
 
-@pytest.fixture
-def tiny_env(monkeypatch):
-    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
-
-
 def test_help_usage_and_entry_point(capsys):
     assert main(["--help"]) == EXIT_OK
     out = capsys.readouterr().out

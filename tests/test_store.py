@@ -19,7 +19,6 @@ from audio_fixtures import sine, write_av
 
 import asttools
 import asttools.inference as embed_mod  # noqa: E402
-import asttools.store._extract as store_mod
 from asttools.errors import ParameterError, StoreError
 from asttools.store import compact_store, extract, list_inputs, read_store
 
@@ -44,14 +43,6 @@ def _folder(root: Path, n: int = 4) -> Path:
     return root
 
 
-def _forbid_model(monkeypatch) -> None:
-    """Make any model work fail from now on: loading a model or running a forward pass."""
-
-    def boom(*args, **kwargs):
-        raise AssertionError("the model was used, but everything was cached")
-
-    monkeypatch.setattr(store_mod, "load_model", boom)
-    monkeypatch.setattr(embed_mod, "forward", boom)
 
 
 def _parts(store: Path) -> list[Path]:
@@ -147,11 +138,11 @@ def test_flush_every_n_items_and_compact(tmp_path, tiny_model):
 # --------------------------------------------------------------------------- caching
 
 
-def test_cached_rerun_loads_no_model(tmp_path, tiny_model, monkeypatch):
+def test_cached_rerun_loads_no_model(tmp_path, tiny_model, monkeypatch, forbid_model):
     data = _folder(tmp_path / "data")
     first = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
-    _forbid_model(monkeypatch)
+    forbid_model()
     again = extract(data, tmp_path / "S", progress=False)  # model=None: by $ASTTOOLS_MODEL
     assert again.meta["run"] == {**again.meta["run"], "computed": 0, "cached": 5, "windows": 0}
     np.testing.assert_array_equal(again.embeddings, first.embeddings)
@@ -199,7 +190,8 @@ def test_changed_content_and_settings_are_recomputed(tmp_path, tiny_model):
     assert layer0.meta["run"]["computed"] == 5 and layer0.meta["layer"] == 0
 
 
-def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeypatch):
+def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeypatch,
+                                                   forbid_model):
     data = tmp_path / "data"
     _write(data / "a.wav", 1.0)
     shutil.copy(data / "a.wav", data / "a copy.wav")
@@ -209,7 +201,7 @@ def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeyp
     a, dup = out.table["path"] == str(data / "a.wav"), out.table["path"] == str(data / "a copy.wav")
     np.testing.assert_array_equal(out.embeddings[a.to_numpy()], out.embeddings[dup.to_numpy()])
     # a new name for stored content: rows copied, no model (forward raises)
-    _forbid_model(monkeypatch)
+    forbid_model()
     shutil.copy(data / "b.wav", data / "b moved.wav")
     again = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     assert (again.meta["run"]["computed"], again.meta["run"]["copied"]) == (0, 1)

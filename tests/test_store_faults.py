@@ -21,7 +21,6 @@ import soundfile as sf
 from audio_fixtures import sine
 
 import asttools
-import asttools.inference as embed_mod  # noqa: E402
 import asttools.store._extract as store_mod
 import asttools.store._layout as layout_mod
 import asttools.store._writer as writer_mod
@@ -45,12 +44,6 @@ def _write(path: Path | bytes, seconds: float = 0.5, freq: float = 440.0) -> Pat
     return path
 
 
-def _forbid_model(monkeypatch) -> None:
-    def boom(*args, **kwargs):
-        raise AssertionError("the model was used, but everything was cached")
-
-    monkeypatch.setattr(store_mod, "load_model", boom)
-    monkeypatch.setattr(embed_mod, "forward", boom)
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -64,11 +57,6 @@ def _main(args: list[str]) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         return main(args)
-
-
-@pytest.fixture
-def tiny_env(monkeypatch):
-    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
 
 
 # --------------------------------------------------------------------------- case 1
@@ -121,7 +109,8 @@ def test_issue_reproduction_from_the_command_line(tmp_path, tiny_env, capsys, mo
     assert len(pd.read_parquet(tmp_path / "S")) == 1
 
 
-def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, monkeypatch):
+def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, monkeypatch,
+                                                          forbid_model):
     d = tmp_path / "d"
     for name in ("a.wav", "b.wav", "c.wav"):
         _write(d / name, freq=300.0 + 100 * len(name))
@@ -131,7 +120,7 @@ def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, 
     assert pd.isna(out.table["fold"].iloc[2]) and pd.isna(out.table["score"].iloc[1])
     raw = pd.read_parquet(tmp_path / "S").sort_values("path")
     assert raw["label"].iloc[0] == "dog" and pd.isna(raw["label"].iloc[1])
-    _forbid_model(monkeypatch)
+    forbid_model()
     before = _snapshot(tmp_path / "S")
     again = extract(d / "m.csv", tmp_path / "S", progress=False, model="tiny-random")
     assert (again.meta["run"]["cached"], again.meta["run"]["copied"]) == (3, 0)
@@ -142,7 +131,7 @@ def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, 
 
 
 def test_a_column_whose_type_changes_between_runs_keeps_one_type(tmp_path, tiny_model,
-                                                                  monkeypatch):
+                                                                  monkeypatch, forbid_model):
     d = tmp_path / "d"
     for i in range(3):
         _write(d / f"c{i}.wav", freq=300.0 + 100 * i)
@@ -156,7 +145,7 @@ def test_a_column_whose_type_changes_between_runs_keeps_one_type(tmp_path, tiny_
     assert sorted(raw["fold"].tolist()) == ["1", "2", "x"]
     assert read_store(store).table["fold"].tolist() == ["1", "2", "x"]
     # the same inputs again: their values fit the stored type, nothing is rewritten
-    _forbid_model(monkeypatch)
+    forbid_model()
     before = _snapshot(store)
     for table in (later, pd.DataFrame({"path": [str(d / "c1.wav")], "fold": [2]})):
         again = extract(table, store, model="tiny-random", progress=False)
@@ -195,7 +184,7 @@ needs_bytes_names = pytest.mark.skipif(
 
 @needs_bytes_names
 def test_names_that_are_not_utf8_round_trip_through_the_store(tmp_path, tiny_model,
-                                                               monkeypatch):
+                                                               monkeypatch, forbid_model):
     d = tmp_path / "d"
     d.mkdir()
     _write(d / "ok.wav", freq=500.0)
@@ -211,7 +200,7 @@ def test_names_that_are_not_utf8_round_trip_through_the_store(tmp_path, tiny_mod
     raw = pd.read_parquet(store)
     assert sorted(raw["path"]) == sorted([str(d / "ok.wav"), str(d) + "/caf\\xe9.wav"])
     assert (os.fsencode(d) + b"/caf\xe9.wav") in raw["path_bytes"].tolist()
-    _forbid_model(monkeypatch)
+    forbid_model()
     again = extract([odd, d / "ok.wav"], store, model=tiny_model, progress=False)
     assert again.meta["run"]["cached"] == 2 and again.table["path"].iloc[0] == odd
     compact_store(store)
@@ -326,13 +315,13 @@ class _ReadOnly:
 
 
 def test_fully_cached_run_on_a_read_only_store_writes_nothing(tmp_path, tiny_model,
-                                                              monkeypatch):
+                                                              monkeypatch, forbid_model):
     data = _folder(tmp_path / "d")
     store = tmp_path / "S"
     extract(data, store, model=tiny_model, progress=False)
     before = _snapshot(store)
     ro = _ReadOnly().install(monkeypatch)
-    _forbid_model(monkeypatch)
+    forbid_model()
     out = extract(data, store, model="tiny-random", progress=False)
     assert out.meta["run"]["cached"] == 3 and len(out) == 3
     assert len(read_store(store)) == 3

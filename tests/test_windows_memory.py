@@ -61,11 +61,6 @@ def noise(seconds: float, *, seed: int = 0) -> np.ndarray:
     return (0.1 * rng.standard_normal(int(round(seconds * SR)))).astype(np.float32)
 
 
-@pytest.fixture
-def tiny_env(monkeypatch):
-    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
-
-
 # --------------------------------------------------------------------------- case 2
 
 
