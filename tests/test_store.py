@@ -418,6 +418,63 @@ def test_engine_is_checked_and_ray_stays_optional(tmp_path, tiny_model, monkeypa
                     progress=False)
 
 
+def test_a_fully_cached_extract_imports_neither_torch_nor_transformers(tmp_path):
+    """Issue 19: a re-run that computes nothing only plans, hashes and reads the store."""
+    for i in range(2):
+        sf.write(tmp_path / f"a{i}.wav", sine(440 + 110 * i, 16000, 1.0), 16000)
+    store = tmp_path / "s"
+    first = extract(tmp_path, store, model="tiny-random", progress=False)
+    assert first.meta["run"]["computed"] == 2
+    loaded = "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    python = ("import sys, warnings; warnings.simplefilter('ignore'); import asttools; "
+              f"r = asttools.extract({str(tmp_path)!r}, {str(store)!r}, model='tiny-random', "
+              "progress=False); print(r.meta['run']['computed'], r.meta['run']['cached'], "
+              f"len(r), r.meta['random_weights']); {loaded}")
+    cli = ("import sys; from asttools.cli import main; "
+           f"rc = main(['extract', {str(tmp_path)!r}, '--out', {str(store)!r}, '-q']); "
+           f"print(rc); {loaded}")
+    env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}
+    out = subprocess.run([sys.executable, "-c", python], capture_output=True, text=True,
+                         check=True, env=env).stdout.splitlines()
+    assert out == ["0 2 2 True", "[]"]
+    out = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True,
+                         check=True, env=env).stdout.splitlines()
+    said = " ".join(out[:-2])
+    assert out[-2:] == ["0", "[]"] and "0 computed" in said and "2 already stored" in said
+    # a setting that only the device can resolve still works, loading torch to do so
+    again = extract(tmp_path, store, model="tiny-random", precision="auto", device="cpu",
+                    progress=False)
+    assert again.meta["settings"]["precision"] in ("fp32", "bf16")
+
+
+def test_the_silence_embedding_is_computed_once_per_model_and_settings(tmp_path, tiny_model,
+                                                                      monkeypatch):
+    """Issue 19: it is kept in the store's metadata, not run again (one window) per run."""
+    real, windows = embed_mod.forward, []
+
+    def counting(model, waves, *args, **kwargs):
+        windows.append(len(waves))
+        return real(model, waves, *args, **kwargs)
+
+    monkeypatch.setattr(embed_mod, "forward", counting)
+    store = tmp_path / "S"
+    first = extract(_write(tmp_path / "a.wav", 0.5), store, model=tiny_model, progress=False)
+    assert sum(windows) == 2  # the clip's one window, and the silence embedding's
+    expected = asttools.silence_embedding(tiny_model)  # by hand: 10.24 s of zeros
+    np.testing.assert_allclose(first.meta["silence_embedding"], expected, atol=1e-6)
+    windows.clear()
+    second = extract([tmp_path / "a.wav", _write(tmp_path / "b.wav", 0.5, freq=880.0)],
+                     store, model=tiny_model, progress=False)
+    assert (second.meta["run"]["computed"], second.meta["run"]["cached"]) == (1, 1)
+    assert sum(windows) == 1  # only the new clip's window
+    assert second.meta["silence_embedding"] == first.meta["silence_embedding"]
+    # other settings are another key: their silence embedding is computed for them
+    windows.clear()
+    mean = extract(tmp_path / "b.wav", store, model=tiny_model, pooling="mean", progress=False)
+    assert sum(windows) == 2
+    assert not np.allclose(mean.meta["silence_embedding"], first.meta["silence_embedding"])
+
+
 def test_the_local_engine_never_imports_ray(tmp_path):
     sf.write(tmp_path / "a.wav", sine(440, 16000, 1.0), 16000)
     code = ("import sys, warnings; warnings.simplefilter('ignore'); import asttools; "
