@@ -148,9 +148,11 @@ def extract(
     """Embed audio files into an on-disk store, computing only what it does not hold yet.
 
     Re-running the same call is instant: inputs already stored with the same content and
-    settings are read back, not recomputed, and the model is not even loaded. An
-    interrupted run (Ctrl-C, a crash, a killed job) keeps everything flushed so far;
-    running it again finishes the rest.
+    settings are read back, not recomputed, and the model is not even loaded (torch and
+    transformers are not imported, unless a setting needs the device to resolve:
+    ``precision="auto"`` or ``"fp16"``, a device other than ``"auto"``/``"cpu"``,
+    ``workers="auto"``). An interrupted run (Ctrl-C, a crash, a killed job) keeps
+    everything flushed so far; running it again finishes the rest.
 
     Parameters
     ----------
