@@ -57,9 +57,9 @@ def example_data() -> Path:
 
     The example clips ship inside the package (``importlib.resources``), so a wheel or a
     ``pip install`` from a git URL has them; in a clone, ``asttools/data/example`` is a
-    link to ``data/example`` (one copy), which a build copies into the package. The real recordings the manifest lists
-    are in ``samples/`` beside it, and the video dataset in ``video/``
-    (``example_data().parents[1] / "video" / "manifest.csv"``).
+    link to ``data/example`` (one copy), which a build copies into the package. The real
+    recordings the manifest lists are in ``samples/`` beside it, and the video dataset in
+    ``video/`` (``example_data().parents[1] / "video" / "manifest.csv"``).
 
     Returns
     -------

@@ -80,8 +80,6 @@ def inputs(tmp_path) -> Path:
     return folder
 
 
-
-
 def _files(fs: pafs.FileSystem, root: str) -> list[str]:
     """Every object under root, relative to it."""
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
