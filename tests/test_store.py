@@ -143,6 +143,7 @@ def test_cached_rerun_loads_no_model(tmp_path, tiny_model, monkeypatch, forbid_m
     assert sub.table["path"].iloc[-1] == str(data / "clip1.wav")
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_changed_content_and_settings_are_recomputed(tmp_path, tiny_model):
     data = _folder(tmp_path / "data")
     store = tmp_path / "S"
@@ -226,6 +227,7 @@ def test_manifest_columns_carried_and_updated(tmp_path, tiny_model):
 # --------------------------------------------------------------------------- failures
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_bad_file_corpus(tmp_path, tiny_model):
     d = tmp_path / "corpus dir"
     d.mkdir()
@@ -463,6 +465,7 @@ def test_the_silence_embedding_is_computed_once_per_model_and_settings(tmp_path,
     assert not np.allclose(mean.meta["silence_embedding"], first.meta["silence_embedding"])
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_the_local_engine_never_imports_ray(tmp_path):
     sf.write(tmp_path / "a.wav", sine(440, 16000, 1.0), 16000)
     code = ("import sys, warnings; warnings.simplefilter('ignore'); import asttools; "

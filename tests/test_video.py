@@ -135,6 +135,7 @@ def test_command_line_counts_clips_without_audio_apart(tmp_path, monkeypatch, ca
     assert pd.isna(lone["label"].iloc[0])
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_the_bundled_clips_say_where_their_audio_lies_on_the_video_clock(tmp_path, tiny_model):
     """Each clip's media columns come from its headers (probe_media), checked against the
     values the clips were generated with (the manifest's true_* columns)."""
