@@ -83,7 +83,7 @@ _SUBMODULES = frozenset({
     "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo", "environment",
     "explorer", "export", "features", "fill_quality", "fills", "inference", "inputs", "labels",
     "mapping", "metrics", "missing", "model", "plots", "precision", "reduce", "result",
-    "robustness", "segments", "sources", "steps", "store",
+    "robustness", "segments", "settings", "sources", "steps", "store",
 })  # fmt: skip
 
 __all__ = [

@@ -529,7 +529,7 @@ def _as_options(message: str) -> str:
 
 def _check_windows(args) -> None:
     """Refuse (or warn about) --window and --hop before any input is listed or model loaded."""
-    asttools.features.check_windows(args.window, args.hop, names=("--window", "--hop"))
+    asttools.settings.check_windows(args.window, args.hop, names=("--window", "--hop"))
 
 
 def _banner(meta: dict) -> None:

@@ -17,6 +17,7 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import matplotlib as mpl
@@ -53,10 +54,13 @@ RANDOM_BANNER = (
 
 
 def example_data() -> Path:
-    """The bundled example dataset's manifest, ``data/example/manifest.csv``.
+    """The bundled example dataset's manifest, ``asttools/data/example/manifest.csv``.
 
-    Looked for under the working directory first (a clone's root), then beside the
-    installed package (an editable install of a clone).
+    The example clips ship inside the package (``importlib.resources``), so a wheel or a
+    ``pip install`` from a git URL has them; in a clone, ``asttools/data/example`` is a
+    link to ``data/example`` (one copy), which a build copies into the package. The real
+    recordings the manifest lists are in ``samples/`` beside it, and the video dataset in
+    ``video/`` (``example_data().parents[1] / "video" / "manifest.csv"``).
 
     Returns
     -------
@@ -65,19 +69,16 @@ def example_data() -> Path:
     Raises
     ------
     ParameterError
-        When neither place has it; pass the data path explicitly then.
+        When the installed package lacks it (an install that dropped its data files);
+        pass the data path explicitly then.
     """
-    candidates = [
-        Path.cwd() / "data" / "example" / "manifest.csv",
-        Path(__file__).resolve().parent.parent / "data" / "example" / "manifest.csv",
-    ]
-    for c in candidates:
-        if c.is_file():
-            return c
+    manifest = resources.files("asttools").joinpath("data").joinpath("example") \
+        .joinpath("manifest.csv")
+    if manifest.is_file():
+        return Path(str(manifest))
     raise ParameterError(
-        "the bundled example data (data/example/manifest.csv) was not found in the working "
-        f"directory or beside the package ({', '.join(str(c) for c in candidates)}); run from "
-        "a clone of asttools or pass the data path (a folder or a manifest CSV)"
+        f"the bundled example data ({manifest}) is missing from the installed package; "
+        "reinstall asttools, or pass the data path (a folder or a manifest CSV)"
     )
 
 
@@ -145,13 +146,6 @@ class DemoReport:
     n_errors: int = 0
     notes: list[str] = field(default_factory=list)
     explorer: Path | None = None  # explorer.html: the interactive map, one file
-
-
-def _stamp(table: pd.DataFrame, model: str, random_weights: bool) -> pd.DataFrame:
-    out = table.copy()
-    out.insert(0, "model", model + (" (random weights)" if random_weights else ""))
-    out.insert(1, "random_weights", random_weights)
-    return out
 
 
 def run_demo(

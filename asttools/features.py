@@ -26,8 +26,6 @@ from one frame step (10 ms) up to the window (no gaps), and at most
 from __future__ import annotations
 
 import math
-import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -37,14 +35,14 @@ from .constants import (
     AUDIOSET_STD,
     FRAME_LENGTH,
     FRAME_SHIFT,
-    FRAME_SHIFT_S,
     MAX_LENGTH,
     NUM_MEL_BINS,
     SAMPLE_RATE,
     TIME_STRIDE,
     WINDOW_S,
 )
-from .errors import ASTToolsWarning, ParameterError
+from .errors import ParameterError
+from .settings import MIN_HOP_S, check_windows
 
 __all__ = [
     "AUDIOSET_MEAN",
@@ -63,9 +61,6 @@ __all__ = [
     "window_bounds",
 ]
 
-#: Shortest hop in seconds: one fbank frame step (10 ms). Windows closer than that see
-#: the same audio through frames shifted by a fraction of a step, at 100+ windows a second.
-MIN_HOP_S = FRAME_SHIFT_S
 #: Most windows one clip may be cut into: 284 h of audio at the default hop, 1,000 s at the
 #: 10 ms minimum; about 0.5 GB of results (768 + 527 float32 per window) held for that clip
 #: until its last window is done. A clip that would need more fails, alone, with a reason.
@@ -219,130 +214,6 @@ def fbank(
 
 
 # --------------------------------------------------------------------------- windows
-
-
-def _said(name: str, value: float) -> str:
-    """How a message names a setting: ``window_s=30`` in Python, ``--window 30`` on the CLI."""
-    return f"{name} {value:g}" if name.startswith("-") else f"{name}={value:g}"
-
-
-def _seconds(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ParameterError(f"{name} must be a finite number of seconds, got {value!r}")
-    if value <= 0:
-        raise ParameterError(f"{name} must be > 0 seconds, got {value!r}")
-    return float(value)
-
-
-def check_windows(
-    window_s: float = WINDOW_S,
-    hop_s: float | None = None,
-    *,
-    max_length: int = MAX_LENGTH,
-    time_stride: int = TIME_STRIDE,
-    sr: int = SAMPLE_RATE,
-    names: tuple[str, str] = ("window_s", "hop_s"),
-    warn: bool = True,
-) -> tuple[int, int]:
-    """Check analysis-window settings once, before any audio is cut: the one place that does.
-
-    :func:`asttools.embed`, :func:`asttools.extract`, :func:`window_bounds` and the command
-    line all call this, so every caller refuses the same settings with the same message,
-    naming the option as that caller spells it (``names``).
-
-    Parameters
-    ----------
-    window_s : float, default 10.24
-        Window length in seconds. At most the model's input, ``max_length`` frames of
-        10 ms (10.24 s for AST): a longer window would be cut to its first 10.24 s. At
-        least one fbank frame (0.025 s).
-    hop_s : float, optional
-        Seconds between window starts; default ``window_s``. At least one fbank frame
-        step (:data:`MIN_HOP_S`, 0.01 s), at most ``window_s`` (a longer hop leaves
-        audio between windows that nobody sees).
-    max_length : int, default 1024
-        Frames of the model's input (``model.config.max_length``).
-    time_stride : int, default 10
-        Frames between the model's patch columns (``model.config.time_stride``).
-    sr : int, default 16000
-        Rate at which the windows are cut.
-    names : (str, str), default ("window_s", "hop_s")
-        How messages name the two settings, e.g. ``("--window", "--hop")``.
-    warn : bool, default True
-        Warn about a hop finer than the model's time resolution (see Warns).
-
-    Returns
-    -------
-    window, hop : int
-        The window and the hop in samples at ``sr``.
-
-    Raises
-    ------
-    ParameterError
-        A value that is not a finite number of seconds, not positive, a window longer
-        than the model's input or shorter than one fbank frame, a hop below 10 ms or
-        longer than the window. The message names the setting and the limit.
-
-    Warns
-    -----
-    ASTToolsWarning
-        A hop shorter than one patch column (``time_stride`` frames, 0.1 s): more than
-        10 windows per second of audio, each a full forward pass. Allowed, because
-        dense sliding windows can be meant, but rarely what was meant.
-
-    Examples
-    --------
-    >>> from asttools.features import check_windows
-    >>> check_windows(10.24, 5.12)
-    (163840, 81920)
-    >>> check_windows(30.0)
-    Traceback (most recent call last):
-    ...
-    asttools.errors.ParameterError: window_s=30 s is longer than the model's input, 10.24 s (1024 frames of 10 ms): AST would see only its first 10.24 s. Use window_s <= 10.24 (the default) and hop_s to cover longer clips with several windows
-    """  # noqa: E501
-    wname, hname = names
-    window_s = _seconds(window_s, wname)
-    hop_s = window_s if hop_s is None else _seconds(hop_s, hname)
-    longest = max_length * FRAME_SHIFT / SAMPLE_RATE
-    shortest = FRAME_LENGTH / SAMPLE_RATE
-    win, hop = round(window_s * sr), round(hop_s * sr)
-    if win > round(longest * sr):
-        raise ParameterError(
-            f"{_said(wname, window_s)} s is longer than the model's input, {longest:g} s "
-            f"({max_length} frames of 10 ms): AST would see only its first {longest:g} s. "
-            f"Use {wname} <= {longest:g} (the default) and {hname} to cover longer clips "
-            "with several windows"
-        )
-    if win < round(shortest * sr):
-        raise ParameterError(
-            f"{_said(wname, window_s)} s is shorter than one fbank frame ({shortest:g} s): "
-            f"AST would see no audio in it. Use {wname} >= {shortest:g}"
-        )
-    if hop < round(MIN_HOP_S * sr):
-        raise ParameterError(
-            f"{_said(hname, hop_s)} s is below the minimum of {MIN_HOP_S:g} s (one fbank "
-            "frame step): closer windows see the same frames shifted by a fraction of a "
-            f"step, {1 / hop_s:,.0f} windows per second of audio. Use {hname} >= "
-            f"{MIN_HOP_S:g}"
-        )
-    if hop > win:
-        raise ParameterError(
-            f"{_said(hname, hop_s)} s is longer than {_said(wname, window_s)} s: the "
-            f"{hop_s - window_s:g} s between windows would never be seen. Use {hname} <= "
-            f"{wname} (by default it equals it)"
-        )
-    stride_s = time_stride * FRAME_SHIFT / SAMPLE_RATE
-    if warn and hop < round(stride_s * sr):
-        per_s = 1 / hop_s
-        warnings.warn(
-            f"{_said(hname, hop_s)} s is finer than AST's time resolution ({stride_s:g} s, "
-            f"one patch column): {per_s:.0f} windows per second of audio, "
-            f"{3600 * per_s:,.0f} forward passes per hour of audio. Use {hname} >= "
-            f"{stride_s:g} unless you mean it",
-            ASTToolsWarning,
-            stacklevel=2,
-        )
-    return win, hop
 
 
 def window_bounds(

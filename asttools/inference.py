@@ -43,7 +43,6 @@ from .concurrency import check_workers, prefetch, resolve_workers
 from .constants import (
     FRAME_SHIFT,
     INPUT_COLUMNS,
-    POOLINGS,
     SAMPLE_RATE,
     TIME_STRIDE,
     WINDOW_S,
@@ -51,11 +50,12 @@ from .constants import (
 )
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import check_windows, fbank, window_bounds
-from .inputs import absolute_path, list_inputs
+from .inputs import Item, absolute_path, item_of, list_inputs
 from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
 from .segments import SegmentPlan, pool_segment, segment_windows
 from .segments import check_pooling as check_segment_pooling
+from .settings import check_pooling
 from .sources import STREAM_S, Source, decode_file, file_media, load_file
 
 __all__ = [
@@ -85,12 +85,6 @@ ON_ERROR = ("warn", "raise", "ignore")
 
 
 # --------------------------------------------------------------------------- forward
-
-
-def check_pooling(pooling: str) -> None:
-    """Raise :class:`~asttools.errors.ParameterError` unless ``pooling`` is in :data:`POOLINGS`."""
-    if pooling not in POOLINGS:
-        raise ParameterError(f"pooling={pooling!r} is not one of {POOLINGS}")
 
 
 def check_layer(layer: int, n_layers: int) -> int:
@@ -215,41 +209,6 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- inputs
 
 
-@dataclass
-class Item:
-    """One input of :func:`iter_embed`: a file or an array, and what to carry with it.
-
-    Attributes
-    ----------
-    index : int
-        Its number in the input order (``item`` in result tables).
-    source : str or ndarray
-        A path (decoded with :func:`asttools.load_audio`), or a waveform at ``sr``.
-    sr : int or None
-        The rate of an array; None for a path.
-    name : str
-        How rows and messages name it: the absolute path, or ``"<array i>"``.
-    extra : dict
-        Columns (a manifest's labels, folds) copied onto each of its rows.
-    id : str, optional
-        Its stable name (``id`` in result tables); default ``name``.
-    segment : (float, float), optional
-        Only this part of the file, ``(start_s, end_s)`` (see :func:`asttools.extract`).
-    """
-
-    index: int
-    source: Any  # a path, or an ndarray
-    sr: int | None
-    name: str
-    extra: dict[str, Any] = field(default_factory=dict)
-    id: str | None = None
-    segment: tuple[float, float] | None = None
-
-    def __post_init__(self) -> None:
-        if self.id is None:
-            self.id = self.name
-
-
 def _is_number(x: object) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
@@ -298,16 +257,6 @@ def as_items(inputs, sr: int | None = None) -> list[Item]:
                 "waveform"
             )
     return items
-
-
-def item_of(index: int, row: dict[str, Any]) -> Item:
-    """An input from a row of :func:`asttools.store.list_inputs`."""
-    a, b = row.get("segment_start_s"), row.get("segment_end_s")
-    segment = None if a is None or b is None or a != a or b != b else (float(a), float(b))
-    extra = {k: v for k, v in row.items()
-             if k not in ("path", "id", "segment_start_s", "segment_end_s")}
-    return Item(index, row["path"], None, row["path"], extra, id=str(row["id"]),
-                segment=segment)
 
 
 def _as_array(x) -> np.ndarray:

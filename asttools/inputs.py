@@ -25,7 +25,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ from .audio import MEDIA_EXTENSIONS
 from .constants import RESERVED_COLUMNS
 from .errors import ASTToolsWarning, ParameterError
 
-__all__ = ["absolute_path", "list_inputs", "plain", "printable_path", "read_csv"]
+__all__ = ["Item", "absolute_path", "item_of", "list_inputs", "plain", "printable_path",
+           "read_csv"]
 
 
 def list_inputs(
@@ -458,3 +459,49 @@ def plain(value: Any) -> Any:
     return value
 
 
+# --------------------------------------------------------------------------- items
+
+
+@dataclass
+class Item:
+    """One input of :func:`iter_embed`: a file or an array, and what to carry with it.
+
+    Attributes
+    ----------
+    index : int
+        Its number in the input order (``item`` in result tables).
+    source : str or ndarray
+        A path (decoded with :func:`asttools.load_audio`), or a waveform at ``sr``.
+    sr : int or None
+        The rate of an array; None for a path.
+    name : str
+        How rows and messages name it: the absolute path, or ``"<array i>"``.
+    extra : dict
+        Columns (a manifest's labels, folds) copied onto each of its rows.
+    id : str, optional
+        Its stable name (``id`` in result tables); default ``name``.
+    segment : (float, float), optional
+        Only this part of the file, ``(start_s, end_s)`` (see :func:`asttools.extract`).
+    """
+
+    index: int
+    source: Any  # a path, or an ndarray
+    sr: int | None
+    name: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    segment: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.id is None:
+            self.id = self.name
+
+
+def item_of(index: int, row: dict[str, Any]) -> Item:
+    """An input from a row of :func:`asttools.store.list_inputs`."""
+    a, b = row.get("segment_start_s"), row.get("segment_end_s")
+    segment = None if a is None or b is None or a != a or b != b else (float(a), float(b))
+    extra = {k: v for k, v in row.items()
+             if k not in ("path", "id", "segment_start_s", "segment_end_s")}
+    return Item(index, row["path"], None, row["path"], extra, id=str(row["id"]),
+                segment=segment)

@@ -32,6 +32,7 @@ from transformers import ASTConfig, ASTForAudioClassification
 from .constants import DEFAULT_MODEL, ENV_VAR, PRECISIONS, TINY_RANDOM, patch_grid
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
 from .labels import audioset_labels
+from .settings import check_precision, resolve_model_name
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -65,22 +66,6 @@ _HOW_TO_GET_WEIGHTS = (
     "`load_model('tiny-random')` (or ASTTOOLS_MODEL=tiny-random) builds a small model "
     "with random weights locally — its outputs are meaningless and are marked as such."
 )
-
-
-def resolve_model_name(name_or_path: str | os.PathLike | None = None) -> str:
-    """The model a call will use: the argument, else ``$ASTTOOLS_MODEL``, else the default.
-
-    Parameters
-    ----------
-    name_or_path : str or PathLike, optional
-
-    Returns
-    -------
-    str
-    """
-    if name_or_path is not None and str(name_or_path) != "":
-        return str(name_or_path)
-    return os.environ.get(ENV_VAR) or DEFAULT_MODEL
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -332,19 +317,6 @@ INT8_HINT = ("precision='int8' needs torchao (the maintained quantization librar
 
 # model -> {precision: (its weights' state, converted copy)}; the copies go with the model
 _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def check_precision(precision: str) -> str:
-    """Return ``precision`` if it is one of :data:`PRECISIONS`, else raise ParameterError.
-
-    Examples
-    --------
-    >>> check_precision("bf16")
-    'bf16'
-    """
-    if not isinstance(precision, str) or precision not in PRECISIONS:
-        raise ParameterError(f"precision={precision!r} is not one of {PRECISIONS}")
-    return precision
 
 
 @functools.lru_cache(maxsize=1)

@@ -6,11 +6,13 @@ nothing is committed but the four real recordings under ``data/samples/``.
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+import soundfile as sf
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
 
@@ -19,6 +21,27 @@ def sine(freq: float, sr: int, seconds: float, *, amp: float = 0.5) -> np.ndarra
     """A sine tone, float32, shape (round(seconds * sr),)."""
     t = np.arange(round(seconds * sr)) / sr
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write_tone(path: Path | bytes, seconds: float = 0.5, freq: float = 440.0, *,
+               sr: int = 16000, channels: int = 1, **kwargs) -> Path | bytes:
+    """Write a sine tone with soundfile (format from the extension) and return ``path``.
+
+    ``channels > 1``: channel ``c`` at ``freq * (c + 1)``. A ``bytes`` path (a name that
+    need not be UTF-8) is written through an open file; a ``Path``'s folder is created.
+    ``kwargs`` go to :func:`soundfile.write` (``subtype=...``).
+    """
+    wav = sine(freq, sr, seconds)
+    if channels > 1:
+        wav = np.stack([sine(freq * (c + 1), sr, seconds) for c in range(channels)], axis=1)
+    if isinstance(path, bytes):
+        with open(path, "wb") as f:
+            fmt = os.path.splitext(path)[1][1:].decode().upper()
+            sf.write(f, wav, sr, format=fmt, **kwargs)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, wav, sr, **kwargs)
+    return path
 
 
 def dominant_frequency(wav: np.ndarray, sr: int) -> float:

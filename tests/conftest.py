@@ -32,6 +32,31 @@ def tiny_model_dir(tiny_model, tmp_path_factory):
 
 
 @pytest.fixture
+def forbid_model(monkeypatch):
+    """A function that makes any model work fail from then on: loading a model (as
+    extract does) or running a forward pass. For runs that must be fully cached; pass
+    another MonkeyPatch (``with monkeypatch.context() as m``) to undo it sooner."""
+    import asttools.inference
+    import asttools.store._compute
+
+    def forbid(patch: pytest.MonkeyPatch | None = None) -> None:
+        def boom(*args, **kwargs):
+            raise AssertionError("the model was used, but everything was cached")
+
+        patch = monkeypatch if patch is None else patch
+        patch.setattr(asttools.store._compute, "load_model", boom)
+        patch.setattr(asttools.inference, "forward", boom)
+
+    return forbid
+
+
+@pytest.fixture
+def tiny_env(monkeypatch):
+    """``$ASTTOOLS_MODEL=tiny-random``: the command line's runs use the random tiny model."""
+    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

@@ -191,6 +191,7 @@ def test_info_shows_cache_offline_and_decoders(monkeypatch, capsys):
 # --- the demo on a tiny dataset -------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_demo_on_two_clips_of_one_class_skips_the_probe_with_a_note(tmp_path, tiny_model):
     data = tmp_path / "clips.csv"
     for i in range(2):

@@ -9,13 +9,11 @@ import subprocess
 import sys
 import time
 from importlib.metadata import entry_points
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
-from audio_fixtures import sine
+from audio_fixtures import write_tone
 
 import asttools.inference as embed_mod  # noqa: E402
 from asttools.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
@@ -23,17 +21,6 @@ from asttools.store import extract, read_store
 
 SR = 16000
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
-
-
-def _write(path: Path, seconds: float = 0.5, freq: float = 440.0) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, sine(freq, SR, seconds), SR)
-    return path
-
-
-@pytest.fixture
-def tiny_env(monkeypatch):
-    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
 
 
 def test_help_usage_and_entry_point(capsys):
@@ -55,8 +42,8 @@ def test_help_usage_and_entry_point(capsys):
 def test_extract_end_to_end(tmp_path, tiny_env, capsys):
     data = tmp_path / "my data"
     for i in range(3):
-        _write(data / f"c{i}.wav", 0.5 + i, 300.0 + 100 * i)
-    _write(data / "sub" / "long.wav", 15.0)
+        write_tone(data / f"c{i}.wav", 0.5 + i, 300.0 + 100 * i)
+    write_tone(data / "sub" / "long.wav", 15.0)
     (data / "broken.wav").write_text("not audio at all")
     store = tmp_path / "emb"
     assert main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_SOME_FAILED
@@ -82,7 +69,7 @@ def test_extract_end_to_end(tmp_path, tiny_env, capsys):
 
 def test_extract_errors_have_exit_codes_and_no_traceback(tmp_path, tiny_env, capsys):
     data = tmp_path / "d"
-    _write(data / "a.wav")
+    write_tone(data / "a.wav")
     store = str(tmp_path / "S")
     assert main(["extract", str(data), "--out", store, "--pooling", "grid"]) == EXIT_USAGE
     assert "argument --pooling: invalid choice: 'grid'" in capsys.readouterr().err
@@ -100,7 +87,7 @@ def test_extract_errors_have_exit_codes_and_no_traceback(tmp_path, tiny_env, cap
 def test_ctrl_c_flushes_and_exits_130(tmp_path, tiny_env, capsys, monkeypatch):
     data = tmp_path / "d"
     for i in range(4):
-        _write(data / f"c{i}.wav", 0.5, 300.0 + 50 * i)
+        write_tone(data / f"c{i}.wav", 0.5, 300.0 + 50 * i)
     real, calls = embed_mod.forward, []
 
     def interrupt_on_third(model, waves, **kwargs):
@@ -124,8 +111,8 @@ def test_ctrl_c_flushes_and_exits_130(tmp_path, tiny_env, capsys, monkeypatch):
 
 def test_predict_terminal_csv_parquet_and_manifest(tmp_path, tiny_env, capsys):
     data = tmp_path / "d"
-    _write(data / "short.wav", 1.0)
-    _write(data / "long one.wav", 25.0, 660.0)
+    write_tone(data / "short.wav", 1.0)
+    write_tone(data / "long one.wav", 25.0, 660.0)
     (data / "m.csv").write_text("path,label\nshort.wav,dog\nlong one.wav,cat\n")
     csv = tmp_path / "p.csv"
     assert main(["predict", str(data / "m.csv"), "--top-k", "2", "--out", str(csv)]) == EXIT_OK
@@ -184,7 +171,7 @@ def test_info_never_downloads(tmp_path, monkeypatch, capsys, tiny_model_dir):
 def test_subprocess_kill_then_resume_matches_uninterrupted_run(tmp_path, tiny_model):
     data = tmp_path / "clips"
     for i in range(40):
-        _write(data / f"clip{i:02d}.wav", 0.3, 200.0 + 37 * i)
+        write_tone(data / f"clip{i:02d}.wav", 0.3, 200.0 + 37 * i)
     killed = tmp_path / "killed"
     env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}
     cmd = [sys.executable, "-m", "asttools", "extract", str(data), "--out", str(killed),

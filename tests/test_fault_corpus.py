@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from audio_fixtures import sine, write_av
+from audio_fixtures import sine, write_av, write_tone
 from PIL import Image
 
 from asttools.cli import EXIT_SOME_FAILED
@@ -72,43 +72,33 @@ GOOD = {
 }
 
 
-def _write(path: bytes, seconds: float, freq: float = 440.0, *, sr: int = SR,
-           channels: int = 1, **kwargs) -> None:
-    wav = sine(freq, sr, seconds)
-    if channels > 1:
-        wav = np.stack([sine(freq * (c + 1), sr, seconds) for c in range(channels)], axis=1)
-    with open(path, "wb") as f:
-        fmt = os.path.splitext(path)[1][1:].decode().upper()
-        sf.write(f, wav, sr, format=fmt, **kwargs)
-
-
 def _corpus(root: Path) -> Path:
     d = os.fsencode(root / "corpus")
     os.makedirs(d + b"/extra")
     j = lambda name: d + b"/" + name  # noqa: E731
 
-    _write(j(b"tone.wav"), 1.0)
-    _write(j(b"stereo 44k.flac"), 2.0, 330.0, sr=44100, channels=2)
-    _write(j(b"long.wav"), 25.0, 550.0)
+    write_tone(j(b"tone.wav"), 1.0)
+    write_tone(j(b"stereo 44k.flac"), 2.0, 330.0, sr=44100, channels=2)
+    write_tone(j(b"long.wav"), 25.0, 550.0)
     write_av(Path(os.fsdecode(j(b"clip.mp4"))), audio=sine(660, 48000, 2.0)[None], seconds=2.0)
-    _write(j(b"caf\xe9.wav"), 12.0, 770.0)
+    write_tone(j(b"caf\xe9.wav"), 12.0, 770.0)
     with open(j(b"silent.wav"), "wb") as f:
         sf.write(f, np.zeros(SR, np.float32), SR, format="WAV")
-    _write(j(b"short.wav"), 0.05)
+    write_tone(j(b"short.wav"), 0.05)
     whole = root / "whole.wav"
-    _write(os.fsencode(whole), 2.0, 880.0)
+    write_tone(os.fsencode(whole), 2.0, 880.0)
     data = whole.read_bytes()
     with open(j(b"truncated.wav"), "wb") as f:
         f.write(data[: len(data) // 2])
     shutil.copyfile(j(b"tone.wav"), j(b"tone copy.wav"))
-    _write(j(b"two labels.wav"), 1.5, 990.0)
-    _write(j(b"extra/in folder.ogg"), 1.0, 1100.0, subtype="VORBIS")
+    write_tone(j(b"two labels.wav"), 1.5, 990.0)
+    write_tone(j(b"extra/in folder.ogg"), 1.0, 1100.0, subtype="VORBIS")
 
     open(j(b"empty.wav"), "wb").close()
     os.mkdir(j(b"folder.wav"))
     with open(j(b"text.mp3"), "w") as f:
         f.write("this is not audio\n" * 40)
-    _write(j(b"full.flac"), 3.0)
+    write_tone(j(b"full.flac"), 3.0)
     with open(j(b"full.flac"), "rb") as f:
         flac = f.read()
     with open(j(b"cut.flac"), "wb") as f:
@@ -173,7 +163,7 @@ def _check_store(store: Path, corpus: Path) -> None:
 
 
 def test_a_manifest_column_that_is_not_utf8_is_named(tmp_path):
-    _write(os.fsencode(tmp_path / "a.wav"), 0.5)
+    write_tone(os.fsencode(tmp_path / "a.wav"), 0.5)
     (tmp_path / "m.csv").write_bytes(b"path,label\na.wav,caf\xe9\n")
     bad = _run("extract", str(tmp_path / "m.csv"), "--out", str(tmp_path / "S"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
@@ -261,7 +251,7 @@ def test_one_mixed_run_through_every_fault(tmp_path):
         assert f"{name.decode()}: no_audio_stream" in pred.stdout
 
 def test_a_manifest_row_without_a_path_is_named(tmp_path):
-    _write(os.fsencode(tmp_path / "a.wav"), 0.5)
+    write_tone(os.fsencode(tmp_path / "a.wav"), 0.5)
     (tmp_path / "m.csv").write_text("path,label\na.wav,x\n,y\n")
     bad = _run("extract", str(tmp_path / "m.csv"), "--out", str(tmp_path / "S"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

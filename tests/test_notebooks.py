@@ -12,8 +12,8 @@ Two kinds of tests, for every ``notebooks/0*.ipynb`` there is:
   the notebooks folder in a temporary directory is executed with nbclient, offline, with the
   random ``tiny-random`` model, so the figures and embedding stores the notebooks write
   land in the temporary directory, not in the repository's ``notebooks/outputs/``. The
-  bundled example data is still found: ``asttools.demo.example_data()`` falls back to the
-  data beside the (editable) package. Each must finish without an error, within
+  bundled example data is still found: ``asttools.demo.example_data()`` finds it inside
+  the package (``asttools/data/example``). Each must finish without an error, within
   ``NOTEBOOK_TIMEOUT_S``, and show the random-weights banner.
 """
 

@@ -257,6 +257,7 @@ def test_embedding_map_errors(clusters, monkeypatch):
         embedding_map(x, method="umap")
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_embedding_map_sklearn_fallback(clusters, monkeypatch):
     import sys
 

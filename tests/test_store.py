@@ -15,11 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-from audio_fixtures import sine, write_av
+from audio_fixtures import sine, write_av, write_tone
 
 import asttools
 import asttools.inference as embed_mod  # noqa: E402
-import asttools.store._extract as store_mod
 from asttools.errors import ParameterError, StoreError
 from asttools.store import compact_store, extract, list_inputs, read_store
 
@@ -27,31 +26,11 @@ SR = 16000
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
 
 
-def _write(path: Path, seconds: float = 1.0, *, freq: float = 440.0, sr: int = SR,
-           subtype: str = "PCM_16", channels: int = 1) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wav = sine(freq, sr, seconds)
-    if channels > 1:
-        wav = np.stack([sine(freq * (c + 1), sr, seconds) for c in range(channels)], axis=1)
-    sf.write(path, wav, sr, subtype=subtype)
-    return path
-
-
 def _folder(root: Path, n: int = 4) -> Path:
     for i in range(n):
-        _write(root / f"clip{i}.wav", 0.5 + 0.25 * i, freq=300.0 + 100 * i)
-    _write(root / "sub" / "long.flac", 12.0, freq=700.0)  # two windows
+        write_tone(root / f"clip{i}.wav", 0.5 + 0.25 * i, freq=300.0 + 100 * i)
+    write_tone(root / "sub" / "long.flac", 12.0, freq=700.0)  # two windows
     return root
-
-
-def _forbid_model(monkeypatch) -> None:
-    """Make any model work fail from now on: loading a model or running a forward pass."""
-
-    def boom(*args, **kwargs):
-        raise AssertionError("the model was used, but everything was cached")
-
-    monkeypatch.setattr(store_mod, "load_model", boom)
-    monkeypatch.setattr(embed_mod, "forward", boom)
 
 
 def _parts(store: Path) -> list[Path]:
@@ -75,7 +54,7 @@ def test_list_inputs_walks_sorted_case_insensitive_skipping_hidden(tmp_path):
 
 
 def test_list_inputs_manifest(tmp_path):
-    _write(tmp_path / "audio" / "x.wav")
+    write_tone(tmp_path / "audio" / "x.wav", 1.0)
     (tmp_path / "m.csv").write_text("path,label,fold\naudio/x.wav,dog,3\n/abs/y.wav,cat,1\n")
     table = list_inputs(tmp_path / "m.csv")
     assert table["path"].tolist() == [str((tmp_path / "audio" / "x.wav").resolve()), "/abs/y.wav"]
@@ -131,7 +110,7 @@ def test_flush_every_n_items_and_compact(tmp_path, tiny_model):
     extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=2)
     assert len(_parts(tmp_path / "S")) == 3  # 5 files, 2 per part
     before = read_store(tmp_path / "S")
-    _write(data / "clip0.wav", 0.7, freq=1234.0)  # supersede one file's rows
+    write_tone(data / "clip0.wav", 0.7, freq=1234.0)  # supersede one file's rows
     extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=2)
     assert len(pd.read_parquet(tmp_path / "S")) == 7  # raw view keeps the old rows
     stats = compact_store(tmp_path / "S")
@@ -147,11 +126,11 @@ def test_flush_every_n_items_and_compact(tmp_path, tiny_model):
 # --------------------------------------------------------------------------- caching
 
 
-def test_cached_rerun_loads_no_model(tmp_path, tiny_model, monkeypatch):
+def test_cached_rerun_loads_no_model(tmp_path, tiny_model, monkeypatch, forbid_model):
     data = _folder(tmp_path / "data")
     first = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
-    _forbid_model(monkeypatch)
+    forbid_model()
     again = extract(data, tmp_path / "S", progress=False)  # model=None: by $ASTTOOLS_MODEL
     assert again.meta["run"] == {**again.meta["run"], "computed": 0, "cached": 5, "windows": 0}
     np.testing.assert_array_equal(again.embeddings, first.embeddings)
@@ -164,12 +143,13 @@ def test_cached_rerun_loads_no_model(tmp_path, tiny_model, monkeypatch):
     assert sub.table["path"].iloc[-1] == str(data / "clip1.wav")
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_changed_content_and_settings_are_recomputed(tmp_path, tiny_model):
     data = _folder(tmp_path / "data")
     store = tmp_path / "S"
     extract(data, store, model=tiny_model, progress=False)
     target = data / "clip2.wav"
-    _write(target, 0.9, freq=2222.0)
+    write_tone(target, 0.9, freq=2222.0)
     out = extract(data, store, model=tiny_model, progress=False)
     assert (out.meta["run"]["computed"], out.meta["run"]["cached"]) == (1, 4)
     fresh = asttools.embed(target, model=tiny_model)
@@ -179,7 +159,7 @@ def test_changed_content_and_settings_are_recomputed(tmp_path, tiny_model):
                                atol=1e-6)
     # same size and modification time: not re-read unless rehash=True
     st = os.stat(target)
-    _write(target, 0.9, freq=3333.0)
+    write_tone(target, 0.9, freq=3333.0)
     os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert extract(data, store, model=tiny_model, progress=False).meta["run"]["computed"] == 0
     assert extract(data, store, model=tiny_model, progress=False,
@@ -199,17 +179,18 @@ def test_changed_content_and_settings_are_recomputed(tmp_path, tiny_model):
     assert layer0.meta["run"]["computed"] == 5 and layer0.meta["layer"] == 0
 
 
-def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeypatch):
+def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeypatch,
+                                                   forbid_model):
     data = tmp_path / "data"
-    _write(data / "a.wav", 1.0)
+    write_tone(data / "a.wav", 1.0)
     shutil.copy(data / "a.wav", data / "a copy.wav")
-    _write(data / "b.wav", 1.0, freq=900.0)
+    write_tone(data / "b.wav", 1.0, freq=900.0)
     out = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     assert (out.meta["run"]["computed"], out.meta["run"]["copied"]) == (2, 1)
     a, dup = out.table["path"] == str(data / "a.wav"), out.table["path"] == str(data / "a copy.wav")
     np.testing.assert_array_equal(out.embeddings[a.to_numpy()], out.embeddings[dup.to_numpy()])
     # a new name for stored content: rows copied, no model (forward raises)
-    _forbid_model(monkeypatch)
+    forbid_model()
     shutil.copy(data / "b.wav", data / "b moved.wav")
     again = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     assert (again.meta["run"]["computed"], again.meta["run"]["copied"]) == (0, 1)
@@ -219,7 +200,7 @@ def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeyp
 def test_append_new_files(tmp_path, tiny_model):
     data = _folder(tmp_path / "data", n=2)
     extract(data, tmp_path / "S", model=tiny_model, progress=False)
-    _write(data / "later" / "new.wav", 2.0, freq=555.0)
+    write_tone(data / "later" / "new.wav", 2.0, freq=555.0)
     out = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     assert (out.meta["run"]["computed"], out.meta["run"]["cached"]) == (1, 3)
     assert len(read_store(tmp_path / "S").table["path"].unique()) == 4
@@ -246,29 +227,30 @@ def test_manifest_columns_carried_and_updated(tmp_path, tiny_model):
 # --------------------------------------------------------------------------- failures
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_bad_file_corpus(tmp_path, tiny_model):
     d = tmp_path / "corpus dir"
     d.mkdir()
     good = {
-        "tone.wav": _write(d / "tone.wav", 1.0),
-        "stereo 48k.wav": _write(d / "stereo 48k.wav", 1.0, sr=48000, channels=2),
-        "8bit.wav": _write(d / "8bit.wav", 1.0, subtype="PCM_U8"),
-        "24bit.wav": _write(d / "24bit.wav", 1.0, subtype="PCM_24"),
+        "tone.wav": write_tone(d / "tone.wav", 1.0),
+        "stereo 48k.wav": write_tone(d / "stereo 48k.wav", 1.0, sr=48000, channels=2),
+        "8bit.wav": write_tone(d / "8bit.wav", 1.0, subtype="PCM_U8"),
+        "24bit.wav": write_tone(d / "24bit.wav", 1.0, subtype="PCM_24"),
         "silence.wav": d / "silence.wav",
-        "short.wav": _write(d / "short.wav", 0.05),
-        "ten minutes.flac": _write(d / "ten minutes.flac", 600.0, freq=200.0),
-        "ñandú – ünïcode.wav": _write(d / "ñandú – ünïcode.wav", 1.0, freq=880.0),
+        "short.wav": write_tone(d / "short.wav", 0.05),
+        "ten minutes.flac": write_tone(d / "ten minutes.flac", 600.0, freq=200.0),
+        "ñandú – ünïcode.wav": write_tone(d / "ñandú – ünïcode.wav", 1.0, freq=880.0),
         "truncated.wav": d / "truncated.wav",
     }
     sf.write(good["silence.wav"], np.zeros(SR, np.float32), SR)
     shutil.copy(good["tone.wav"], d / "tone duplicate.wav")
     good["tone duplicate.wav"] = d / "tone duplicate.wav"
-    whole = _write(tmp_path / "whole.wav", 2.0).read_bytes()
+    whole = write_tone(tmp_path / "whole.wav", 2.0).read_bytes()
     good["truncated.wav"].write_bytes(whole[: len(whole) // 2])  # data chunk cut short
 
     (d / "empty.wav").write_bytes(b"")
     (d / "text.wav").write_text("this is not audio\n" * 20)
-    ogg = _write(tmp_path / "whole.ogg", 3.0, subtype="VORBIS").read_bytes()
+    ogg = write_tone(tmp_path / "whole.ogg", 3.0, subtype="VORBIS").read_bytes()
     (d / "cut.ogg").write_bytes(ogg[: len(ogg) // 3])
     write_av(d / "video only.mp4", audio=None, seconds=1.0)
     nan = sine(440, SR, 1.0)
@@ -308,8 +290,8 @@ def test_bad_file_corpus(tmp_path, tiny_model):
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="running as root: chmod 000 does not stop reads")
 def test_unreadable_file_is_recorded(tmp_path, tiny_model):
-    _write(tmp_path / "d" / "ok.wav")
-    _write(tmp_path / "d" / "locked.wav").chmod(0)
+    write_tone(tmp_path / "d" / "ok.wav", 1.0)
+    write_tone(tmp_path / "d" / "locked.wav", 1.0).chmod(0)
     out = extract(tmp_path / "d", tmp_path / "S", model=tiny_model, progress=False)
     assert out.errors["reason"].tolist() == ["permission denied"]
     assert read_store(tmp_path / "S").errors["content_hash"].isna().all()
@@ -329,7 +311,7 @@ def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeyp
     monkeypatch.undo()
     retried = extract(data, tmp_path / "S", model=tiny_model, progress=False, retry_failed=True)
     assert retried.meta["run"]["failed_before"] == 0 and retried.meta["run"]["failed"] == 1
-    _write(data / "bad.wav", 1.0)  # fixed: retried and stored
+    write_tone(data / "bad.wav", 1.0)  # fixed: retried and stored
     fixed = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     assert fixed.meta["run"]["computed"] == 1 and len(read_store(tmp_path / "S").errors) == 0
 
@@ -337,7 +319,7 @@ def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeyp
 def test_keyboard_interrupt_keeps_finished_work(tmp_path, tiny_model, monkeypatch):
     data = tmp_path / "data"
     for i in range(6):
-        _write(data / f"c{i}.wav", 0.5, freq=300.0 + 50 * i)
+        write_tone(data / f"c{i}.wav", 0.5, freq=300.0 + 50 * i)
     real = embed_mod.forward
     calls = []
 
@@ -403,8 +385,8 @@ def test_ground_truth_table_as_input_keeps_tuple_columns_per_window(tmp_path, ti
 
     root = tmp_path / "gt"
     root.mkdir()
-    _write(root / "long.wav", seconds=12.0)
-    _write(root / "short.wav", seconds=1.0)
+    write_tone(root / "long.wav", seconds=12.0)
+    write_tone(root / "short.wav", seconds=1.0)
     (root / "m.csv").write_text("path,label\nlong.wav,Siren;Music\nshort.wav,Speech\n")
     truth = asttools.read_ground_truth(root / "m.csv")
     res = asttools.extract(truth, tmp_path / "store", model=tiny_model, progress=False)
@@ -426,6 +408,64 @@ def test_engine_is_checked_and_ray_stays_optional(tmp_path, tiny_model, monkeypa
                     progress=False)
 
 
+def test_a_fully_cached_extract_imports_neither_torch_nor_transformers(tmp_path):
+    """Issue 19: a re-run that computes nothing only plans, hashes and reads the store."""
+    for i in range(2):
+        sf.write(tmp_path / f"a{i}.wav", sine(440 + 110 * i, 16000, 1.0), 16000)
+    store = tmp_path / "s"
+    first = extract(tmp_path, store, model="tiny-random", progress=False)
+    assert first.meta["run"]["computed"] == 2
+    loaded = "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    python = ("import sys, warnings; warnings.simplefilter('ignore'); import asttools; "
+              f"r = asttools.extract({str(tmp_path)!r}, {str(store)!r}, model='tiny-random', "
+              "progress=False); print(r.meta['run']['computed'], r.meta['run']['cached'], "
+              f"len(r), r.meta['random_weights']); {loaded}")
+    cli = ("import sys; from asttools.cli import main; "
+           f"rc = main(['extract', {str(tmp_path)!r}, '--out', {str(store)!r}, '-q']); "
+           f"print(rc); {loaded}")
+    env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}
+    out = subprocess.run([sys.executable, "-c", python], capture_output=True, text=True,
+                         check=True, env=env).stdout.splitlines()
+    assert out == ["0 2 2 True", "[]"]
+    out = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True,
+                         check=True, env=env).stdout.splitlines()
+    said = " ".join(out[:-2])
+    assert out[-2:] == ["0", "[]"] and "0 computed" in said and "2 already stored" in said
+    # a setting that only the device can resolve still works, loading torch to do so
+    again = extract(tmp_path, store, model="tiny-random", precision="auto", device="cpu",
+                    progress=False)
+    assert again.meta["settings"]["precision"] in ("fp32", "bf16")
+
+
+def test_the_silence_embedding_is_computed_once_per_model_and_settings(tmp_path, tiny_model,
+                                                                      monkeypatch):
+    """Issue 19: it is kept in the store's metadata, not run again (one window) per run."""
+    real, windows = embed_mod.forward, []
+
+    def counting(model, waves, *args, **kwargs):
+        windows.append(len(waves))
+        return real(model, waves, *args, **kwargs)
+
+    monkeypatch.setattr(embed_mod, "forward", counting)
+    store = tmp_path / "S"
+    first = extract(write_tone(tmp_path / "a.wav", 0.5), store, model=tiny_model, progress=False)
+    assert sum(windows) == 2  # the clip's one window, and the silence embedding's
+    expected = asttools.silence_embedding(tiny_model)  # by hand: 10.24 s of zeros
+    np.testing.assert_allclose(first.meta["silence_embedding"], expected, atol=1e-6)
+    windows.clear()
+    second = extract([tmp_path / "a.wav", write_tone(tmp_path / "b.wav", 0.5, freq=880.0)],
+                     store, model=tiny_model, progress=False)
+    assert (second.meta["run"]["computed"], second.meta["run"]["cached"]) == (1, 1)
+    assert sum(windows) == 1  # only the new clip's window
+    assert second.meta["silence_embedding"] == first.meta["silence_embedding"]
+    # other settings are another key: their silence embedding is computed for them
+    windows.clear()
+    mean = extract(tmp_path / "b.wav", store, model=tiny_model, pooling="mean", progress=False)
+    assert sum(windows) == 2
+    assert not np.allclose(mean.meta["silence_embedding"], first.meta["silence_embedding"])
+
+
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_the_local_engine_never_imports_ray(tmp_path):
     sf.write(tmp_path / "a.wav", sine(440, 16000, 1.0), 16000)
     code = ("import sys, warnings; warnings.simplefilter('ignore'); import asttools; "

@@ -18,10 +18,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-from audio_fixtures import sine
+from audio_fixtures import write_tone
 
 import asttools
-import asttools.inference as embed_mod  # noqa: E402
 import asttools.store._extract as store_mod
 import asttools.store._layout as layout_mod
 import asttools.store._writer as writer_mod
@@ -35,24 +34,6 @@ _STORE_MODULES = [importlib.import_module(f"asttools.store.{m}")
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
 
 
-def _write(path: Path | bytes, seconds: float = 0.5, freq: float = 440.0) -> Path | bytes:
-    if isinstance(path, bytes):
-        with open(path, "wb") as f:
-            sf.write(f, sine(freq, SR, seconds), SR, format="WAV")
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, sine(freq, SR, seconds), SR)
-    return path
-
-
-def _forbid_model(monkeypatch) -> None:
-    def boom(*args, **kwargs):
-        raise AssertionError("the model was used, but everything was cached")
-
-    monkeypatch.setattr(store_mod, "load_model", boom)
-    monkeypatch.setattr(embed_mod, "forward", boom)
-
-
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """Every file under root with its size and modification time."""
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
@@ -64,11 +45,6 @@ def _main(args: list[str]) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         return main(args)
-
-
-@pytest.fixture
-def tiny_env(monkeypatch):
-    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
 
 
 # --------------------------------------------------------------------------- case 1
@@ -121,17 +97,18 @@ def test_issue_reproduction_from_the_command_line(tmp_path, tiny_env, capsys, mo
     assert len(pd.read_parquet(tmp_path / "S")) == 1
 
 
-def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, monkeypatch):
+def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, monkeypatch,
+                                                          forbid_model):
     d = tmp_path / "d"
     for name in ("a.wav", "b.wav", "c.wav"):
-        _write(d / name, freq=300.0 + 100 * len(name))
+        write_tone(d / name, freq=300.0 + 100 * len(name))
     (d / "m.csv").write_text("path,label,fold,score\na.wav,dog,1,0.5\nb.wav,,2,\nc.wav,cat,,1.5\n")
     out = extract(d / "m.csv", tmp_path / "S", model=tiny_model, progress=False)
     assert out.table["label"].tolist()[0] == "dog" and pd.isna(out.table["label"].iloc[1])
     assert pd.isna(out.table["fold"].iloc[2]) and pd.isna(out.table["score"].iloc[1])
     raw = pd.read_parquet(tmp_path / "S").sort_values("path")
     assert raw["label"].iloc[0] == "dog" and pd.isna(raw["label"].iloc[1])
-    _forbid_model(monkeypatch)
+    forbid_model()
     before = _snapshot(tmp_path / "S")
     again = extract(d / "m.csv", tmp_path / "S", progress=False, model="tiny-random")
     assert (again.meta["run"]["cached"], again.meta["run"]["copied"]) == (3, 0)
@@ -142,10 +119,10 @@ def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, 
 
 
 def test_a_column_whose_type_changes_between_runs_keeps_one_type(tmp_path, tiny_model,
-                                                                  monkeypatch):
+                                                                  monkeypatch, forbid_model):
     d = tmp_path / "d"
     for i in range(3):
-        _write(d / f"c{i}.wav", freq=300.0 + 100 * i)
+        write_tone(d / f"c{i}.wav", freq=300.0 + 100 * i)
     store = tmp_path / "S"
     extract(pd.DataFrame({"path": [str(d / "c0.wav"), str(d / "c1.wav")], "fold": [1, 2]}),
             store, model=tiny_model, progress=False)
@@ -156,7 +133,7 @@ def test_a_column_whose_type_changes_between_runs_keeps_one_type(tmp_path, tiny_
     assert sorted(raw["fold"].tolist()) == ["1", "2", "x"]
     assert read_store(store).table["fold"].tolist() == ["1", "2", "x"]
     # the same inputs again: their values fit the stored type, nothing is rewritten
-    _forbid_model(monkeypatch)
+    forbid_model()
     before = _snapshot(store)
     for table in (later, pd.DataFrame({"path": [str(d / "c1.wav")], "fold": [2]})):
         again = extract(table, store, model="tiny-random", progress=False)
@@ -167,7 +144,7 @@ def test_a_column_whose_type_changes_between_runs_keeps_one_type(tmp_path, tiny_
 def test_text_first_then_numbers_and_lists_then_scalars(tmp_path, tiny_model):
     d = tmp_path / "d"
     for i in range(4):
-        _write(d / f"c{i}.wav", freq=300.0 + 100 * i)
+        write_tone(d / f"c{i}.wav", freq=300.0 + 100 * i)
     store = tmp_path / "S"
     p = [str(d / f"c{i}.wav") for i in range(4)]
     extract(pd.DataFrame({"path": p[:1], "fold": ["A"], "tags": [("x", "y")]}), store,
@@ -195,11 +172,11 @@ needs_bytes_names = pytest.mark.skipif(
 
 @needs_bytes_names
 def test_names_that_are_not_utf8_round_trip_through_the_store(tmp_path, tiny_model,
-                                                               monkeypatch):
+                                                               monkeypatch, forbid_model):
     d = tmp_path / "d"
     d.mkdir()
-    _write(d / "ok.wav", freq=500.0)
-    _write(os.fsencode(d) + b"/caf\xe9.wav", freq=700.0)
+    write_tone(d / "ok.wav", freq=500.0)
+    write_tone(os.fsencode(d) + b"/caf\xe9.wav", freq=700.0)
     odd = os.fsdecode(os.fsencode(d) + b"/caf\xe9.wav")
     store = tmp_path / "S"
     out = extract(d, store, model=tiny_model, progress=False)
@@ -211,7 +188,7 @@ def test_names_that_are_not_utf8_round_trip_through_the_store(tmp_path, tiny_mod
     raw = pd.read_parquet(store)
     assert sorted(raw["path"]) == sorted([str(d / "ok.wav"), str(d) + "/caf\\xe9.wav"])
     assert (os.fsencode(d) + b"/caf\xe9.wav") in raw["path_bytes"].tolist()
-    _forbid_model(monkeypatch)
+    forbid_model()
     again = extract([odd, d / "ok.wav"], store, model=tiny_model, progress=False)
     assert again.meta["run"]["cached"] == 2 and again.table["path"].iloc[0] == odd
     compact_store(store)
@@ -222,7 +199,7 @@ def test_names_that_are_not_utf8_round_trip_through_the_store(tmp_path, tiny_mod
 def test_failed_input_with_a_name_that_is_not_utf8(tmp_path, tiny_model):
     d = tmp_path / "d"
     d.mkdir()
-    _write(d / "ok.wav")
+    write_tone(d / "ok.wav")
     with open(os.fsencode(d) + b"/vide\xe9.wav", "wb"):
         pass
     out = extract(d, tmp_path / "S", model=tiny_model, progress=False)
@@ -238,7 +215,7 @@ def test_failed_input_with_a_name_that_is_not_utf8(tmp_path, tiny_model):
 
 def _folder(root: Path, n: int = 3) -> Path:
     for i in range(n):
-        _write(root / f"c{i}.wav", freq=300.0 + 100 * i)
+        write_tone(root / f"c{i}.wav", freq=300.0 + 100 * i)
     return root
 
 
@@ -326,19 +303,19 @@ class _ReadOnly:
 
 
 def test_fully_cached_run_on_a_read_only_store_writes_nothing(tmp_path, tiny_model,
-                                                              monkeypatch):
+                                                              monkeypatch, forbid_model):
     data = _folder(tmp_path / "d")
     store = tmp_path / "S"
     extract(data, store, model=tiny_model, progress=False)
     before = _snapshot(store)
     ro = _ReadOnly().install(monkeypatch)
-    _forbid_model(monkeypatch)
+    forbid_model()
     out = extract(data, store, model="tiny-random", progress=False)
     assert out.meta["run"]["cached"] == 3 and len(out) == 3
     assert len(read_store(store)) == 3
     assert ro.attempts == [] and _snapshot(store) == before
     # inputs to compute: refused before the model is loaded, naming the store
-    _write(data / "new.wav", freq=999.0)
+    write_tone(data / "new.wav", freq=999.0)
     with pytest.raises(StoreError, match=r"_claims: cannot write the claims file \(Read-only "
                        r"file system\); the store is not writable.*new.wav is not in the "
                        r"store yet, and nothing was computed"):
@@ -391,7 +368,7 @@ def test_damaged_errors_part_and_schema_part_and_meta_file(tmp_path, tiny_model)
     _truncate(next((store / "_errors").glob("part-*.parquet")))
     _truncate(store / "part-000000-schema.parquet")
     (store / "_meta.json").write_bytes(b"\x00\xffnot json{")
-    _write(data / "new.wav", freq=1200.0)
+    write_tone(data / "new.wav", freq=1200.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = extract(data, store, model=tiny_model, progress=False)
@@ -414,7 +391,7 @@ def test_damaged_schema_part_from_the_command_line(tmp_path, tiny_env, capsys):
     store = tmp_path / "S"
     assert main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_OK
     _truncate(store / "part-000000-schema.parquet")
-    _write(data / "new.wav", freq=1200.0)
+    write_tone(data / "new.wav", freq=1200.0)
     assert _main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_OK
     out, err = capsys.readouterr()
     assert "damaged schema part" in err and "1 computed" in out and "Traceback" not in err
@@ -478,7 +455,7 @@ def test_read_only_mount(tmpfs, tmp_path, tiny_model, tiny_env, capsys, monkeypa
     assert main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_OK
     assert "3 already stored" in capsys.readouterr().out
     assert len(read_store(store)) == 3 and len(pd.read_parquet(store)) == 3
-    _write(data / "new.wav", freq=999.0)
+    write_tone(data / "new.wav", freq=999.0)
     assert main(["extract", str(data), "--out", str(store), "-q"]) == EXIT_ERROR
     err = capsys.readouterr().err
     assert "Read-only file system" in err and "not writable" in err and "Traceback" not in err
@@ -503,7 +480,7 @@ def test_full_tmpfs(tmpfs, tmp_path, tiny_env, capsys):
     mnt, _ = tmpfs
     data = tmp_path / "d"
     for i in range(30):
-        _write(data / f"c{i:02d}.wav", freq=200.0 + 30 * i)
+        write_tone(data / f"c{i:02d}.wav", freq=200.0 + 30 * i)
     store = mnt / "S"
     args = ["extract", str(data), "--out", str(store), "-q", "--flush-every", "1"]
     assert main(args) == EXIT_ERROR
@@ -527,7 +504,7 @@ def _cli(store: Path, data: Path, *extra: str) -> list[str]:
 def test_two_writers_compute_each_input_once(tmp_path):
     data = tmp_path / "d"
     for i in range(16):
-        _write(data / f"c{i:02d}.wav", 0.3, 200.0 + 37 * i)
+        write_tone(data / f"c{i:02d}.wav", 0.3, 200.0 + 37 * i)
     store = tmp_path / "S"
     env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}
     procs = [subprocess.Popen(_cli(store, data, "--flush-every", "2"), env=env, text=True,
@@ -550,7 +527,7 @@ def test_two_writers_compute_each_input_once(tmp_path):
 def test_a_writer_skips_what_another_computes_then_waits_for_it(tmp_path):
     data = tmp_path / "d"
     for i in range(4):
-        _write(data / f"c{i}.wav", 0.3, 300.0 + 50 * i)
+        write_tone(data / f"c{i}.wav", 0.3, 300.0 + 50 * i)
     store = tmp_path / "S"
     settings = store_mod._settings("tiny-random", pooling="cls", layer=-1, window_s=10.24,
                                    hop_s=None, channel=None)
@@ -584,8 +561,8 @@ def test_a_writer_skips_what_another_computes_then_waits_for_it(tmp_path):
 
 def test_a_file_listed_on_several_rows_keeps_every_label(tmp_path, tiny_model):
     d = tmp_path / "d"
-    _write(d / "a.wav")
-    _write(d / "b.wav", freq=900.0)
+    write_tone(d / "a.wav")
+    write_tone(d / "b.wav", freq=900.0)
     m = d / "m.csv"
     m.write_text("path,label,fold\na.wav,dog,1\na.wav,bark,1\nb.wav,cat,2\nb.wav,cat,2\n")
     with pytest.warns(ASTToolsWarning, match=r"1 files are listed on several rows with "
@@ -619,7 +596,7 @@ def test_a_file_listed_on_several_rows_keeps_every_label(tmp_path, tiny_model):
 def test_symlinks_that_cannot_be_followed_fail_naming_the_link(tmp_path, tiny_model, tiny_env,
                                                                capsys):
     d = tmp_path / "d"
-    _write(d / "ok.wav")
+    write_tone(d / "ok.wav")
     (d / "loop.wav").symlink_to("loop2.wav")
     (d / "loop2.wav").symlink_to("loop.wav")
     (d / "dangling.wav").symlink_to(tmp_path / "nowhere.wav")
@@ -659,8 +636,8 @@ def test_command_line_with_names_that_are_not_utf8(tmp_path):
     """As a user runs it: a real process whose stdout is a strict UTF-8 pipe."""
     d = tmp_path / "d"
     d.mkdir()
-    _write(d / "ok.wav")
-    _write(os.fsencode(d) + b"/caf\xe9.wav", 12.0, 700.0)
+    write_tone(d / "ok.wav")
+    write_tone(os.fsencode(d) + b"/caf\xe9.wav", 12.0, 700.0)
     with open(os.fsencode(d) + b"/vide\xe9.wav", "wb"):
         pass
     (tmp_path / "m.csv").write_bytes(b"path,label\nd/caf\xe9.wav,x\nd/ok.wav,y\n")
@@ -702,7 +679,7 @@ def test_command_line_with_names_that_are_not_utf8(tmp_path):
 def test_bytes_paths_are_accepted(tmp_path, tiny_model):
     d = tmp_path / "d"
     d.mkdir()
-    raw = _write(os.fsencode(d) + b"/caf\xe9.wav")
+    raw = write_tone(os.fsencode(d) + b"/caf\xe9.wav")
     res = asttools.embed(raw, model=tiny_model)
     assert res.table["path"].tolist() == [os.fsdecode(raw)]
     assert list_inputs([raw])["path"].tolist() == [os.fsdecode(raw)]

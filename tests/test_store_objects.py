@@ -21,8 +21,6 @@ import pytest
 import soundfile as sf
 from audio_fixtures import sine
 
-import asttools.inference as embed_mod
-import asttools.store._extract as store_mod
 from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, main
 from asttools.errors import ParameterError, StoreError
 from asttools.store import compact_store, extract, read_store
@@ -82,14 +80,6 @@ def inputs(tmp_path) -> Path:
     return folder
 
 
-def _forbid_model(monkeypatch) -> None:
-    def boom(*args, **kwargs):
-        raise AssertionError("the model was used, but everything was cached")
-
-    monkeypatch.setattr(store_mod, "load_model", boom)
-    monkeypatch.setattr(embed_mod, "forward", boom)
-
-
 def _files(fs: pafs.FileSystem, root: str) -> list[str]:
     """Every object under root, relative to it."""
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
@@ -108,7 +98,8 @@ def assert_same(a, b) -> None:
                                   b.errors[cols].reset_index(drop=True))
 
 
-def _check_object_store(fs, root, inputs, tmp_path, tiny_model, monkeypatch, scheme):
+def _check_object_store(fs, root, inputs, tmp_path, tiny_model, monkeypatch, scheme,
+                        forbid_model):
     """Extract into ``(fs, root)`` and into a local store; the same rows, a cached re-run,
     pyarrow reads it, compaction keeps it."""
     local = extract(inputs, tmp_path / "local", model=tiny_model, progress=False)
@@ -129,7 +120,7 @@ def _check_object_store(fs, root, inputs, tmp_path, tiny_model, monkeypatch, sch
     assert pq.read_table(root, filesystem=fs).num_rows == len(pd.read_parquet(tmp_path / "local"))
 
     with monkeypatch.context() as m:  # a re-run is fully cached: no model, no forward pass
-        _forbid_model(m)
+        forbid_model(m)
         again = extract(inputs, (fs, root), model="tiny-random", progress=False)
     run = again.meta["run"]
     assert (run["computed"], run["cached"], run["failed"], run["failed_before"]) == (0, 4, 1, 1)
@@ -150,9 +141,10 @@ def _check_object_store(fs, root, inputs, tmp_path, tiny_model, monkeypatch, sch
 
 
 def test_an_s3_store_holds_what_a_local_store_holds(s3, inputs, tmp_path, tiny_model,
-                                                   monkeypatch):
+                                                   monkeypatch, forbid_model):
     fs, bucket = s3
-    _check_object_store(fs, f"{bucket}/emb", inputs, tmp_path, tiny_model, monkeypatch, "s3")
+    _check_object_store(fs, f"{bucket}/emb", inputs, tmp_path, tiny_model, monkeypatch, "s3",
+                        forbid_model)
 
 
 def test_an_s3_uri_from_the_command_line(s3, s3_server, inputs, tmp_path, monkeypatch, capsys):
@@ -229,9 +221,11 @@ def test_a_missing_s3_store_or_bucket(s3, s3_server, tiny_model, inputs):
 # --------------------------------------------------------------------------- no server
 
 
-def test_any_pyarrow_file_system(memory_fs, inputs, tmp_path, tiny_model, monkeypatch):
+def test_any_pyarrow_file_system(memory_fs, inputs, tmp_path, tiny_model, monkeypatch,
+                                 forbid_model):
     fs, root = memory_fs
-    _check_object_store(fs, root, inputs, tmp_path, tiny_model, monkeypatch, fs.type_name)
+    _check_object_store(fs, root, inputs, tmp_path, tiny_model, monkeypatch, fs.type_name,
+                        forbid_model)
 
 
 class _FailingReads(pafs.FSSpecHandler):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from audio_fixtures import sine, write_av
+from audio_fixtures import sine, write_av, write_tone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -27,16 +27,10 @@ VIDEO = Path(__file__).resolve().parents[1] / "data" / "video"
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")
 
 
-def _write(path: Path, seconds: float = 1.0, freq: float = 440.0) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, sine(freq, SR, seconds), SR)
-    return path
-
-
 def _dataset(root: Path) -> Path:
     """Four audio clips and two videos (one with an AAC track, one without), a manifest."""
     for i in range(4):
-        _write(root / "audio" / f"c{i}.wav", 0.5 + 0.25 * i, 300.0 + 100 * i)
+        write_tone(root / "audio" / f"c{i}.wav", 0.5 + 0.25 * i, 300.0 + 100 * i)
     (root / "video").mkdir(parents=True, exist_ok=True)
     write_av(root / "video" / "with_track.mp4", audio=sine(660, 48000, 1.0)[None])
     write_av(root / "video" / "no_track.mp4", audio=None)
@@ -141,6 +135,7 @@ def test_command_line_counts_clips_without_audio_apart(tmp_path, monkeypatch, ca
     assert pd.isna(lone["label"].iloc[0])
 
 
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
 def test_the_bundled_clips_say_where_their_audio_lies_on_the_video_clock(tmp_path, tiny_model):
     """Each clip's media columns come from its headers (probe_media), checked against the
     values the clips were generated with (the manifest's true_* columns)."""
@@ -171,7 +166,7 @@ def test_the_bundled_clips_say_where_their_audio_lies_on_the_video_clock(tmp_pat
 
 def test_a_silent_track_is_stored_as_silent_with_its_embeddings(tmp_path, tiny_model):
     sf.write(tmp_path / "quiet.wav", np.full(SR, 1e-6, np.float32), SR)  # -120 dBFS
-    _write(tmp_path / "tone.wav")
+    write_tone(tmp_path / "tone.wav", 1.0)
     res = extract(tmp_path, tmp_path / "S", model=tiny_model, progress=False)
     status = res.status.set_index("id")
     assert status.loc["quiet.wav", "audio_status"] == "silent"
@@ -186,7 +181,7 @@ def test_a_silent_track_is_stored_as_silent_with_its_embeddings(tmp_path, tiny_m
 
 
 def test_a_segment_outside_the_audio_fails_alone(tmp_path, tiny_model):
-    _write(tmp_path / "short.wav", 2.0)
+    write_tone(tmp_path / "short.wav", 2.0)
     pd.DataFrame({"path": ["short.wav", "short.wav"], "start_s": [0.5, 5.0],
                   "end_s": [1.5, 6.0]}).to_csv(tmp_path / "m.csv", index=False)
     res = extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model, pooling="patches",
@@ -401,7 +396,7 @@ def test_timestamps_command_line(tmp_path, monkeypatch, capsys):
     per_clip = back.table.groupby("id", sort=False).size().loc[truth["clip_id"]]
     np.testing.assert_array_equal(per_clip, np.ceil(truth["true_video_duration_s"] * 25 / 16))
     # audio files have no frame rate: refused before any work, naming the option
-    wav = _write(tmp_path / "a.wav")
+    wav = write_tone(tmp_path / "a.wav", 1.0)
     assert main(["timestamps", str(wav), "--out", str(out), "--frame-rate", "video"]) == 2
     assert "no video frame rate" in capsys.readouterr().err
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from audio_fixtures import sine, write_av
+from audio_fixtures import sine, write_av, write_tone
 
 import asttools
 import asttools.inference as embed_mod  # noqa: E402
@@ -59,11 +59,6 @@ SR = 16000
 def noise(seconds: float, *, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (0.1 * rng.standard_normal(int(round(seconds * SR)))).astype(np.float32)
-
-
-@pytest.fixture
-def tiny_env(monkeypatch):
-    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
 
 
 # --------------------------------------------------------------------------- case 2
@@ -258,7 +253,7 @@ def test_stream_audio_reads_aac_and_video_tracks_like_load_audio(tmp_path, name,
 def test_stream_audio_errors(tmp_path):
     with pytest.raises(asttools.AudioError, match="file not found"):
         stream_audio(tmp_path / "missing.wav")
-    mono = _write(tmp_path / "mono.wav", 1.0)
+    mono = write_tone(tmp_path / "mono.wav", 1.0)
     with pytest.raises(asttools.AudioError, match=r"channel 1 asked for, but the file has 1 "
                                                   r"channel \(0 to 0\)"):
         stream_audio(mono, channel=1)
@@ -297,7 +292,7 @@ def test_long_files_are_streamed_and_give_the_same_rows(tiny_model, tmp_path, mo
     sf.write(long, _stereo(21.0, 44100).T, 44100)
     mp3 = tmp_path / "long.mp3"
     sf.write(mp3, _stereo(8.0, 44100, seed=1).T, 44100, format="MP3")
-    short = _write(tmp_path / "short.wav", 2.0)
+    short = write_tone(tmp_path / "short.wav", 2.0)
     paths = [long, short, mp3]
     out = asttools.embed(paths, model=tiny_model, window_s=window_s, hop_s=hop_s,
                          batch_size=3)
@@ -318,7 +313,7 @@ def test_a_stream_that_fails_part_way_fails_alone(tiny_model, tmp_path, streamed
     wav = sine(440, SR, 40.0)
     wav[31 * SR] = np.inf  # after two windows went to the model
     sf.write(bad, wav, SR, subtype="FLOAT")
-    good = _write(tmp_path / "good.wav", 12.0)
+    good = write_tone(tmp_path / "good.wav", 12.0)
     with pytest.warns(ASTToolsWarning, match="1 of 3 inputs failed"):
         out = asttools.embed([good, bad, good], model=tiny_model, batch_size=2)
     assert out.errors["reason"].tolist() == ["contains NaN or Inf samples (after 29.9 s)"]
@@ -329,7 +324,7 @@ def test_a_stream_that_fails_part_way_fails_alone(tiny_model, tmp_path, streamed
 def test_a_long_file_with_too_many_windows_fails_before_decoding(tiny_model, tmp_path,
                                                                  streamed, monkeypatch):
     monkeypatch.setattr(features_mod, "MAX_WINDOWS_PER_CLIP", 3)
-    long = _write(tmp_path / "long.wav", 40.0)
+    long = write_tone(tmp_path / "long.wav", 40.0)
 
     def never(*args, **kwargs):
         raise AssertionError("a clip refused by its header was decoded")
@@ -385,12 +380,6 @@ def test_flat_list_of_numbers_is_one_waveform(tiny_model):
         asttools.embed([0.1, "a.wav"], sr=SR, model=tiny_model)
 
 
-def _write(path: Path, seconds: float = 0.5) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, sine(440, SR, seconds), SR)
-    return path
-
-
 @pytest.mark.parametrize(
     "args, match",
     [(["--batch-size", "0"], r"argument --batch-size: must be an integer >= 1, got '0'"),
@@ -405,7 +394,7 @@ def _write(path: Path, seconds: float = 0.5) -> Path:
      (["--flush-every", "0"], r"argument --flush-every: must be an integer >= 1, got '0'")],
 )
 def test_cli_errors_name_the_option_as_typed(tmp_path, tiny_env, capsys, args, match):
-    data = _write(tmp_path / "d" / "a.wav")
+    data = write_tone(tmp_path / "d" / "a.wav")
     assert main(["extract", str(data), "--out", str(tmp_path / "S"), "-q", *args]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "Traceback" not in err
@@ -415,7 +404,7 @@ def test_cli_errors_name_the_option_as_typed(tmp_path, tiny_env, capsys, args, m
 
 
 def test_cli_predict_names_options_too(tmp_path, tiny_env, capsys):
-    data = _write(tmp_path / "a.wav")
+    data = write_tone(tmp_path / "a.wav")
     assert main(["predict", str(data), "--batch-size", "0"]) == EXIT_USAGE
     assert "argument --batch-size: must be an integer >= 1" in capsys.readouterr().err
     assert main(["predict", str(data), "--window", "12"]) == EXIT_USAGE
@@ -425,7 +414,7 @@ def test_cli_predict_names_options_too(tmp_path, tiny_env, capsys):
 
 
 def test_cli_layer_out_of_range_names_the_option(tmp_path, tiny_env, capsys):
-    data = _write(tmp_path / "a.wav")
+    data = write_tone(tmp_path / "a.wav")
     assert main(["extract", str(data), "--out", str(tmp_path / "S"), "-q",
                  "--layer", "7"]) == EXIT_USAGE
     err = capsys.readouterr().err
@@ -434,7 +423,7 @@ def test_cli_layer_out_of_range_names_the_option(tmp_path, tiny_env, capsys):
 
 
 def test_cli_heavy_overlap_warns_once_with_the_option_name(tmp_path, tiny_env, capsys):
-    data = _write(tmp_path / "a.wav", 11.0)
+    data = write_tone(tmp_path / "a.wav", 11.0)
     assert main(["predict", str(data), "--hop", "0.05", "-q"]) == 0
     err = capsys.readouterr().err
     assert err.count("finer than AST's time resolution") == 1
@@ -451,8 +440,8 @@ def test_cli_pooling_choices_are_what_each_command_accepts(capsys):
 
 def test_cli_too_many_windows_is_one_failed_file(tmp_path, tiny_env, capsys, monkeypatch):
     monkeypatch.setattr(features_mod, "MAX_WINDOWS_PER_CLIP", 10)
-    _write(tmp_path / "d" / "long.wav", 23.5)
-    _write(tmp_path / "d" / "short.wav", 1.0)
+    write_tone(tmp_path / "d" / "long.wav", 23.5)
+    write_tone(tmp_path / "d" / "short.wav", 1.0)
     code = main(["extract", str(tmp_path / "d"), "--out", str(tmp_path / "S"), "-q",
                  "--hop", "1"])
     assert code == EXIT_SOME_FAILED

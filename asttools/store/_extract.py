@@ -31,30 +31,11 @@ from ..constants import (
     WINDOW_S,
 )
 from ..errors import ASTToolsWarning, ParameterError, StoreError
-from ..features import window_bounds
-from ..inference import (
-    Item,
-    ItemError,
-    ItemResult,
-    check_pooling,
-    item_of,
-    iter_embed,
-    run_meta,
-    sigmoid,
-    silence_embedding,
-)
-from ..inputs import list_inputs, plain, printable_path
-from ..model import (
-    check_precision,
-    load_model,
-    model_info,
-    resolve_device,
-    resolve_model_name,
-    resolve_precision,
-)
+from ..inputs import Item, item_of, list_inputs, plain, printable_path
 from ..result import EmbeddingResult
 from ..segments import SEGMENT_RULE
 from ..segments import check_pooling as check_segment_pooling
+from ..settings import check_pooling, check_precision, check_windows, resolve_model_name
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
     STORE_FORMAT_VERSION,
@@ -68,25 +49,38 @@ from ._layout import (
     unit_key,
 )
 from ._objects import open_store
-from ._ray import RayEngine
 from ._writer import _Claims, _Input, _Rows, _Writer
 
 
+def _torch_side():
+    """The part of the run that needs torch (store/_compute.py), imported on first use.
+
+    Only when something must be computed, or when a setting can only be resolved on the
+    device: a fully cached run with the default settings never imports torch.
+    """
+    from . import _compute
+    return _compute
+
+
+def _is_name(model) -> bool:
+    return model is None or isinstance(model, (str, os.PathLike))
+
+
 def _model_name(model) -> str:
-    if model is None or isinstance(model, (str, os.PathLike)):
-        name = resolve_model_name(model)
-    else:
-        name = str(model_info(model)["model"])
+    name = resolve_model_name(model) if _is_name(model) else _torch_side().model_name(model)
     path = Path(name).expanduser()
     return str(path.resolve()) if path.exists() else name
 
 
 def _settings(model, *, pooling, layer, window_s, hop_s, channel, precision="fp32",
               device="auto") -> dict[str, Any]:
-    if model is None or isinstance(model, (str, os.PathLike)):
-        dev = resolve_device(device)
-    else:
-        dev = next(model.parameters()).device
+    check_precision(precision)
+    if (_is_name(model) and precision in ("fp32", "bf16", "int8")
+            and (device is None or (isinstance(device, str) and device in ("auto", "cpu")))):
+        prec = precision  # the same on every device: nothing to ask torch
+    else:  # "auto" made concrete, fp16 refused on a CPU, the device checked
+        prec = _torch_side().resolved_precision(precision, None if _is_name(model) else model,
+                                                device)
     return {
         "model": _model_name(model),
         "pooling": pooling,
@@ -94,7 +88,7 @@ def _settings(model, *, pooling, layer, window_s, hop_s, channel, precision="fp3
         "window_s": round(float(window_s), 6),
         "hop_s": round(float(window_s if hop_s is None else hop_s), 6),
         "channel": None if channel is None else int(channel),
-        "precision": resolve_precision(precision, dev),  # as run: "auto" made concrete
+        "precision": prec,  # as run: "auto" made concrete
         "sample_rate": SAMPLE_RATE,
         "store_format": STORE_FORMAT_VERSION,
     }
@@ -158,9 +152,11 @@ def extract(
     """Embed audio files into an on-disk store, computing only what it does not hold yet.
 
     Re-running the same call is instant: inputs already stored with the same content and
-    settings are read back, not recomputed, and the model is not even loaded. An
-    interrupted run (Ctrl-C, a crash, a killed job) keeps everything flushed so far;
-    running it again finishes the rest.
+    settings are read back, not recomputed, and the model is not even loaded (torch and
+    transformers are not imported, unless a setting needs the device to resolve:
+    ``precision="auto"`` or ``"fp16"``, a device other than ``"auto"``/``"cpu"``,
+    ``workers="auto"``). An interrupted run (Ctrl-C, a crash, a killed job) keeps
+    everything flushed so far; running it again finishes the rest.
 
     Parameters
     ----------
@@ -300,7 +296,7 @@ def extract(
         )
     check_pooling(pooling)
     check_precision(precision)
-    window_bounds(1, window_s=window_s, hop_s=hop_s)  # validates the window and hop
+    check_windows(window_s, hop_s, warn=False)
     for name, value in (("batch_size", batch_size), ("flush_items", flush_items)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ParameterError(f"{name} must be an integer >= 1, got {value!r}")
@@ -352,7 +348,7 @@ class _Extraction:
                  engine=None):
         self.table_in = table_in
         self.ray_options = engine  # None: the local engine
-        self.ray: RayEngine | None = None
+        self.ray = None  # the Ray engine, once started
         self.model_given = not (model is None or isinstance(model, (str, os.PathLike)))
         self.store = store
         self.settings = settings
@@ -420,33 +416,24 @@ class _Extraction:
                 f"{first['reason']}", ASTToolsWarning, stacklevel=3)
         return self._result(read_back=read_back)
 
-    def _stream(self, items: Iterator[Item]) -> Iterator[ItemResult | ItemError]:
-        """The model's results for ``items``, from this process or from Ray."""
-        s = self.settings
-        opts = dict(pooling=s["pooling"], layer=s["layer"], window_s=s["window_s"],
-                    hop_s=s["hop_s"], channel=s["channel"], batch_size=self.batch_size)
-        if self.ray_options is None:
-            return iter_embed(items, model=self.model, workers=self.workers,
-                              precision=s["precision"],
-                              audio_stream=s.get("audio_stream"), **opts)
-        if self.ray is None:
-            self.ray = RayEngine(**self.ray_options)
-        return self.ray.stream(items, model=self.model,
-                               name=None if self.model_given else s["model"], **opts)
+    def _stream(self, items: Iterator[Item]) -> Iterator:
+        """The model's results (``ItemResult`` or ``ItemError``) for ``items``, from this
+        process or from Ray."""
+        side = _torch_side()
+        if self.ray_options is not None and self.ray is None:
+            self.ray = side.RayEngine(**self.ray_options)
+        return side.results(items, model=self.model, settings=self.settings,
+                            batch_size=self.batch_size, workers=self.workers, ray=self.ray,
+                            name=None if self.model_given else self.settings["model"])
 
     def _is_failure(self, status: str | None) -> bool:
         return status != "no_audio_stream" or self.require_audio
 
     def _ensure_model(self) -> None:
+        side = _torch_side()
         if self.model is None:
-            self.model = load_model(self.settings["model"], device=self.device)
-        meta = run_meta(self.model, pooling=self.settings["pooling"],
-                        layer=self.settings["layer"], window_s=self.settings["window_s"],
-                        hop_s=self.settings["hop_s"], precision=self.settings["precision"])
-        meta.update(settings=self.settings, settings_key=self.key)
-        meta["silence_embedding"] = silence_embedding(  # a fill for clips without audio
-            self.model, pooling=self.settings["pooling"], layer=self.settings["layer"],
-            precision=self.settings["precision"]).tolist()
+            self.model = side.load_model(self.settings["model"], device=self.device)
+        meta = side.run_facts(self.model, self.settings, self.key, self.stored_meta)
         schema = self.store.schema()
         if schema is not None and "embedding" in schema.names:
             width = schema.field("embedding").type.list_size
@@ -467,6 +454,9 @@ class _Extraction:
         if old is None:
             self.stored_meta = meta
             self.store.record(self.key, meta)
+        elif "silence_embedding" not in old:  # a store from before it was kept: keep it now
+            self.stored_meta = {**old, "silence_embedding": meta["silence_embedding"]}
+            self.store.record(self.key, self.stored_meta)
         self.writer.meta = self.stored_meta
 
     # ---- what to compute
@@ -499,8 +489,10 @@ class _Extraction:
         would get (hashlib releases the GIL, so threads do)."""
         if self.workers != "auto":
             return self.workers
-        device = (next(self.model.parameters()).device if self.model is not None
-                  else resolve_device(self.device))
+        if self.model is None and self.device == "cpu":
+            device = "cpu"  # nothing to ask torch
+        else:  # "auto": where the model would go (this imports torch)
+            device = _torch_side().resolved_device(self.model, self.device)
         return resolve_workers("auto", device=device)[0]
 
     def _plan(self, items: list[Item]) -> Iterator[Item]:
@@ -614,11 +606,12 @@ class _Extraction:
         self.schema = self.store.schema()
 
     # ---- results
-    def _finished(self, r: ItemResult | ItemError) -> None:
+    def _finished(self, r) -> None:
         info = self.info.pop(r.item.index)
         h = info["content_hash"]
         unit = unit_key(h, r.item.segment)
-        if isinstance(r, ItemError):
+        side = _torch_side()
+        if isinstance(r, side.ItemError):
             self._fail(r.item, h, r.reason, r.status, r.media)
             for item, _ in self.inflight.pop(unit, []):
                 self._fail(item, h, r.reason, r.status, r.media)
@@ -631,7 +624,7 @@ class _Extraction:
                          t["window"].to_numpy(np.int64), t["start_s"].to_numpy(np.float64),
                          t["end_s"].to_numpy(np.float64),
                          t["clip_duration_s"].to_numpy(np.float64), r.embeddings,
-                         sigmoid(r.logits))
+                         side.sigmoid(r.logits))
             self.stats["computed"] += 1
             self.stats["windows"] += len(t)
             self.writer.add_rows(rows, unit)

@@ -129,7 +129,6 @@ class _Writer:
         self.errors: list[_Input] = []
         self.by_hash: dict[str, _Rows] = {}
         self.since = time.monotonic()
-        self.parts_written = 0
         #: callback(rows part (seq, path) or None, rows, errors part seq or None, errors)
         self.on_flush: Callable[..., None] | None = None
         self._noted: set[str] = set()
@@ -164,7 +163,6 @@ class _Writer:
             except _WriteError as err:
                 raise _WriteError(f"{err} ({len(rows) + len(errors)} inputs finished since "
                                   "the last part are not saved)", err.errno) from err
-            self.parts_written += 1
         if errors:
             table = _error_table(errors, self.key).replace_schema_metadata(self._metadata())
             try:
