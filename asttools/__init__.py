@@ -77,10 +77,11 @@ _LAZY = {
 }
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
-    "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo", "frames", "video_model",
-    "environment", "features", "inference", "inputs", "labels", "mapping", "metrics",
+    "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
+    "environment", "frames", "features", "inference", "inputs", "labels", "mapping", "metrics",
     "missing",
     "model", "plots", "precision", "reduce", "result", "sources", "store",
+    "video_features", "video_model",
 })  # fmt: skip
 
 __all__ = [

@@ -363,6 +363,10 @@ class FrameBatch:
     start_s, end_s, time_s : ndarray, float64, shape (m,)
         Each vector's span and centre (see :class:`FramePlan`).
     n_padded : ndarray, int64, shape (m,)
+    warnings : list of str
+        What went wrong decoding (a damaged stream), already issued as warnings.
+    times : FrameTimes or None
+        The video's frame times the batch was planned from.
     """
 
     path: str
@@ -374,6 +378,7 @@ class FrameBatch:
     time_s: np.ndarray
     n_padded: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    times: FrameTimes | None = None
 
     def __len__(self) -> int:
         return len(self.pixels)
@@ -569,7 +574,7 @@ def _decode(ft: FrameTimes, plan: FramePlan, *, size: tuple[int, int] | None) ->
         for c, i in enumerate(row):
             pixels[r, c] = got[int(i)]
     return FrameBatch(ft.path, pixels, keep.frame_index, ft.times_s[keep.frame_index],
-                      keep.start_s, keep.end_s, keep.time_s, keep.n_padded, problems)
+                      keep.start_s, keep.end_s, keep.time_s, keep.n_padded, problems, ft)
 
 
 def _pixels(frame, size: tuple[int, int] | None) -> np.ndarray:

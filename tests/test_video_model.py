@@ -43,6 +43,7 @@ def _load(folder):
         return load_video_model(folder, device="cpu")
 
 
+@pytest.mark.slow
 def test_videomae_equals_transformers_processor_and_model(saved, frames):
     vm = _load(saved["snippet"])
     assert vm.kind == "snippet" and vm.frames_per_vector == 16 and vm.random_weights
@@ -60,6 +61,7 @@ def test_videomae_equals_transformers_processor_and_model(saved, frames):
     assert np.abs(ours[0] - ours[1]).max() > 1e-3  # different snippets, different vectors
 
 
+@pytest.mark.slow
 def test_clip_vision_equals_transformers_processor_and_model(saved, frames):
     vm = _load(saved["frame"])
     assert vm.kind == "frame" and vm.frames_per_vector == 1
@@ -109,6 +111,7 @@ def test_bad_pixels_and_snippet_lengths_are_refused(saved):
         video_embeddings(np.zeros((1, 16, 32, 32, 3), np.float32), model=vm)
 
 
+@pytest.mark.slow
 def test_bf16_is_close_to_fp32(saved, frames):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ASTToolsWarning)
