@@ -129,3 +129,19 @@ def test_join_puts_audio_steps_and_video_vectors_on_one_grid(folder, tmp_path, t
     assert np.isnan(A[~cfr]).all()  # vfr.mp4 has no audio
     table_a, A2, V2 = join_timeline(audio, video, on="audio")
     assert (table_a["id"] == "cfr.mkv").sum() == len(t)
+
+
+def test_the_command_line(folder, tmp_path, capsys):
+    from asttools.cli import EXIT_SOME_FAILED, main
+
+    code = main(["video-features", str(folder), "--out", str(tmp_path / "store"),
+                 "--video-model", "tiny-random-image", "--fps", "5", "-q"])
+    text = capsys.readouterr()
+    assert code == EXIT_SOME_FAILED  # junk.mp4 cannot be decoded
+    assert "RANDOM WEIGHTS" in text.out and "ok 2" in text.out
+    assert "junk.mp4: decode_error" in text.err
+    back = read_video_features(tmp_path / "store")
+    expected = {c: int(np.ceil(frame_times(folder / c).end_s * 5 - 1e-9))
+                for c in ("cfr.mkv", "vfr.mp4")}  # k / 5 s before each video's end
+    assert expected["cfr.mkv"] == 12
+    assert back.table.groupby("id").size().to_dict() == expected
