@@ -77,7 +77,7 @@ _LAZY = {
 }
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
-    "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
+    "action_datasets", "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
     "environment", "frames", "features", "inference", "inputs", "labels", "mapping", "metrics",
     "missing",
     "model", "plots", "precision", "reduce", "result", "sources", "store",
