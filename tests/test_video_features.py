@@ -145,3 +145,28 @@ def test_the_command_line(folder, tmp_path, capsys):
                 for c in ("cfr.mkv", "vfr.mp4")}  # k / 5 s before each video's end
     assert expected["cfr.mkv"] == 12
     assert back.table.groupby("id").size().to_dict() == expected
+
+
+@pytest.mark.slow
+def test_robustness_curve_runs_on_video_features_computed_by_asttools(tmp_path, tiny_model):
+    """The bundled clips: audio and video features from one store, joined by id."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from asttools.missing import aligned_embeddings, robustness_curve
+    from asttools.store import extract
+
+    manifest = Path(__file__).resolve().parents[1] / "data" / "video" / "manifest.csv"
+    store = tmp_path / "emb"
+    audio = extract(manifest, store, model=tiny_model, id_column="clip_id")
+    extract_video(manifest, store, model="tiny-random-image", fps=2, id_column="clip_id")
+    ids, X = video_matrix(store)
+    truth = pd.read_csv(manifest).set_index("clip_id").loc[ids]
+    assert len(ids) == 32 and X.shape == (32, 32)
+    emb, has_audio = aligned_embeddings(audio, ids, fill="nan")
+    assert has_audio.sum() == (truth["audio"] != "none").sum()
+    curve = robustness_curve(truth["action"].tolist(), emb, has_audio=has_audio,
+                             folds=truth["fold"].tolist(), video=X, n_repeats=2, n_boot=50,
+                             fills=("zeros",))
+    assert len(curve) and curve["accuracy"].between(0, 1).all()
