@@ -31,6 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from .audio import VIDEO_EXTENSIONS
+from .constants import MISSING
 from .errors import ASTToolsWarning, ParameterError
 from .inputs import absolute_path, read_csv
 
@@ -155,8 +156,6 @@ def read_kinetics_csv(
         ``path``, ``labels`` (``(label,)``; ``()`` without a label column), ``mids``,
         ``split``, ``youtube_id``, ``time_start``, ``time_end``, other columns carried.
     """
-    from .datasets import MISSING
-
     if missing not in MISSING:
         raise ParameterError(f"missing={missing!r} is not one of {MISSING}")
     path = Path(os.path.expanduser(str(csv_path)))
@@ -219,8 +218,6 @@ def read_ucf101(
         A list is missing, a line names a class not in classInd.txt, or a train line's
         index disagrees with its folder.
     """
-    from .datasets import MISSING
-
     if missing not in MISSING:
         raise ParameterError(f"missing={missing!r} is not one of {MISSING}")
     if split not in (1, 2, 3):
@@ -293,8 +290,6 @@ def read_epic(
     ParameterError
         A column is missing, a timestamp is malformed, or a segment ends before it starts.
     """
-    from .datasets import MISSING
-
     if missing not in MISSING:
         raise ParameterError(f"missing={missing!r} is not one of {MISSING}")
     if label not in EPIC_LABELS:

@@ -471,12 +471,11 @@ def _add_video_features(sub) -> None:
 
 
 def _video_features(args) -> int:
-    from .video_features import extract_video
-
-    out = extract_video(args.paths, args.out, model=args.video_model, fps=args.fps,
-                        snippet=args.snippet, stride=args.stride, batch_size=args.batch_size,
-                        workers=args.workers, precision=args.precision, device=args.device,
-                        id_column=args.id_column, progress=_progress(args))
+    out = asttools.video_features.extract_video(
+        args.paths, args.out, model=args.video_model, fps=args.fps, snippet=args.snippet,
+        stride=args.stride, batch_size=args.batch_size, workers=args.workers,
+        precision=args.precision, device=args.device, id_column=args.id_column,
+        progress=_progress(args))
     _banner({"random_weights": out.random_weights, "model": out.meta.get("video_model")})
     counts = out.inputs["video_status"].value_counts()
     _out(f"video-features: {len(out.inputs)} inputs ("

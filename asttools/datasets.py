@@ -36,7 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import action_datasets as ad
 from .audio import MEDIA_EXTENSIONS
+from .constants import MISSING
 from .errors import ASTToolsWarning, ParameterError
 from .inputs import absolute_path, read_csv
 from .labels import audioset_ontology
@@ -58,9 +60,7 @@ __all__ = [
 FORMATS: tuple[str, ...] = ("auto", "manifest", "folder", "esc50", "audioset", "kinetics",
                             "kinetics-csv", "ucf101", "epic")
 
-#: What a reader does when a listed audio file does not exist: raise, warn and keep the
-#: row, drop the row (with a warning that counts them), or keep it silently.
-MISSING: tuple[str, ...] = ("error", "warn", "drop", "keep")
+
 
 #: Default file name of an AudioSet segment under ``audio_dir``. Fields: ``YTID``,
 #: ``start`` and ``end`` (seconds, float), ``row`` (line number in the CSV, from 0).
@@ -492,14 +492,12 @@ def _detect(source: Path) -> str:
 
 def _looks_like_kinetics(source: Path) -> bool:
     """Split folders at the top (train/, val/, test/), or ``<id>_<start>_<end>`` names."""
-    from .action_datasets import KINETICS_SPLITS, parse_kinetics_name
-
     tops = [p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    if tops and all(p.name.lower() in KINETICS_SPLITS for p in tops):
+    if tops and all(p.name.lower() in ad.KINETICS_SPLITS for p in tops):
         return True
     names = [f.name for top in tops[:3] for sub in sorted(top.iterdir())[:3]
              for f in ([sub] if sub.is_file() else sorted(sub.iterdir())[:3]) if f.is_file()]
-    return bool(names) and all(parse_kinetics_name(n) for n in names)
+    return bool(names) and all(ad.parse_kinetics_name(n) for n in names)
 
 
 def read_ground_truth(
@@ -593,8 +591,6 @@ def read_ground_truth(
 
 def _read_action(src: Path, fmt: str, *, video_dir, label_column: str,
                  **kw) -> pd.DataFrame:
-    from . import action_datasets as ad
-
     if fmt == "kinetics":
         return ad.read_kinetics_tree(src)
     if fmt == "kinetics-csv":

@@ -41,13 +41,23 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm.auto import tqdm
 
 from ._version import __version__
 from .errors import ASTToolsWarning, ParameterError, StoreError, VideoError
 from .frames import FrameBatch, iter_frame_batches
 from .inputs import list_inputs
 from .timestamps import pool_to_times
-from .video_model import VideoModel, load_video_model, video_embeddings, video_meta
+from .video_model import (
+    DEFAULT_VIDEO_MODEL,
+    TINY_RANDOM_IMAGE,
+    TINY_RANDOM_VIDEO,
+    VIDEO_MODEL_ENV_VAR,
+    VideoModel,
+    load_video_model,
+    video_embeddings,
+    video_meta,
+)
 
 __all__ = [
     "VIDEO_STATUSES",
@@ -396,10 +406,8 @@ def join_timeline(audio, video: VideoFeatures, *, on: str = "video") -> tuple[
 
 def _peek(model) -> tuple[str, str, int]:
     """Name, kind and frames per vector of a model not loaded yet (its config only)."""
-    from .video_model import DEFAULT_VIDEO_MODEL, TINY_RANDOM_IMAGE, TINY_RANDOM_VIDEO
-
     name = os.fspath(model) if model is not None else \
-        os.environ.get("ASTTOOLS_VIDEO_MODEL") or DEFAULT_VIDEO_MODEL
+        os.environ.get(VIDEO_MODEL_ENV_VAR) or DEFAULT_VIDEO_MODEL
     if name == TINY_RANDOM_VIDEO:
         return name, "snippet", 16
     if name == TINY_RANDOM_IMAGE:
@@ -423,7 +431,6 @@ def _compute(todo: dict[str, str], folder: Path, vm: VideoModel, *, fps, snippet
     current: dict[str, Any] = {}
     bar = None
     if progress:
-        from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), unit="video", desc="video features")
 
     def finish() -> None:

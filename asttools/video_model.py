@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import transformers as tf
 
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
 from .model import precision_meta, prepare_model, resolve_device
@@ -151,8 +152,6 @@ def tiny_random_video_model(kind: str = "snippet", *, seed: int = 0) -> VideoMod
     -------
     VideoModel
     """
-    import transformers as tf
-
     if kind not in VIDEO_MODEL_KINDS:
         raise ParameterError(f"kind={kind!r} is not one of {VIDEO_MODEL_KINDS}")
     small = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -313,8 +312,6 @@ def video_meta(model: VideoModel, precision: str) -> dict[str, Any]:
 
 def _processor_class(prefix: str):
     """The PIL image processor (no torchvision needed), else the default one."""
-    import transformers as tf
-
     return getattr(tf, f"{prefix}ImageProcessorPil", None) or \
         getattr(tf, f"{prefix}ImageProcessor")
 
@@ -328,8 +325,6 @@ def _wrap(model, processor, name: str) -> VideoModel:
 
 
 def _from_pretrained(name: str, *, revision, cache_dir, local_files_only) -> VideoModel:
-    import transformers as tf
-
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
