@@ -830,7 +830,10 @@ class TimestampResult:
             Video frames per second; frame 0 starts at time 0 of the input's clock.
             ``"video"``: each input's own frame rate (``inputs["frame_rate"]``, from its
             headers). An input without audio but with a known video duration gets one
-            row per frame too, with NaN embeddings and ``has_audio`` False.
+            row per frame too, with NaN embeddings and ``has_audio`` False. A video whose
+            frame rate varies (its packets' times, :func:`asttools.frames.frame_times`,
+            which reads the file's packets) is pooled onto its real frames' spans instead,
+            with a warning; ``inputs["variable_frame_rate"]`` says which.
         frames_per_vector : int, default 1
             Frames per vector (16 for 16-frame snippets).
         times : ndarray, shape (m,) or (m, 2), optional

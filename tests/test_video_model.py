@@ -121,3 +121,29 @@ def test_bf16_is_close_to_fp32(saved, frames):
         b = video_embeddings(px, model=vm, precision="bf16")
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cos.min() > 0.99
+
+
+@pytest.mark.parametrize("arch", ["dinov2", "siglip"])
+def test_dinov2_and_siglip_vision_equal_transformers(tmp_path, frames, arch):
+    small = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+             "intermediate_size": 64, "image_size": 224}
+    torch.manual_seed(0)
+    if arch == "dinov2":
+        model = tf.Dinov2Model(tf.Dinov2Config(patch_size=14, **small))
+        proc = getattr(tf, "BitImageProcessorPil", tf.BitImageProcessor)()
+        cls = tf.Dinov2Model
+    else:
+        model = tf.SiglipVisionModel(tf.SiglipVisionConfig(patch_size=32, **small))
+        proc = getattr(tf, "SiglipImageProcessorPil", tf.SiglipImageProcessor)()
+        cls = tf.SiglipVisionModel
+    model.save_pretrained(tmp_path / arch)
+    proc.save_pretrained(tmp_path / arch)
+    vm = load_video_model(tmp_path / arch, device="cpu")
+    assert vm.kind == "frame" and not vm.random_weights  # a folder's weights are its own
+    px = load_frames(frames, fps=5).pixels[:5]
+    ours = video_embeddings(px, model=vm, batch_size=2)
+    ref_proc = tf.AutoImageProcessor.from_pretrained(tmp_path / arch)
+    ref_model = cls.from_pretrained(tmp_path / arch).eval()
+    with torch.no_grad():
+        ref = ref_model(**ref_proc(list(px[:, 0]), return_tensors="pt")).pooler_output
+    np.testing.assert_allclose(ours, ref.numpy(), atol=1e-5, rtol=0)
