@@ -78,6 +78,8 @@ VIDEO_DIR = "_video"
 _INPUT_COLUMNS = ("id", "path", "content_hash", "video_status", "reason", "n_vectors",
                   "frame_rate", "variable_frame_rate", "video_duration_s", "warning")
 _VECTOR_COLUMNS = ("content_hash", "vector", "start_s", "end_s", "time_s", "n_padded")
+_SEGMENT = ("segment_start_s", "segment_end_s")
+_ID_COLUMNS = ("id", "path", "content_hash", *_SEGMENT)
 #: The pooling choices of :func:`video_matrix`.
 CLIP_POOLINGS = ("mean", "max")
 
@@ -151,7 +153,9 @@ def extract_video(
     ----------
     inputs : path, list of paths, or DataFrame
         As :func:`asttools.store.list_inputs` (folders, manifests with ``id``), so the ids
-        are the audio store's ids.
+        are the audio store's ids. A manifest's segments (``start_s``/``end_s``) get the
+        vectors of their file that overlap them (the file is computed once for all its
+        segments).
     store : path
         The embedding store's folder (created if missing).
     model : VideoModel or str, optional
@@ -212,14 +216,18 @@ def extract_video(
     settled = set(done.loc[done["video_status"].isin(["ok", "no_video_stream"]),
                            "content_hash"])
     rows, todo = [], {}
-    for r in table.itertuples(index=False):
+    segs = table[list(_SEGMENT)].to_numpy(float) if set(_SEGMENT) <= set(table.columns) \
+        else np.full((len(table), 2), np.nan)
+    for r, (a, b) in zip(table.itertuples(index=False), segs, strict=True):
         path = str(r.path)
         try:
             digest = _sha256(path)
         except OSError as e:
             rows.append(_input_row(r.id, path, None, "unreadable", str(e)))
+            rows[-1].update(dict(zip(_SEGMENT, (a, b), strict=True)))
             continue
-        rows.append({"id": r.id, "path": path, "content_hash": digest})
+        rows.append({"id": r.id, "path": path, "content_hash": digest,
+                     **dict(zip(_SEGMENT, (a, b), strict=True))})
         if digest not in settled:
             todo.setdefault(digest, path)
     meta_file = folder / "settings.json"
@@ -235,14 +243,12 @@ def extract_video(
     status_rows = [r for r in rows if "video_status" in r]
     if status_rows:
         _publish(folder, "inputs", pd.DataFrame(status_rows, columns=_INPUT_COLUMNS))
-    wanted = pd.DataFrame([{"id": r["id"], "path": r["path"],
-                            "content_hash": r["content_hash"]} for r in rows],
-                          columns=["id", "path", "content_hash"])
-    known = _read_ids(folder)
-    seen = set(zip(known["id"], known["path"], known["content_hash"].fillna(""), strict=True))
-    new = [tuple(r) for r in wanted.fillna({"content_hash": ""}).itertuples(index=False)
-           if tuple(r) not in seen]
-    if new:  # which id is which file, for read_video_features
+    wanted = pd.DataFrame([{c: r[c] for c in _ID_COLUMNS} for r in rows],
+                          columns=list(_ID_COLUMNS))
+    seen = set(_read_ids(folder).fillna(-1.0).fillna("").itertuples(index=False))
+    if any(tuple(r) not in seen
+           for r in wanted.fillna(-1.0).fillna("").itertuples(index=False)):
+        # which id is which file (and segment), for read_video_features
         _publish(folder, "ids", wanted)
     return _assemble(folder, wanted)
 
@@ -518,15 +524,22 @@ def _assemble(folder: Path, wanted: pd.DataFrame) -> VideoFeatures:
         else:
             row = by_path.loc[r.path].to_dict() if r.path in by_path.index else \
                 _input_row(None, r.path, None, "unreadable", "not computed")
-        row.update(id=r.id, path=r.path, content_hash=r.content_hash)
+        row.update(id=r.id, path=r.path, content_hash=r.content_hash,
+                   segment_start_s=r.segment_start_s, segment_end_s=r.segment_end_s)
         inputs.append(row)
-    inputs = pd.DataFrame(inputs, columns=_INPUT_COLUMNS)
+    inputs = pd.DataFrame(inputs, columns=[*_INPUT_COLUMNS, *_SEGMENT])
+    if inputs[list(_SEGMENT)].isna().all().all():
+        inputs = inputs.drop(columns=list(_SEGMENT))
     vec, emb = _read_vectors(folder)
     tables, embs = [], []
-    for r in inputs.itertuples(index=False):
+    for r in wanted.assign(video_status=inputs["video_status"].to_numpy()).itertuples(
+            index=False):
         if r.video_status != "ok":
             continue
-        rows = (vec["content_hash"] == r.content_hash).to_numpy()
+        rows = (vec["content_hash"] == r.content_hash).to_numpy().copy()
+        if np.isfinite(r.segment_start_s):  # a segment: the vectors that overlap it
+            rows &= (vec["end_s"] > r.segment_start_s).to_numpy() & \
+                (vec["start_s"] < r.segment_end_s).to_numpy()
         t = vec[rows].drop_duplicates("vector", keep="first")
         order = t.sort_values("vector").index.to_numpy()
         t = vec.loc[order].drop(columns="content_hash")
@@ -570,8 +583,9 @@ def _read_inputs(folder: Path) -> pd.DataFrame:
 
 def _read_ids(folder: Path) -> pd.DataFrame:
     frames = [pd.read_parquet(p) for p in _parts(folder, "ids")]
-    return pd.concat(frames, ignore_index=True) if frames else \
-        pd.DataFrame(columns=["id", "path", "content_hash"])
+    out = pd.concat(frames, ignore_index=True) if frames else \
+        pd.DataFrame(columns=list(_ID_COLUMNS))
+    return out.astype({c: float for c in _SEGMENT})
 
 
 def _read_vectors(folder: Path) -> tuple[pd.DataFrame, np.ndarray]:

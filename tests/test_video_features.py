@@ -170,3 +170,18 @@ def test_robustness_curve_runs_on_video_features_computed_by_asttools(tmp_path, 
                              folds=truth["fold"].tolist(), video=X, n_repeats=2, n_boot=50,
                              fills=("zeros",))
     assert len(curve) and curve["accuracy"].between(0, 1).all()
+
+
+def test_segments_get_the_vectors_that_overlap_them(folder, tmp_path):
+    import pandas as pd
+
+    manifest = tmp_path / "segments.csv"
+    pd.DataFrame({"path": [str(folder / "cfr.mkv")] * 2, "id": ["s0", "s1"],
+                  "start_s": [0.0, 1.0], "end_s": [0.5, 2.0]}).to_csv(manifest, index=False)
+    out = extract_video(manifest, tmp_path / "store", model="tiny-random-image")
+    assert out.inputs["id"].tolist() == ["s0", "s1"]
+    assert out.table.groupby("id").size().to_dict() == {"s0": 13, "s1": 25}  # 40 ms frames
+    s1 = out.table[out.table["id"] == "s1"]
+    assert s1["start_s"].min() == pytest.approx(1.0) and s1["end_s"].max() == pytest.approx(2.0)
+    back = read_video_features(tmp_path / "store")
+    assert back.table.groupby("id").size().to_dict() == {"s0": 13, "s1": 25}
