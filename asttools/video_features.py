@@ -49,11 +49,8 @@ from .frames import FrameBatch, iter_frame_batches
 from .inputs import list_inputs
 from .timestamps import pool_to_times
 from .video_model import (
-    DEFAULT_VIDEO_MODEL,
-    TINY_RANDOM_IMAGE,
-    TINY_RANDOM_VIDEO,
-    VIDEO_MODEL_ENV_VAR,
     VideoModel,
+    describe_video_model,
     load_video_model,
     video_embeddings,
     video_meta,
@@ -200,7 +197,7 @@ def extract_video(
         name, kind, frames = model.name, model.kind, model.frames_per_vector
     else:
         vm = None
-        name, kind, frames = _peek(model)
+        name, kind, frames = describe_video_model(model)
     n = frames if snippet is None else snippet
     if kind == "snippet" and n != frames:
         raise ParameterError(f"snippet={n}: {name} takes snippets of {frames} frames")
@@ -408,24 +405,6 @@ def join_timeline(audio, video: VideoFeatures, *, on: str = "video") -> tuple[
 
 
 # --------------------------------------------------------------------------- the run
-
-
-def _peek(model) -> tuple[str, str, int]:
-    """Name, kind and frames per vector of a model not loaded yet (its config only)."""
-    name = os.fspath(model) if model is not None else \
-        os.environ.get(VIDEO_MODEL_ENV_VAR) or DEFAULT_VIDEO_MODEL
-    if name == TINY_RANDOM_VIDEO:
-        return name, "snippet", 16
-    if name == TINY_RANDOM_IMAGE:
-        return name, "frame", 1
-    config = Path(name).expanduser() / "config.json"
-    if config.is_file():
-        cfg = json.loads(config.read_text())
-        if cfg.get("model_type") == "videomae":
-            return str(config.parent.resolve()), "snippet", int(cfg.get("num_frames", 16))
-        return str(config.parent.resolve()), "frame", 1
-    vm = load_video_model(name, device="cpu")  # a hub id: its config decides
-    return vm.name, vm.kind, vm.frames_per_vector
 
 
 def _compute(todo: dict[str, str], folder: Path, vm: VideoModel, *, fps, snippet, stride,

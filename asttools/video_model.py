@@ -54,6 +54,7 @@ __all__ = [
     "VIDEO_MODEL_ENV_VAR",
     "VIDEO_MODEL_KINDS",
     "VideoModel",
+    "describe_video_model",
     "load_video_model",
     "tiny_random_video_model",
     "video_embeddings",
@@ -234,6 +235,34 @@ def load_video_model(
     return vm
 
 
+def describe_video_model(
+    name_or_path: str | os.PathLike | None = None,
+) -> tuple[str, str, int]:
+    """``(name, kind, frames_per_vector)`` of a video model from its config alone.
+
+    What a cached run needs to know without loading the weights. A folder's name comes
+    back absolute.
+
+    Raises
+    ------
+    ModelLoadError
+        As :func:`load_video_model`, when not even the config can be had.
+    """
+    name = os.fspath(name_or_path) if name_or_path is not None else \
+        os.environ.get(VIDEO_MODEL_ENV_VAR) or DEFAULT_VIDEO_MODEL
+    if name in (TINY_RANDOM_VIDEO, TINY_RANDOM_IMAGE):
+        return (name, "snippet", 16) if name == TINY_RANDOM_VIDEO else (name, "frame", 1)
+    path = Path(name).expanduser()
+    try:
+        config = tf.AutoConfig.from_pretrained(str(path) if path.exists() else name)
+    except (OSError, ValueError):
+        vm = load_video_model(name, device="cpu")  # raises ModelLoadError, saying how
+        return vm.name, vm.kind, vm.frames_per_vector
+    kind = _ARCHITECTURES.get(config.model_type, ("frame", ""))[0]
+    frames = int(config.num_frames) if kind == "snippet" else 1
+    return (str(path.resolve()) if path.exists() else name), kind, frames
+
+
 def video_embeddings(
     pixels: np.ndarray,
     *,
@@ -331,7 +360,7 @@ def _from_pretrained(name: str, *, revision, cache_dir, local_files_only) -> Vid
             raise ModelLoadError(f"video model directory {str(path)!r} has no config.json: "
                                  "it was not written by save_pretrained. "
                                  + _HOW_TO_GET_WEIGHTS.format(name=DEFAULT_VIDEO_MODEL))
-        name = str(path)
+        name = str(path.resolve())
     elif name.startswith((".", "/", "~")) or name.count("/") != 1:
         raise ModelLoadError(f"video model {name!r} is neither an existing directory nor a "
                              "Hugging Face id ('organisation/name'), nor 'tiny-random'. "

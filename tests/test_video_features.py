@@ -185,3 +185,21 @@ def test_segments_get_the_vectors_that_overlap_them(folder, tmp_path):
     assert s1["start_s"].min() == pytest.approx(1.0) and s1["end_s"].max() == pytest.approx(2.0)
     back = read_video_features(tmp_path / "store")
     assert back.table.groupby("id").size().to_dict() == {"s0": 13, "s1": 25}
+
+
+def test_a_folder_model_by_name_or_loaded_shares_one_settings_key(folder, tmp_path,
+                                                                 monkeypatch):
+    from asttools.errors import ModelLoadError
+    from asttools.video_model import load_video_model, tiny_random_video_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    vm = tiny_random_video_model("frame")
+    vm.model.save_pretrained(tmp_path / "m")
+    vm.processor.save_pretrained(tmp_path / "m")
+    a = extract_video([folder / "cfr.mkv"], tmp_path / "s", model=tmp_path / "m", fps=2)
+    b = extract_video([folder / "cfr.mkv"], tmp_path / "s",
+                      model=load_video_model(tmp_path / "m", device="cpu"), fps=2)
+    assert a.meta["settings_key"] == b.meta["settings_key"]
+    assert a.meta["video_model"] == str((tmp_path / "m").resolve())
+    with pytest.raises(ModelLoadError, match="cannot load video model 'nobody/none'"):
+        extract_video([folder / "cfr.mkv"], tmp_path / "s", model="nobody/none")
