@@ -54,8 +54,9 @@ __all__ = [
 ]
 
 #: A video's frame rate counts as variable when its frames' durations differ by more than
-#: this fraction of the median duration (container time bases round a constant rate's
-#: durations by a millisecond, e.g. 33/34 ms at 30 fps in Matroska: 3 %).
+#: this fraction of the median duration, and by more than two ticks of the stream's time
+#: base (container time bases round a constant rate's durations: 33/34 ms at 30 fps,
+#: 8/9 ms at 120 fps in Matroska's 1 ms).
 VFR_TOLERANCE = 0.1
 
 _AV_ERRORS = (av.FFmpegError, OSError, ValueError, EOFError)
@@ -177,7 +178,9 @@ def frame_times(path: str | os.PathLike) -> FrameTimes:
     median = float(np.median(gaps)) if len(gaps) else (1 / rate if rate else 0.0)
     last = float(last_dur * tb) if last_dur > 0 else median
     durations = np.append(gaps, last)
-    variable = bool(len(gaps) > 1 and gaps.max() - gaps.min() > VFR_TOLERANCE * median)
+    # a constant rate in a coarse time base (1 ms in Matroska) rounds its gaps by a tick
+    slack = max(VFR_TOLERANCE * median, 2.0 * float(tb))
+    variable = bool(len(gaps) > 1 and gaps.max() - gaps.min() > slack)
     grid_error = float(np.abs(times - times[0] - np.arange(len(times)) / rate).max()) \
         if rate else 0.0
     out = FrameTimes(name, times, durations, p, Fraction(tb), float(zero * tb), rate,

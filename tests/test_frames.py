@@ -207,3 +207,10 @@ def test_timestamps_pool_a_variable_rate_video_onto_its_real_frames(tmp_path, ti
     # the constant-rate clip keeps the nominal grid
     rows = out.table[out.table["item"] == 1]
     np.testing.assert_allclose(rows["start_s"], np.arange(len(rows)) / 25, atol=1e-9)
+
+
+def test_a_constant_rate_rounded_to_milliseconds_is_not_variable(tmp_path):
+    times = np.round(np.arange(240) / 120, 3)  # 120 fps in a 1 ms time base: 8/9 ms gaps
+    ft = frame_times(write_flashes(tmp_path / "fast.mkv", times, set()))
+    assert set(np.round(np.diff(ft.times_s), 3)) == {0.008, 0.009}
+    assert ft.variable_frame_rate is False
