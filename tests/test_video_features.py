@@ -203,3 +203,29 @@ def test_a_folder_model_by_name_or_loaded_shares_one_settings_key(folder, tmp_pa
     assert a.meta["video_model"] == str((tmp_path / "m").resolve())
     with pytest.raises(ModelLoadError, match="cannot load video model 'nobody/none'"):
         extract_video([folder / "cfr.mkv"], tmp_path / "s", model="nobody/none")
+
+
+def test_a_run_killed_part_way_resumes_where_it_stopped(folder, tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    real = vfmod.video_embeddings
+    calls = []
+
+    def dies_on_the_second_video(pixels, **kw):
+        calls.append(len(pixels))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the run is killed while embedding the second video
+        return real(pixels, **kw)
+
+    monkeypatch.setattr(vfmod, "video_embeddings", dies_on_the_second_video)
+    with pytest.raises(KeyboardInterrupt):  # batch_size 64: one call per video
+        extract_video(folder, store, model="tiny-random-image", fps=2, batch_size=64,
+                      flush_items=1)
+    calls.clear()
+    monkeypatch.setattr(vfmod, "video_embeddings", lambda p, **kw: calls.append(1) or
+                        real(p, **kw))
+    out = extract_video(folder, store, model="tiny-random-image", fps=2, batch_size=64)
+    assert len(calls) == 1  # only the video that was not finished
+    fresh = extract_video(folder, tmp_path / "fresh", model="tiny-random-image", fps=2,
+                          batch_size=64)
+    np.testing.assert_array_equal(out.embeddings, fresh.embeddings)
+    assert out.inputs["video_status"].tolist() == fresh.inputs["video_status"].tolist()
