@@ -80,10 +80,11 @@ _LAZY = {
 }
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
-    "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo", "environment",
-    "explorer", "export", "features", "fill_quality", "fills", "inference", "inputs", "labels",
-    "mapping", "metrics", "missing", "model", "plots", "precision", "reduce", "result",
-    "robustness", "segments", "settings", "sources", "steps", "store",
+    "action_datasets", "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
+    "environment", "explorer", "export", "features", "fill_quality", "fills", "frames",
+    "inference", "inputs", "labels", "mapping", "metrics", "missing", "model", "plots",
+    "precision", "reduce", "result", "robustness", "segments", "settings", "sources", "steps",
+    "store", "video_features", "video_model",
 })  # fmt: skip
 
 __all__ = [

@@ -482,6 +482,56 @@ def _add_demo(sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
+def _add_video_features(sub) -> None:
+    p = sub.add_parser(
+        "video-features", help="video model vectors into the store, on the audio's clock",
+        description="Decode each video's frames at their real times and embed them with a "
+                    "video model (VideoMAE snippets, or a per-frame image encoder) into "
+                    "STORE/_video/<settings key>/, cached by content and resumable; a file "
+                    "without video gets a status row. Python: "
+                    "asttools.video_features.extract_video.",
+        epilog="examples:\n  asttools video-features data/video --out emb --video-model "
+               "tiny-random --stride 8\n", formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="video files, folders, or manifest CSVs")
+    p.add_argument("--out", required=True, metavar="STORE", help="the store's folder")
+    p.add_argument("--video-model", default=None, metavar="NAME",
+                   help="hub id, local folder, tiny-random (VideoMAE) or tiny-random-image "
+                        "(default $ASTTOOLS_VIDEO_MODEL or "
+                        "MCG-NJU/videomae-base-finetuned-kinetics)")
+    p.add_argument("--fps", type=float, default=None, help="sample frames at this rate "
+                   "(default: every frame)")
+    p.add_argument("--snippet", type=_int_at_least(1), default=None, metavar="N",
+                   help="frames per vector (default: the model's)")
+    p.add_argument("--stride", type=_int_at_least(1), default=None, metavar="N",
+                   help="frames between snippet starts (default: --snippet)")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N")
+    p.add_argument("--workers", type=_int_at_least(0), default=0, metavar="N",
+                   help="decoding threads (default 0)")
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--id-column", default=None, metavar="NAME")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _video_features(args) -> int:
+    out = asttools.video_features.extract_video(
+        args.paths, args.out, model=args.video_model, fps=args.fps, snippet=args.snippet,
+        stride=args.stride, batch_size=args.batch_size, workers=args.workers,
+        precision=args.precision, device=args.device, id_column=args.id_column,
+        progress=_progress(args))
+    _banner({"random_weights": out.random_weights, "model": out.meta.get("video_model")})
+    counts = out.inputs["video_status"].value_counts()
+    _out(f"video-features: {len(out.inputs)} inputs ("
+         + ", ".join(f"{k} {v}" for k, v in counts.items()) + f"), {len(out.table)} vectors "
+         f"x {out.embeddings.shape[1]} in {_show(args.out)} (settings "
+         f"{out.meta.get('settings_key')}); read with "
+         f"asttools.video_features.read_video_features({str(args.out)!r})")
+    bad = out.inputs[~out.inputs["video_status"].isin(["ok", "no_video_stream"])]
+    _list_failures(bad.assign(reason=bad["video_status"] + ": " + bad["reason"].fillna("")))
+    return EXIT_SOME_FAILED if len(bad) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``asttools`` argument parser, one subparser per entry of ``COMMANDS``."""
     parser = argparse.ArgumentParser(
@@ -772,6 +822,7 @@ COMMANDS = {
     "info": (_add_info, _info),
     "compact": (_add_compact, _compact),
     "explore": (_add_explore, _explore),
+    "video-features": (_add_video_features, _video_features),
 }
 
 

@@ -116,6 +116,11 @@ AUDIO_STATUSES = ("ok", "silent", "no_audio_stream", "decode_error", "unreadable
 #: ``"silent"``.
 AUDIO_ERROR_STATUSES = AUDIO_STATUSES[2:]
 
+#: What a ground-truth reader does when a listed file does not exist: raise, warn and keep
+#: the row, drop the row (with a warning that counts them), or keep it silently
+#: (:mod:`asttools.datasets`, :mod:`asttools.action_datasets`).
+MISSING = ("error", "warn", "drop", "keep")
+
 #: Default number of finished inputs per store part file.
 FLUSH_ITEMS = 256
 #: Default longest time in seconds between flushes (the most work a crash can lose).

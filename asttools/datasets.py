@@ -36,7 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import action_datasets as ad
 from .audio import MEDIA_EXTENSIONS
+from .constants import MISSING
 from .errors import ASTToolsWarning, ParameterError
 from .inputs import absolute_path, read_csv
 from .labels import audioset_ontology
@@ -55,11 +57,10 @@ __all__ = [
 ]
 
 #: Formats :func:`read_ground_truth` understands.
-FORMATS: tuple[str, ...] = ("auto", "manifest", "folder", "esc50", "audioset")
+FORMATS: tuple[str, ...] = ("auto", "manifest", "folder", "esc50", "audioset", "kinetics",
+                            "kinetics-csv", "ucf101", "epic")
 
-#: What a reader does when a listed audio file does not exist: raise, warn and keep the
-#: row, drop the row (with a warning that counts them), or keep it silently.
-MISSING: tuple[str, ...] = ("error", "warn", "drop", "keep")
+
 
 #: Default file name of an AudioSet segment under ``audio_dir``. Fields: ``YTID``,
 #: ``start`` and ``end`` (seconds, float), ``row`` (line number in the CSV, from 0).
@@ -469,9 +470,15 @@ def read_audioset_segments(
 
 def _detect(source: Path) -> str:
     if source.is_dir():
-        return "esc50" if (source / "meta" / "esc50.csv").is_file() else "folder"
+        if (source / "meta" / "esc50.csv").is_file():
+            return "esc50"
+        if (source / "classInd.txt").is_file():
+            return "ucf101"
+        return "kinetics" if _looks_like_kinetics(source) else "folder"
     if not source.exists():
         raise ParameterError(f"{source}: ground-truth source does not exist")
+    if re.fullmatch(r"(train|test)list0\d\.txt|classInd\.txt", source.name):
+        return "ucf101"
     with open(source, encoding="utf-8-sig", errors="replace") as fh:
         head = [fh.readline() for _ in range(5)]
     for line in head:
@@ -481,9 +488,24 @@ def _detect(source: Path) -> str:
         first = stripped.split(",")[0].strip()
         if first == "YTID" or "positive_labels" in stripped:
             return "audioset"
+        names = {c.strip() for c in stripped.split(",")}
+        if {"youtube_id", "time_start", "time_end"} <= names:
+            return "kinetics-csv"
+        if {"video_id", "start_timestamp", "stop_timestamp"} <= names:
+            return "epic"
         if not line.lstrip().startswith("#"):
             break
     return "manifest"
+
+
+def _looks_like_kinetics(source: Path) -> bool:
+    """Split folders at the top (train/, val/, test/), or ``<id>_<start>_<end>`` names."""
+    tops = [p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if tops and all(p.name.lower() in ad.KINETICS_SPLITS for p in tops):
+        return True
+    names = [f.name for top in tops[:3] for sub in sorted(top.iterdir())[:3]
+             for f in ([sub] if sub.is_file() else sorted(sub.iterdir())[:3]) if f.is_file()]
+    return bool(names) and all(ad.parse_kinetics_name(n) for n in names)
 
 
 def read_ground_truth(
@@ -497,6 +519,7 @@ def read_ground_truth(
     filename_pattern: str = AUDIOSET_PATTERN,
     extensions: Iterable[str] | None = None,
     missing: str | None = None,
+    video_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Read ground truth from any supported layout into the tidy table.
 
@@ -508,7 +531,14 @@ def read_ground_truth(
         ``"auto"`` decides from ``source``: a folder with ``meta/esc50.csv`` → ``"esc50"``;
         another folder → ``"folder"`` (one folder per class); a CSV whose header names
         ``YTID`` or ``positive_labels`` (with or without the leading ``#``) →
-        ``"audioset"``; another CSV → ``"manifest"``.
+        ``"audioset"``; another CSV → ``"manifest"``. The video action layouts
+        (:mod:`asttools.action_datasets`): a folder whose top-level folders are splits
+        (``train/``, ``val/``, ``test/``) or whose files are named ``<id>_<start>_<end>``
+        → ``"kinetics"``; a CSV with ``youtube_id,time_start,time_end`` →
+        ``"kinetics-csv"``; a folder with ``classInd.txt``, or a ``trainlist0N.txt`` /
+        ``testlist0N.txt`` → ``"ucf101"`` (split N); a CSV with ``video_id,
+        start_timestamp,stop_timestamp`` → ``"epic"`` (segment rows, ``start_s``/``end_s``;
+        ``label_column`` "verb" (default for EPIC), "noun" or "action").
     label_column, path_column, separator
         For manifests, see :func:`read_manifest`.
     audio_dir, filename_pattern
@@ -518,6 +548,8 @@ def read_ground_truth(
     missing : {"error", "warn", "drop", "keep"}, optional
         What to do with listed files that do not exist; defaults to the reader's own
         (``"error"`` for manifests and ESC-50, ``"drop"`` for AudioSet).
+    video_dir : str or path-like, optional
+        Where the videos of a Kinetics CSV, UCF101 lists or EPIC annotations are.
 
     Returns
     -------
@@ -556,11 +588,27 @@ def read_ground_truth(
         table = read_class_folders(src, extensions=extensions)
     elif fmt == "esc50":
         table = read_esc50(src, **kw)
+    elif fmt in ("kinetics", "kinetics-csv", "ucf101", "epic"):
+        table = _read_action(src, fmt, video_dir=video_dir, label_column=label_column, **kw)
     else:
         table = read_audioset_segments(src, audio_dir=audio_dir,
                                        filename_pattern=filename_pattern, **kw)
     table.attrs["format"] = fmt
     return table
+
+
+def _read_action(src: Path, fmt: str, *, video_dir, label_column: str,
+                 **kw) -> pd.DataFrame:
+    if fmt == "kinetics":
+        return ad.read_kinetics_tree(src)
+    if fmt == "kinetics-csv":
+        return ad.read_kinetics_csv(src, video_dir=video_dir, **kw)
+    if fmt == "epic":
+        label = label_column if label_column in ad.EPIC_LABELS else "verb"
+        return ad.read_epic(src, video_dir=video_dir, label=label, **kw)
+    split = re.search(r"list0(\d)\.txt$", src.name)
+    return ad.read_ucf101(src if src.is_dir() else src.parent, video_dir=video_dir,
+                          split=int(split[1]) if split else 1, **kw)
 
 
 # ---------------------------------------------------------------------------------------

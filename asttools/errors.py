@@ -18,6 +18,7 @@ __all__ = [
     "NoAudioStreamError",
     "ParameterError",
     "StoreError",
+    "VideoError",
 ]
 
 
@@ -105,6 +106,42 @@ class NoAudioStreamError(AudioError):
             raise ParameterError(
                 f"a NoAudioStreamError has status 'no_audio_stream', got {status!r}")
         super().__init__(path, reason, status=status)
+
+
+#: What :class:`VideoError` says went wrong with a video: ``"no_video_stream"`` (a file that
+#: opens but holds no video, e.g. an audio file), ``"unreadable"`` (missing, not readable),
+#: ``"decode_error"`` (not a decodable video, or no timed frame).
+VIDEO_ERROR_STATUSES = ("no_video_stream", "unreadable", "decode_error")
+
+
+class VideoError(ASTToolsError, ValueError):
+    """A video input whose frames cannot be had: no video stream, unreadable, undecodable.
+
+    Parameters
+    ----------
+    path : str
+    reason : str
+    status : str, default "decode_error"
+        One of :data:`VIDEO_ERROR_STATUSES`.
+
+    Examples
+    --------
+    >>> e = VideoError("a.wav", "no video stream (streams found: audio)",
+    ...                status="no_video_stream")
+    >>> str(e), e.status
+    ('a.wav: no video stream (streams found: audio)', 'no_video_stream')
+    """
+
+    def __init__(self, path: object, reason: str, *, status: str = "decode_error"):
+        if status not in VIDEO_ERROR_STATUSES:
+            raise ParameterError(f"status={status!r} is not one of {VIDEO_ERROR_STATUSES}")
+        self.path = str(path)
+        self.reason = reason
+        self.status = status
+        super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.reason), {"status": self.status})
 
 
 class ModelLoadError(ASTToolsError, OSError):

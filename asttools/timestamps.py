@@ -40,8 +40,9 @@ from .constants import (
     FRAME_SHIFT,
     SAMPLE_RATE,
 )
-from .errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError
+from .errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError, VideoError
 from .features import window_bounds
+from .frames import real_frame_spans
 from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, media_of, run_meta
 from .inputs import absolute_path, printable_path
 from .model import check_precision, load_model
@@ -501,7 +502,10 @@ class TimestampResult:
             Video frames per second; frame 0 starts at time 0 of the input's clock.
             ``"video"``: each input's own frame rate (``inputs["frame_rate"]``, from its
             headers). An input without audio but with a known video duration gets one
-            row per frame too, with NaN embeddings and ``has_audio`` False.
+            row per frame too, with NaN embeddings and ``has_audio`` False. A video whose
+            frame rate varies (its packets' times, :func:`asttools.frames.frame_times`,
+            which reads the file's packets) is pooled onto its real frames' spans instead,
+            with a warning; ``inputs["variable_frame_rate"]`` says which.
         frames_per_vector : int, default 1
             Frames per vector (16 for 16-frame snippets).
         times : ndarray, shape (m,) or (m, 2), optional
@@ -533,29 +537,43 @@ class TimestampResult:
         if frame_rate == "video":
             _check_video_rates(self.inputs["path"], self.inputs["frame_rate"])
         requested = frame_rate
+        real = _real_frames(self.inputs["path"], frames_per_vector) \
+            if requested == "video" else {}
         tables, embs = [], []
         d = self.embeddings.shape[1]
         for row in self.inputs.itertuples(index=False):
             frame_rate = row.frame_rate if requested == "video" else requested
             t, e = self._steps(row.item)
             video_end = row.video_duration_s if np.isfinite(row.video_duration_s) else None
-            if not len(t):
-                if frame_rate is None or video_end is None:
-                    continue  # no steps and no clock to put empty frames on
-                # a video without audio (or a range of it without audio): its frames,
-                # each without audio (NaN vectors); a range only its own frames
+            if row.path in real:  # variable frame rate: the real frames' spans
+                spans = real[row.path]
                 lo = start_s if start_s is not None else \
                     (row.start_s if np.isfinite(row.start_s) else 0.0)
                 hi = end_s if end_s is not None else \
-                    (row.end_s if np.isfinite(row.end_s) else video_end)
-                first = int(np.floor(lo * frame_rate / frames_per_vector))
-                last = int(np.ceil(hi * frame_rate / frames_per_vector))
-                span = frames_per_vector / frame_rate
-                a = np.arange(first, last) * span
+                    (row.end_s if np.isfinite(row.end_s) else np.inf)
+                frame_rate, times_row = None, spans[(spans[:, 1] > lo) & (spans[:, 0] < hi)]
+            else:
+                times_row = times
+            if not len(t):
+                if row.path in real:
+                    a, b = times_row[:, 0], times_row[:, 1]
+                elif frame_rate is None or video_end is None:
+                    continue  # no steps and no clock to put empty frames on
+                else:  # a video without audio (or a range of it without audio): its
+                    # frames, each without audio (NaN vectors); a range only its own frames
+                    lo = start_s if start_s is not None else \
+                        (row.start_s if np.isfinite(row.start_s) else 0.0)
+                    hi = end_s if end_s is not None else \
+                        (row.end_s if np.isfinite(row.end_s) else video_end)
+                    first = int(np.floor(lo * frame_rate / frames_per_vector))
+                    last = int(np.ceil(hi * frame_rate / frames_per_vector))
+                    span = frames_per_vector / frame_rate
+                    a = np.arange(first, last) * span
+                    b = a + span
                 tables.append(pd.DataFrame({
                     "item": row.item, "id": pd.Series([row.id] * len(a), dtype=object),
                     "path": pd.Series([row.path] * len(a), dtype=object),
-                    "time_s": a + span / 2, "start_s": a, "end_s": a + span,
+                    "time_s": (a + b) / 2, "start_s": a, "end_s": b,
                     "n_steps": np.zeros(len(a), np.int64), "has_audio": False}))
                 embs.append(np.full((len(a), d), np.nan, np.float32))
                 continue
@@ -569,7 +587,7 @@ class TimestampResult:
                                   frames_per_vector=frames_per_vector,
                                   start_s=float(lo), end_s=float(hi))
             else:
-                p = pool_to_times(t, e, times=times)
+                p = pool_to_times(t, e, times=times_row)
             a0, a1 = row.offset_s, row.offset_s + row.duration_s
             has_audio = (p.spans[:, 1] > a0) & (p.spans[:, 0] < a1)
             point = p.spans[:, 0] == p.spans[:, 1]
@@ -588,6 +606,8 @@ class TimestampResult:
         counts = table.groupby("item").size() if len(table) else pd.Series(dtype=np.int64)
         inputs = self.inputs.copy()
         inputs["n_rows"] = inputs["item"].map(counts).fillna(0).astype(np.int64)
+        if requested == "video":
+            inputs["variable_frame_rate"] = inputs["path"].isin(list(real))
         pooled = {"frame_rate": requested, "frames_per_vector": frames_per_vector,
                   "times": None if times is None else np.asarray(times).tolist(),
                   "rule": "mean of the steps inside each span; linear interpolation at "
@@ -623,6 +643,24 @@ def _per_input(value, n: int, name: str, *, optional: bool) -> list[float | None
 INPUT_TABLE_COLUMNS = ("item", "id", "path", "audio_status", "offset_s", "duration_s",
                        "video_duration_s", "frame_rate", "start_s", "end_s", "n_windows",
                        "n_rows", "n_audio_streams")
+
+
+def _real_frames(paths: Sequence[str], frames_per_vector: int) -> dict[str, np.ndarray]:
+    """The real frame spans of the inputs whose frame rate varies (warned once)."""
+    out, worst = {}, 0.0
+    for path in dict.fromkeys(paths):
+        try:
+            spans, variable, error = real_frame_spans(path, frames_per_vector=frames_per_vector)
+        except VideoError:
+            continue
+        if variable:
+            out[path], worst = spans, max(worst, error)
+    if out:
+        warnings.warn(f"{len(out)} input(s) have a variable frame rate (e.g. {next(iter(out))}"
+                      f"): pooled onto their real frame times, which the nominal rate's grid "
+                      f"misses by up to {worst * 1000:.0f} ms (inputs['variable_frame_rate'])",
+                      ASTToolsWarning, stacklevel=3)
+    return out
 
 
 def _check_video_rates(paths: Sequence[str], rates: Sequence[float]) -> None:

@@ -40,6 +40,10 @@ What it measures, each stage apart, then all together:
 5. ``model``: the encoder and classifier on ready fbank input, for each precision and
    batch size, with the attention transformers' AST selects (``config._attn_implementation``,
    SDPA by default; ``--eager`` adds an eager-attention row at the largest batch).
+7. ``video`` (after ``e2e``, while the budget lasts; alone with ``--video-only``): frames
+   decoded per second from 25 fps 320 x 240 H.264 clips (one thread, then the pool), the
+   full-size VideoMAE-base (random) on ready (batch, 16, 3, 224, 224) pixels per precision
+   and batch, and end to end from decoded frames through its processor.
 6. ``e2e``: ``asttools.embed(paths, workers="auto", batch_size=B, precision=P)`` from the
    files, and ``asttools.extract`` into a fresh store at the best precision: windows per
    second including everything (decode in worker processes, cutting, batching, copy,
@@ -360,6 +364,55 @@ def stage_e2e(b: Bench, model, device, files: dict[str, list[str]], precisions: 
 # --------------------------------------------------------------------------- main
 
 
+def stage_video(b: Bench, device, precisions: list[str], quick: bool, folder: Path,
+                cpus: int, iters: int):
+    """The video side beside the audio: frames decoded per second (one thread, and the
+    pool), VideoMAE snippets per second on ready pixels per precision and batch, and end
+    to end from decoded frames through the processor (asttools.video_model)."""
+    from bench_video import full_size, make_clips  # the same clips and random geometry
+
+    from asttools.frames import iter_frame_batches, load_frames
+    from asttools.model import prepare_model
+    from asttools.video_model import tiny_random_video_model, video_embeddings
+
+    clips = make_clips(folder, 2 if quick else 8, 4.0)
+    n_frames = sum(len(load_frames(p, size=(8, 8))) for p in clips[:1]) * len(clips)
+    t = _timed(lambda: [load_frames(p) for p in clips], device, warmup=0)
+    b.add(stage="video-decode", workers=0, seconds=t, frames_per_s=n_frames / t)
+    t = _timed(lambda: list(iter_frame_batches(clips, batch_size=25, workers=cpus)), device,
+               warmup=0)
+    b.add(stage="video-decode", workers=cpus, seconds=t, frames_per_s=n_frames / t)
+    vm = tiny_random_video_model("snippet") if quick else full_size("snippet")
+    vm.model = vm.model.to(device)
+    for prec in precisions:
+        m = prepare_model(vm.model, prec)
+        dtype = next(m.parameters()).dtype
+        for bs in ([2] if quick else [8, 16, 32]):
+            if b.left() < 30:
+                print("  (budget spent: skipping the remaining video cells)")
+                return
+            pv = torch.randn(bs, 16, 3, 224, 224, device=device).to(dtype)
+
+            def run(m=m, pv=pv):
+                with torch.inference_mode():
+                    return m(pixel_values=pv).last_hidden_state.mean(1)
+
+            try:
+                t = _timed(run, device, iters=iters, warmup=1)
+            except torch.OutOfMemoryError:
+                b.add(stage="video-model", precision=prec, batch=bs, note="out of memory")
+                torch.cuda.empty_cache()
+                continue
+            b.add(stage="video-model", precision=prec, batch=bs, model=vm.name, seconds=t,
+                  snippets_per_s=bs / t)
+    snippets = np.concatenate([load_frames(p, snippet=16).pixels for p in clips])
+    bs = 2 if quick else 16
+    t = _timed(lambda: video_embeddings(snippets, model=vm, batch_size=bs,
+                                        precision=precisions[0]), device, warmup=0)
+    b.add(stage="video-e2e", precision=precisions[0], batch=bs, model=vm.name, seconds=t,
+          snippets_per_s=len(snippets) / t)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench_gpu_out"),
@@ -387,14 +440,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pretend-cpus", type=int, default=None,
                         help="size workers='auto' as if this many CPUs were usable (to "
                              "smoke-test the process pool on a small machine)")
+    parser.add_argument("--video-only", action="store_true",
+                        help="run only the video stage (frames, VideoMAE snippets)")
     parser.add_argument("--budget", type=float, default=420.0,
                         help="seconds after which no new stage starts (default 420)")
     args = parser.parse_args(argv)
     _heavy_imports()
     if args.pretend_cpus:
-        import asttools.concurrency
+        from asttools import concurrency  # (not `import asttools.concurrency`: that
+        # would make `asttools` a local name of main(), unbound without --pretend-cpus)
 
-        asttools.concurrency.usable_cpus = lambda: args.pretend_cpus
+        concurrency.usable_cpus = lambda: args.pretend_cpus
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     quick = args.quick
@@ -430,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "env.json").write_text(json.dumps(env, indent=1))
     folder = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
     try:
+        if args.video_only:
+            print("video:", flush=True)
+            stage_video(b, device, precisions, quick, folder, cpus, iters)
+            table = b.save(header)
+            print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            return 0
         t0 = time.perf_counter()
         files = {k: make_inputs(folder, k, n_files, 10.0, cpus) for k in kinds}
         print(f"inputs: {n_files} files per kind in {time.perf_counter() - t0:.1f} s",
@@ -462,6 +524,10 @@ def main(argv: list[str] | None = None) -> int:
         print("e2e:", flush=True)
         stage_e2e(b, model, device, files, precisions, e2e_batch, best, folder)
         table = b.save(header)
+        if b.left() > 0:
+            print("video:", flush=True)
+            stage_video(b, device, precisions, quick, folder, cpus, iters)
+            table = b.save(header)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print()

@@ -270,7 +270,8 @@ def test_read_ground_truth_detects_each_format(manifest, esc50, audioset, tmp_pa
 def test_read_ground_truth_explicit_format_and_errors(manifest, tmp_path):
     assert read_ground_truth(manifest, format="manifest")["labels"].iloc[1] == ("rain",)
     with pytest.raises(ParameterError, match=r"format='csv' is not one of \('auto', "
-                                             r"'manifest', 'folder', 'esc50', 'audioset'\)"):
+                                             r"'manifest', 'folder', 'esc50', 'audioset', "
+                                             r"'kinetics', 'kinetics-csv', 'ucf101', 'epic'\)"):
         read_ground_truth(manifest, format="csv")
     with pytest.raises(ParameterError, match=r"absent: ground-truth source does not exist"):
         read_ground_truth(tmp_path / "absent")
