@@ -42,6 +42,7 @@ NOTEBOOK_TIMEOUT_S = 300  # a whole notebook; with tiny-random each takes 12-40 
 CELL_TIMEOUT_S = 240
 ENV = {
     "ASTTOOLS_MODEL": "tiny-random",
+    "ASTTOOLS_VIDEO_MODEL": "tiny-random-image",  # notebook 05's video features
     "MPLBACKEND": "Agg",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
