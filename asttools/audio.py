@@ -147,6 +147,7 @@ _ATTACHED_PIC = 0x0400
 # A Matroska/WebM stream's DURATION tag, "HH:MM:SS.nnnnnnnnn".
 _DURATION_TAG = re.compile(r"^\s*(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)\s*$")
 # PyAV sample formats (packed or planar) and the scale that maps them onto [-1, 1].
+_DATA_POINTERS = 8  # FFmpeg's AV_NUM_DATA_POINTERS: the planes an AVFrame holds inline
 _INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
 
 
@@ -1295,6 +1296,8 @@ def _decode_av(
 
 def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
     """One decoded PyAV frame as float32 in [-1, 1], shape (channels, samples)."""
+    if frame.format.is_planar and frame.layout.nb_channels >= _DATA_POINTERS:
+        return np.concatenate([_frame_to_float(f) for f in _packed(frame)], axis=1)
     a = frame.to_ndarray()
     if not frame.format.is_planar:  # packed: one row of interleaved samples
         a = a.reshape(-1, frame.layout.nb_channels).T
@@ -1303,6 +1306,20 @@ def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
     if a.dtype in _INT_SCALE:
         return (a.astype(np.float64) / _INT_SCALE[a.dtype]).astype(np.float32)
     return a.astype(np.float32, copy=False)
+
+
+def _packed(frame: av.AudioFrame) -> list[av.AudioFrame]:
+    """A planar frame of 8 or more channels as packed frames (one plane), same samples.
+
+    PyAV (18.1) counts the planes of a frame by the data pointers FFmpeg fills, and an
+    8-channel planar frame fills all :data:`_DATA_POINTERS` of them, so it counts a ninth
+    past their end and ``to_ndarray()`` reads through a stray pointer: a segfault (8-channel
+    AAC or Opus). FFmpeg's own resampler reads every channel correctly; converting only the
+    sample format leaves the values as they are (packed is the same numbers, interleaved).
+    """
+    resampler = av.AudioResampler(format=frame.format.packed.name, layout=frame.layout,
+                                  rate=frame.sample_rate)
+    return list(resampler.resample(frame)) + list(resampler.resample(None))
 
 
 # ----------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from .audio import (
     is_silent,
     resample,
 )
-from .concurrency import check_workers, prefetch, resolve_workers
+from .concurrency import check_workers, crash_reason, prefetch, resolve_workers
 from .constants import (
     FRAME_SHIFT,
     INPUT_COLUMNS,
@@ -367,10 +367,10 @@ def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n
 
 
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
-            win: int = round(WINDOW_S * SAMPLE_RATE), *,
-            processes: bool = False) -> Iterator[tuple[Item, Any]]:
-    """Yield (item, Source or ItemError), decoding up to 2*workers items ahead, in
-    ``workers`` threads or (``processes``) worker processes."""
+            win: int = round(WINDOW_S * SAMPLE_RATE)) -> Iterator[tuple[Item, Any]]:
+    """Yield (item, Source or ItemError), decoding up to 2*workers items ahead: files in
+    ``workers`` worker processes (so that a crash in native code costs one file), or in
+    the caller's thread for ``workers=0``."""
 
     def job(it: Item) -> Source | ItemError:
         media, info = media_of(it)
@@ -379,7 +379,7 @@ def _loaded(items: Iterable[Item], channel: int | None, workers: int,
         except AudioError as err:  # a video without audio keeps its duration and rate
             return ItemError(it, err.reason, err.status, media=dict(media))
 
-    if not processes or workers <= 0:
+    if workers <= 0:
         return prefetch(job, items, workers=workers, name="asttools-load")
     return _loaded_in_processes(items, channel, workers, win, job)
 
@@ -388,19 +388,25 @@ def _loaded_in_processes(items, channel, workers, win, job):
     """Files decode in worker processes (:func:`asttools.sources.decode_file`, in a module
     without torch; only path, segment and channel are sent, the 16 kHz waveform comes
     back); arrays, and files long enough to be read as a stream, are handled here, in
-    input order."""
+    input order. A decoder that crashes its process (native code: FFmpeg, libsndfile)
+    costs that file alone, as a ``decode_error``: the pool starts again for the rest."""
 
     def request(it: Item):
         return None if it.sr is not None else (it.source, it.segment, channel, win)
 
     for it, done in prefetch(decode_file, items, workers=workers, processes=True,
-                             argument=request, name="asttools-load"):
+                             argument=request, name="asttools-load", crashed=_crashed):
         if done is None or done[0] == "stream":
             yield it, job(it)
         elif done[0] == "error":
             yield it, ItemError(it, done[1], done[2], media=done[3])
         else:
             yield it, done[1]
+
+
+def _crashed(exitcode: int | None) -> tuple:
+    return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
+                     "fault in native code such as FFmpeg or libsndfile)", "decode_error", {})
 
 
 
@@ -631,12 +637,12 @@ def iter_windows(
     """
     kw = {} if max_length is None else {"max_length": max_length}
     win, hop = check_windows(window_s, hop_s, time_stride=time_stride, warn=False, **kw)
-    n_workers, processes = resolve_workers(workers, device=device)
+    n_workers, _ = resolve_workers(workers, device=device)
 
     def bounds_of(n_samples: int) -> list[tuple[int, int]]:
         return window_bounds(n_samples, window_s=window_s, hop_s=hop_s, **kw)
 
-    for it, source in _loaded(items, channel, n_workers, win, processes=processes):
+    for it, source in _loaded(items, channel, n_workers, win):
         if isinstance(source, ItemError):
             yield source
             continue
