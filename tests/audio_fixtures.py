@@ -164,3 +164,17 @@ def decode_or_abort(request):
     if request is not None and "crash" in os.path.basename(request[0]):
         os.abort()
     return decode_file(request)
+
+
+def decode_after_cut(request):
+    """A test-only decoder: :func:`asttools.sources.decode_file`, except that a file whose
+    name holds "changing" is first cut to half its length, as if it were truncated while
+    a run read it (after it was hashed)."""
+    import os
+
+    from asttools.sources import decode_file
+
+    if request is not None and "changing" in os.path.basename(request[0]):
+        size = os.path.getsize(request[0])
+        os.truncate(request[0], size // 2)
+    return decode_file(request)

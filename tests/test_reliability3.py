@@ -10,11 +10,14 @@ import math
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_fixtures import sine
+from audio_fixtures import decode_after_cut, sine
 
 import asttools
-from asttools.cli import EXIT_USAGE, main
+import asttools.inference as inference_mod
+from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.errors import ParameterError
+from asttools.sources import decode_file as real_decode_file
+from asttools.store import read_store
 from asttools.timestamps import check_frame_rate
 
 SR = 16000
@@ -55,3 +58,37 @@ def test_the_command_line_refuses_a_bad_frame_rate_at_once(tmp_path, rate, capsy
     assert code == EXIT_USAGE
     assert "--frame-rate: must be frames per second above 0 and at most 1000" in err
     assert not (tmp_path / "t.parquet").exists()
+
+
+# --------------------------------------------------------------------------- case 2
+
+
+@pytest.mark.slow
+def test_a_file_that_changes_while_read_is_never_stored_as_good(tmp_path, monkeypatch,
+                                                                 capsys):
+    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
+    data, store = tmp_path / "data", tmp_path / "store"
+    data.mkdir()
+    sf.write(data / "changing.wav", sine(440, SR, 12.0), SR)
+    sf.write(data / "same bytes.wav", sine(440, SR, 12.0), SR)  # identical content
+    sf.write(data / "other.wav", sine(660, SR, 1.0), SR)
+    original = (data / "changing.wav").read_bytes()
+    monkeypatch.setattr(inference_mod, "decode_file", decode_after_cut)
+    args = ["extract", str(data), "--out", str(store), "-q"]
+    assert main(args) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "changing.wav: changed while it was read (" in err
+    assert "nothing was stored for it" in err
+    res = read_store(store)
+    assert "changing.wav" not in "".join(res.table["path"])
+    assert res.status.set_index("id").loc["changing.wav", "audio_status"] == "error"
+    # the file is whole again: the next run decodes it, serves nothing stale
+    monkeypatch.setattr(inference_mod, "decode_file", real_decode_file)
+    (data / "changing.wav").write_bytes(original)
+    assert main(args) == EXIT_OK
+    again = read_store(store)
+    rows = again.table.reset_index(drop=True)
+    mine = rows.index[rows["id"] == "changing.wav"]
+    twin = rows.index[rows["id"] == "same bytes.wav"]
+    assert len(mine) == 2 and rows.loc[mine, "end_s"].max() == pytest.approx(12.0)
+    np.testing.assert_array_equal(again.embeddings[mine], again.embeddings[twin])
