@@ -92,3 +92,37 @@ def test_a_file_that_changes_while_read_is_never_stored_as_good(tmp_path, monkey
     twin = rows.index[rows["id"] == "same bytes.wav"]
     assert len(mine) == 2 and rows.loc[mine, "end_s"].max() == pytest.approx(12.0)
     np.testing.assert_array_equal(again.embeddings[mine], again.embeddings[twin])
+
+
+# --------------------------------------------------------------------------- case 6
+
+
+def test_manifest_ids_are_text_as_written(tmp_path):
+    for i, name in enumerate("abcdefg"):
+        sf.write(tmp_path / f"{name}.wav", sine(300 + 50 * i, SR, 0.2), SR)
+    (tmp_path / "m.csv").write_text(
+        "path,id,fold\na.wav,007,1\nb.wav,1e3,2\nc.wav,1,\nd.wav,01,3\ne.wav,NA,1\n"
+        "f.wav,null,2\ng.wav,nan,NA\n")
+    table = asttools.store.list_inputs(tmp_path / "m.csv")
+    assert table["id"].tolist() == ["007", "1e3", "1", "01", "NA", "null", "nan"]
+    fold = table["fold"].tolist()  # other columns as pandas reads them
+    assert fold[:2] == [1, 2] and math.isnan(fold[2]) and math.isnan(fold[6])
+
+
+def test_an_empty_id_is_still_refused(tmp_path):
+    sf.write(tmp_path / "a.wav", sine(300, SR, 0.2), SR)
+    (tmp_path / "m.csv").write_text("path,id\na.wav,\n")
+    with pytest.raises(ParameterError, match="column 'id' is empty in rows"):
+        asttools.store.list_inputs(tmp_path / "m.csv")
+
+
+@pytest.mark.slow
+def test_a_text_id_survives_the_store(tmp_path, tiny_model):
+    sf.write(tmp_path / "a.wav", sine(300, SR, 0.5), SR)
+    sf.write(tmp_path / "b.wav", sine(500, SR, 0.5), SR)
+    (tmp_path / "m.csv").write_text("path,id\na.wav,007\nb.wav,1e3\n")
+    res = asttools.extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model,
+                           progress=False)
+    assert sorted(res.table["id"]) == ["007", "1e3"]
+    emb, has = asttools.aligned_embeddings(res, ["007", "1e3"])
+    assert has.all() and emb.shape[0] == 2
