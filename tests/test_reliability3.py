@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 from audio_fixtures import decode_after_cut, sine
@@ -126,3 +127,29 @@ def test_a_text_id_survives_the_store(tmp_path, tiny_model):
     assert sorted(res.table["id"]) == ["007", "1e3"]
     emb, has = asttools.aligned_embeddings(res, ["007", "1e3"])
     assert has.all() and emb.shape[0] == 2
+
+
+# --------------------------------------------------------------------------- case 7
+
+
+@pytest.mark.slow
+def test_bytes_zeroed_inside_a_part_are_caught_by_page_checksums(tmp_path, tiny_model):
+    for i in range(3):
+        sf.write(tmp_path / f"{i}.wav", sine(300 + 100 * i, SR, 0.5), SR)
+    store, files = tmp_path / "S", sorted(tmp_path.glob("*.wav"))
+    first = asttools.extract(files[:2], store, model=tiny_model, progress=False)
+    asttools.extract(files, store, model=tiny_model, progress=False)  # a second part
+    part = min(p for p in store.glob("part-0*-*.parquet") if "schema" not in p.name)
+    meta = pq.ParquetFile(part).metadata.row_group(0)
+    probs = next(meta.column(i) for i in range(meta.num_columns)
+                 if meta.column(i).path_in_schema.startswith("probs"))
+    data = bytearray(part.read_bytes())
+    inside = probs.data_page_offset + probs.total_compressed_size // 2  # in its values
+    data[inside:inside + 200] = bytes(200)
+    part.write_bytes(bytes(data))
+    with pytest.warns(asttools.ASTToolsWarning, match="damaged part file"):
+        damaged = asttools.read_store(store)
+    assert damaged.table["path"].tolist() == [str(files[2])]  # no row of it is served
+    again = asttools.extract(files, store, model=tiny_model, progress=False)
+    assert again.meta["run"]["computed"] == 2  # computed again, as for footer damage
+    np.testing.assert_array_equal(again.probs[:2], first.probs)
