@@ -68,7 +68,7 @@ __all__ = [
 
 AUDIO_EXTENSIONS = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
-    ".aiff", ".aif", ".au", ".m4a", ".aac",
+    ".aiff", ".aif", ".au", ".m4a", ".aac", ".mka",
 )  # fmt: skip
 """File extensions (lower case) of the audio formats :func:`load_audio` reads."""
 
@@ -128,7 +128,7 @@ _CODEC_FRAME = 1024
 # Samples squared and summed at a time in float64 (bounded memory for long waveforms).
 _LEVEL_CHUNK = 1 << 18
 # Formats that go straight to PyAV: libsndfile cannot read them, or not to the end (MP3).
-_AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3"))
+_AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3", ".mka"))
 # Extensions libsndfile should read; PyAV decoding one of them is a fallback worth a warning.
 _SOUNDFILE_EXTENSIONS = frozenset(AUDIO_EXTENSIONS) - _AV_EXTENSIONS
 # How the files start that soundfile or PyAV would recognise; used only to choose between

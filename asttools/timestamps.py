@@ -1375,6 +1375,8 @@ def read_timestamps(path: str | os.PathLike) -> TimestampResult:
         :meth:`TimestampResult.save` (the message says which).
     """
     name = printable_path(path)
+    if not os.path.exists(path):
+        raise ASTToolsError(f"{name}: no such file")
     try:
         arrow = pq.read_table(path)
     except (OSError, pa.ArrowException) as err:

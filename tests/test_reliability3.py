@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-from audio_fixtures import decode_after_cut, sine
+from audio_fixtures import decode_after_cut, sine, write_multichannel
 
 import asttools
 import asttools.inference as inference_mod
@@ -153,3 +153,35 @@ def test_bytes_zeroed_inside_a_part_are_caught_by_page_checksums(tmp_path, tiny_
     again = asttools.extract(files, store, model=tiny_model, progress=False)
     assert again.meta["run"]["computed"] == 2  # computed again, as for footer damage
     np.testing.assert_array_equal(again.probs[:2], first.probs)
+
+
+# --------------------------------------------------------------------------- case 9
+
+
+def test_mps_where_there_is_none_is_a_clean_usage_error(tmp_path, capsys):
+    import torch
+
+    from asttools.model import resolve_device
+
+    if torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    with pytest.raises(ParameterError, match="asked for MPS .* has no MPS device here"):
+        resolve_device("mps")
+    path = tmp_path / "a.wav"
+    sf.write(path, sine(440, SR, 0.5), SR)
+    code = main(["predict", str(path), "--model", "tiny-random", "--device", "mps"])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and "Traceback" not in err and "no MPS device" in err
+
+
+def test_mka_files_are_found_when_walking_a_folder(tmp_path):
+    write_multichannel(tmp_path / "audio.mka", channels=2, codec="libopus", seconds=0.3)
+    table = asttools.store.list_inputs(tmp_path)
+    assert [p.rsplit("/", 1)[-1] for p in table["path"]] == ["audio.mka"]
+    wav, sr = asttools.load_audio(tmp_path / "audio.mka")
+    assert sr == SR and len(wav) > 0.25 * SR
+
+
+def test_read_timestamps_on_a_missing_file_says_so(tmp_path):
+    with pytest.raises(asttools.ASTToolsError, match=r"nope\.parquet: no such file"):
+        asttools.read_timestamps(tmp_path / "nope.parquet")
