@@ -46,6 +46,7 @@ from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterEr
 __all__ = [
     "AUDIO_EXTENSIONS",
     "AV_SYNC_TOLERANCE_S",
+    "LOW_RATE_HZ",
     "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
@@ -105,6 +106,10 @@ SILENCE_RMS_DBFS = -90.0
 non-zero sample. RMS is taken as ``sqrt(mean(x**2))`` over all samples (and channels), so a
 full-scale sine measures -3.01 dBFS (AES17 would call it 0).
 """
+
+#: Below this native sample rate (Hz) a file gets a warning naming its rate: telephone
+#: speech is 8 kHz; a rate of a few Hz is a broken or mislabelled header.
+LOW_RATE_HZ = 4000
 
 AV_SYNC_TOLERANCE_S = 0.1
 """The least difference, in seconds, between where the audio ends and where the video ends
@@ -290,6 +295,7 @@ def load_audio(
 
     name, head = _check_file(path)
     data, native_sr, n_total = _decode(name, head, offset=offset, duration=duration)
+    _warn_if_low_rate(name, native_sr, stacklevel=3)
 
     if data.shape[1] == 0:
         if n_total and offset > 0:
@@ -685,6 +691,8 @@ class AudioStream:
                     raise AudioError(self.name, f"contains NaN or Inf samples (after "
                                                 f"{self.n_samples / self.sr:.1f} s)",
                                      status="decode_error")
+                if self.n_samples == 0 and resampler is None:
+                    _warn_if_low_rate(self.name, rate, stacklevel=4)
                 mono = (data[self._channel] if self._channel is not None
                         else data.mean(axis=0, dtype=np.float32))
                 if rate != self.sr and resampler is None:
@@ -1462,6 +1470,17 @@ def _peak_and_rms(wav: np.ndarray) -> tuple[float, float]:
 
 def _dbfs(level: float) -> float:
     return 20.0 * math.log10(level) if level > 0 else -math.inf
+
+
+def _warn_if_low_rate(name: str, rate: int, *, stacklevel: int) -> None:
+    """Warn that a file's own sample rate is below :data:`LOW_RATE_HZ`: its samples are
+    taken at their stated rate, however unlikely (a 1 Hz WAV of 1000 samples is 1000 s)."""
+    if rate < LOW_RATE_HZ:
+        warnings.warn(
+            f"{name}: its sample rate is {rate} Hz, far below {LOW_RATE_HZ} Hz (AST hears "
+            f"16 kHz audio): its samples are taken as "
+            f"{rate} per second and resampled; check the file's header if that is wrong",
+            ASTToolsWarning, stacklevel=stacklevel + 1)
 
 
 def _warn_if_unusual(name: str, sr: int, peak: float, rms: float, *, n_samples: int,

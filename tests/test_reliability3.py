@@ -185,3 +185,51 @@ def test_mka_files_are_found_when_walking_a_folder(tmp_path):
 def test_read_timestamps_on_a_missing_file_says_so(tmp_path):
     with pytest.raises(asttools.ASTToolsError, match=r"nope\.parquet: no such file"):
         asttools.read_timestamps(tmp_path / "nope.parquet")
+
+
+# --------------------------------------------------------------------------- case 8
+
+
+def test_a_file_at_a_few_hertz_warns_with_its_rate(tmp_path):
+    path = tmp_path / "one hertz.wav"
+    sf.write(path, np.random.default_rng(0).uniform(-0.5, 0.5, 1000), 1)
+    with pytest.warns(asttools.ASTToolsWarning, match=r"its sample rate is 1 Hz, far below"):
+        wav, sr = asttools.load_audio(path)
+    assert len(wav) == 1000 * SR  # taken at its stated rate, as warned
+    with pytest.warns(asttools.ASTToolsWarning, match=r"sample rate is 1 Hz"), \
+            asttools.audio.stream_audio(path) as blocks:
+        assert sum(len(b) for b in blocks) == 1000 * SR
+
+
+def _hear_model():
+    from asttools import hear
+
+    return hear, hear.load_model("tiny-random")
+
+
+@pytest.mark.parametrize("dtype, match", [
+    ("int16", "got torch.int16; divide by 32768 first"),
+    ("bool", "got torch.bool"),
+    ("complex64", "got torch.complex64"),
+])
+def test_hear_refuses_samples_that_are_not_float(dtype, match):
+    import torch
+
+    hear, model = _hear_model()
+    audio = torch.zeros((1, 16000), dtype=getattr(torch, dtype))
+    for fn in (hear.get_scene_embeddings, hear.get_timestamp_embeddings):
+        with pytest.raises(ParameterError, match=match):
+            fn(audio, model)
+
+
+def test_hear_timestamps_need_one_step_of_audio():
+    import torch
+
+    hear, model = _hear_model()
+    for n in (1, 100, 1400):
+        with pytest.raises(ParameterError, match=f"has {n} samples per sound; .* at least "
+                                                 "1401"):
+            hear.get_timestamp_embeddings(torch.zeros((2, n)), model)
+    emb, ms = hear.get_timestamp_embeddings(torch.full((2, 1401), 0.1), model)
+    assert emb.shape == (2, 1, model.timestamp_embedding_size)
+    assert ms.tolist() == [[87.5], [87.5]]
