@@ -226,10 +226,10 @@ def _frame_rate(text: str) -> float | str:
 
 
 _frame_rate.__name__ = "frame rate"
-_WORKERS_HELP = ("decoders working ahead of the model: N threads, or 'auto': the CPUs the "
-                 "model leaves free, as processes when more than one (on a GPU machine all "
-                 "usable CPUs but one, at most 32; on a CPU-only machine usually 1) "
-                 "(default 1)")
+_WORKERS_HELP = ("decoders working ahead of the model: N worker processes (a decoder that "
+                 "crashes costs its file alone; 0: decode in this process), or 'auto': the "
+                 "CPUs the model leaves free (on a GPU machine all usable CPUs but one, at "
+                 "most 32; on a CPU-only machine usually 1) (default 1)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

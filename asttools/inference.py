@@ -704,7 +704,7 @@ def iter_embed(
     """Stream results input by input; windows of different inputs share batches.
 
     The streaming pass under :func:`embed` and :func:`asttools.extract`: inputs are
-    decoded ahead of the model in ``workers`` threads (or processes, for ``"auto"``),
+    decoded ahead of the model in ``workers`` worker processes (files; arrays here),
     cut into windows, batched across
     inputs, and each input is yielded as soon as its last window has run, in input order.
 
@@ -964,11 +964,12 @@ def embed(
     channel : int, optional
         Use this channel of multi-channel files instead of the mean of channels.
     workers : int or "auto", default 1
-        Background threads that decode and resample ahead of the model (0: none).
-        ``"auto"``: as many as the CPUs left over by the model, in worker processes when
-        that is more than one (:func:`asttools.concurrency.resolve_workers`: on a GPU
-        machine, all usable CPUs but one; on a CPU-only one usually 1, since the model
-        needs the cores).
+        Worker processes that decode and resample files ahead of the model; a decoder
+        that crashes its process (native code) costs that file alone, a
+        ``decode_error``. ``0``: decode in this thread, without that isolation.
+        ``"auto"``: as many as the CPUs left over by the model
+        (:func:`asttools.concurrency.resolve_workers`: on a GPU machine, all usable CPUs
+        but one; on a CPU-only one usually 1, since the model needs the cores).
     on_error : {"warn", "raise", "ignore"}, default "warn"
         An input that fails to load is recorded in ``errors`` and the rest go on;
         ``"warn"`` also issues one warning listing the failures, ``"raise"`` raises the

@@ -184,11 +184,11 @@ def extract(
     batch_size : int, default 8
         Windows per forward pass.
     workers : int or "auto", default 1
-        Background threads that hash, decode and resample ahead of the model.
-        ``"auto"``: as many as the CPUs left over by the model
-        (:func:`asttools.concurrency.auto_workers`: on a GPU machine all usable CPUs but
-        one, at most 32; on a CPU-only machine usually 1), decoding in worker processes
-        when that is more than one (threads stop scaling at about 3 for mp4 files).
+        Threads that hash, and worker processes that decode and resample, ahead of the
+        model (a decoder that crashes its process costs that file alone; ``0`` decodes in
+        this process, without that isolation). ``"auto"``: as many as the CPUs left over
+        by the model (:func:`asttools.concurrency.auto_workers`: on a GPU machine all
+        usable CPUs but one, at most 32; on a CPU-only machine usually 1).
     rehash : bool, default False
         Re-read and hash every file; by default a file whose size and modification time
         match the stored row is taken to be unchanged.
