@@ -61,6 +61,7 @@ __all__ = [
     "check_sample_rate",
     "check_waveform",
     "is_silent",
+    "length_mismatch",
     "load_audio",
     "probe_media",
     "resample",
@@ -1030,6 +1031,36 @@ def av_mismatch(
     )
 
 
+def length_mismatch(info: MediaInfo, decoded_s: float) -> str | None:
+    """Say how the decoded length of a file's audio differs from what its headers declare
+    (``info.audio_duration_s``), beyond 0.1 s or three codec frames; None when it does
+    not, or nothing is declared.
+
+    Shorter is a truncated file (a cut download, a copy still being written); longer is a
+    chained Ogg or concatenated stream whose header describes its first part.
+
+    Examples
+    --------
+    >>> info = MediaInfo(path="a.webm", has_audio=True, has_video=False, audio_offset_s=0.0,
+    ...                  audio_duration_s=20.0, audio_sample_rate=48000)
+    >>> length_mismatch(info, 9.85)
+    'truncated: the header declares 20.000 s of audio, 9.850 s were decoded'
+    >>> length_mismatch(info, 19.98) is None
+    True
+    """
+    declared = info.audio_duration_s
+    if declared is None or not math.isfinite(declared) or declared <= 0:
+        return None
+    frames = 3 * _CODEC_FRAME / info.audio_sample_rate if info.audio_sample_rate else 0.0
+    if abs(decoded_s - declared) <= max(AV_SYNC_TOLERANCE_S, frames):
+        return None
+    if decoded_s < declared:
+        return (f"truncated: the header declares {declared:.3f} s of audio, {decoded_s:.3f} s "
+                "were decoded")
+    return (f"longer than declared: the header declares {declared:.3f} s of audio, "
+            f"{decoded_s:.3f} s were decoded (a chained or concatenated stream?)")
+
+
 # ----------------------------------------------------------------------------------------
 # Argument and file checks
 
@@ -1265,6 +1296,7 @@ def _decode_av(
         audio = [s for s in streams if s.type == "audio"]
         if not audio:
             raise _NoAudioStream(_stream_types(streams))
+        found, index = _stream_types(streams), audio[0].index  # not after closing: a segfault
         chunks: list[np.ndarray] = []
         rate = layout = None
         got = 0
@@ -1291,6 +1323,9 @@ def _decode_av(
         except (av.FFmpegError, OSError, ValueError, EOFError) as e:
             message = getattr(e, "strerror", None) or str(e)
             raise _DecodeFailure("PyAV", message, recognised=True) from None
+    if rate is None and offset == 0 and not _has_packets(name, index):
+        # an audio track without a single packet (Matroska keeps one; MP4 drops it)
+        raise _NoAudioStream(f"{found}; its audio track holds no packets")
     if rate is None:  # no frames at all
         rate = audio[0].codec_context.sample_rate or SAMPLE_RATE
         channels = getattr(audio[0].codec_context.layout, "nb_channels", 0) or 1
@@ -1300,6 +1335,16 @@ def _decode_av(
     n_total = data.shape[1] if reached_end else None
     data = data[:, start : None if count is None else start + count]
     return np.ascontiguousarray(data), int(rate), n_total
+
+
+def _has_packets(name: str, index: int) -> bool:
+    """Whether stream ``index`` of a file holds any packet with data."""
+    try:
+        with av.open(name) as container:
+            stream = next(st for st in container.streams if st.index == index)
+            return any(packet.size for packet in container.demux(stream))
+    except (av.FFmpegError, OSError, ValueError, EOFError, StopIteration):
+        return True  # unreadable: leave it to the decode error
 
 
 def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:

@@ -36,6 +36,7 @@ from .audio import (
     check_sample_rate,
     check_waveform,
     is_silent,
+    length_mismatch,
     resample,
 )
 from .concurrency import check_workers, crash_reason, prefetch, resolve_workers
@@ -50,7 +51,7 @@ from .constants import (
 )
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import check_windows, fbank, window_bounds
-from .inputs import absolute_path, list_inputs
+from .inputs import absolute_path, list_inputs, printable_path
 from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
 from .sources import STREAM_S, Source, decode_file, file_media, load_file
@@ -339,8 +340,13 @@ def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> Non
         media["audio_status"] = "silent"
     if it.segment is None:  # the whole track was decoded: its true length
         media["audio_duration_s"] = n_samples / SAMPLE_RATE
-        if source.info is not None:
-            media["av_warning"] = av_mismatch(source.info, n_samples / SAMPLE_RATE)
+        if source.info is not None:  # what differs from the headers, said and recorded
+            notes = [length_mismatch(source.info, n_samples / SAMPLE_RATE),
+                     av_mismatch(source.info, n_samples / SAMPLE_RATE)]
+            media["av_warning"] = "; ".join(n for n in notes if n) or None
+            if notes[0] is not None:
+                warnings.warn(f"{printable_path(it.name)}: {notes[0]}", ASTToolsWarning,
+                              stacklevel=2)
 
 
 def _segment_bounds(segment: tuple[float, float], offset_s: float, first: int, n: int,
