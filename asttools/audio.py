@@ -46,6 +46,7 @@ from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterEr
 __all__ = [
     "AUDIO_EXTENSIONS",
     "AV_SYNC_TOLERANCE_S",
+    "LOW_RATE_HZ",
     "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
@@ -61,6 +62,7 @@ __all__ = [
     "check_sample_rate",
     "check_waveform",
     "is_silent",
+    "length_mismatch",
     "load_audio",
     "probe_media",
     "resample",
@@ -69,7 +71,7 @@ __all__ = [
 
 AUDIO_EXTENSIONS = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
-    ".aiff", ".aif", ".au", ".m4a", ".aac",
+    ".aiff", ".aif", ".au", ".m4a", ".aac", ".mka",
 )  # fmt: skip
 """File extensions (lower case) of the audio formats :func:`load_audio` reads."""
 
@@ -107,6 +109,10 @@ non-zero sample. RMS is taken as ``sqrt(mean(x**2))`` over all samples (and chan
 full-scale sine measures -3.01 dBFS (AES17 would call it 0).
 """
 
+#: Below this native sample rate (Hz) a file gets a warning naming its rate: telephone
+#: speech is 8 kHz; a rate of a few Hz is a broken or mislabelled header.
+LOW_RATE_HZ = 4000
+
 AV_SYNC_TOLERANCE_S = 0.1
 """The least difference, in seconds, between where the audio ends and where the video ends
 on the video's timeline that :func:`av_mismatch` reports.
@@ -129,7 +135,7 @@ _CODEC_FRAME = 1024
 # Samples squared and summed at a time in float64 (bounded memory for long waveforms).
 _LEVEL_CHUNK = 1 << 18
 # Formats that go straight to PyAV: libsndfile cannot read them, or not to the end (MP3).
-_AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3"))
+_AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3", ".mka"))
 # Extensions libsndfile should read; PyAV decoding one of them is a fallback worth a warning.
 _SOUNDFILE_EXTENSIONS = frozenset(AUDIO_EXTENSIONS) - _AV_EXTENSIONS
 # How the files start that soundfile or PyAV would recognise; used only to choose between
@@ -148,6 +154,7 @@ _ATTACHED_PIC = 0x0400
 # A Matroska/WebM stream's DURATION tag, "HH:MM:SS.nnnnnnnnn".
 _DURATION_TAG = re.compile(r"^\s*(\d+):([0-5]?\d):([0-5]?\d(?:\.\d*)?)\s*$")
 # PyAV sample formats (packed or planar) and the scale that maps them onto [-1, 1].
+_DATA_POINTERS = 8  # FFmpeg's AV_NUM_DATA_POINTERS: the planes an AVFrame holds inline
 _INT_SCALE = {np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31, np.dtype(np.int64): 2.0**63}
 
 
@@ -298,6 +305,7 @@ def load_audio(
     name, head = _check_file(path)
     data, native_sr, n_total = _decode(name, head, offset=offset, duration=duration,
                                        audio_stream=audio_stream)
+    _warn_if_low_rate(name, native_sr, stacklevel=3)
 
     if data.shape[1] == 0:
         if n_total and offset > 0:
@@ -704,6 +712,8 @@ class AudioStream:
                     raise AudioError(self.name, f"contains NaN or Inf samples (after "
                                                 f"{self.n_samples / self.sr:.1f} s)",
                                      status="decode_error")
+                if self.n_samples == 0 and resampler is None:
+                    _warn_if_low_rate(self.name, rate, stacklevel=4)
                 mono = (data[self._channel] if self._channel is not None
                         else data.mean(axis=0, dtype=np.float32))
                 if rate != self.sr and resampler is None:
@@ -1079,6 +1089,36 @@ def av_mismatch(
     )
 
 
+def length_mismatch(info: MediaInfo, decoded_s: float) -> str | None:
+    """Say how the decoded length of a file's audio differs from what its headers declare
+    (``info.audio_duration_s``), beyond 0.1 s or three codec frames; None when it does
+    not, or nothing is declared.
+
+    Shorter is a truncated file (a cut download, a copy still being written); longer is a
+    chained Ogg or concatenated stream whose header describes its first part.
+
+    Examples
+    --------
+    >>> info = MediaInfo(path="a.webm", has_audio=True, has_video=False, audio_offset_s=0.0,
+    ...                  audio_duration_s=20.0, audio_sample_rate=48000)
+    >>> length_mismatch(info, 9.85)
+    'truncated: the header declares 20.000 s of audio, 9.850 s were decoded'
+    >>> length_mismatch(info, 19.98) is None
+    True
+    """
+    declared = info.audio_duration_s
+    if declared is None or not math.isfinite(declared) or declared <= 0:
+        return None
+    frames = 3 * _CODEC_FRAME / info.audio_sample_rate if info.audio_sample_rate else 0.0
+    if abs(decoded_s - declared) <= max(AV_SYNC_TOLERANCE_S, frames):
+        return None
+    if decoded_s < declared:
+        return (f"truncated: the header declares {declared:.3f} s of audio, {decoded_s:.3f} s "
+                "were decoded")
+    return (f"longer than declared: the header declares {declared:.3f} s of audio, "
+            f"{decoded_s:.3f} s were decoded (a chained or concatenated stream?)")
+
+
 # ----------------------------------------------------------------------------------------
 # Argument and file checks
 
@@ -1319,6 +1359,7 @@ def _decode_av(
         if not audio:
             raise _NoAudioStream(_stream_types(streams))
         audio = [_pick_stream(name, audio, audio_stream)]
+        found, index = _stream_types(streams), audio[0].index  # not after closing: a segfault
         chunks: list[np.ndarray] = []
         rate = layout = None
         got = 0
@@ -1345,6 +1386,9 @@ def _decode_av(
         except (av.FFmpegError, OSError, ValueError, EOFError) as e:
             message = getattr(e, "strerror", None) or str(e)
             raise _DecodeFailure("PyAV", message, recognised=True) from None
+    if rate is None and offset == 0 and not _has_packets(name, index):
+        # an audio track without a single packet (Matroska keeps one; MP4 drops it)
+        raise _NoAudioStream(f"{found}; its audio track holds no packets")
     if rate is None:  # no frames at all
         rate = audio[0].codec_context.sample_rate or SAMPLE_RATE
         channels = getattr(audio[0].codec_context.layout, "nb_channels", 0) or 1
@@ -1356,8 +1400,20 @@ def _decode_av(
     return np.ascontiguousarray(data), int(rate), n_total
 
 
+def _has_packets(name: str, index: int) -> bool:
+    """Whether stream ``index`` of a file holds any packet with data."""
+    try:
+        with av.open(name) as container:
+            stream = next(st for st in container.streams if st.index == index)
+            return any(packet.size for packet in container.demux(stream))
+    except (av.FFmpegError, OSError, ValueError, EOFError, StopIteration):
+        return True  # unreadable: leave it to the decode error
+
+
 def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
     """One decoded PyAV frame as float32 in [-1, 1], shape (channels, samples)."""
+    if frame.format.is_planar and frame.layout.nb_channels >= _DATA_POINTERS:
+        return np.concatenate([_frame_to_float(f) for f in _packed(frame)], axis=1)
     a = frame.to_ndarray()
     if not frame.format.is_planar:  # packed: one row of interleaved samples
         a = a.reshape(-1, frame.layout.nb_channels).T
@@ -1366,6 +1422,20 @@ def _frame_to_float(frame: av.AudioFrame) -> np.ndarray:
     if a.dtype in _INT_SCALE:
         return (a.astype(np.float64) / _INT_SCALE[a.dtype]).astype(np.float32)
     return a.astype(np.float32, copy=False)
+
+
+def _packed(frame: av.AudioFrame) -> list[av.AudioFrame]:
+    """A planar frame of 8 or more channels as packed frames (one plane), same samples.
+
+    PyAV (18.1) counts the planes of a frame by the data pointers FFmpeg fills, and an
+    8-channel planar frame fills all :data:`_DATA_POINTERS` of them, so it counts a ninth
+    past their end and ``to_ndarray()`` reads through a stray pointer: a segfault (8-channel
+    AAC or Opus). FFmpeg's own resampler reads every channel correctly; converting only the
+    sample format leaves the values as they are (packed is the same numbers, interleaved).
+    """
+    resampler = av.AudioResampler(format=frame.format.packed.name, layout=frame.layout,
+                                  rate=frame.sample_rate)
+    return list(resampler.resample(frame)) + list(resampler.resample(None))
 
 
 # ----------------------------------------------------------------------------------------
@@ -1509,6 +1579,17 @@ def _peak_and_rms(wav: np.ndarray) -> tuple[float, float]:
 
 def _dbfs(level: float) -> float:
     return 20.0 * math.log10(level) if level > 0 else -math.inf
+
+
+def _warn_if_low_rate(name: str, rate: int, *, stacklevel: int) -> None:
+    """Warn that a file's own sample rate is below :data:`LOW_RATE_HZ`: its samples are
+    taken at their stated rate, however unlikely (a 1 Hz WAV of 1000 samples is 1000 s)."""
+    if rate < LOW_RATE_HZ:
+        warnings.warn(
+            f"{name}: its sample rate is {rate} Hz, far below {LOW_RATE_HZ} Hz (AST hears "
+            f"16 kHz audio): its samples are taken as "
+            f"{rate} per second and resampled; check the file's header if that is wrong",
+            ASTToolsWarning, stacklevel=stacklevel + 1)
 
 
 def _warn_if_unusual(name: str, sr: int, peak: float, rms: float, *, n_samples: int,

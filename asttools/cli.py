@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import re
 import signal
@@ -30,6 +31,7 @@ from .constants import (
     ENGINES,
     FLUSH_ITEMS,
     FRAME_SHIFT_S,
+    MAX_FRAME_RATE,
     MAX_LENGTH,
     PRECISIONS,
     STORE_POOLINGS,
@@ -216,10 +218,28 @@ def _workers(text: str) -> int | str:
 
 
 _workers.__name__ = "integer >= 0 or 'auto'"
-_WORKERS_HELP = ("decoders working ahead of the model: N threads, or 'auto': the CPUs the "
-                 "model leaves free, as processes when more than one (on a GPU machine all "
-                 "usable CPUs but one, at most 32; on a CPU-only machine usually 1) "
-                 "(default 1)")
+
+
+def _frame_rate(text: str) -> float | str:
+    """``--frame-rate``: frames per second above 0, at most MAX_FRAME_RATE, or 'video'."""
+    if text.strip().lower() == "video":
+        return "video"
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_FRAME_RATE:  # also refuses nan
+        raise argparse.ArgumentTypeError(
+            f"must be frames per second above 0 and at most {MAX_FRAME_RATE:g}, or "
+            f"'video', got {text!r}")
+    return value
+
+
+_frame_rate.__name__ = "frame rate"
+_WORKERS_HELP = ("decoders working ahead of the model: N worker processes (a decoder that "
+                 "crashes costs its file alone; 0: decode in this process), or 'auto': the "
+                 "CPUs the model leaves free (on a GPU machine all usable CPUs but one, at "
+                 "most 32; on a CPU-only machine usually 1) (default 1)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -347,7 +367,7 @@ def _add_timestamps(sub) -> None:
     p.add_argument("--hop", type=float, default=None, metavar="SECONDS",
                    help="seconds between window starts, a multiple of 0.1 up to 10.1 "
                         "(default 5.1: every step from the middle half of a window)")
-    p.add_argument("--frame-rate", default=None, metavar="FPS",
+    p.add_argument("--frame-rate", type=_frame_rate, default=None, metavar="FPS",
                    help="pool onto video frames at this rate, or 'video' for each clip's "
                         "own frame rate (default: the 0.1 s steps)")
     p.add_argument("--frames-per-vector", type=_int_at_least(1), default=1, metavar="N",
@@ -708,12 +728,6 @@ def _timestamps(args) -> int:
     if args.out.suffix.lower() != ".parquet":
         raise ParameterError(f"--out {args.out}: use a .parquet file name")
     rate = args.frame_rate
-    if rate is not None and rate != "video":
-        try:
-            rate = float(rate)
-        except ValueError:
-            raise ParameterError(f"--frame-rate must be a number of frames per second or "
-                                 f"'video', got {rate!r}") from None
     inputs = _inputs(args)
     model = asttools.load_model(args.model, device=args.device)
     _banner(asttools.model_info(model))

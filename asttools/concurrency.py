@@ -35,7 +35,8 @@ import sys
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -46,6 +47,7 @@ __all__ = [
     "WORKERS_AUTO",
     "auto_workers",
     "check_workers",
+    "crash_reason",
     "prefetch",
     "resolve_workers",
     "usable_cpus",
@@ -167,6 +169,7 @@ def prefetch(
     name: str = "asttools",
     processes: bool = False,
     argument: Callable[[T], Any] | None = None,
+    crashed: Callable[[int | None], R] | None = None,
 ) -> Iterator[tuple[T, R]]:
     """Yield ``(item, func(item))`` in input order, computing up to ``ahead`` items early.
 
@@ -193,7 +196,15 @@ def prefetch(
         caller, through the caller's filters, when the item's turn comes.
     argument : callable, optional
         What ``func`` is called with for an item (default: the item itself); with
-        ``processes``, send only what the worker needs.
+        ``processes``, send only what the worker needs, or None for an item the workers
+        have nothing to do for (its result is then None, and no process starts for it).
+    crashed : callable, optional
+        With ``processes``: a worker process that dies (a crash in native code: a
+        segfault, an abort) breaks the pool, and every item then in flight runs again
+        alone in a fresh process, in input order; an item whose process dies there gets
+        ``crashed(exitcode)`` as its result (see :func:`crash_reason`), and the pool
+        starts again for the items after it. Without ``crashed``, the pool's
+        ``BrokenProcessPool`` is raised.
 
     Yields
     ------
@@ -210,7 +221,8 @@ def prefetch(
             yield item, func(arg(item))
         return
     if processes:
-        yield from _prefetch_processes(func, items, workers=workers, ahead=ahead, arg=arg)
+        yield from _prefetch_processes(func, items, workers=workers, ahead=ahead, arg=arg,
+                                       crashed=crashed)
         return
 
     depth = max(ahead if ahead is not None else 2 * workers, 2)
@@ -226,25 +238,147 @@ def prefetch(
             yield it, value
 
 
-def _prefetch_processes(func, items, *, workers: int, ahead: int | None, arg):
+def _prefetch_processes(func, items, *, workers: int, ahead: int | None, arg, crashed):
     depth = max(ahead if ahead is not None else 2 * workers, 2)
     source = iter(items)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(),
-                               initializer=_ignore_sigint)
+    pool, solo = _Pool(workers), _Solo()
+    window: deque = deque()
+
+    def submit(it) -> None:
+        a = arg(it)
+        window.append((it, a, _done((None, [])) if a is None else pool.submit(func, a)))
+
     try:
-        window = deque((it, pool.submit(_recording, func, arg(it)))
-                       for it in islice(source, depth))
+        for it in islice(source, depth):
+            submit(it)
         while window:
-            it, future = window.popleft()
-            for nxt in islice(source, 1):
-                window.append((nxt, pool.submit(_recording, func, arg(nxt))))
-            value, caught = future.result()
+            it, a, future = window.popleft()
+            try:
+                value, caught = future.result()
+            except BrokenProcessPool:
+                if crashed is None:
+                    raise
+                # A worker died (a crash in native code): every job in flight died with
+                # the pool. Each runs again alone, in a fresh process, in input order:
+                # the one that crashes there is the culprit and gets crashed(exitcode).
+                pool.reset()
+                value, caught = solo.run(func, a, crashed)
+                window = deque((i, b, f if _succeeded(f) else _done(solo.run(func, b, crashed)))
+                               for i, b, f in window)
             del future
+            for nxt in islice(source, 1):
+                submit(nxt)
             for message, category, filename, lineno, module in caught:
                 _reissue(message, category, filename, lineno, module)
             yield it, value
     finally:  # also when the caller stops early: drop what has not started
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.reset()
+        solo.close()
+
+
+class _Pool:
+    """A process pool started at its first job, and started again after a crash."""
+
+    def __init__(self, workers: int):
+        self.workers, self.pool = workers, None
+
+    def submit(self, func, argument) -> Future:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.workers,
+                                            mp_context=_process_context(),
+                                            initializer=_ignore_sigint)
+        try:
+            return self.pool.submit(_recording, func, argument)
+        except BrokenProcessPool as e:  # a job in flight crashed it: this one reruns
+            future = Future()
+            future.set_exception(e)
+            return future
+
+    def reset(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def _done(value) -> Future:
+    future = Future()
+    future.set_result(value)
+    return future
+
+
+def _succeeded(future: Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+class _Solo:
+    """One worker process, jobs one at a time, started again after it dies: where the
+    jobs in flight when a pool broke run again, so that a crash is pinned on its job."""
+
+    def __init__(self):
+        self.process = self.conn = None
+
+    def run(self, func, argument, crashed):
+        """``_recording(func, argument)`` in the worker: its value, the exception ``func``
+        raised (raised here), or ``(crashed(exitcode), [])`` if the process died."""
+        if self.process is None:
+            ctx = _process_context()
+            self.conn, child = ctx.Pipe()
+            self.process = ctx.Process(target=_solo_main, args=(child,), daemon=True)
+            self.process.start()
+            child.close()
+        try:
+            self.conn.send((func, argument))
+            outcome = self.conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError):  # it died on this job
+            self.process.join()
+            code = self.process.exitcode
+            self.close()
+            return crashed(code), []
+        ok, payload = outcome
+        if not ok:
+            raise payload
+        return payload
+
+    def close(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+            self.conn.close()
+            self.process = self.conn = None
+
+
+def _solo_main(conn) -> None:
+    _ignore_sigint()
+    while True:
+        try:
+            func, argument = conn.recv()
+        except EOFError:
+            return
+        try:
+            outcome = (True, _recording(func, argument))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+            outcome = (False, e)
+        conn.send(outcome)
+
+
+def crash_reason(exitcode: int | None) -> str:
+    """How a worker process ended that died without an answer, in words: ``"killed by
+    SIGSEGV"`` for a negative exit code (a signal), else ``"exit code N"``.
+
+    Examples
+    --------
+    >>> crash_reason(-11)
+    'killed by SIGSEGV'
+    >>> crash_reason(3)
+    'exit code 3'
+    """
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
 
 
 def _reissue(message: str, category, filename: str, lineno: int, module: str | None) -> None:

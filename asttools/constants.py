@@ -35,6 +35,7 @@ __all__ = [
     "FRAME_SHIFT",
     "FRAME_SHIFT_S",
     "FREQUENCY_STRIDE",
+    "MAX_FRAME_RATE",
     "MAX_LENGTH",
     "N_CLASSES",
     "NUM_MEL_BINS",
@@ -76,6 +77,11 @@ N_CLASSES = 527
 #: AudioSet normalisation statistics of the fbank, as the AST checkpoints were trained.
 AUDIOSET_MEAN = -4.2677393
 AUDIOSET_STD = 4.5689974
+
+#: The fastest frame rate timestamps are pooled onto (frames per second). A high-speed
+#: camera films at up to about 1,000 fps; a rate beyond it is a mistake (``1e9`` asks for a
+#: billion vectors per second of audio, and runs out of memory), refused before any work.
+MAX_FRAME_RATE = 1000.0
 
 #: Poolings of the token sequence: [CLS]; the distillation token; the mean of the two
 #: (transformers' ``pooler_output``, what the classifier sees); the mean of the patch

@@ -27,6 +27,7 @@ the model's device, and are returned float32 on the device of ``audio``.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -36,7 +37,7 @@ from .constants import SAMPLE_RATE
 from .errors import ParameterError
 from .inference import check_layer, embed
 from .model import load_model as load_ast
-from .timestamps import DEFAULT_HOP_S, check_hop, timestamp_embeddings
+from .timestamps import DEFAULT_HOP_S, check_hop, column_times, timestamp_embeddings
 
 __all__ = [
     "HEARModel",
@@ -117,6 +118,11 @@ def _rows(audio, model: HEARModel) -> list[tuple[np.ndarray, int]]:
         shape = tuple(audio.shape) if hasattr(audio, "shape") else type(audio).__name__
         raise ParameterError(f"audio must be a torch tensor of shape (n_sounds, n_samples) "
                              f"at {SAMPLE_RATE} Hz, got {shape}")
+    if not audio.is_floating_point():  # HEAR's audio is float in [-1, 1]
+        hint = (f"; divide by {2 ** (audio.element_size() * 8 - 1)} first"
+                if audio.dtype in (torch.int16, torch.int32, torch.int64) else "")
+        raise ParameterError(f"audio must be a floating-point tensor of samples in [-1, 1] "
+                             f"(HEAR's API), got {audio.dtype}{hint}")
     x = audio.detach().to("cpu", torch.float32).numpy()
     return [(row, SAMPLE_RATE) for row in x]
 
@@ -138,7 +144,8 @@ def get_scene_embeddings(audio: torch.Tensor, model: HEARModel) -> torch.Tensor:
     Raises
     ------
     ParameterError
-        ``audio`` is not a 2-D tensor, or ``model`` not a :class:`HEARModel`.
+        ``audio`` is not a 2-D floating-point tensor (int16, bool or complex samples are
+        refused, not reinterpreted), or ``model`` not a :class:`HEARModel`.
     """
     rows = _rows(audio, model)
     if not rows:
@@ -168,10 +175,18 @@ def get_timestamp_embeddings(audio: torch.Tensor,
     Raises
     ------
     ParameterError
-        ``audio`` is not a 2-D tensor, or ``model`` not a :class:`HEARModel`.
+        ``audio`` is not a 2-D floating-point tensor, or shorter than one step (1401
+        samples: T would be 0), or ``model`` not a :class:`HEARModel`.
     """
     rows = _rows(audio, model)
     d = model.timestamp_embedding_size
+    first = float(column_times(model.ast.config)[0])  # 0.0875 s for AST
+    least = math.floor(first * SAMPLE_RATE) + 1  # a step's centre inside the audio
+    if rows and audio.shape[1] < least:
+        raise ParameterError(
+            f"audio has {audio.shape[1]} samples per sound; a timestamp embedding needs at "
+            f"least {least} (more than {first * 1000:g} ms at {SAMPLE_RATE} Hz, the centre "
+            "of the first step): pad the sounds")
     if not rows:
         return (torch.zeros((0, 0, d), device=audio.device),
                 torch.zeros((0, 0), device=audio.device))

@@ -37,9 +37,10 @@ from .audio import (
     check_sample_rate,
     check_waveform,
     is_silent,
+    length_mismatch,
     resample,
 )
-from .concurrency import check_workers, prefetch, resolve_workers
+from .concurrency import check_workers, crash_reason, prefetch, resolve_workers
 from .constants import (
     FRAME_SHIFT,
     INPUT_COLUMNS,
@@ -50,7 +51,7 @@ from .constants import (
 )
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import check_windows, fbank, window_bounds
-from .inputs import Item, absolute_path, item_of, list_inputs
+from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
 from .model import check_precision, load_model, model_info, precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
 from .segments import SegmentPlan, pool_segment, segment_windows
@@ -292,16 +293,21 @@ def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> Non
         media["audio_status"] = "silent"
     if it.segment is None:  # the whole track was decoded: its true length
         media["audio_duration_s"] = n_samples / SAMPLE_RATE
-        if source.info is not None:
-            media["av_warning"] = av_mismatch(source.info, n_samples / SAMPLE_RATE)
+        if source.info is not None:  # what differs from the headers, said and recorded
+            notes = [length_mismatch(source.info, n_samples / SAMPLE_RATE),
+                     av_mismatch(source.info, n_samples / SAMPLE_RATE)]
+            media["av_warning"] = "; ".join(n for n in notes if n) or None
+            if notes[0] is not None:
+                warnings.warn(f"{printable_path(it.name)}: {notes[0]}", ASTToolsWarning,
+                              stacklevel=2)
 
 
 def _loaded(items: Iterable[Item], channel: int | None, workers: int,
             win: int = round(WINDOW_S * SAMPLE_RATE), *,
-            processes: bool = False,
             audio_stream: int | None = None) -> Iterator[tuple[Item, Any]]:
-    """Yield (item, Source or ItemError), decoding up to 2*workers items ahead, in
-    ``workers`` threads or (``processes``) worker processes."""
+    """Yield (item, Source or ItemError), decoding up to 2*workers items ahead: files in
+    ``workers`` worker processes (so that a crash in native code costs one file), or in
+    the caller's thread for ``workers=0``."""
 
     def job(it: Item) -> Source | ItemError:
         media, info = media_of(it, audio_stream)
@@ -310,7 +316,7 @@ def _loaded(items: Iterable[Item], channel: int | None, workers: int,
         except AudioError as err:  # a video without audio keeps its duration and rate
             return ItemError(it, err.reason, err.status, media=dict(media))
 
-    if not processes or workers <= 0:
+    if workers <= 0:
         return prefetch(job, items, workers=workers, name="asttools-load")
     return _loaded_in_processes(items, channel, workers, win, job, audio_stream)
 
@@ -319,14 +325,15 @@ def _loaded_in_processes(items, channel, workers, win, job, audio_stream=None):
     """Files decode in worker processes (:func:`asttools.sources.decode_file`, in a module
     without torch; only path, segment and channel are sent, the 16 kHz waveform comes
     back); arrays, and files long enough to be read as a stream, are handled here, in
-    input order."""
+    input order. A decoder that crashes its process (native code: FFmpeg, libsndfile)
+    costs that file alone, as a ``decode_error``: the pool starts again for the rest."""
 
     def request(it: Item):
         return None if it.sr is not None else (it.source, it.segment, channel, win,
                                                 audio_stream)
 
     for it, done in prefetch(decode_file, items, workers=workers, processes=True,
-                             argument=request, name="asttools-load"):
+                             argument=request, name="asttools-load", crashed=_crashed):
         if done is None or done[0] == "stream":
             yield it, job(it)
         elif done[0] == "error":
@@ -334,6 +341,10 @@ def _loaded_in_processes(items, channel, workers, win, job, audio_stream=None):
         else:
             yield it, done[1]
 
+
+def _crashed(exitcode: int | None) -> tuple:
+    return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
+                     "fault in native code such as FFmpeg or libsndfile)", "decode_error", {})
 
 
 # --------------------------------------------------------------------------- streaming
@@ -580,14 +591,13 @@ def iter_windows(
     """
     kw = {} if max_length is None else {"max_length": max_length}
     win, hop = check_windows(window_s, hop_s, time_stride=time_stride, warn=False, **kw)
-    n_workers, processes = resolve_workers(workers, device=device)
+    n_workers, _ = resolve_workers(workers, device=device)
 
     def bounds_of(n_samples: int) -> list[tuple[int, int]]:
         return window_bounds(n_samples, window_s=window_s, hop_s=hop_s, **kw)
 
     warned_streams = False
-    for it, source in _loaded(items, channel, n_workers, win, processes=processes,
-                              audio_stream=audio_stream):
+    for it, source in _loaded(items, channel, n_workers, win, audio_stream=audio_stream):
         media = source.media if isinstance(source, Source) else source.media
         if not warned_streams and (media.get("n_audio_streams") or 0) > 1:
             warned_streams = True  # once per run; n_audio_streams is recorded per input
@@ -675,7 +685,7 @@ def iter_embed(
     """Stream results input by input; windows of different inputs share batches.
 
     The streaming pass under :func:`embed` and :func:`asttools.extract`: inputs are
-    decoded ahead of the model in ``workers`` threads (or processes, for ``"auto"``),
+    decoded ahead of the model in ``workers`` worker processes (files; arrays here),
     cut into windows, batched across
     inputs, and each input is yielded as soon as its last window has run, in input order.
 
@@ -954,11 +964,12 @@ def embed(
     channel : int, optional
         Use this channel of multi-channel files instead of the mean of channels.
     workers : int or "auto", default 1
-        Background threads that decode and resample ahead of the model (0: none).
-        ``"auto"``: as many as the CPUs left over by the model, in worker processes when
-        that is more than one (:func:`asttools.concurrency.resolve_workers`: on a GPU
-        machine, all usable CPUs but one; on a CPU-only one usually 1, since the model
-        needs the cores).
+        Worker processes that decode and resample files ahead of the model; a decoder
+        that crashes its process (native code) costs that file alone, a
+        ``decode_error``. ``0``: decode in this thread, without that isolation.
+        ``"auto"``: as many as the CPUs left over by the model
+        (:func:`asttools.concurrency.resolve_workers`: on a GPU machine, all usable CPUs
+        but one; on a CPU-only one usually 1, since the model needs the cores).
     on_error : {"warn", "raise", "ignore"}, default "warn"
         An input that fails to load is recorded in ``errors`` and the rest go on;
         ``"warn"`` also issues one warning listing the failures, ``"raise"`` raises the

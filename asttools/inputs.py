@@ -173,7 +173,8 @@ def _walk(root: Path, exts: frozenset[str]) -> list[_Entry]:
 
 
 def _read_manifest(csv: Path, *, id_column: str | None) -> list[_Entry]:
-    table = read_csv(csv, what="manifest", dtype={"path": object})
+    table = read_csv(csv, what="manifest", dtype={"path": object},
+                     text_columns=("id",) if id_column is None else ("id", id_column))
     entries = _from_frame(table, base=csv.resolve().parent, what=printable_path(csv),
                           id_column=id_column)
     if not entries:
@@ -183,7 +184,8 @@ def _read_manifest(csv: Path, *, id_column: str | None) -> list[_Entry]:
 
 
 def read_csv(path: str | os.PathLike, *, what: str = "manifest",
-             path_column: str = "path", **kwargs) -> pd.DataFrame:
+             path_column: str = "path", text_columns: tuple[str, ...] = (),
+             **kwargs) -> pd.DataFrame:
     """Read a manifest CSV as pandas does, with file names in any encoding.
 
     The ``path_column`` may hold file names that are not UTF-8 (read with surrogate
@@ -196,6 +198,10 @@ def read_csv(path: str | os.PathLike, *, what: str = "manifest",
         How messages call the file ("ESC-50 metadata", ...).
     path_column : str, default "path"
         The column of file names.
+    text_columns : tuple of str, optional
+        Columns read as the text they hold, cell for cell: ids (``007`` stays ``007``,
+        ``1e3`` stays ``1e3``, ``NA`` and ``null`` are ids); an empty cell is ``""``.
+        Other columns are read as pandas reads them.
     **kwargs
         Passed to :func:`pandas.read_csv` (``dtype``, ``keep_default_na``, ...).
 
@@ -213,6 +219,8 @@ def read_csv(path: str | os.PathLike, *, what: str = "manifest",
     """
     name = printable_path(path)
     try:  # a path that is not UTF-8 comes in as os.fsdecode gives it
+        if text_columns:
+            kwargs = _as_text(path, text_columns, kwargs)
         table = pd.read_csv(path, encoding_errors="surrogateescape", **kwargs)
     except pd.errors.EmptyDataError as err:
         raise ParameterError(f"{name}: {what} is empty") from err
@@ -227,6 +235,26 @@ def read_csv(path: str | os.PathLike, *, what: str = "manifest",
     if problem:
         raise ParameterError(problem)
     return table
+
+
+#: What pandas.read_csv reads as missing by default (its ``STR_NA_VALUES``).
+_PANDAS_NA = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+
+
+def _as_text(path, text_columns: tuple[str, ...], kwargs: dict) -> dict:
+    """``read_csv`` options that read ``text_columns`` verbatim, the rest as pandas does
+    (its NA markers in them only: ``keep_default_na`` is per file, ``na_values`` per
+    column)."""
+    header = [str(c) for c in pd.read_csv(path, nrows=0,
+                                          encoding_errors="surrogateescape").columns]
+    text = [c for c in header if c.strip() in text_columns]
+    if not text:
+        return kwargs
+    dtype = kwargs.get("dtype")
+    dtype = {**({} if not isinstance(dtype, dict) else dtype), **dict.fromkeys(text, str)}
+    return {**kwargs, "dtype": dtype, "keep_default_na": False,
+            "na_values": {c: list(_PANDAS_NA) for c in header if c not in text}}
 
 
 def _not_utf8(table: pd.DataFrame, name: str, what: str, path_column: str) -> str | None:

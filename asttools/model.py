@@ -82,7 +82,8 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     Raises
     ------
     ParameterError
-        For an unknown name, or ``"cuda"`` on a machine without CUDA.
+        For an unknown name, ``"cuda"`` on a machine without CUDA, or ``"mps"`` on one
+        without MPS.
     """
     if device is None or device == "auto":
         if torch.cuda.is_available():
@@ -97,6 +98,11 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
         raise ParameterError(f"device={device!r} is not a device; use one of {DEVICES}") from err
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ParameterError(f"device={device!r} asked for CUDA, but torch sees no CUDA device")
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ParameterError(f"device={device!r} asked for MPS (Apple silicon), but torch "
+                                 "has no MPS device here; use 'cpu', 'cuda' or 'auto'")
     return dev
 
 

@@ -88,7 +88,11 @@ def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | 
         if opened.duration_s is not None and opened.duration_s > STREAM_S:
             if stream:
                 return Source(opened, 0, media, info)
-            opened.close()
+            blocks = iter(opened)  # its first block in the worker: a decoder that crashes
+            try:  # its process does so here, costing this file alone
+                next(blocks, None)
+            finally:
+                blocks.close()
             return None
         opened.close()
     wav, _ = load_audio(path, sr=SAMPLE_RATE, channel=channel, audio_stream=audio_stream)

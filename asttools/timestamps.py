@@ -38,6 +38,7 @@ from .audio import check_waveform, is_silent, load_audio, resample
 from .constants import (
     BATCH_SIZE,
     FRAME_SHIFT,
+    MAX_FRAME_RATE,
     SAMPLE_RATE,
 )
 from .errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError, VideoError
@@ -70,6 +71,7 @@ __all__ = [
     "Steps",
     "TimestampResult",
     "audio_columns",
+    "check_frame_rate",
     "check_hop",
     "column_spans",
     "column_times",
@@ -97,11 +99,42 @@ class Pooled(NamedTuple):
     n_steps: np.ndarray
 
 
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value <= 0:
-        raise ParameterError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
+def check_frame_rate(frame_rate: object, *, video: bool = False) -> float | str:
+    """A frame rate to pool onto, checked: a finite number of frames per second above 0
+    and at most :data:`~asttools.constants.MAX_FRAME_RATE` (or ``"video"`` where
+    ``video`` allows it).
+
+    Raises
+    ------
+    ParameterError
+        Naming the value, e.g. ``frame_rate must be a number of frames per second above 0
+        and at most 1000, got 1000000000.0``.
+
+    Examples
+    --------
+    >>> check_frame_rate(25)
+    25.0
+    >>> check_frame_rate(1e9)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    asttools.errors.ParameterError: frame_rate must be ... at most 1000, got 1000000000.0
+    """
+    if video and isinstance(frame_rate, str) and frame_rate == "video":
+        return frame_rate
+    if isinstance(frame_rate, bool) or not isinstance(frame_rate, numbers.Real) \
+            or not math.isfinite(frame_rate) or not 0 < frame_rate <= MAX_FRAME_RATE:
+        also = " (or 'video')" if video else ""
+        raise ParameterError(
+            f"frame_rate must be a number of frames per second above 0 and at most "
+            f"{MAX_FRAME_RATE:g}{also}, got {frame_rate!r}")
+    return float(frame_rate)
+
+
+def _check_frames_per_vector(frames_per_vector: object) -> None:
+    if isinstance(frames_per_vector, bool) or \
+            not isinstance(frames_per_vector, numbers.Integral) or frames_per_vector < 1:
+        raise ParameterError(f"frames_per_vector must be an integer >= 1, got "
+                             f"{frames_per_vector!r}")
 
 
 def _frame_spans(frame_rate: float, frames_per_vector: int, start_s: float,
@@ -217,11 +250,8 @@ def pool_to_times(
             raise ParameterError(f"times span {i}, [{spans[i, 0]:g}, {spans[i, 1]:g}), "
                                  "ends before it starts: give [start, end) with end >= start")
     else:
-        rate = _positive(frame_rate, "frame_rate")
-        if isinstance(frames_per_vector, bool) or \
-                not isinstance(frames_per_vector, numbers.Integral) or frames_per_vector < 1:
-            raise ParameterError(f"frames_per_vector must be an integer >= 1, got "
-                                 f"{frames_per_vector!r}")
+        rate = check_frame_rate(frame_rate)
+        _check_frames_per_vector(frames_per_vector)
         if isinstance(start_s, bool) or not isinstance(start_s, numbers.Real) \
                 or not math.isfinite(start_s):
             raise ParameterError(f"start_s must be a finite number of seconds, got {start_s!r}")
@@ -857,6 +887,9 @@ def timestamp_embeddings(
     check_precision(precision)
     if times is not None and frame_rate is not None:
         raise ParameterError("give at most one of frame_rate= and times=")
+    if frame_rate is not None:  # before any work: the pooling at the end takes them
+        check_frame_rate(frame_rate, video=True)
+        _check_frames_per_vector(frames_per_vector)
     items = as_items(inputs, sr)
     n = len(items)
     offsets = _per_input(offset_s, n, "offset_s", optional=True)
@@ -1067,6 +1100,8 @@ def read_timestamps(path: str | os.PathLike) -> TimestampResult:
         :meth:`TimestampResult.save` (the message says which).
     """
     name = printable_path(path)
+    if not os.path.exists(path):
+        raise ASTToolsError(f"{name}: no such file")
     try:
         arrow = pq.read_table(path)
     except (OSError, pa.ArrowException) as err:

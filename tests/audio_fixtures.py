@@ -150,3 +150,54 @@ def write_vbr_mp3_without_xing(path: Path, audio: np.ndarray, sr: int) -> Path:
         stream.codec_context.qscale = 4  # variable bitrate
         _mux_audio(container, stream, audio[None].astype(np.float32), sr)
     return path
+
+
+#: FFmpeg's names for layouts of n channels.
+LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def write_multichannel(path: Path, *, channels: int, codec: str = "aac", sr: int = 48000,
+                       seconds: float = 1.0) -> np.ndarray:
+    """An audio-only file of ``channels`` channels, channel c a sine of 220 (c + 1) Hz at
+    amplitude 0.05 (c + 1), written with PyAV; the encoder converts from packed float.
+    Returns the samples written, shape (channels, n)."""
+    layout = LAYOUTS[channels]
+    data = np.stack([sine(220.0 * (c + 1), sr, seconds, amp=0.05 * (c + 1))
+                     for c in range(channels)])
+    frame_size = 960 if codec == "libopus" else 1024
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sr, layout=layout)
+        for start in range(0, data.shape[1], frame_size):
+            block = np.ascontiguousarray(data[:, start : start + frame_size].T.reshape(1, -1))
+            frame = av.AudioFrame.from_ndarray(block, format="flt", layout=layout)
+            frame.sample_rate, frame.pts, frame.time_base = sr, start, Fraction(1, sr)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return data
+
+
+def decode_or_abort(request):
+    """A test-only decoder: :func:`asttools.sources.decode_file`, except that a file whose
+    name holds "crash" kills its process with ``os.abort()`` (SIGABRT), as a segfault in
+    FFmpeg would. Tests put it in ``asttools.inference.decode_file``."""
+    import os
+
+    from asttools.sources import decode_file
+
+    if request is not None and "crash" in os.path.basename(request[0]):
+        os.abort()
+    return decode_file(request)
+
+
+def decode_after_cut(request):
+    """A test-only decoder: :func:`asttools.sources.decode_file`, except that a file whose
+    name holds "changing" is first cut to half its length, as if it were truncated while
+    a run read it (after it was hashed)."""
+    import os
+
+    from asttools.sources import decode_file
+
+    if request is not None and "changing" in os.path.basename(request[0]):
+        size = os.path.getsize(request[0])
+        os.truncate(request[0], size // 2)
+    return decode_file(request)

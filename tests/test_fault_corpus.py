@@ -4,7 +4,8 @@ One manifest and one folder hold good files, each kind of bad file the tests kno
 (missing, empty, a directory, not audio, truncated, NaN samples, a video without audio,
 a dangling and a looping symlink, a named pipe, names that are not UTF-8), and inputs
 that are fine but unusual (silent, shorter than a patch, truncated WAV, duplicate content,
-one file on two manifest rows). They go through the real command line as a user runs it,
+one file on two manifest rows, 8-channel AAC and Opus, a .mka file in a walked folder).
+They go through the real command line as a user runs it,
 then through the faults a run meets: a kill in the middle, a re-run, a damaged part, a
 manifest column whose type changes. After each step:
 
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from audio_fixtures import sine, write_av, write_tone
+from audio_fixtures import sine, write_av, write_multichannel, write_tone
 from PIL import Image
 
 from asttools.cli import EXIT_SOME_FAILED
@@ -69,6 +70,8 @@ GOOD = {
     b"tone copy.wav": 1,  # the same bytes as tone.wav
     b"two labels.wav": 1,  # on two manifest rows
     b"extra/in folder.ogg": 1,  # found by walking a folder, not in the manifest
+    b"eight channels.m4a": 1,  # 7.1 AAC: PyAV 18.1's to_ndarray() segfaulted (issue 18)
+    b"extra/eight channels.mka": 1,  # 7.1 Opus in Matroska audio, found by the walk
 }
 
 
@@ -93,6 +96,9 @@ def _corpus(root: Path) -> Path:
     shutil.copyfile(j(b"tone.wav"), j(b"tone copy.wav"))
     write_tone(j(b"two labels.wav"), 1.5, 990.0)
     write_tone(j(b"extra/in folder.ogg"), 1.0, 1100.0, subtype="VORBIS")
+    write_multichannel(Path(os.fsdecode(j(b"eight channels.m4a"))), channels=8, codec="aac")
+    write_multichannel(Path(os.fsdecode(j(b"extra/eight channels.mka"))), channels=8,
+                       codec="libopus")
 
     open(j(b"empty.wav"), "wb").close()
     os.mkdir(j(b"folder.wav"))

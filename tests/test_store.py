@@ -305,7 +305,7 @@ def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeyp
     assert out.meta["run"]["failed"] == 1
     calls = []
     monkeypatch.setattr(embed_mod, "_load", lambda *a: calls.append(a) or 1 / 0)
-    again = extract(data, tmp_path / "S", model=tiny_model, progress=False)
+    again = extract(data, tmp_path / "S", model=tiny_model, progress=False, workers=0)
     assert again.meta["run"]["failed_before"] == 1 and not calls
     assert "not a recognised" in again.errors["reason"].iloc[0]
     monkeypatch.undo()

@@ -317,7 +317,7 @@ def test_pool_onto_explicit_times_and_a_range():
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({}, "exactly one of frame_rate"),
     ({"frame_rate": 25, "times": [1.0]}, "exactly one of frame_rate"),
-    ({"frame_rate": -1}, "frame_rate must be a positive number"),
+    ({"frame_rate": -1}, "frame_rate must be a number of frames per second above 0"),
     ({"frame_rate": 25, "frames_per_vector": 0}, "frames_per_vector must be an integer"),
     ({"frame_rate": 25, "start_s": 2.0, "end_s": 1.0}, "end_s=1 must be after start_s=2"),
     ({"times": np.zeros((2, 3))}, r"shape \(m,\), or \[start, end\) spans"),

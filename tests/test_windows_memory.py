@@ -271,7 +271,9 @@ def test_stream_audio_errors(tmp_path):
 
 @pytest.fixture
 def streamed(monkeypatch):
-    """Stream every file longer than 5 s, 1.3 s at a time; count whole-file decodes."""
+    """Stream every file longer than 5 s, 1.3 s at a time; count whole-file decodes.
+
+    These patch this process: the tests decode in it (``workers=0``), not in workers."""
     whole = []
     real = sources_mod.load_audio
 
@@ -295,11 +297,11 @@ def test_long_files_are_streamed_and_give_the_same_rows(tiny_model, tmp_path, mo
     short = write_tone(tmp_path / "short.wav", 2.0)
     paths = [long, short, mp3]
     out = asttools.embed(paths, model=tiny_model, window_s=window_s, hop_s=hop_s,
-                         batch_size=3)
+                         batch_size=3, workers=0)
     assert streamed == ["short.wav"]  # the long ones were never decoded whole
     monkeypatch.setattr(sources_mod, "STREAM_S", float("inf"))
     ref = asttools.embed(paths, model=tiny_model, window_s=window_s, hop_s=hop_s,
-                         batch_size=3)
+                         batch_size=3, workers=0)
     assert "long.wav" in streamed and "long.mp3" in streamed
     assert out.table.equals(ref.table)
     np.testing.assert_array_equal(out.embeddings, ref.embeddings)
@@ -315,7 +317,7 @@ def test_a_stream_that_fails_part_way_fails_alone(tiny_model, tmp_path, streamed
     sf.write(bad, wav, SR, subtype="FLOAT")
     good = write_tone(tmp_path / "good.wav", 12.0)
     with pytest.warns(ASTToolsWarning, match="1 of 3 inputs failed"):
-        out = asttools.embed([good, bad, good], model=tiny_model, batch_size=2)
+        out = asttools.embed([good, bad, good], model=tiny_model, batch_size=2, workers=0)
     assert out.errors["reason"].tolist() == ["contains NaN or Inf samples (after 29.9 s)"]
     assert out.table["item"].tolist() == [0, 0, 2, 2]
     np.testing.assert_array_equal(out.embeddings[:2], out.embeddings[2:])
@@ -331,7 +333,7 @@ def test_a_long_file_with_too_many_windows_fails_before_decoding(tiny_model, tmp
 
     monkeypatch.setattr(AudioStream, "_blocks", never)
     with pytest.warns(ASTToolsWarning, match="1 of 1 inputs failed"):
-        out = asttools.embed(long, model=tiny_model)
+        out = asttools.embed(long, model=tiny_model, workers=0)
     assert "makes 4 windows, more than the limit of 3 per clip" in out.errors["reason"][0]
 
 

@@ -188,11 +188,11 @@ def extract(
     batch_size : int, default 8
         Windows per forward pass.
     workers : int or "auto", default 1
-        Background threads that hash, decode and resample ahead of the model.
-        ``"auto"``: as many as the CPUs left over by the model
-        (:func:`asttools.concurrency.auto_workers`: on a GPU machine all usable CPUs but
-        one, at most 32; on a CPU-only machine usually 1), decoding in worker processes
-        when that is more than one (threads stop scaling at about 3 for mp4 files).
+        Threads that hash, and worker processes that decode and resample, ahead of the
+        model (a decoder that crashes its process costs that file alone; ``0`` decodes in
+        this process, without that isolation). ``"auto"``: as many as the CPUs left over
+        by the model (:func:`asttools.concurrency.auto_workers`: on a GPU machine all
+        usable CPUs but one, at most 32; on a CPU-only machine usually 1).
     rehash : bool, default False
         Re-read and hash every file; by default a file whose size and modification time
         match the stored row is taken to be unchanged.
@@ -611,7 +611,14 @@ class _Extraction:
         h = info["content_hash"]
         unit = unit_key(h, r.item.segment)
         side = _torch_side()
-        if isinstance(r, side.ItemError):
+        changed = _changed(r.item.name, info)
+        if changed is not None:  # what was decoded is not what was hashed: store nothing
+            self.claims.release([unit])
+            self._fail(r.item, None, changed, "error", getattr(r, "media", None))
+            for item, _ in self.inflight.pop(unit, []):
+                self._fail(item, None, f"its rows were to be copied from "
+                           f"{printable_path(r.item.name)}, which {changed}", "error")
+        elif isinstance(r, side.ItemError):
             self._fail(r.item, h, r.reason, r.status, r.media)
             for item, _ in self.inflight.pop(unit, []):
                 self._fail(item, h, r.reason, r.status, r.media)
@@ -752,3 +759,21 @@ def _segment_columns(item: Item) -> dict[str, float]:
 def _segment(media: dict[str, Any]) -> tuple[float, float] | None:
     a, b = media.get("segment_start_s"), media.get("segment_end_s")
     return None if a is None or b is None else (float(a), float(b))
+
+
+def _changed(path: str, info: dict) -> str | None:
+    """How a file changed since it was hashed (size and modification time, taken before),
+    now that it has been decoded; None when it did not. Its hash then names other bytes
+    than were decoded, so nothing may be stored under it."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        return (f"disappeared while it was read ({err.strerror or err}); nothing was stored "
+                "for it")
+    if (int(st.st_size), int(st.st_mtime_ns)) == (info["file_size"], info["file_mtime_ns"]):
+        return None
+    size = ("" if st.st_size == info["file_size"]
+            else f"{info['file_size']} bytes, then {st.st_size}; ")
+    return (f"changed while it was read ({size}modified at {st.st_mtime_ns / 1e9:.3f}, not "
+            f"{info['file_mtime_ns'] / 1e9:.3f}); nothing was stored for it: run again once "
+            "the file is complete")

@@ -125,7 +125,8 @@ def _write_atomic(table: pa.Table, path: Path, *, what: str) -> None:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "wb") as f:
-            pq.write_table(table, f, compression="none", use_dictionary=_dictionary_columns(table))
+            pq.write_table(table, f, compression="none", use_dictionary=_dictionary_columns(table),
+                           write_page_checksum=True)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -168,7 +169,8 @@ def _read_parquet(path: Path, *, columns: list[str] | None = None,
                          "make the store readable for you") from err
     with f:
         try:
-            return pq.read_schema(f) if schema_only else pq.read_table(f, columns=columns)
+            return pq.read_schema(f) if schema_only else pq.read_table(
+                f, columns=columns, page_checksum_verification=True)
         except (OSError, ValueError, pa.ArrowException) as err:
             raise _Damaged(str(err)) from err
 

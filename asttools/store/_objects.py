@@ -179,8 +179,8 @@ class _ObjectStore(_Store):
             # the footer, or some columns: ranged reads (the index leaves the vectors)
             try:
                 with self.fs.open_input_file(str(path)) as f:
-                    return pq.read_schema(f) if schema_only else pq.read_table(f,
-                                                                               columns=columns)
+                    return pq.read_schema(f) if schema_only else pq.read_table(
+                        f, columns=columns, page_checksum_verification=True)
             except FileNotFoundError as err:
                 raise _Vanished(path) from err
             except (OSError, ValueError, pa.ArrowException):
@@ -191,7 +191,7 @@ class _ObjectStore(_Store):
         try:
             if schema_only:
                 return pq.read_schema(data)
-            table = pq.read_table(data, columns=columns)
+            table = pq.read_table(data, columns=columns, page_checksum_verification=True)
         except (OSError, ValueError, pa.ArrowException) as err:
             raise _Damaged(str(err)) from err
         if columns is None:
@@ -209,7 +209,7 @@ class _ObjectStore(_Store):
     def _write_table(self, table: pa.Table, path: PurePath, *, what: str) -> None:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="none",
-                       use_dictionary=_dictionary_columns(table))
+                       use_dictionary=_dictionary_columns(table), write_page_checksum=True)
         self._upload(sink.getvalue(), path, what)
 
     def _write_json(self, data: dict, path: PurePath) -> None:
