@@ -36,7 +36,7 @@ from .constants import (
     patch_grid,
 )
 from .errors import ParameterError
-from .features import check_windows
+from .settings import check_windows
 
 __all__ = [
     "DEFAULT_HOP_S",
