@@ -59,12 +59,18 @@ from ._audio import (
 )
 from ._check import MIN_FONT_PT, assert_figure_ok, check_figure
 from ._colors import (
+    CVD_KINDS,
     LABEL_PALETTE,
+    LINE_STYLES,
+    MARKERS,
     MIN_COLOR_DISTANCE,
+    MIN_CVD_DISTANCE,
     PINNED_LABELS,
     delta_e,
     figure_colors,
     label_colors,
+    label_styles,
+    simulate_cvd,
     srgb_to_lab,
 )
 from ._embeddings import (
@@ -79,6 +85,7 @@ from ._evaluation import (
     plot_metrics,
     plot_per_class_ap,
     plot_pr_curves,
+    plot_pr_grid,
 )
 from ._missing import (
     FILL_COLORS,
@@ -88,9 +95,23 @@ from ._missing import (
 )
 from ._predictions import TIMELINE_KINDS, plot_label_timeline, plot_top_k, plot_top_k_grid
 from ._saving import save_figure
-from ._theme import FIGURE_WIDTHS, random_weights_title, set_theme, theme_rc
+from ._theme import (
+    FIGURE_HEIGHT_MAX,
+    FIGURE_WIDTHS,
+    random_weights_title,
+    set_theme,
+    theme_rc,
+)
 
 __all__ = [
+    "FIGURE_HEIGHT_MAX",
+    "plot_pr_grid",
+    "simulate_cvd",
+    "label_styles",
+    "MIN_CVD_DISTANCE",
+    "MARKERS",
+    "LINE_STYLES",
+    "CVD_KINDS",
     "EMBEDDING_MAP_METHODS",
     "FIGURE_WIDTHS",
     "FILL_COLORS",

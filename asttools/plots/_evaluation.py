@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -14,15 +15,19 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import ASTToolsWarning, ParameterError
 from ..metrics import pr_curves
+from ._theme import FIGURE_HEIGHT_MAX, FIGURE_WIDTHS, random_weights_title
 from ._util import (
     DEFAULT_WIDTH,
     as_array,
     colors_for,
     first_cycle_color,
+    label_looks,
+    legend_columns,
     legend_outside,
     new_axes,
     require_columns,
     set_title,
+    short_name,
     wrap,
 )
 
@@ -261,6 +266,50 @@ def plot_confusion_matrix(
 _PR_MAX_CLASSES = 10
 
 
+def _choose(y_true, scores, labels, classes, max_classes):
+    """The columns to draw, the names, the positives per column and how many have any."""
+    if y_true.shape != scores.shape:
+        raise ParameterError(
+            f"y_true and scores must have the same shape, given {y_true.shape} and {scores.shape}"
+        )
+    c = y_true.shape[1]
+    if len(labels) != c:
+        raise ParameterError(f"labels has {len(labels)} names but y_true has {c} columns")
+    positives = (y_true > 0).sum(axis=0)
+    names = [str(x) for x in labels]
+    n_with = int((positives > 0).sum())
+    if classes is None:
+        columns = [j for j in np.argsort(-positives, kind="stable") if positives[j] > 0]
+        if len(columns) > max_classes:
+            warnings.warn(
+                f"{len(columns)} classes have positives; drawing the {max_classes} with "
+                "the most (pass classes= to choose)",
+                ASTToolsWarning,
+                stacklevel=3,
+            )
+            columns = columns[:max_classes]
+    else:
+        columns = []
+        for cls in classes:
+            if isinstance(cls, (int, np.integer)) and not isinstance(cls, bool):
+                if not 0 <= cls < c:
+                    raise ParameterError(f"class index {cls} is out of range 0..{c - 1}")
+                columns.append(int(cls))
+            elif str(cls) in names:
+                columns.append(names.index(str(cls)))
+            else:
+                raise ParameterError(f"class {cls!r} is not one of labels")
+        empty = [names[j] for j in columns if positives[j] == 0]
+        if empty:
+            warnings.warn(
+                f"skipping classes with no positives: {empty}", ASTToolsWarning, stacklevel=3
+            )
+        columns = [j for j in columns if positives[j] > 0]
+    if not columns:
+        raise ParameterError("no chosen class has a positive in y_true; nothing to draw")
+    return columns, names, positives, n_with
+
+
 def plot_pr_curves(
     y_true,
     scores,
@@ -327,47 +376,39 @@ def plot_pr_curves(
     """
     y_true = as_array(y_true, "y_true", ndim=2)
     scores = as_array(scores, "scores", ndim=2)
-    if y_true.shape != scores.shape:
-        raise ParameterError(
-            f"y_true and scores must have the same shape, given {y_true.shape} and {scores.shape}"
-        )
-    c = y_true.shape[1]
-    if len(labels) != c:
-        raise ParameterError(f"labels has {len(labels)} names but y_true has {c} columns")
-    positives = (y_true > 0).sum(axis=0)
-    names = [str(x) for x in labels]
-    if classes is None:
-        columns = [j for j in np.argsort(-positives, kind="stable") if positives[j] > 0]
-        if len(columns) > _PR_MAX_CLASSES:
-            warnings.warn(
-                f"{len(columns)} classes have positives; drawing the {_PR_MAX_CLASSES} with "
-                "the most (pass classes= to choose)",
-                ASTToolsWarning,
-                stacklevel=2,
-            )
-            columns = columns[:_PR_MAX_CLASSES]
-    else:
-        columns = []
-        for cls in classes:
-            if isinstance(cls, (int, np.integer)) and not isinstance(cls, bool):
-                if not 0 <= cls < c:
-                    raise ParameterError(f"class index {cls} is out of range 0..{c - 1}")
-                columns.append(int(cls))
-            elif str(cls) in names:
-                columns.append(names.index(str(cls)))
-            else:
-                raise ParameterError(f"class {cls!r} is not one of labels")
-        empty = [names[j] for j in columns if positives[j] == 0]
-        if empty:
-            warnings.warn(
-                f"skipping classes with no positives: {empty}", ASTToolsWarning, stacklevel=2
-            )
-        columns = [j for j in columns if positives[j] > 0]
-    if not columns:
-        raise ParameterError("no chosen class has a positive in y_true; nothing to draw")
+    columns, names, positives, _ = _choose(y_true, scores, labels, classes, _PR_MAX_CLASSES)
     chosen = [names[j] for j in columns]
-    palette = colors_for(chosen, colors)
+    looks = label_looks(chosen, colors, lines=True)
     ax = new_axes(ax, (DEFAULT_WIDTH, 3.4))
+    n_clips = y_true.shape[0]
+    for ap, name, recall, precision in _curves(y_true, scores, columns, chosen):
+        color, _, linestyle = looks[name]
+        n_pos = int(positives[names.index(name)])
+        ax.plot(recall, precision, drawstyle="steps-post", color=color, linestyle=linestyle,
+                label=f"{name} (AP {ap:.2f}, {n_pos} pos.)")  # fmt: skip
+        # chance, a short mark on the right edge: ten full lines would bury the curves
+        ax.plot([1.0], [n_pos / n_clips], marker=(2, 0, 90), markersize=9, color=color,
+                clip_on=False, linestyle="none", label="_prevalence")  # fmt: skip
+    ax.plot([], [], color="0.35", marker=(2, 0, 90), markersize=9, linestyle="none",
+            label=f"Prevalence (chance AP), {n_clips} clips")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("Recall")
+    ax.set_ylabel("Precision")
+    entries = len(chosen) + 1
+    ncol = legend_columns([f"{n} (AP 0.00, 00 pos.)" for n in chosen],
+                          ax.figure.get_figwidth()) if entries > 4 else 1
+    if entries > 4:  # below, in columns: beside, it squeezes a narrow figure's Axes
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False,
+                  fontsize="x-small", borderaxespad=0.0)
+    else:
+        legend_outside(ax, frameon=False)
+    set_title(ax, title, meta)
+    return ax
+
+
+def _curves(y_true, scores, columns, chosen):
+    """(AP, name, recall, precision) of each chosen class, best AP first."""
     # labelled by position ("0", "1", ...): classes= may name one class twice
     table = pr_curves(y_true[:, columns] > 0, scores[:, columns])
     curves = []
@@ -375,23 +416,110 @@ def plot_pr_curves(
         curve = table[table["label"] == str(k)]
         curves.append((float(curve["ap"].iloc[0]), name, curve["recall"].to_numpy(),
                        curve["precision"].to_numpy()))
-    n_clips = y_true.shape[0]
-    for ap, name, recall, precision in sorted(curves, key=lambda c: -c[0]):
-        n_pos = int(positives[names.index(name)])
-        ax.plot(recall, precision, drawstyle="steps-post", color=palette[name],
-                label=f"{wrap(name)} (AP {ap:.2f}, {n_pos} pos.)")  # fmt: skip
-        ax.axhline(n_pos / n_clips, color=palette[name], linestyle=":", linewidth=0.9,
-                   label="_prevalence")  # fmt: skip
-    ax.plot([], [], color="0.35", linestyle=":", linewidth=0.9,
-            label=f"Prevalence (chance), {n_clips} clips")
-    ax.set_xlim(0.0, 1.0)
-    ax.set_ylim(0.0, 1.02)
-    ax.set_xlabel("Recall")
-    ax.set_ylabel("Precision")
-    legend_outside(ax, frameon=False)
-    set_title(ax, title, meta)
-    return ax
+    return sorted(curves, key=lambda c: -c[0])
 
+
+def plot_pr_grid(
+    y_true,
+    scores,
+    *,
+    labels: Sequence[str],
+    classes: Sequence[str | int] | None = None,
+    max_classes: int = 12,
+    ncols: int = 4,
+    width: float | str = DEFAULT_WIDTH,
+    title: str | None = None,
+    meta: Mapping | None = None,
+    colors: Mapping | None = None,
+):
+    """Precision-recall curves as small multiples: one panel per class, best AP first.
+
+    Where :func:`plot_pr_curves` piles ten curves into one Axes, this gives each class a
+    panel of its own: its curve in its colour (:func:`label_colors`), its prevalence (the
+    precision and AP of a guess) as a dashed grey line, its AP and positives in the panel's
+    title. Classes are those with the most positives, as in :func:`plot_pr_curves`.
+
+    Parameters
+    ----------
+    y_true, scores, labels, classes, meta, colors
+        As in :func:`plot_pr_curves`.
+    max_classes : int
+        With ``classes=None``, the most classes drawn (those with the most positives; the
+        figure's title says how many of how many).
+    ncols : int
+        Panels per row.
+    width : float or {"full", "half", "column", "double"}
+        Figure width in inches (or a named width); panels are square-ish and the figure
+        as tall as its rows, at most the tallest page figure.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; its Axes are ``fig.axes``, one per class.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`plot_pr_curves`, or ``max_classes``/``ncols`` below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.random((60, 6)) < 0.3
+    >>> fig = plot_pr_grid(y, y + rng.random((60, 6)), labels=list("ABCDEF"))
+    >>> len(fig.axes)
+    6
+    """
+    if max_classes < 1 or ncols < 1:
+        raise ParameterError(f"max_classes and ncols must be at least 1, given {max_classes}, "
+                             f"{ncols}")
+    width = FIGURE_WIDTHS[width] if isinstance(width, str) and width in FIGURE_WIDTHS else width
+    if not isinstance(width, (int, float)) or width <= 0:
+        raise ParameterError(f"width must be inches or one of {tuple(FIGURE_WIDTHS)}, "
+                             f"given width={width!r}")
+    y_true = as_array(y_true, "y_true", ndim=2)
+    scores = as_array(scores, "scores", ndim=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ASTToolsWarning)
+        columns, names, positives, n_with = _choose(y_true, scores, labels, classes,
+                                                    max_classes)
+    chosen = [names[j] for j in columns]
+    looks = label_looks(chosen, colors, lines=True)
+    ncols = min(ncols, len(chosen))
+    nrows = -(-len(chosen) // ncols)
+    panel = float(width) / ncols
+    height = min(0.6 + nrows * (panel * 0.8 + 0.35), FIGURE_HEIGHT_MAX)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained",
+                             sharex=True, sharey=True, squeeze=False)
+    n_clips = y_true.shape[0]
+    for ax, (ap, name, recall, precision) in zip(axes.flat,
+                                                  _curves(y_true, scores, columns, chosen),
+                                                  strict=False):
+        color, _, _ = looks[name]
+        n_pos = int(positives[names.index(name)])
+        ax.axhline(n_pos / n_clips, color="0.45", linestyle="--", linewidth=0.8)
+        ax.plot(recall, precision, drawstyle="steps-post", color=color, linewidth=1.4)
+        ax.set_title(f"{short_name(name, panel)}\nAP {ap:.2f}, {n_pos} pos.",
+                     fontsize="x-small")
+        ax.set_xlim(0.0, 1.0)
+        ax.set_ylim(0.0, 1.02)
+        ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+        ax.set_yticks([0, 0.5, 1], ["0", "0.5", "1"])
+    for ax in axes.flat[len(chosen):]:
+        ax.set_visible(False)
+    fig.supxlabel("Recall", fontsize="small")
+    fig.supylabel("Precision", fontsize="small")
+    heading = title or ""
+    if classes is None and n_with > len(chosen):
+        heading = f"{heading} ({len(chosen)} of {n_with} classes, most positives)".strip()
+    note = f"dashed: prevalence (chance), {n_clips} clips"
+    heading = f"{heading}\n{note}" if heading else note
+    fig.suptitle(random_weights_title(heading, random_weights=bool(
+        (meta or {}).get("random_weights"))), fontsize="small")
+    return fig
 
 
 _COUNT_METRICS = ("n_classes_evaluated", "n_classes_skipped", "n_classes_unmapped")

@@ -12,13 +12,15 @@ import pandas as pd
 from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
+from ._colors import MARKERS
 from ._theme import random_weights_title
 from ._util import (
     DEFAULT_WIDTH,
+    MAX_HEIGHT,
     as_array,
     colors_for,
-    first_cycle_color,
     is_bottom,
+    label_looks,
     legend_outside,
     new_axes,
     require_columns,
@@ -37,7 +39,7 @@ def plot_top_k(
 ):
     """Plot one clip's top-k labels as horizontal bars, the most probable on top.
 
-    Bars take colours distinct within the chart (:func:`figure_colors`). Without ``title``
+    Each bar takes its label's colour (:func:`label_colors`; a hatch for a second label of one colour). Without ``title``
     the clip's file name (``path`` column) is the title. In a grid of panels only the bottom
     row carries the x label.
 
@@ -54,7 +56,7 @@ def plot_top_k(
         Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
         title says "(random weights)".
     colors : mapping, optional
-        Label -> colour; :func:`figure_colors` (distinct within the figure) when None.
+        Label -> colour; :func:`label_colors` when None.
     truth : iterable of str, optional
         The clip's ground-truth labels: their bars are outlined and their names marked
         with a check mark; true labels outside the top k are named under the x axis.
@@ -92,13 +94,17 @@ def plot_top_k(
     rows = table.sort_values("probability", ascending=False, kind="stable")
     labels = [str(x) for x in rows["label"]]
     probs = rows["probability"].to_numpy(dtype=float)
-    palette = colors_for(labels, colors)
+    looks = label_looks(labels, colors)
     true = [str(x) for x in truth] if truth is not None else []
     ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + (0.3 if truth is not None else 0.0)
                        + _bars_height(labels)))
     y = np.arange(len(labels))
-    bars = ax.barh(y, probs, color=[palette[label] for label in labels], height=0.7)
+    bars = ax.barh(y, probs, color=[looks[label][0] for label in labels], height=0.7)
     for bar, label in zip(bars, labels, strict=True):
+        style = MARKERS.index(looks[label][1])
+        if style:  # a second label of this colour: hatched
+            bar.set_hatch(HATCHES[style % len(HATCHES)])
+            bar.set_edgecolor("white")
         if label in true:
             bar.set_edgecolor("black")
             bar.set_linewidth(1.2)
@@ -134,11 +140,6 @@ def plot_top_k(
     return ax
 
 
-GRID_MAX_COLORS = 12
-"""The most labels :func:`plot_top_k_grid` colours apart (12 colours of the palette keep a
-CIEDE2000 distance >= 20 from each other; 14 do not)."""
-
-
 def _bars_height(labels: Sequence[str]) -> float:
     """Inches the bars of ``labels`` need: a wrapped name takes a line of text per line."""
     line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
@@ -155,9 +156,8 @@ def plot_top_k_grid(
 ):
     """Several clips' top-k labels, one panel each, stacked, each panel as tall as its names.
 
-    Every label has one colour across the panels (distinct within the figure; with more
-    than :data:`GRID_MAX_COLORS` labels, more than colours can tell apart, every bar takes
-    one colour and the names say which is which), each panel
+    Every label has its own colour (:func:`label_colors`, the same in every figure; two
+    labels of one colour in a panel are told apart by a hatch, and by their names), each panel
     is titled by its file name, only the bottom panel names the axis, and a panel whose
     class names wrap onto several lines gets the height they need.
 
@@ -176,7 +176,7 @@ def plot_top_k_grid(
         Provenance (``result.meta``); ``table.attrs["random_weights"]`` counts too: the
         title then says "(random weights)".
     colors : mapping, optional
-        Label -> colour; :func:`figure_colors` of every label shown when None.
+        Label -> colour; :func:`label_colors` when None.
 
     Returns
     -------
@@ -207,10 +207,7 @@ def plot_top_k_grid(
                    for p, v in zip(truth["path"], truth["labels"], strict=True)}
     groups = [group for _, group in table.groupby("item", sort=True)]
     names = table["label"].astype(str)
-    if colors is None and names.nunique() > GRID_MAX_COLORS:  # names tell them apart
-        palette = dict.fromkeys(names, first_cycle_color())
-    else:
-        palette = colors_for(names, colors)
+    palette = None if colors is None else colors_for(names, colors)
     extra = 0.3 if truth is not None else 0.0
     heights = [0.45 + extra + _bars_height([str(x) for x in g["label"]])
                + (0.2 * _missed_lines(true_of.get(str(g["path"].iloc[0])), g["label"])
@@ -336,17 +333,26 @@ def plot_label_timeline(
     peak = probs.max(axis=0)
     order = np.argsort(-peak, kind="stable")[: min(k, n_classes)]
     names = [str(labels[i]) for i in order]
-    ax = new_axes(ax, (DEFAULT_WIDTH, 2.4))
+    span = float((ends if ends is not None else starts).max() - starts.min()) if n_windows else 0.0
+    if span > _MINUTES_FROM_S:  # a long recording: time in minutes
+        starts, x = starts / 60.0, x / 60.0
+        ends = ends / 60.0 if ends is not None else None
+        xlabel = xlabel.replace("(s)", "(min)")
+    rows = len(order)
+    height = 2.4 if kind == "lines" else min(0.9 + 0.2 * max(rows, 4), MAX_HEIGHT)
+    ax = new_axes(ax, (DEFAULT_WIDTH, height))
     short = np.zeros(n_windows, dtype=bool)
     if ends is not None and n_windows > 1:
         lengths = ends - starts
         short = lengths < np.median(lengths) - 1e-6
     if kind == "lines":
-        palette = colors_for(names, colors)
+        looks = label_looks(names, colors, lines=True)
+        palette = {name: look[0] for name, look in looks.items()}
         marker = "o" if n_windows <= 30 else None
-        for i, name in zip(order, names, strict=True):
+        for z, (i, name) in enumerate(zip(order, names, strict=True)):
             ax.plot(
-                x, probs[:, i], color=palette[name], label=wrap(name), marker=marker, markersize=3
+                x, probs[:, i], color=palette[name], label=wrap(name), marker=marker,
+                markersize=3, linestyle=looks[name][2], zorder=2 + (len(names) - z) / 100,
             )
             if short.any():
                 ax.plot(x[short], probs[short, i], linestyle="none", marker="o", markersize=4,
@@ -368,7 +374,7 @@ def plot_label_timeline(
                 cmap="viridis", vmin=0.0, vmax=1.0,
             )  # fmt: skip
         ax.set_xlim(starts.min(), ends.max())
-        xlabel = "Time (s)"
+        xlabel = "Time (min)" if span > _MINUTES_FROM_S else "Time (s)"
         ax.set_yticks(np.arange(len(order)), [wrap(name) for name in names])
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.grid(False)
@@ -391,6 +397,13 @@ def plot_label_timeline(
     set_title(ax, title, meta)
     return ax
 
+
+
+_MINUTES_FROM_S = 600.0
+"""From this span on (10 minutes) the timeline's time axis is in minutes."""
+
+HATCHES = ("", "////", "....", "xxxx", "\\\\\\\\", "++++", "oooo", "----")
+"""Hatches of bars of styles 0, 1, ...: the second cue of bars that share a colour."""
 
 
 def _one_input(result, starts, ends, labels, meta, title):

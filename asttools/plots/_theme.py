@@ -10,8 +10,14 @@ from cycler import cycler
 
 from ._colors import LABEL_PALETTE
 
-FIGURE_WIDTHS = {"full": 6.3, "half": 3.1}
-"""Thesis widths in inches: the text width of an A4 / letter thesis, and half of it."""
+FIGURE_WIDTHS = {"full": 6.3, "half": 3.1, "column": 3.5, "double": 7.16}
+"""Widths in inches: ``"full"`` the text width of an A4 / Letter thesis, ``"half"`` half of
+it (two figures side by side), ``"column"`` and ``"double"`` one and two columns of a
+two-column paper (IEEE, ACM, Interspeech)."""
+
+FIGURE_HEIGHT_MAX = 8.5
+"""Tallest figure in inches: the text block of A4 (9.7 in with 2.5 cm margins) or Letter
+(9 in with 1 in margins), less room for the caption."""
 
 _RANDOM_WEIGHTS_SUFFIX = " (random weights)"
 

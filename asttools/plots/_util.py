@@ -15,11 +15,15 @@ import pandas as pd
 from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
-from ._colors import figure_colors
-from ._theme import FIGURE_WIDTHS, random_weights_title
+from ..labels import short_label
+from ._colors import LINE_STYLES, MARKERS, figure_colors, label_styles
+from ._theme import FIGURE_HEIGHT_MAX, FIGURE_WIDTHS, random_weights_title
 
 DEFAULT_WIDTH = FIGURE_WIDTHS["full"]
 """Width in inches of a helper's new figure unless it sizes its own: the thesis text width."""
+
+MAX_HEIGHT = FIGURE_HEIGHT_MAX
+"""Tallest figure a helper draws, in inches: an A4/Letter text block less a caption."""
 
 WRAP_WIDTH = 28
 """Characters per line of a wrapped class name (tick labels, legends)."""
@@ -34,6 +38,27 @@ def colors_for(labels: Iterable[Hashable], colors: Mapping | None) -> dict:
             raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
         out = {label: colors[label] for label in out}
     return out
+
+
+def label_looks(labels: Iterable[Hashable], colors: Mapping | None = None, *,
+                lines: bool = False) -> dict:
+    """``{label: (colour, marker, linestyle)}``: each label's own colour (the same in every
+    figure, :func:`label_colors`) and a second cue that tells apart labels of one colour
+    (:func:`label_styles`). With the user's ``colors``, those colours and the first style,
+    unless two labels would look alike."""
+    styles = label_styles(labels, lines=lines)
+    if colors is not None:
+        missing = [label for label in styles if label not in colors]
+        if missing:
+            raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
+        seen: dict = {}
+        for label in styles:
+            color = colors[label]
+            style = seen.get(color, -1) + 1
+            seen[color] = style
+            styles[label] = (color, style)
+    return {label: (color, MARKERS[style % len(MARKERS)], LINE_STYLES[style % len(LINE_STYLES)])
+            for label, (color, style) in styles.items()}
 
 
 def first_cycle_color():
@@ -72,6 +97,26 @@ def require_columns(table: pd.DataFrame, columns: Sequence[str], name: str) -> N
 def wrap(label: str) -> str:
     """Break a long class name (``"Bird vocalization, bird call, bird song"``) into lines."""
     return textwrap.fill(label, WRAP_WIDTH, break_long_words=False)
+
+
+def short_name(name: str, width: float) -> str:
+    """A class name for a panel ``width`` inches wide: cut at its first comma
+    (:func:`asttools.labels.short_label`), then wrapped to two lines, with an ellipsis
+    past them."""
+    size = FontProperties(size="x-small").get_size_in_points()
+    chars = max(8, int(width * 72 / (0.55 * size)))
+    lines = textwrap.wrap(short_label(name), chars, break_long_words=True)
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][: max(1, chars - 1)].rstrip() + "\u2026"]
+    return "\n".join(lines) or str(name)
+
+
+def legend_columns(names: Sequence[str], width: float = DEFAULT_WIDTH) -> int:
+    """How many legend columns of these names fit across ``width`` inches (x-small text)."""
+    size = FontProperties(size="x-small").get_size_in_points()
+    longest = max((len(name) for name in names), default=1)
+    column = (longest * 0.52 * size + 18) / 72  # text, handle and spacing, inches
+    return max(1, min(len(names), int(width * 0.95 // column)))
 
 
 def legend_outside(ax, **kwargs):
