@@ -131,7 +131,8 @@ def test_check_fails_on_the_old_per_class_ap_figure():
     assert any("'Bird vocalization, bird call, bird song' overlaps" in p
                or "overlaps text 'Bird vocalization, bird call, bird song'" in p
                for p in problems), problems
-    assert any("too alike" in p for p in problems)
+    # 19 hashed colours from a palette of 10: some bars share a colour exactly
+    assert any("too alike" in p or "drawn alike" in p for p in problems)
 
 
 def test_the_new_per_class_ap_at_the_demo_size_passes():
@@ -141,7 +142,8 @@ def test_the_new_per_class_ap_at_the_demo_size_passes():
         fig, ax = plt.subplots(figsize=(6.3, 3.2), layout="constrained")
         plots.plot_per_class_ap(table, ax=ax)
         plots.assert_figure_ok(fig)
-    assert {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches} == {"#0173b2"}
+    faces = {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
+    assert faces == {plots.LABEL_PALETTE[0]}
 
 
 @pytest.mark.parametrize("name", sorted(GALLERY))

@@ -19,7 +19,8 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from ..errors import ParameterError
-from ._colors import MIN_COLOR_DISTANCE, delta_e, srgb_to_lab
+from . import _check_reader as reader
+from ._colors import MIN_COLOR_DISTANCE, MIN_CVD_DISTANCE, delta_e, srgb_to_lab
 from ._theme import FIGURE_WIDTHS
 
 MIN_FONT_PT = 6.0
@@ -34,6 +35,7 @@ def check_figure(
     *,
     min_font_pt: float = MIN_FONT_PT,
     min_color_distance: float = MIN_COLOR_DISTANCE,
+    min_cvd_distance: float = MIN_CVD_DISTANCE,
     width: str | float | None = None,
     overlap_tolerance_pt: float = OVERLAP_TOLERANCE_PT,
 ) -> list[str]:
@@ -107,7 +109,15 @@ def check_figure(
     problems += _small_text(texts, min_font_pt, printed / fig_width)
     problems += _clipped(fig, texts, renderer)
     problems += _overlaps(texts, renderer, overlap_tolerance_pt * fig.dpi / 72)
-    problems += _close_colors(fig, min_color_distance)
+    problems += _close_colors(fig, min_color_distance, min_cvd_distance)
+    scale = printed / fig_width
+    problems += reader.axes_layout(fig, renderer, scale)
+    problems += reader.too_tall(fig, scale)
+    problems += reader.data_outside(fig)
+    problems += reader.covering(fig, renderer)
+    problems += reader.ambiguous_lines(fig)
+    problems += reader.rainbow_maps(fig)
+    problems += reader.low_contrast(fig, renderer, texts, scale)
     return problems
 
 
@@ -324,11 +334,13 @@ def _categories(fig) -> list[tuple[str, tuple, str]]:
             if not isinstance(container, BarContainer):
                 continue
             colors = [to_hex(p.get_facecolor()) for p in container.patches]
-            if len(set(colors)) < 2:  # one colour for every bar: colour encodes nothing
+            if len(set(colors)) < 2 and len({p.get_hatch() for p in container.patches}) < 2:
+                # one colour for every bar: colour encodes nothing
                 continue
             names = _bar_names(ax, container)
-            for name, color in zip(names, colors, strict=True):
-                out.append((name, ("bar", color), color))
+            hatches = [str(p.get_hatch() or "") for p in container.patches]
+            for name, color, hatch in zip(names, colors, hatches, strict=True):
+                out.append((name, ("bar", color, hatch), color))
         for coll in ax.collections:
             label = str(coll.get_label())
             if not isinstance(coll, PathCollection) or label.startswith("_") or not label:
@@ -356,7 +368,7 @@ def _bar_names(ax: Axes, container: BarContainer) -> list[str]:
     return names
 
 
-def _close_colors(fig, min_distance: float) -> list[str]:
+def _close_colors(fig, min_distance: float, min_cvd_distance: float) -> list[str]:
     cats = _categories(fig)
     out = []
     seen: dict[tuple, str] = {}
@@ -381,5 +393,10 @@ def _close_colors(fig, min_distance: float) -> list[str]:
             if d < min_distance:
                 out.append(f"the colours of {ni!r} ({ci}) and {nj!r} ({cj}) are too alike "
                            f"(CIEDE2000 {d:.1f} < {min_distance:g})")
+    out += reader.cvd_collisions([[(n, c) for c, n in colors.items()]
+                                  for colors in groups.values()], min_cvd_distance)
+    for group, colors in groups.items():
+        if group[0] == "line" and group[1] not in ("", "None"):
+            out += reader.grey_collisions([(n, c) for c, n in colors.items()])
     return list(dict.fromkeys(out))
 

@@ -21,6 +21,7 @@ from ._util import (
     MAX_HEIGHT,
     as_array,
     label_looks,
+    legend_below,
     legend_columns,
     legend_outside,
     new_axes,
@@ -140,9 +141,8 @@ def plot_embedding_map(
         shown = [str(label) if ncol > 1 else wrap(str(label)) for label in looks]
         handles = [by_name[name] for name in shown]
         if n_labels > _LEGEND_BESIDE:  # many labels: in columns below the map
-            ax.legend(handles, shown, loc="upper center", bbox_to_anchor=(0.5, -0.04),
-                      ncol=ncol, fontsize="x-small", markerscale=1.2, handletextpad=0.1,
-                      columnspacing=0.8, borderaxespad=0.0)
+            legend_below(ax, handles=handles, labels=shown, ncol=ncol, fontsize="x-small",
+                         markerscale=1.2, handletextpad=0.1, columnspacing=0.8)
         else:
             legend_outside(ax, handles=handles, labels=shown, markerscale=1.5,
                            handletextpad=0.2)

@@ -14,14 +14,18 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import ASTToolsWarning, ParameterError
+from ..labels import short_label
 from ..metrics import pr_curves
+from ._check_reader import contrast_ratio
 from ._theme import FIGURE_HEIGHT_MAX, FIGURE_WIDTHS, random_weights_title
 from ._util import (
     DEFAULT_WIDTH,
+    MAX_HEIGHT,
     as_array,
     colors_for,
     first_cycle_color,
     label_looks,
+    legend_below,
     legend_columns,
     legend_outside,
     new_axes,
@@ -29,6 +33,7 @@ from ._util import (
     set_title,
     short_name,
     wrap,
+    wrap_title,
 )
 
 
@@ -148,7 +153,7 @@ def plot_confusion_matrix(
     matrix,
     labels: Sequence[str] | None = None,
     *,
-    normalize: bool | str | None = False,
+    normalize: bool | str | None = "true",
     ax=None,
     title: str | None = None,
     meta: Mapping | None = None,
@@ -156,6 +161,13 @@ def plot_confusion_matrix(
     annotate: bool | None = None,
 ):
     """Plot a confusion matrix as an annotated heatmap (rows true, columns predicted).
+
+    Row-normalised by default (each row sums to 1: the diagonal is each class's recall).
+    With counts (integers), the x label gives the accuracy and the three most confused
+    pairs (true -> predicted, count). Zeros are left blank; each value is written in black
+    or white, whichever stands out on its cell. Beyond 12 classes names are shortened
+    (:func:`asttools.labels.short_label`) and set smaller; the figure stays within the
+    page's text width and height.
 
     The title names the embeddings' pooling and layer when ``meta`` holds them
     (``result.meta``), e.g. "probe (cls pooling, layer 12)".
@@ -167,9 +179,9 @@ def plot_confusion_matrix(
         ``sklearn.metrics.confusion_matrix``).
     labels : sequence of str, length n, optional
         Class names; a DataFrame's index when None, else 0..n-1.
-    normalize : {False, None, True, "true", "pred", "all"}
-        As scikit-learn's ``confusion_matrix``: ``"true"`` (or True) divides each row by its
-        total, showing recall per class on the diagonal; ``"pred"`` each column (precision
+    normalize : {"true", False, None, True, "pred", "all"}
+        Default ``"true"``. As scikit-learn's ``confusion_matrix``: ``"true"`` (or True)
+        divides each row by its total, showing recall per class on the diagonal; ``"pred"`` each column (precision
         on the diagonal); ``"all"`` the whole matrix; False or None draws counts. Rows or
         columns without items stay 0.
     ax : matplotlib Axes, optional
@@ -207,6 +219,7 @@ def plot_confusion_matrix(
     if values.shape != (n, n):
         raise ParameterError(f"matrix must be square (n, n), given matrix.shape={values.shape}")
     labels = [str(x) for x in (range(n) if labels is None else labels)]
+    raw_labels = list(labels)
     if len(labels) != n:
         raise ParameterError(f"labels has {len(labels)} names but matrix is {n} x {n}")
     if normalize is True:
@@ -216,6 +229,7 @@ def plot_confusion_matrix(
             f"normalize must be one of {NORMALIZE_CHOICES}, given normalize={normalize!r}"
         )
     integer = np.allclose(values, np.round(values))
+    counts = values.copy()
     if normalize:
         totals = {"true": values.sum(axis=1, keepdims=True),
                   "pred": values.sum(axis=0, keepdims=True),
@@ -228,26 +242,57 @@ def plot_confusion_matrix(
             values = np.round(values).astype(int)
     if annotate is None:
         annotate = n <= 25
-    labels = [wrap(label) for label in labels]
+    many = n > 12
+    labels = [short_label(label) if many else wrap(label) for label in labels]
     longest = max(len(line) for label in labels for line in label.split("\n"))
-    char = 0.6 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
+    tick_size = "x-small" if many else None
+    size_pt = FontProperties(size=tick_size or mpl.rcParams["ytick.labelsize"])
+    size_pt = size_pt.get_size_in_points()
+    char = 0.6 * size_pt / 72
     lines = max(label.count("\n") + 1 for label in labels)
-    cells = min(max(2.0, max(0.42, 2.2 * lines * char * 1.2 / 0.6) * n), 7.0)  # the matrix
+    per_cell = max(0.42, 2.2 * lines * char * 1.2 / 0.6) if not many else size_pt * 1.35 / 72
     names = 0.3 + char * longest  # inches a tick label takes
-    ax = new_axes(ax, (min(cells + names + 1.3, 9.0), min(cells + 0.75 * names + 0.6, 9.0)))
+    cells = min(max(2.0, per_cell * n), DEFAULT_WIDTH - names - 1.0,
+                MAX_HEIGHT - 0.75 * names - 1.2)
+    ax = new_axes(ax, (min(cells + names + 1.3, DEFAULT_WIDTH),
+                       min(cells + 0.75 * names + 1.2, MAX_HEIGHT)))
+    cmap_obj = mpl.colormaps[cmap]
+    vmax = 1.0 if normalize else max(float(values.max()), 1.0)
     sns.heatmap(
-        values, annot=annotate, fmt=fmt, cmap=cmap, square=True, ax=ax,
-        xticklabels=labels, yticklabels=labels, vmin=0.0, vmax=1.0 if normalize else None,
-        cbar_kws={"label": _NORMALIZE_LABELS[normalize or None]},
-        annot_kws={"fontsize": "small"},
+        values, annot=False, cmap=cmap_obj, square=True, ax=ax,
+        xticklabels=labels, yticklabels=labels, vmin=0.0, vmax=vmax,
+        cbar_kws={"label": _NORMALIZE_LABELS[normalize or None], "shrink": 0.8},
     )  # fmt: skip
+    if annotate:  # zeros left blank; text black or white, whichever stands out on its cell
+        for i in range(n):
+            for j in range(n):
+                if values[i, j] == 0:
+                    continue
+                cell = cmap_obj(float(values[i, j]) / vmax)
+                ink = max(("0.1", "white"), key=lambda c: contrast_ratio(c, cell))
+                text = format(values[i, j], fmt)
+                ax.text(j + 0.5, i + 0.5, text,
+                        ha="center", va="center", color=ink, fontsize="x-small")
+    if many:
+        ax.tick_params(labelsize=tick_size)
     if not normalize and integer and ax.collections:
-
         bar = ax.collections[0].colorbar
         if bar is not None:
             bar.locator = MaxNLocator(integer=True)
             bar.update_ticks()
-    ax.set_xlabel("Predicted")
+    total = float(counts.sum())
+    xlabel = "Predicted"
+    if integer and total > 0:  # counts: accuracy and the most confused pairs
+        xlabel += f"\naccuracy {np.trace(counts) / total:.2f} ({int(total)} items)"
+        off = counts.copy()
+        np.fill_diagonal(off, 0)
+        pairs = [(off[i, j], i, j) for i, j in zip(*np.nonzero(off), strict=True)]
+        pairs = sorted(pairs, key=lambda p: -p[0])[:3]
+        if pairs:
+            short = [short_label(x) for x in raw_labels]
+            xlabel += "; most confused: " + ", ".join(
+                f"{short[i]} \u2192 {short[j]} ({int(c)})" for c, i, j in pairs)
+    ax.set_xlabel(wrap_title(ax, xlabel, share=1.0))
     ax.set_ylabel("True")
     ax.tick_params(axis="x", labelrotation=45)
     for tick in ax.get_xticklabels():
@@ -390,7 +435,7 @@ def plot_pr_curves(
         ax.plot([1.0], [n_pos / n_clips], marker=(2, 0, 90), markersize=9, color=color,
                 clip_on=False, linestyle="none", label="_prevalence")  # fmt: skip
     ax.plot([], [], color="0.35", marker=(2, 0, 90), markersize=9, linestyle="none",
-            label=f"Prevalence (chance AP), {n_clips} clips")
+            label=f"Prevalence (chance), {n_clips} clips")
     ax.set_xlim(0.0, 1.0)
     ax.set_ylim(0.0, 1.02)
     ax.set_xlabel("Recall")
@@ -399,8 +444,7 @@ def plot_pr_curves(
     ncol = legend_columns([f"{n} (AP 0.00, 00 pos.)" for n in chosen],
                           ax.figure.get_figwidth()) if entries > 4 else 1
     if entries > 4:  # below, in columns: beside, it squeezes a narrow figure's Axes
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=ncol, frameon=False,
-                  fontsize="x-small", borderaxespad=0.0)
+        legend_below(ax, ncol=ncol, frameon=False, fontsize="x-small")
     else:
         legend_outside(ax, frameon=False)
     set_title(ax, title, meta)

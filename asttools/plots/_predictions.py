@@ -39,9 +39,9 @@ def plot_top_k(
 ):
     """Plot one clip's top-k labels as horizontal bars, the most probable on top.
 
-    Each bar takes its label's colour (:func:`label_colors`; a hatch for a second label of one colour). Without ``title``
-    the clip's file name (``path`` column) is the title. In a grid of panels only the bottom
-    row carries the x label.
+    Each bar takes its label's colour (:func:`label_colors`; a hatch for a second label of
+    one colour). Without ``title`` the clip's file name (``path`` column) is the title. In a
+    grid of panels only the bottom row carries the x label.
 
     Parameters
     ----------

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.font_manager import FontProperties
+from matplotlib.transforms import ScaledTranslation
 
 from ..errors import ParameterError
 from ..labels import short_label
@@ -119,6 +120,20 @@ def legend_columns(names: Sequence[str], width: float = DEFAULT_WIDTH) -> int:
     return max(1, min(len(names), int(width * 0.95 // column)))
 
 
+def legend_below(ax, **kwargs):
+    """A legend under the Axes, below its tick labels and x label (constrained layout makes
+    room): for many entries, in columns, where a legend beside would squeeze the Axes."""
+    rc = mpl.rcParams
+    size = FontProperties(size=rc["xtick.labelsize"]).get_size_in_points()
+    label = FontProperties(size=rc["axes.labelsize"]).get_size_in_points()
+    shown = bool(ax.get_xticklabels()) and any(t.get_text() for t in ax.get_xticklabels())
+    drop = (1.25 * size + rc["xtick.major.pad"] + rc["xtick.major.size"] if shown else 0.0)
+    drop += (1.25 * label + rc["axes.labelpad"] if ax.get_xlabel() else 0.0) + 3.0
+    offset = ScaledTranslation(0.0, -drop / 72, ax.figure.dpi_scale_trans)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                     bbox_transform=ax.transAxes + offset, borderaxespad=0.0, **kwargs)
+
+
 def legend_outside(ax, **kwargs):
     """A legend to the right of the Axes (constrained layout and tight bbox make room)."""
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
@@ -141,10 +156,10 @@ def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
         ax.set_title(wrap_title(ax, text))
 
 
-def wrap_title(ax, text: str) -> str:
-    """Break a title into lines that fit over the Axes (about 60% of the figure's width)."""
+def wrap_title(ax, text: str, *, share: float = 0.6) -> str:
+    """Break a title into lines that fit over the Axes (``share`` of the figure's width)."""
     size = FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
-    width = 0.6 * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
+    width = share * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
     return "\n".join(_balanced(line, max(20, int(width))) for line in text.split("\n"))
 
 
