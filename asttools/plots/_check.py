@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -102,10 +103,16 @@ def check_figure(
         raise ParameterError(
             f"width must be one of {tuple(FIGURE_WIDTHS)} or inches > 0, given {width!r}"
         )
-    fig.canvas.draw()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     texts = _visible_texts(fig)
     problems = []
+    if any("collapsed" in str(w.message) for w in caught):
+        problems.append("the layout collapsed (constrained layout found no room for the Axes): "
+                        "the legend or labels take its room; move the legend below, shorten "
+                        "the names, or draw the figure wider")
     problems += _small_text(texts, min_font_pt, printed / fig_width)
     problems += _clipped(fig, texts, renderer)
     problems += _overlaps(texts, renderer, overlap_tolerance_pt * fig.dpi / 72)

@@ -181,9 +181,9 @@ def plot_confusion_matrix(
         Class names; a DataFrame's index when None, else 0..n-1.
     normalize : {"true", False, None, True, "pred", "all"}
         Default ``"true"``. As scikit-learn's ``confusion_matrix``: ``"true"`` (or True)
-        divides each row by its total, showing recall per class on the diagonal; ``"pred"`` each column (precision
-        on the diagonal); ``"all"`` the whole matrix; False or None draws counts. Rows or
-        columns without items stay 0.
+        divides each row by its total, showing recall per class on the diagonal; ``"pred"``
+        each column (precision on the diagonal); ``"all"`` the whole matrix; False or None
+        draws counts. Rows or columns without items stay 0.
     ax : matplotlib Axes, optional
         Where to draw; a new square-ish figure sized for n when None.
     title : str, optional
