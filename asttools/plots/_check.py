@@ -326,6 +326,10 @@ def _categories(fig) -> list[tuple[str, tuple, str]]:
                     else ""
                 style = handle.get_linestyle() if handle.get_linestyle() not in ("None", "") \
                     else ""
+                # get_linestyle() says "--" for every custom dash pattern: compare patterns
+                dashes = getattr(handle, "_unscaled_dash_pattern", None)
+                if style and style != "-" and dashes is not None:
+                    style = f"{style}{dashes[1]}"
                 key = ("line", color, str(style), str(marker))
             elif isinstance(handle, Patch):
                 color = to_hex(handle.get_facecolor())

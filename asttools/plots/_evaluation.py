@@ -36,6 +36,13 @@ from ._util import (
     wrap_title,
 )
 
+PER_CLASS_MAX_ROWS = 40
+"""The most classes :func:`plot_per_class_ap` lists one by one; beyond, the best
+``PER_CLASS_MAX_ROWS - 1`` and one "rest" row."""
+
+MIN_RELIABLE_POSITIVES = 3
+"""Fewer positive clips than this and a class's AP is drawn hollow: it is mostly noise."""
+
 
 def plot_per_class_ap(
     per_class: pd.DataFrame,
@@ -47,33 +54,40 @@ def plot_per_class_ap(
     color=None,
     colors: Mapping | None = None,
 ):
-    """Plot average precision per class as horizontal bars, best first.
+    """Plot average precision per class as dots with intervals, best first.
 
-    A dashed line marks the mean AP over every class with an AP (not only the ``top``
-    shown; only rows whose ``evaluated`` is true when that column exists, as in
-    ``per_class_metrics``); classes whose AP is NaN (no positives) are left out. Bars share
-    one colour (the length is the information); with an ``n_positives`` column each bar
-    says how many positive clips its AP rests on (``n = 3``): an AP from 2 clips is noise.
-    Class names stay on one line, and a new figure is as tall as its rows need.
+    One dot per class at its AP; a line over its confidence interval when the table has
+    ``ci_low`` and ``ci_high`` (or ``ap_ci_low`` and ``ap_ci_high``) columns; a grey tick
+    at its prevalence (positives / clips: the AP of a guess) when it has ``n_positives``
+    and ``n_negatives``. A class with fewer than :data:`MIN_RELIABLE_POSITIVES` positives
+    is drawn hollow (its AP rests on one or two clips), and the number of positives of each
+    class stands in a column on the right. A dashed line marks the mean AP over every class
+    with an AP (not only those shown; only rows whose ``evaluated`` is true when that
+    column exists, as in ``per_class_metrics``); classes whose AP is NaN are left out.
+    Beyond :data:`PER_CLASS_MAX_ROWS` classes (and with ``top``), the best are listed and
+    the others summed up in one "rest" row (their mean AP, a line over their range). Names
+    shared by two classes are numbered, so no two rows read alike.
 
     Parameters
     ----------
     per_class : DataFrame
         Columns ``label`` and ``ap`` (``asttools.metrics.per_class_metrics``), optionally
-        ``evaluated``; other columns are ignored.
+        ``evaluated``, ``n_positives``, ``n_negatives``, ``ci_low``/``ci_high``; other
+        columns are ignored.
     ax : matplotlib Axes, optional
-        Where to draw; a new figure (6.3 in wide, 0.22 in per bar) when None.
+        Where to draw; a new figure (6.3 in wide, 0.17 in per row, at most the page's
+        text block) when None.
     top : int, optional
-        Show only the ``top`` classes with the highest AP.
+        List only the ``top`` classes with the highest AP (the rest in one row).
     title : str, optional
         Axes title.
     meta : mapping, optional
         Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
         title says "(random weights)".
     color : matplotlib colour, optional
-        The bars' colour; the first colour of the cycle when None.
+        The dots' colour; the first colour of the cycle when None.
     colors : mapping, optional
-        Label -> colour, to colour the bars by something meaningful (e.g. the class's
+        Label -> colour, to colour the dots by something meaningful (e.g. the class's
         AudioSet branch); overrides ``color``.
 
     Returns
@@ -101,38 +115,79 @@ def plot_per_class_ap(
     counted = rows[rows["evaluated"].astype(bool)] if "evaluated" in rows.columns else rows
     mean_ap = float(counted["ap"].mean()) if len(counted) else float("nan")
     rows = rows.sort_values("ap", ascending=False, kind="stable")
-    if top is not None:
-        rows = rows.head(top)
-    labels = [str(x) for x in rows["label"]]
+    keep = min(top or len(rows), len(rows), PER_CLASS_MAX_ROWS)
+    if keep < len(rows) and top is None:
+        keep -= 1  # room for the "rest" row
+    rest = rows.iloc[keep:]
+    rows = rows.iloc[:keep]
+    labels = _distinct([str(x) for x in rows["label"]])
     ap = rows["ap"].to_numpy(dtype=float)
-    if colors is not None:
-        palette = colors_for(labels, colors)
-        bar_colors = [palette[label] for label in labels]
-    else:
-        bar_colors = color if color is not None else first_cycle_color()
-    ax = new_axes(ax, (DEFAULT_WIDTH, 0.8 + 0.19 * len(labels)))
+    base = color if color is not None else first_cycle_color()
+    palette = colors_for(labels, colors) if colors is not None else dict.fromkeys(labels, base)
+    n_rows = len(labels) + (1 if len(rest) else 0)
+    ax = new_axes(ax, (DEFAULT_WIDTH, min(0.9 + 0.17 * n_rows, MAX_HEIGHT)))
     y = np.arange(len(labels))
-    ax.barh(y, ap, color=bar_colors, height=0.7)
-    ax.axvline(mean_ap, color="0.25", linestyle="--", linewidth=1.0, label=f"mAP {mean_ap:.3f}")
-    xlabel = "Average precision"
-    if "n_positives" in rows.columns:
-        for yi, value, n in zip(y, ap, rows["n_positives"], strict=True):
-            inside = value > 0.8
-            ax.text(value - 0.01 if inside else value + 0.01, yi, f"n = {int(n)}",
-                    va="center", ha="right" if inside else "left", fontsize="x-small",
-                    color="white" if inside else "0.25", zorder=3,
-                    # a backing so the mAP line never runs through the count
-                    bbox=None if inside else {"facecolor": ax.get_facecolor(),
-                                              "edgecolor": "none", "pad": 0.6})
-        xlabel += " (n: positive clips)"
-    ax.set_yticks(y, labels)
-    ax.set_ylim(len(labels) - 0.5, -0.5)
-    ax.set_xlim(0.0, 1.0)
-    ax.set_xlabel(xlabel)
+    ci = next(((lo, hi) for lo, hi in (("ci_low", "ci_high"), ("ap_ci_low", "ap_ci_high"))
+               if lo in rows.columns and hi in rows.columns), None)
+    if ci is not None:
+        lows, highs = rows[ci[0]].to_numpy(dtype=float), rows[ci[1]].to_numpy(dtype=float)
+        ax.hlines(y, lows, highs, color="0.55", linewidth=1.0, zorder=2)
+        ax.plot([], [], color="0.55", linewidth=1.0, label="confidence interval")
+    if {"n_positives", "n_negatives"} <= set(rows.columns):
+        prevalence = rows["n_positives"].to_numpy(dtype=float) / (
+            rows["n_positives"].to_numpy(dtype=float) + rows["n_negatives"].to_numpy(dtype=float))
+        ax.plot(prevalence, y, linestyle="none", marker="|", markersize=7, color="0.35",
+                zorder=2, label="prevalence (chance)")
+    few = (rows["n_positives"].to_numpy() < MIN_RELIABLE_POSITIVES
+           if "n_positives" in rows.columns else np.zeros(len(rows), dtype=bool))
+    dot_colors = [palette[label] for label in labels]
+    for hollow in (False, True):
+        mask = few == hollow
+        if not mask.any():
+            continue
+        ax.scatter(ap[mask], y[mask], s=22, zorder=3,
+                   facecolors="white" if hollow else [c for c, m in zip(dot_colors, mask,
+                                                                         strict=True) if m],
+                   edgecolors=[c for c, m in zip(dot_colors, mask, strict=True) if m],
+                   linewidths=1.2,
+                   label=f"fewer than {MIN_RELIABLE_POSITIVES} positives" if hollow else "_ap")
+    ticks = list(labels)
+    if len(rest):
+        r = rest["ap"].to_numpy(dtype=float)
+        ax.hlines(len(labels), r.min(), r.max(), color="0.55", linewidth=1.0, zorder=2)
+        ax.plot([r.mean()], [len(labels)], marker="D", markersize=4.5, color="0.35",
+                linestyle="none", zorder=3, label="_rest")
+        ticks.append(f"the other {len(rest)} classes (mean, range)")
+    ax.axvline(mean_ap, color="0.25", linestyle="--", linewidth=1.0, label=f"mAP {mean_ap:.3f}",
+               zorder=1)
+    handles, names = ax.get_legend_handles_labels()  # mAP first
+    order = sorted(range(len(names)), key=lambda i: not names[i].startswith("mAP"))
+    ax.set_yticks(np.arange(len(ticks)), ticks, fontsize="x-small" if n_rows > 20 else None)
+    ax.set_ylim(len(ticks) - 0.5, -0.5)
+    ax.set_xlim(-0.02, 1.02)  # a dot at 0 or 1 whole
+    ax.set_xlabel("Average precision")
     ax.grid(False, axis="y")
-    ax.legend(loc="lower right")
+    if "n_positives" in rows.columns:  # the positives, a column on the right
+        right = ax.secondary_yaxis("right")
+        right.set_yticks(y, [str(int(n)) for n in rows["n_positives"]],
+                         fontsize="x-small" if n_rows > 20 else None)
+        right.tick_params(length=0)
+        right.set_ylabel("positive clips")
+    legend_below(ax, handles=[handles[i] for i in order], labels=[names[i] for i in order],
+                 ncol=legend_columns(names, 0.8 * ax.figure.get_figwidth()), frameon=False,
+                 fontsize="x-small")
     set_title(ax, title, meta)
     return ax
+
+
+def _distinct(names: list[str]) -> list[str]:
+    """Names, a repeated one numbered ("Siren", "Siren (2)"): no two rows read alike."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
 
 
 def _layer_name(layer) -> str:
