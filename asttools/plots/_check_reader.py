@@ -17,7 +17,7 @@ from matplotlib.text import Text
 from ._colors import CVD_KINDS, MIN_GREY_DISTANCE, delta_e, simulate_cvd, srgb_to_lab
 from ._theme import FIGURE_HEIGHT_MAX
 
-MIN_AXES_IN = 0.6
+MIN_AXES_IN = 0.5
 """Smallest width and height, in inches, of an Axes that shows data."""
 
 MIN_TEXT_CONTRAST = 3.0

@@ -11,6 +11,7 @@ from collections.abc import Hashable, Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from ..errors import ParameterError
 from ..reduce import capped_perplexity, embedding_map
@@ -20,6 +21,7 @@ from ._util import (
     DEFAULT_WIDTH,
     MAX_HEIGHT,
     as_array,
+    fit_name,
     label_looks,
     legend_below,
     legend_columns,
@@ -29,8 +31,12 @@ from ._util import (
     wrap,
 )
 
-_LEGEND_BESIDE = 12
+_LEGEND_BESIDE = 6
 """Up to this many labels the legend stands beside the map; beyond, in columns below it."""
+
+MAP_MAX_LABELS = 40
+"""The most labels :func:`plot_embedding_map` tells apart (10 colours x 4 shapes); beyond,
+the 39 most numerous keep theirs and the others are small grey dots, "other (n classes)"."""
 
 _AXIS_NAMES = {"tsne": "t-SNE", "pca": "PC", "umap": "UMAP"}
 
@@ -112,9 +118,19 @@ def plot_embedding_map(
         embeddings, method=method, perplexity=perplexity, pca_components=pca_components,
         seed=seed,
     )  # fmt: skip
-    looks = label_looks(labels, colors)
+    counts = pd.Series([str(x) for x in labels]).value_counts(sort=True)
+    if len(counts) > MAP_MAX_LABELS and colors is None:  # the most numerous + "other"
+        keep = set(counts.index[: MAP_MAX_LABELS - 1])
+        other = f"other ({len(counts) - len(keep)} classes)"
+        labels = [label if str(label) in keep else other for label in labels]
+    else:
+        other = None
+    looks = label_looks([label for label in labels if label != other], colors)
+    if other is not None:
+        looks[other] = ("0.72", ".", "-")
     n_labels = len(looks)
-    ncol = legend_columns([str(label) for label in looks]) if n_labels > _LEGEND_BESIDE else 1
+    ncol = (legend_columns([_legend_name(label, n_labels) for label in looks])
+            if n_labels > _LEGEND_BESIDE else 1)
     legend_rows = -(-n_labels // ncol) if legend and n_labels > _LEGEND_BESIDE else 0
     ax = new_axes(ax, (DEFAULT_WIDTH, min(4.2 + 0.16 * legend_rows, MAX_HEIGHT)))
     label_array = np.array([str(label) for label in labels], dtype=object)
@@ -126,7 +142,7 @@ def plot_embedding_map(
         mask = label_array == str(label)
         ax.scatter(
             xy[mask, 0], xy[mask, 1], s=size, color=color,
-            label=str(label) if ncol > 1 else wrap(str(label)), marker=marker,
+            label=_legend_name(label, n_labels), marker=marker,
             linewidths=0.4, edgecolors="white", alpha=0.8, zorder=2 + z / max(1, n_labels),
         )  # fmt: skip
     name = _AXIS_NAMES[method]
@@ -138,7 +154,7 @@ def plot_embedding_map(
     if legend:
         handles, names = ax.get_legend_handles_labels()
         by_name = dict(zip(names, handles, strict=True))
-        shown = [str(label) if ncol > 1 else wrap(str(label)) for label in looks]
+        shown = [_legend_name(label, n_labels) for label in looks]
         handles = [by_name[name] for name in shown]
         if n_labels > _LEGEND_BESIDE:  # many labels: in columns below the map
             legend_below(ax, handles=handles, labels=shown, ncol=ncol, fontsize="x-small",
@@ -154,6 +170,13 @@ def plot_embedding_map(
         title = f"{title} ({settings})" if title else f"{_AXIS_NAMES[method]} ({settings})"
     set_title(ax, title, meta)
     return ax
+
+
+def _legend_name(label, n_labels: int) -> str:
+    """A label as the legend shows it: wrapped beside the map, on one line below it."""
+    if str(label).startswith("other ("):
+        return str(label)
+    return wrap(str(label)) if n_labels <= _LEGEND_BESIDE else fit_name(str(label))
 
 
 def plot_embedding_grid(

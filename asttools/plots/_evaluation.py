@@ -14,8 +14,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import ASTToolsWarning, ParameterError
-from ..labels import short_label
 from ..metrics import pr_curves
+from ._check import MIN_FONT_PT
 from ._check_reader import contrast_ratio
 from ._theme import FIGURE_HEIGHT_MAX, FIGURE_WIDTHS, random_weights_title
 from ._util import (
@@ -24,6 +24,7 @@ from ._util import (
     as_array,
     colors_for,
     first_cycle_color,
+    fit_name,
     label_looks,
     legend_below,
     legend_columns,
@@ -125,7 +126,7 @@ def plot_per_class_ap(
     base = color if color is not None else first_cycle_color()
     palette = colors_for(labels, colors) if colors is not None else dict.fromkeys(labels, base)
     n_rows = len(labels) + (1 if len(rest) else 0)
-    ax = new_axes(ax, (DEFAULT_WIDTH, min(0.9 + 0.17 * n_rows, MAX_HEIGHT)))
+    ax = new_axes(ax, (DEFAULT_WIDTH, min(1.6 + 0.17 * n_rows, MAX_HEIGHT)))
     y = np.arange(len(labels))
     ci = next(((lo, hi) for lo, hi in (("ci_low", "ci_high"), ("ap_ci_low", "ap_ci_high"))
                if lo in rows.columns and hi in rows.columns), None)
@@ -196,6 +197,9 @@ def _layer_name(layer) -> str:
         return ""
     return "last layer" if layer == -1 else f"layer {layer}"
 
+
+CONFUSION_MAX_CLASSES = 40
+"""The most classes :func:`plot_confusion_matrix` draws: beyond, those most often confused."""
 
 NORMALIZE_CHOICES = (False, None, "true", "pred", "all")
 """Values of :func:`plot_confusion_matrix`'s ``normalize`` (True means "true")."""
@@ -285,6 +289,8 @@ def plot_confusion_matrix(
         )
     integer = np.allclose(values, np.round(values))
     counts = values.copy()
+    total = float(counts.sum())
+    accuracy = np.trace(counts) / total if total > 0 else float("nan")
     if normalize:
         totals = {"true": values.sum(axis=1, keepdims=True),
                   "pred": values.sum(axis=0, keepdims=True),
@@ -295,12 +301,25 @@ def plot_confusion_matrix(
         fmt = "d" if integer else ".2f"
         if integer:
             values = np.round(values).astype(int)
+    dropped = 0
+    if n > CONFUSION_MAX_CLASSES:  # the classes most often confused, in their order
+        off = counts.copy()
+        np.fill_diagonal(off, 0)
+        errors = off.sum(axis=0) + off.sum(axis=1)
+        keep = np.sort(np.argsort(-errors, kind="stable")[:CONFUSION_MAX_CLASSES])
+        dropped = n - len(keep)
+        values, counts = values[np.ix_(keep, keep)], counts[np.ix_(keep, keep)]
+        labels = [labels[i] for i in keep]
+        raw_labels = [raw_labels[i] for i in keep]
+        n = len(keep)
     if annotate is None:
-        annotate = n <= 25
-    many = n > 12
-    labels = [short_label(label) if many else wrap(label) for label in labels]
+        annotate = n <= 10
+    many = n > 8
+    crowded = n > 24
+    labels = [fit_name(label, 16 if crowded else 20) if many else wrap(label)
+              for label in labels]
     longest = max(len(line) for label in labels for line in label.split("\n"))
-    tick_size = "x-small" if many else None
+    tick_size = MIN_FONT_PT if crowded else "x-small" if many else None
     size_pt = FontProperties(size=tick_size or mpl.rcParams["ytick.labelsize"])
     size_pt = size_pt.get_size_in_points()
     char = 0.6 * size_pt / 72
@@ -308,9 +327,8 @@ def plot_confusion_matrix(
     per_cell = max(0.42, 2.2 * lines * char * 1.2 / 0.6) if not many else size_pt * 1.35 / 72
     names = 0.3 + char * longest  # inches a tick label takes
     cells = min(max(2.0, per_cell * n), DEFAULT_WIDTH - names - 1.0,
-                MAX_HEIGHT - 0.75 * names - 1.2)
-    ax = new_axes(ax, (min(cells + names + 1.3, DEFAULT_WIDTH),
-                       min(cells + 0.75 * names + 1.2, MAX_HEIGHT)))
+                MAX_HEIGHT - names - 1.9)
+    ax = new_axes(ax, (DEFAULT_WIDTH, min(cells + names + 1.9, MAX_HEIGHT)))
     cmap_obj = mpl.colormaps[cmap]
     vmax = 1.0 if normalize else max(float(values.max()), 1.0)
     sns.heatmap(
@@ -335,24 +353,25 @@ def plot_confusion_matrix(
         if bar is not None:
             bar.locator = MaxNLocator(integer=True)
             bar.update_ticks()
-    total = float(counts.sum())
     xlabel = "Predicted"
     if integer and total > 0:  # counts: accuracy and the most confused pairs
-        xlabel += f"\naccuracy {np.trace(counts) / total:.2f} ({int(total)} items)"
+        xlabel += f"\naccuracy {accuracy:.2f} ({int(total)} items)"
         off = counts.copy()
         np.fill_diagonal(off, 0)
         pairs = [(off[i, j], i, j) for i, j in zip(*np.nonzero(off), strict=True)]
         pairs = sorted(pairs, key=lambda p: -p[0])[:3]
         if pairs:
-            short = [short_label(x) for x in raw_labels]
+            short = [fit_name(x, 20) for x in raw_labels]
             xlabel += "; most confused: " + ", ".join(
                 f"{short[i]} \u2192 {short[j]} ({int(c)})" for c, i, j in pairs)
-    ax.set_xlabel(wrap_title(ax, xlabel, share=1.0))
+    if dropped:
+        xlabel += f"; {n} most confused of {n + dropped} classes shown"
+    ax.set_xlabel(wrap_title(ax, xlabel, share=0.75))
     ax.set_ylabel("True")
-    ax.tick_params(axis="x", labelrotation=45)
+    ax.tick_params(axis="x", labelrotation=90 if crowded else 45)
     for tick in ax.get_xticklabels():
-        tick.set_horizontalalignment("right")
-        tick.set_rotation_mode("anchor")
+        tick.set_horizontalalignment("center" if crowded else "right")
+        tick.set_rotation_mode("default" if crowded else "anchor")
     ax.tick_params(axis="y", labelrotation=0)
     provenance = [f"{meta['pooling']} pooling" if (meta or {}).get("pooling") else "",
                   _layer_name((meta or {}).get("layer"))]

@@ -9,9 +9,11 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_rgb
 from matplotlib.font_manager import FontProperties
 
 from ..errors import ParameterError
+from ._check_reader import contrast_ratio
 from ._colors import MARKERS
 from ._theme import random_weights_title
 from ._util import (
@@ -19,6 +21,7 @@ from ._util import (
     MAX_HEIGHT,
     as_array,
     colors_for,
+    fit_name,
     is_bottom,
     label_looks,
     legend_outside,
@@ -92,11 +95,14 @@ def plot_top_k(
             "table[table['window'] == 0]), or the clip-level top_k of result.clips()"
         )
     rows = table.sort_values("probability", ascending=False, kind="stable")
+    hidden = max(0, len(rows) - TOP_K_MAX_ROWS)
+    rows = rows.head(TOP_K_MAX_ROWS)  # a page holds this many
     labels = [str(x) for x in rows["label"]]
     probs = rows["probability"].to_numpy(dtype=float)
     looks = label_looks(labels, colors)
+    many = len(labels) > _FEW_ROWS
     true = [str(x) for x in truth] if truth is not None else []
-    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + (0.3 if truth is not None else 0.0)
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.75 + (0.3 if truth is not None else 0.0)
                        + _bars_height(labels)))
     y = np.arange(len(labels))
     bars = ax.barh(y, probs, color=[looks[label][0] for label in labels], height=0.7)
@@ -104,23 +110,27 @@ def plot_top_k(
         style = MARKERS.index(looks[label][1])
         if style:  # a second label of this colour: hatched
             bar.set_hatch(HATCHES[style % len(HATCHES)])
-            bar.set_edgecolor("white")
+            rgb = np.asarray(to_rgb(looks[label][0]))
+            bar.set_edgecolor(0.55 * rgb + 0.45)  # lighter than the bar, sparse: text reads
         if label in true:
             bar.set_edgecolor("black")
             bar.set_linewidth(1.2)
-    for yi, p in zip(y, probs, strict=True):
+    for yi, p, label in zip(y, probs, labels, strict=True):
         inside = p > 0.85
+        # on the bar: black or white, whichever stands out on the bar's colour
+        ink = max(("0.1", "white"), key=lambda c: contrast_ratio(c, looks[label][0]))
         ax.text(
             p - 0.01 if inside else p + 0.01,
             yi,
             f"{p:.2f}",
             va="center",
             ha="right" if inside else "left",
-            color="white" if inside else "0.2",
-            fontsize="small",
+            color=ink if inside else "0.2",
+            fontsize="x-small" if many else "small",
         )
-    ticks = [("\u2713 " if label in true else "") + wrap(label) for label in labels]
-    ax.set_yticks(y, ticks)
+    ticks = [("\u2713 " if label in true else "") + (fit_name(label) if many else wrap(label))
+             for label in labels]
+    ax.set_yticks(y, ticks, fontsize="x-small" if many else None)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0.0, 1.0)
     missed = [label for label in dict.fromkeys(true) if label not in labels]
@@ -131,8 +141,12 @@ def plot_top_k(
             parts = (["\u2713 ground truth"] if marked else []) + (
                 [f"{'also true' if marked else 'true'}: {', '.join(missed)}"] if missed else [])
             note = "; ".join(parts) or "no true label given"
+            if hidden:
+                note += f"; {hidden} more labels not shown"
             xlabel = f"{xlabel}\n{note}" if xlabel else note
         ax.set_xlabel(wrap_title(ax, xlabel))  # a long "also true" list wraps
+    if hidden and truth is None and is_bottom(ax):
+        ax.set_xlabel(f"Probability ({hidden} more labels not shown)")
     ax.grid(False, axis="y")
     if title is None and "path" in table.columns and table["path"].nunique() == 1:
         title = Path(str(table["path"].iloc[0])).name
@@ -140,10 +154,22 @@ def plot_top_k(
     return ax
 
 
+TOP_K_MAX_ROWS = 40
+"""The most bars :func:`plot_top_k` draws (a page holds 40 rows); the x label says how many
+more the table had."""
+
+_FEW_ROWS = 12
+"""Up to this many rows, names wrap onto lines; beyond, they are shortened to one line."""
+
+
 def _bars_height(labels: Sequence[str]) -> float:
-    """Inches the bars of ``labels`` need: a wrapped name takes a line of text per line."""
+    """Inches the bars of ``labels`` need: a wrapped name takes a line of text per line; at
+    least half an inch, so one bar is not a sliver."""
+    if len(labels) > _FEW_ROWS:
+        return 0.17 * len(labels)
     line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
-    return sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08) for label in labels)
+    return max(0.6, sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08)
+                        for label in labels))
 
 
 def plot_top_k_grid(
@@ -339,7 +365,8 @@ def plot_label_timeline(
         ends = ends / 60.0 if ends is not None else None
         xlabel = xlabel.replace("(s)", "(min)")
     rows = len(order)
-    height = 2.4 if kind == "lines" else min(0.9 + 0.2 * max(rows, 4), MAX_HEIGHT)
+    height = 2.4 if kind == "lines" else min(1.0 + 0.17 * max(rows, 6), MAX_HEIGHT)
+    row_names = [fit_name(name) if rows > 6 else wrap(name) for name in names]
     ax = new_axes(ax, (DEFAULT_WIDTH, height))
     short = np.zeros(n_windows, dtype=bool)
     if ends is not None and n_windows > 1:
@@ -375,7 +402,7 @@ def plot_label_timeline(
             )  # fmt: skip
         ax.set_xlim(starts.min(), ends.max())
         xlabel = "Time (min)" if span > _MINUTES_FROM_S else "Time (s)"
-        ax.set_yticks(np.arange(len(order)), [wrap(name) for name in names])
+        ax.set_yticks(np.arange(len(order)), row_names, fontsize="x-small" if rows > 6 else None)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.grid(False)
         ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
@@ -389,7 +416,7 @@ def plot_label_timeline(
             edges, np.arange(len(order) + 1) - 0.5, probs[:, order].T,
             cmap="viridis", vmin=0.0, vmax=1.0,
         )  # fmt: skip
-        ax.set_yticks(np.arange(len(order)), [wrap(name) for name in names])
+        ax.set_yticks(np.arange(len(order)), row_names, fontsize="x-small" if rows > 6 else None)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.grid(False)
         ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
@@ -402,7 +429,7 @@ def plot_label_timeline(
 _MINUTES_FROM_S = 600.0
 """From this span on (10 minutes) the timeline's time axis is in minutes."""
 
-HATCHES = ("", "////", "....", "xxxx", "\\\\\\\\", "++++", "oooo", "----")
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 """Hatches of bars of styles 0, 1, ...: the second cue of bars that share a colour."""
 
 

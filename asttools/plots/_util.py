@@ -100,6 +100,17 @@ def wrap(label: str) -> str:
     return textwrap.fill(label, WRAP_WIDTH, break_long_words=False)
 
 
+FIT_CHARS = 24
+"""Characters of a class name on one line where many rows share a figure."""
+
+
+def fit_name(name: str, chars: int = FIT_CHARS) -> str:
+    """A class name on one line: cut at its first comma (:func:`asttools.labels.short_label`)
+    and, past ``chars`` characters, ended with an ellipsis."""
+    short = short_label(name)
+    return short if len(short) <= chars else short[: chars - 1].rstrip() + "\u2026"
+
+
 def short_name(name: str, width: float) -> str:
     """A class name for a panel ``width`` inches wide: cut at its first comma
     (:func:`asttools.labels.short_label`), then wrapped to two lines, with an ellipsis
