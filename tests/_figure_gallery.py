@@ -239,9 +239,9 @@ STRESS_HELPERS = {
 STRESS = {f"{name}_{n}": (lambda fn=fn, n=n: fn(n))
           for name, fn in STRESS_HELPERS.items() for n in SCALES}
 STRESS["tsne_40_classes_2000_points"] = lambda: _stress_map(40, method="tsne", points=2000)
-SLOW_STRESS = {"tsne_40_classes_2000_points", "confusion_matrix_100", "pr_grid_100",
-               "top_k_100"}
-"""Stress figures over a few seconds each: marked slow in the tests."""
+SLOW_STRESS = {name for name in STRESS if not name.endswith(("_1", "_12"))}
+"""The 40- and 100-class figures and the t-SNE (2-10 s each): marked slow in the tests; the
+1- and 12-class ones (about 45 s together) run in every test run."""
 
 
 def write_gallery(out: Path, names=None, *, dpi: int = 110) -> list[str]:

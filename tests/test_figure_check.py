@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from _figure_gallery import GALLERY, LONG_NAMES
+from _figure_gallery import GALLERY, LONG_NAMES, SLOW_STRESS, STRESS
 
 from asttools import plots
 from asttools.errors import ParameterError
@@ -295,3 +295,19 @@ def test_save_figure_writes_exactly_the_width_asked(tmp_path):
         with Image.open(png) as image:
             assert image.size == (round(inches * 100), 300)
     assert tuple(fig.get_size_inches()) == (5, 3)
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow) if name in SLOW_STRESS else name
+    for name in sorted(STRESS)])
+def test_stress_gallery_passes_the_check(name, tmp_path, monkeypatch):
+    """Issue 21: every plot helper at 1, 12, 40 and 100 classes with the longest AudioSet
+    names, saved as a thesis saves it (the check raises), within a page."""
+    monkeypatch.setenv("ASTTOOLS_CHECK_FIGURES", "raise")
+    with matplotlib.rc_context(plots.theme_rc()):
+        ax = STRESS[name]()
+        fig = ax.figure
+        (png,) = plots.save_figure(ax, tmp_path / name, formats=("png",), dpi=50)
+    assert fig.get_figheight() <= plots.FIGURE_HEIGHT_MAX
+    assert fig.get_figwidth() <= max(plots.FIGURE_WIDTHS.values())
+    assert png.stat().st_size > 1000

@@ -142,7 +142,7 @@ def plot_embedding_map(
         mask = label_array == str(label)
         ax.scatter(
             xy[mask, 0], xy[mask, 1], s=size, color=color,
-            label=_legend_name(label, n_labels), marker=marker,
+            label=_legend_name(label, n_labels), marker=marker, gid=str(label),
             linewidths=0.4, edgecolors="white", alpha=0.8, zorder=2 + z / max(1, n_labels),
         )  # fmt: skip
     name = _AXIS_NAMES[method]

@@ -504,7 +504,7 @@ def plot_pr_curves(
         color, _, linestyle = looks[name]
         n_pos = int(positives[names.index(name)])
         ax.plot(recall, precision, drawstyle="steps-post", color=color, linestyle=linestyle,
-                label=f"{name} (AP {ap:.2f}, {n_pos} pos.)")  # fmt: skip
+                label=f"{name} (AP {ap:.2f}, {n_pos} pos.)", gid=name)  # fmt: skip
         # chance, a short mark on the right edge: ten full lines would bury the curves
         ax.plot([1.0], [n_pos / n_clips], marker=(2, 0, 90), markersize=9, color=color,
                 clip_on=False, linestyle="none", label="_prevalence")  # fmt: skip
@@ -619,7 +619,8 @@ def plot_pr_grid(
         color, _, _ = looks[name]
         n_pos = int(positives[names.index(name)])
         ax.axhline(n_pos / n_clips, color="0.45", linestyle="--", linewidth=0.8)
-        ax.plot(recall, precision, drawstyle="steps-post", color=color, linewidth=1.4)
+        ax.plot(recall, precision, drawstyle="steps-post", color=color, linewidth=1.4,
+                gid=name)
         ax.set_title(f"{short_name(name, panel)}\nAP {ap:.2f}, {n_pos} pos.",
                      fontsize="x-small")
         ax.set_xlim(0.0, 1.0)

@@ -107,6 +107,7 @@ def plot_top_k(
     y = np.arange(len(labels))
     bars = ax.barh(y, probs, color=[looks[label][0] for label in labels], height=0.7)
     for bar, label in zip(bars, labels, strict=True):
+        bar.set_gid(label)  # the label it stands for, for tests and tools reading the figure
         style = MARKERS.index(looks[label][1])
         if style:  # a second label of this colour: hatched
             bar.set_hatch(HATCHES[style % len(HATCHES)])
@@ -380,6 +381,7 @@ def plot_label_timeline(
             ax.plot(
                 x, probs[:, i], color=palette[name], label=wrap(name), marker=marker,
                 markersize=3, linestyle=looks[name][2], zorder=2 + (len(names) - z) / 100,
+                gid=name,
             )
             if short.any():
                 ax.plot(x[short], probs[short, i], linestyle="none", marker="o", markersize=4,
