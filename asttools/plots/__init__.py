@@ -98,12 +98,16 @@ from ._saving import save_figure
 from ._theme import (
     FIGURE_HEIGHT_MAX,
     FIGURE_WIDTHS,
+    THESIS_FONTS,
+    label_panels,
     random_weights_title,
     set_theme,
     theme_rc,
 )
 
 __all__ = [
+    "THESIS_FONTS",
+    "label_panels",
     "FIGURE_HEIGHT_MAX",
     "plot_pr_grid",
     "simulate_cvd",

@@ -99,8 +99,24 @@ def _draw_fbank(ax, fbank: np.ndarray, *, frame_shift_s: float, cmap: str):
     )
     ax.grid(False)
     ax.set_xlabel("Time (s)")
-    ax.set_ylabel("Mel bin")
+    _mel_axis_in_hz(ax, n_mel)
     return image
+
+
+def _mel_axis_in_hz(ax, n_mel: int, sample_rate: int = SAMPLE_RATE) -> None:
+    """Label the mel-bin axis in Hz: ticks at round frequencies, placed at their bin (the
+    Kaldi/HTK mel scale of the AST filterbank, 20 Hz to Nyquist)."""
+    def mel(f):
+        return 1127.0 * np.log1p(np.asarray(f, dtype=float) / 700.0)
+
+    lo, hi = mel(20.0), mel(sample_rate / 2)
+    freqs = [f for f in (100, 250, 500, 1000, 2000, 4000, 8000) if 20 < f <= sample_rate / 2]
+    # bin k is centred at mel lo + (k + 1) * (hi - lo) / (n_mel + 1)
+    bins = (mel(freqs) - lo) / (hi - lo) * (n_mel + 1) - 1
+    inside = (bins >= -0.5) & (bins <= n_mel - 0.5)
+    ax.set_yticks(bins[inside], [f"{f / 1000:g}k" if f >= 1000 else str(f)
+                                 for f, keep in zip(freqs, inside, strict=True) if keep])
+    ax.set_ylabel("Frequency (Hz, mel scale)")
 
 
 def _check_fbank(fbank, frame_shift_s: float) -> np.ndarray:
@@ -147,7 +163,7 @@ def plot_fbank(
     -------
     matplotlib.axes.Axes
         The Axes drawn on: x is time in seconds, y the mel bin index (low frequencies at
-        the bottom).
+        the bottom), its ticks labelled in Hz at the bins of round frequencies.
 
     Raises
     ------

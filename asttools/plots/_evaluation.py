@@ -65,8 +65,8 @@ def plot_per_class_ap(
     class stands in a column on the right. A dashed line marks the mean AP over every class
     with an AP (not only those shown; only rows whose ``evaluated`` is true when that
     column exists, as in ``per_class_metrics``); classes whose AP is NaN are left out.
-    Beyond :data:`PER_CLASS_MAX_ROWS` classes (and with ``top``), the best are listed and
-    the others summed up in one "rest" row (their mean AP, a line over their range). Names
+    Beyond :data:`PER_CLASS_MAX_ROWS` classes, the best are listed and the others summed
+    up in one "rest" row (their mean AP, a line over their range). Names
     shared by two classes are numbered, so no two rows read alike.
 
     Parameters
@@ -79,7 +79,8 @@ def plot_per_class_ap(
         Where to draw; a new figure (6.3 in wide, 0.17 in per row, at most the page's
         text block) when None.
     top : int, optional
-        List only the ``top`` classes with the highest AP (the rest in one row).
+        List only the ``top`` classes with the highest AP (the mAP line still averages
+        every class).
     title : str, optional
         Axes title.
     meta : mapping, optional
@@ -119,7 +120,7 @@ def plot_per_class_ap(
     keep = min(top or len(rows), len(rows), PER_CLASS_MAX_ROWS)
     if keep < len(rows) and top is None:
         keep -= 1  # room for the "rest" row
-    rest = rows.iloc[keep:]
+    rest = rows.iloc[keep:] if top is None else rows.iloc[:0]  # top=: those rows alone
     rows = rows.iloc[:keep]
     labels = _distinct([str(x) for x in rows["label"]])
     ap = rows["ap"].to_numpy(dtype=float)
@@ -641,6 +642,28 @@ def plot_pr_grid(
     return fig
 
 
+_METRIC_NAMES = {
+    "mAP": "mAP", "mAUC": "mean ROC AUC", "map": "mAP", "auc": "ROC AUC", "ap": "AP",
+    "dprime": "d\u2032", "dprime_ast": "d\u2032 (AST)", "f1": "F1", "accuracy": "Accuracy",
+    "top1": "Top-1 accuracy", "top5": "Top-5 accuracy", "n_classes_evaluated":
+    "Classes evaluated", "n_classes_skipped": "Classes skipped", "n_classes_unmapped":
+    "Classes unmapped",
+}  # fmt: skip
+
+
+def metric_name(metric: str) -> str:
+    """A metric as a reader names it: ``"precision_macro"`` -> ``"Precision (macro)"``,
+    ``"mAUC"`` -> ``"mean ROC AUC"``, ``"f1_micro"`` -> ``"F1 (micro)"``."""
+    metric = str(metric)
+    if metric in _METRIC_NAMES:
+        return _METRIC_NAMES[metric]
+    head, _, tail = metric.rpartition("_")
+    if head and tail in ("macro", "micro", "weighted", "samples"):
+        return f"{metric_name(head)} ({tail})"
+    words = metric.replace("_", " ")
+    return _METRIC_NAMES.get(metric.lower(), words[:1].upper() + words[1:])
+
+
 _COUNT_METRICS = ("n_classes_evaluated", "n_classes_skipped", "n_classes_unmapped")
 
 
@@ -741,7 +764,7 @@ def plot_metrics(
         ax.plot(xs, ys, linestyle="none", marker=markers[t % len(markers)], markersize=5,
                 color=palette[name], markeredgecolor="white", markeredgewidth=0.5,
                 label=label or "_single")  # fmt: skip
-    ax.set_yticks(np.arange(len(metrics)), metrics)
+    ax.set_yticks(np.arange(len(metrics)), [metric_name(m) for m in metrics])
     ax.set_ylim(len(metrics) - 0.5, -0.5)
     ax.grid(False, axis="y")
     values = np.array(drawn)

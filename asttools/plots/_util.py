@@ -162,9 +162,20 @@ def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
     For figures whose content depends on the model's weights; a waveform or a filterbank
     does not, so those helpers take no ``meta``.
     """
-    text = random_weights_title(title, random_weights=bool((meta or {}).get("random_weights")))
+    random = bool((meta or {}).get("random_weights"))
+    if title is False:  # caption mode: the caption carries the title
+        if random:
+            stamp_random_weights(ax)
+        return
+    text = random_weights_title(title, random_weights=random)
     if text:
         ax.set_title(wrap_title(ax, text))
+
+
+def stamp_random_weights(ax) -> None:
+    """A small "random weights" stamp above the Axes' right corner (caption mode)."""
+    ax.text(1.0, 1.01, "random weights", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize="x-small", fontstyle="italic", color="0.3", gid="random-weights-stamp")
 
 
 def wrap_title(ax, text: str, *, share: float = 0.6) -> str:
