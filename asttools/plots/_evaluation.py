@@ -501,11 +501,13 @@ def plot_pr_curves(
     looks = label_looks(chosen, colors, lines=True)
     ax = new_axes(ax, (DEFAULT_WIDTH, 3.4))
     n_clips = y_true.shape[0]
+    narrow = ax.figure.get_figwidth() < 4.5  # one-line names: the legend fits under the Axes
     for ap, name, recall, precision in _curves(y_true, scores, columns, chosen):
         color, _, linestyle = looks[name]
         n_pos = int(positives[names.index(name)])
         ax.plot(recall, precision, drawstyle="steps-post", color=color, linestyle=linestyle,
-                label=f"{name} (AP {ap:.2f}, {n_pos} pos.)", gid=name)  # fmt: skip
+                label=f"{fit_name(name) if narrow else name} (AP {ap:.2f}, {n_pos} pos.)",
+                gid=name)  # fmt: skip
         # chance, a short mark on the right edge: ten full lines would bury the curves
         ax.plot([1.0], [n_pos / n_clips], marker=(2, 0, 90), markersize=9, color=color,
                 clip_on=False, linestyle="none", label="_prevalence")  # fmt: skip
@@ -516,9 +518,11 @@ def plot_pr_curves(
     ax.set_xlabel("Recall")
     ax.set_ylabel("Precision")
     entries = len(chosen) + 1
-    ncol = legend_columns([f"{n} (AP 0.00, 00 pos.)" for n in chosen],
-                          ax.figure.get_figwidth()) if entries > 4 else 1
-    if entries > 4:  # below, in columns: beside, it squeezes a narrow figure's Axes
+    below = entries > 4 or ax.figure.get_figwidth() < 4.5  # beside, it squeezes the Axes
+    ncol = legend_columns([f"{fit_name(n) if narrow else n} (AP 0.00, 00 pos.)"
+                           for n in chosen],
+                          ax.figure.get_figwidth()) if below else 1
+    if below:  # in columns under the Axes
         legend_below(ax, ncol=ncol, frameon=False, fontsize="x-small")
     else:
         legend_outside(ax, frameon=False)
