@@ -142,7 +142,9 @@ def test_the_new_per_class_ap_at_the_demo_size_passes():
         fig, ax = plt.subplots(figsize=(6.3, 3.2), layout="constrained")
         plots.plot_per_class_ap(table, ax=ax)
         plots.assert_figure_ok(fig)
-    faces = {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches}
+    # issue 21: dots, not bars (one colour: the position is the information)
+    dots = [c for c in ax.collections if isinstance(c, matplotlib.collections.PathCollection)]
+    faces = {matplotlib.colors.to_hex(f) for c in dots for f in c.get_facecolor()}
     assert faces == {plots.LABEL_PALETTE[0]}
 
 
@@ -311,3 +313,19 @@ def test_stress_gallery_passes_the_check(name, tmp_path, monkeypatch):
     assert fig.get_figheight() <= plots.FIGURE_HEIGHT_MAX
     assert fig.get_figwidth() <= max(plots.FIGURE_WIDTHS.values())
     assert png.stat().st_size > 1000
+
+
+def test_readme_figures_exist_and_come_from_the_gallery():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    shown = re.findall(r"\]\((docs/figures/[^)]+\.png)\)", readme)
+    gallery = [p for p in shown if p.startswith("docs/figures/gallery/")]
+    assert len(gallery) >= 2, shown
+    for path in shown:
+        assert (root / path).is_file(), path
+    for path in gallery:  # each one a figure the gallery draws (and so checks)
+        name = Path(path).stem
+        assert name.removeprefix("stress_") in STRESS or name in GALLERY, name

@@ -17,18 +17,26 @@ so figures made with and without the theme stay consistent within one notebook.
 Colours
 -------
 :func:`label_colors` gives each label the same colour in every figure, whichever other
-labels share the figure. The 32 AudioSet classes in :data:`PINNED_LABELS` (those of the
-bundled example data and some of the most common) have 32 distinct colours; any other
-AudioSet class takes the colour at its class index modulo 32 in :data:`LABEL_PALETTE`, and
-any other label a colour chosen by a SHA-1 hash of its name. Stable colours cannot also be
-unique: outside the pinned classes, two labels share a colour with probability about 1/32.
-Pass ``colors=`` (a label -> colour mapping) to a helper when one figure needs
-guaranteed-distinct colours.
+labels share the figure: a colour of :data:`LABEL_PALETTE` (10 colours at least 12
+CIEDE2000 apart under simulated protanopia, deuteranopia and tritanopia, :func:`simulate_cvd`)
+chosen from the label's name (:data:`PINNED_LABELS` first, then the AudioSet class index,
+then a SHA-1 hash). Ten colours cannot tell apart more labels, so labels that share a colour
+in one figure take a second cue from :func:`label_styles`: a marker shape
+(:data:`MARKERS`), a line style (:data:`LINE_STYLES`; lines of one lightness also differ, so
+the figure reads in greyscale) or a hatch; never two labels one look. Pass ``colors=`` (a
+label -> colour mapping) to a helper to choose colours yourself.
 
 Random weights
 --------------
 Figures computed with random weights (``meta["random_weights"]``) must say so: pass their
-titles through :func:`random_weights_title`.
+titles through :func:`random_weights_title`. With ``title=False`` (caption mode: the
+thesis caption carries the title) a helper writes a small "random weights" stamp instead.
+
+Sizes
+-----
+:data:`FIGURE_WIDTHS` names the widths a thesis or paper needs ("full" 6.3 in, "half",
+"column" 3.5 in, "double" 7.16 in); helpers size new figures to their content, at most
+:data:`FIGURE_HEIGHT_MAX` tall; :func:`save_figure` writes exactly the size asked.
 
 Layout
 ------

@@ -110,7 +110,8 @@ def _mel_axis_in_hz(ax, n_mel: int, sample_rate: int = SAMPLE_RATE) -> None:
         return 1127.0 * np.log1p(np.asarray(f, dtype=float) / 700.0)
 
     lo, hi = mel(20.0), mel(sample_rate / 2)
-    freqs = [f for f in (100, 250, 500, 1000, 2000, 4000, 8000) if 20 < f <= sample_rate / 2]
+    # ticks at least ~20 bins apart: legible down to a 1.5 in tall spectrogram
+    freqs = [f for f in (250, 1000, 2000, 4000, 6000) if 20 < f <= sample_rate / 2]
     # bin k is centred at mel lo + (k + 1) * (hi - lo) / (n_mel + 1)
     bins = (mel(freqs) - lo) / (hi - lo) * (n_mel + 1) - 1
     inside = (bins >= -0.5) & (bins <= n_mel - 0.5)

@@ -164,7 +164,7 @@ def plot_per_class_ap(
                zorder=1)
     handles, names = ax.get_legend_handles_labels()  # mAP first
     order = sorted(range(len(names)), key=lambda i: not names[i].startswith("mAP"))
-    ax.set_yticks(np.arange(len(ticks)), ticks, fontsize="x-small" if n_rows > 20 else None)
+    ax.set_yticks(np.arange(len(ticks)), ticks, fontsize="x-small" if n_rows > 12 else None)
     ax.set_ylim(len(ticks) - 0.5, -0.5)
     ax.set_xlim(-0.02, 1.02)  # a dot at 0 or 1 whole
     ax.set_xlabel("Average precision")
@@ -172,7 +172,7 @@ def plot_per_class_ap(
     if "n_positives" in rows.columns:  # the positives, a column on the right
         right = ax.secondary_yaxis("right")
         right.set_yticks(y, [str(int(n)) for n in rows["n_positives"]],
-                         fontsize="x-small" if n_rows > 20 else None)
+                         fontsize="x-small" if n_rows > 12 else None)
         right.tick_params(length=0)
         right.set_ylabel("positive clips")
     legend_below(ax, handles=[handles[i] for i in order], labels=[names[i] for i in order],

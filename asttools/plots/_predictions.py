@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pandas as pd
 from matplotlib.colors import to_rgb
 from matplotlib.font_manager import FontProperties
 
-from ..errors import ParameterError
+from ..errors import ASTToolsWarning, ParameterError
 from ._check_reader import contrast_ratio
 from ._colors import MARKERS
 from ._theme import random_weights_title
@@ -39,6 +40,7 @@ TIMELINE_KINDS = ("lines", "heatmap")
 def plot_top_k(
     table: pd.DataFrame, *, ax=None, title: str | None = None, colors: Mapping | None = None,
     meta: Mapping | None = None, truth: Iterable[str] | None = None,
+    compact: bool | None = None,
 ):
     """Plot one clip's top-k labels as horizontal bars, the most probable on top.
 
@@ -63,6 +65,9 @@ def plot_top_k(
     truth : iterable of str, optional
         The clip's ground-truth labels: their bars are outlined and their names marked
         with a check mark; true labels outside the top k are named under the x axis.
+    compact : bool, optional
+        One-line names (cut at the first comma, an ellipsis past 24 characters) and
+        0.17 in rows; by default beyond 12 rows. At most 40 bars are drawn (a page).
 
     Returns
     -------
@@ -100,10 +105,10 @@ def plot_top_k(
     labels = [str(x) for x in rows["label"]]
     probs = rows["probability"].to_numpy(dtype=float)
     looks = label_looks(labels, colors)
-    many = len(labels) > _FEW_ROWS
+    many = compact if compact is not None else len(labels) > _FEW_ROWS
     true = [str(x) for x in truth] if truth is not None else []
     ax = new_axes(ax, (DEFAULT_WIDTH, 0.75 + (0.3 if truth is not None else 0.0)
-                       + _bars_height(labels)))
+                       + _bars_height(labels, compact=compact)))
     y = np.arange(len(labels))
     bars = ax.barh(y, probs, color=[looks[label][0] for label in labels], height=0.7)
     for bar, label in zip(bars, labels, strict=True):
@@ -163,10 +168,10 @@ _FEW_ROWS = 12
 """Up to this many rows, names wrap onto lines; beyond, they are shortened to one line."""
 
 
-def _bars_height(labels: Sequence[str]) -> float:
+def _bars_height(labels: Sequence[str], *, compact: bool | None = None) -> float:
     """Inches the bars of ``labels`` need: a wrapped name takes a line of text per line; at
     least half an inch, so one bar is not a sliver."""
-    if len(labels) > _FEW_ROWS:
+    if compact or (compact is None and len(labels) > _FEW_ROWS):
         return 0.17 * len(labels)
     line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
     return max(0.6, sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08)
@@ -236,17 +241,33 @@ def plot_top_k_grid(
     names = table["label"].astype(str)
     palette = None if colors is None else colors_for(names, colors)
     extra = 0.3 if truth is not None else 0.0
-    heights = [0.45 + extra + _bars_height([str(x) for x in g["label"]])
-               + (0.2 * _missed_lines(true_of.get(str(g["path"].iloc[0])), g["label"])
-                  if truth is not None else 0.0)
-               for g in groups]
+    def heights_of(compact):
+        return [0.45 + extra + _bars_height([str(x) for x in g["label"]], compact=compact)
+                + (0.2 * _missed_lines(true_of.get(str(g["path"].iloc[0])), g["label"])
+                   if truth is not None else 0.0)
+                for g in groups]
+
+    compact = False
+    heights = heights_of(False)
+    if sum(heights) + 0.6 > MAX_HEIGHT:  # one-line names, tighter rows
+        compact, heights = True, heights_of(True)
+    shown = len(groups)
+    while shown > 1 and sum(heights[:shown]) + 0.6 > MAX_HEIGHT:
+        shown -= 1
+    if shown < len(groups):
+        warnings.warn(f"plot_top_k_grid: {len(groups)} clips do not fit on a page; drawing the "
+                      f"first {shown} (pass fewer clips, e.g. table[table['item'] < {shown}])",
+                      ASTToolsWarning, stacklevel=2)
+    groups, heights = groups[:shown], heights[:shown]
     fig, axes = plt.subplots(len(groups), 1, figsize=(DEFAULT_WIDTH, sum(heights) + 0.6),
                              layout="constrained", height_ratios=heights, squeeze=False)
     for ax, group in zip(axes[:, 0], groups, strict=True):
         path = str(group["path"].iloc[0])
-        plot_top_k(group, ax=ax, colors=palette,
+        plot_top_k(group, ax=ax, colors=palette, compact=compact,
                    truth=true_of.get(path) if truth is not None else None)  # None: no row
     random = bool((meta or {}).get("random_weights") or table.attrs.get("random_weights"))
+    if shown < table["item"].nunique():
+        title = f"{title or ''} (first {shown} of {table['item'].nunique()} clips)".strip()
     if title or random:
         fig.suptitle(random_weights_title(title or "", random_weights=random))
     return fig
