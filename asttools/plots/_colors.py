@@ -250,8 +250,8 @@ MIN_COLOR_DISTANCE = 20.0
 A just-noticeable difference is about 1-2 for large patches side by side; categories drawn
 as small marks (points, thin lines, legend swatches) and looked up in a legend need far more.
 Seaborn's colour-blind palette has pairs at 15-17 (its two pinks, its two oranges) that a
-thesis reader mistakes for one another in a scatter plot; 20 separates them, and 13 colours
-of :data:`LABEL_PALETTE` are pairwise at least this far apart.
+thesis reader mistakes for one another in a scatter plot; 20 separates them, and the 10
+colours of :data:`LABEL_PALETTE` are pairwise at least 24 apart.
 """
 
 _XYZ_FROM_LINEAR_SRGB = np.array([
@@ -367,14 +367,16 @@ def figure_colors(
 ) -> dict[Hashable, str]:
     """Give the labels of one figure colours that are distinct within it.
 
-    Distinct first, stable second: the classes of :data:`PINNED_LABELS` keep the colour
-    :func:`label_colors` gives them in every figure, unless it is within ``min_distance``
-    (CIEDE2000) of a pinned colour taken earlier in this figure; every other label, in order
+    For categories that are not class labels (models, fills, poolings: a handful named in
+    one figure); class labels take :func:`label_colors` and :func:`label_styles`, the same
+    in every figure. Distinct first, stable second: the classes of :data:`PINNED_LABELS`
+    keep the colour :func:`label_colors` gives them in every figure, unless it is within
+    ``min_distance`` (CIEDE2000) of a pinned colour taken earlier in this figure; every other label, in order
     of first appearance, takes the first colour of :data:`LABEL_PALETTE` at least
     ``min_distance`` from every colour taken so far. When none is left (more labels than
-    distinct colours, 13 at the default distance) a label takes the unused palette colour
-    farthest from those taken, so draw marker shapes as well (as
-    :func:`plot_embedding_map` does beyond 8 labels).
+    distinct colours, 10 at most) a label takes the unused palette colour farthest from
+    those taken, then colours repeat: draw marker shapes or line styles as well
+    (:data:`MARKERS`, :data:`LINE_STYLES`).
 
     Parameters
     ----------

@@ -633,7 +633,7 @@ def plot_pr_grid(
         ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
         ax.set_yticks([0, 0.5, 1], ["0", "0.5", "1"])
     for ax in axes.flat[len(chosen):]:
-        ax.set_visible(False)
+        ax.remove()  # fig.axes: one per class
     fig.supxlabel("Recall", fontsize="small")
     fig.supylabel("Precision", fontsize="small")
     heading = title or ""
