@@ -367,16 +367,15 @@ def figure_colors(
 ) -> dict[Hashable, str]:
     """Give the labels of one figure colours that are distinct within it.
 
-    For categories that are not class labels (models, fills, poolings: a handful named in
-    one figure); class labels take :func:`label_colors` and :func:`label_styles`, the same
-    in every figure. Distinct first, stable second: the classes of :data:`PINNED_LABELS`
-    keep the colour :func:`label_colors` gives them in every figure, unless it is within
-    ``min_distance`` (CIEDE2000) of a pinned colour taken earlier in this figure; every
-    other label, in order of first appearance, takes the first colour of :data:`LABEL_PALETTE` at least
-    ``min_distance`` from every colour taken so far. When none is left (more labels than
-    distinct colours, 10 at most) a label takes the unused palette colour farthest from
-    those taken, then colours repeat: draw marker shapes or line styles as well
-    (:data:`MARKERS`, :data:`LINE_STYLES`).
+    For categories that are not class labels (models, fills, poolings: a handful named in one
+    figure); class labels take :func:`label_colors` and :func:`label_styles`, the same in every
+    figure. Distinct first, stable second: the classes of :data:`PINNED_LABELS` keep the colour
+    :func:`label_colors` gives them in every figure, unless it is within ``min_distance``
+    (CIEDE2000) of a pinned colour taken earlier in this figure; every other label, in order of
+    first appearance, takes the first colour of :data:`LABEL_PALETTE` at least ``min_distance``
+    from every colour taken so far. When none is left (more labels than distinct colours, 10 at
+    most) a label takes the unused palette colour farthest from those taken, then colours
+    repeat: draw marker shapes or line styles as well (:data:`MARKERS`, :data:`LINE_STYLES`).
 
     Parameters
     ----------
