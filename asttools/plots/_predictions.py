@@ -15,7 +15,6 @@ from matplotlib.font_manager import FontProperties
 
 from ..errors import ASTToolsWarning, ParameterError
 from ._check_reader import contrast_ratio
-from ._colors import MARKERS
 from ._theme import random_weights_title
 from ._util import (
     DEFAULT_WIDTH,
@@ -40,7 +39,7 @@ TIMELINE_KINDS = ("lines", "heatmap")
 def plot_top_k(
     table: pd.DataFrame, *, ax=None, title: str | None = None, colors: Mapping | None = None,
     meta: Mapping | None = None, truth: Iterable[str] | None = None,
-    compact: bool | None = None,
+    compact: bool | None = None, hatches: Mapping | None = None,
 ):
     """Plot one clip's top-k labels as horizontal bars, the most probable on top.
 
@@ -68,6 +67,9 @@ def plot_top_k(
     compact : bool, optional
         One-line names (cut at the first comma, an ellipsis past 24 characters) and
         0.17 in rows; by default beyond 12 rows. At most 40 bars are drawn (a page).
+    hatches : mapping, optional
+        Label -> hatch number (0: none), to keep one look per label across panels; by
+        default the second bar of a colour takes hatch 1, the third hatch 2, ...
 
     Returns
     -------
@@ -111,9 +113,14 @@ def plot_top_k(
                        + _bars_height(labels, compact=compact)))
     y = np.arange(len(labels))
     bars = ax.barh(y, probs, color=[looks[label][0] for label in labels], height=0.7)
+    repeats: dict[str, int] = {}
     for bar, label in zip(bars, labels, strict=True):
         bar.set_gid(label)  # the label it stands for, for tests and tools reading the figure
-        style = MARKERS.index(looks[label][1])
+        if hatches is not None:
+            style = int(hatches.get(label, 0))
+        else:
+            style = repeats.get(looks[label][0], 0)  # the n-th bar of this colour here
+            repeats[looks[label][0]] = style + 1
         if style:  # a second label of this colour: hatched
             bar.set_hatch(HATCHES[style % len(HATCHES)])
             rgb = np.asarray(to_rgb(looks[label][0]))
@@ -261,9 +268,16 @@ def plot_top_k_grid(
     groups, heights = groups[:shown], heights[:shown]
     fig, axes = plt.subplots(len(groups), 1, figsize=(DEFAULT_WIDTH, sum(heights) + 0.6),
                              layout="constrained", height_ratios=heights, squeeze=False)
+    # one look per label in the whole figure: the n-th label of a colour takes hatch n
+    looks = label_looks(dict.fromkeys(names), palette)
+    count: dict[str, int] = {}
+    hatch_of = {}
+    for label, (color, _, _) in looks.items():
+        hatch_of[label] = count.get(color, 0)
+        count[color] = hatch_of[label] + 1
     for ax, group in zip(axes[:, 0], groups, strict=True):
         path = str(group["path"].iloc[0])
-        plot_top_k(group, ax=ax, colors=palette, compact=compact,
+        plot_top_k(group, ax=ax, colors=palette, compact=compact, hatches=hatch_of,
                    truth=true_of.get(path) if truth is not None else None)  # None: no row
     random = bool((meta or {}).get("random_weights") or table.attrs.get("random_weights"))
     if shown < table["item"].nunique():
