@@ -20,7 +20,17 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from ..errors import ParameterError
-from . import _check_reader as reader
+from ._check_reader import (
+    ambiguous_lines,
+    axes_layout,
+    covering,
+    cvd_collisions,
+    data_outside,
+    grey_collisions,
+    low_contrast,
+    rainbow_maps,
+    too_tall,
+)
 from ._colors import MIN_COLOR_DISTANCE, MIN_CVD_DISTANCE, delta_e, srgb_to_lab
 from ._theme import FIGURE_WIDTHS
 
@@ -118,13 +128,13 @@ def check_figure(
     problems += _overlaps(texts, renderer, overlap_tolerance_pt * fig.dpi / 72)
     problems += _close_colors(fig, min_color_distance, min_cvd_distance)
     scale = printed / fig_width
-    problems += reader.axes_layout(fig, renderer, scale)
-    problems += reader.too_tall(fig, scale)
-    problems += reader.data_outside(fig)
-    problems += reader.covering(fig, renderer)
-    problems += reader.ambiguous_lines(fig)
-    problems += reader.rainbow_maps(fig)
-    problems += reader.low_contrast(fig, renderer, texts, scale)
+    problems += axes_layout(fig, renderer, scale)
+    problems += too_tall(fig, scale)
+    problems += data_outside(fig)
+    problems += covering(fig, renderer)
+    problems += ambiguous_lines(fig)
+    problems += rainbow_maps(fig)
+    problems += low_contrast(fig, renderer, texts, scale)
     return problems
 
 
@@ -404,10 +414,10 @@ def _close_colors(fig, min_distance: float, min_cvd_distance: float) -> list[str
             if d < min_distance:
                 out.append(f"the colours of {ni!r} ({ci}) and {nj!r} ({cj}) are too alike "
                            f"(CIEDE2000 {d:.1f} < {min_distance:g})")
-    out += reader.cvd_collisions([[(n, c) for c, n in colors.items()]
+    out += cvd_collisions([[(n, c) for c, n in colors.items()]
                                   for colors in groups.values()], min_cvd_distance)
     for group, colors in groups.items():
         if group[0] == "line" and group[1] not in ("", "None"):
-            out += reader.grey_collisions([(n, c) for c, n in colors.items()])
+            out += grey_collisions([(n, c) for c, n in colors.items()])
     return list(dict.fromkeys(out))
 

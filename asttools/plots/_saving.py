@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib as mpl
+from PIL import Image  # matplotlib's own dependency
 
 from ..errors import ASTToolsError, ASTToolsWarning, ParameterError
 from ._check import check_figure
@@ -152,8 +153,6 @@ def save_figure(
 
 def _check_png_size(path: Path, size: tuple[float, float], dpi: int) -> None:
     """Raise unless the PNG at ``path`` is ``size`` inches at ``dpi``."""
-    from PIL import Image
-
     with Image.open(path) as image:
         got = image.size
     want = (round(size[0] * dpi), round(size[1] * dpi))
