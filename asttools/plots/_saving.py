@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib as mpl
-from PIL import Image  # matplotlib's own dependency
 
 from ..errors import ASTToolsError, ASTToolsWarning, ParameterError
 from ._check import check_figure
@@ -153,8 +152,9 @@ def save_figure(
 
 def _check_png_size(path: Path, size: tuple[float, float], dpi: int) -> None:
     """Raise unless the PNG at ``path`` is ``size`` inches at ``dpi``."""
-    with Image.open(path) as image:
-        got = image.size
+    with open(path, "rb") as f:  # the PNG header: signature, then IHDR's width and height
+        head = f.read(24)
+    got = (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"))
     want = (round(size[0] * dpi), round(size[1] * dpi))
     if abs(got[0] - want[0]) > 1 or abs(got[1] - want[1]) > 1:
         raise ASTToolsError(
