@@ -53,7 +53,8 @@ def check_figure(
     """List what a reader would see as a defect in a figure.
 
     The figure is drawn once (``fig.canvas.draw()``) and its text and artists are measured
-    where the renderer put them. Four checks:
+    where the renderer put them (a second time without the Axes' texts, to see what lies
+    under them). The checks, each finding a sentence that names the fix:
 
     - **overlapping text**: two visible, non-empty text elements (tick labels that are drawn,
       titles, axis labels, legend entries and titles, annotations, colour-bar labels) whose
@@ -66,7 +67,20 @@ def check_figure(
       its kind (line, patch, marker), colour, line style and marker shape, so two
       categories of close colours but different markers pass (marker shapes are the
       redundancy the check asks for);
-    - **small text**: text under ``min_font_pt`` at the printed width.
+    - **small text**: text under ``min_font_pt`` at the printed width;
+    - **colour blindness and greyscale**: categories told apart by colour alone that are
+      closer than ``min_cvd_distance`` under simulated protanopia, deuteranopia or
+      tritanopia (:func:`~asttools.plots.simulate_cvd`), and legend lines of one style
+      whose lightness differs by less than 10 (one grey when printed in black and white);
+    - **contrast**: text under 3:1 (WCAG) against what lies under it (a cell, a bar, the
+      background), lines under 1.5:1 against the background (3:1 under 0.5 pt);
+    - **layout**: Axes holding data narrower or lower than 0.5 in at the printed width, a
+      collapsed constrained layout, Axes overlapping one another (insets and twins
+      aside), a figure taller than :data:`~asttools.plots.FIGURE_HEIGHT_MAX`;
+    - **data**: points or line vertices outside the Axes' limits (cut off), a legend over
+      any data point or an Axes text over data (a boxed one over any, a plain one over 3);
+    - **ambiguity**: two or more unlabelled data lines drawn alike in an Axes with no legend
+      or direct labels, and rainbow colour maps (jet, hsv, ...).
 
     Parameters
     ----------
@@ -76,6 +90,9 @@ def check_figure(
         Smallest font size in points, at the printed width.
     min_color_distance : float
         Smallest CIEDE2000 distance between the colours of two categories.
+    min_cvd_distance : float
+        Smallest CIEDE2000 distance between them under each simulated colour-vision
+        deficiency (:data:`~asttools.plots.MIN_CVD_DISTANCE`).
     width : {"full", "half"} or float, optional
         The width in inches at which the figure is printed; text scales with it. None:
         the figure's own width (as :func:`save_figure` writes it).
