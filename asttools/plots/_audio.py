@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import ScalarFormatter
+from scipy.ndimage import uniform_filter
 
 from ..constants import (
     FRAME_SHIFT_S,
@@ -372,12 +373,13 @@ def plot_patch_grid(
                              alpha=alpha if not relative else None, interpolation="nearest",
                              extent=extent)
         # the spectrogram as contour lines over it: its structure, without blending colours
-        levels = np.nanpercentile(fbank, [75, 92])
+        smooth = uniform_filter(np.nan_to_num(fbank), size=(15, 3))  # outlines, not speckle
+        levels = np.nanpercentile(smooth, [75, 92])
         if np.all(np.diff(levels) > 0):
             frames = (np.arange(n_frames) + 0.5) * dt
             middle = np.nanmedian(np.ma.filled(mappable.norm(shown), np.nan))  # ink for the cells
             ink = "white" if abs(middle - 0.5) > 0.3 else "0.1"
-            ax.contour(frames, np.arange(n_mel), fbank.T, levels=levels, colors=ink,
+            ax.contour(frames, np.arange(n_mel), smooth.T, levels=levels, colors=ink,
                        linewidths=(0.3, 0.6), alpha=0.7)
         label = (f"{values_label} \u00d7 {int(np.isfinite(values).sum())}\n(1 = uniform)"
                  if relative else values_label)

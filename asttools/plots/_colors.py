@@ -66,8 +66,8 @@ MIN_GREY_DISTANCE = 10.0
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 """Marker shapes of styles 0, 1, 2, ...: the second cue of points beyond 10 labels."""
 
-LINE_STYLES = ("-", "--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 4)), (0, (10, 4)),
-               (0, (6, 2, 1, 2, 1, 2, 1, 2)))  # fmt: skip
+LINE_STYLES = ("-", "--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (12, 3)), (0, (1, 4)),
+               (0, (12, 3, 3, 3)))  # fmt: skip
 """Dash patterns of styles 0, 1, 2, ...: the second cue of lines (and of greyscale)."""
 
 

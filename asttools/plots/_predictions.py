@@ -411,10 +411,11 @@ def plot_label_timeline(
     if kind == "lines":
         looks = label_looks(names, colors, lines=True)
         palette = {name: look[0] for name, look in looks.items()}
-        marker = "o" if n_windows <= 30 else None
+        few = n_windows <= 30  # markers at the windows, their shape a second cue
         for z, (i, name) in enumerate(zip(order, names, strict=True)):
             ax.plot(
-                x, probs[:, i], color=palette[name], label=wrap(name), marker=marker,
+                x, probs[:, i], color=palette[name], label=wrap(name),
+                marker=looks[name][1] if few else None,
                 markersize=3, linestyle=looks[name][2], zorder=2 + (len(names) - z) / 100,
                 gid=name,
             )
