@@ -334,17 +334,15 @@ def _figures(model, result, clips, truth, metrics, per_class, probe_pred, *, poo
     else:
         yield "05_tsne", fig
 
-    fig, ax = plt.subplots(figsize=(6.3, 3.2), layout="constrained")
-    plots.plot_per_class_ap(per_class, ax=ax, meta=meta, title="average precision per class")
-    yield "06_per_class_ap", fig
+    # the helper sizes the figure to its rows (0.17 in each, within a page)
+    ax = plots.plot_per_class_ap(per_class, meta=meta, title="Average precision per class")
+    yield "06_per_class_ap", ax.figure
 
     y_true, scores, labels = aligned_scores(truth, result)
     if y_true.any():
-        fig, ax = plt.subplots(figsize=(6.3, 3.4), layout="constrained")
-        with warnings.catch_warnings():  # "at most 10 classes are drawn": the title says so
-            warnings.simplefilter("ignore", ASTToolsWarning)
-            plots.plot_pr_curves(y_true, scores, labels=labels, ax=ax, meta=meta,
-                                 title="precision-recall per class (10 most frequent)")
+        # small multiples: one panel per class (the title says how many of how many)
+        fig = plots.plot_pr_grid(y_true, scores, labels=labels, meta=meta,
+                                 title="Precision-recall per class")
         yield "07_pr_curves", fig
 
     fig, ax = plt.subplots(figsize=(6.3, 3.0), layout="constrained")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import asttools
+from asttools import plots
 from asttools.demo import example_data, load_model_or_fallback, run_demo, weights_banner
 from asttools.errors import ASTToolsWarning
 
@@ -42,8 +45,51 @@ def demo(tmp_path_factory):
         warnings.simplefilter("ignore", ASTToolsWarning)
         # every figure the demo saves goes through plots.check_figure, or the demo fails
         mp.setenv("ASTTOOLS_CHECK_FIGURES", "raise")
+        save = plots.save_figure
+
+        def recording(fig, stem, **options):  # each label's colour in each saved figure
+            COLORS[Path(stem).name] = _label_colors(fig)
+            return save(fig, stem, **options)
+
+        mp.setattr(plots, "save_figure", recording)
         report = run_demo(out, model="tiny-random", progress=False, report=lines.append)
     return report, lines
+
+
+COLORS: dict[str, dict[str, str]] = {}
+
+
+def _label_colors(fig) -> dict[str, str]:
+    """{label: colour} of the artists the plot helpers tag with their label (gid)."""
+    from matplotlib.colors import to_hex
+
+    fig = getattr(fig, "figure", fig)
+    out = {}
+    for artist in fig.findobj(lambda a: bool(getattr(a, "get_gid", lambda: None)())):
+        if hasattr(artist, "get_xydata"):  # a line
+            color = artist.get_color()
+        else:  # a bar or a scatter group
+            faces = artist.get_facecolor()
+            color = faces[0] if np.ndim(faces) == 2 else faces
+        out[artist.get_gid()] = to_hex(color)
+    return out
+
+
+@pytest.mark.slow
+def test_a_label_has_one_colour_in_every_demo_figure(demo):
+    """Issue 21: Siren was purple in the t-SNE and vermilion in the PR curves."""
+    figures = {stem: colors for stem, colors in COLORS.items()
+               if stem.startswith(("03_", "04_", "05_", "07_"))}
+    assert {"04_label_timeline", "05_tsne", "07_pr_curves"} <= set(figures), sorted(COLORS)
+    assert any(stem.startswith("03_") for stem in figures)  # the top-k bars
+    seen: dict[str, set[str]] = {}
+    for colors in figures.values():
+        for label, color in colors.items():
+            seen.setdefault(label, set()).add(color)
+    shared = [label for label in seen if sum(label in c for c in figures.values()) > 1]
+    assert shared  # labels that appear in several figures ...
+    assert all(len(seen[label]) == 1 for label in seen), seen  # ... have one colour
+    assert all(seen[label] == {plots.label_colors([label])[label]} for label in seen)
 
 
 @pytest.mark.slow

@@ -66,20 +66,30 @@ def test_label_colors_audioset_index_and_mid():
     colors = plots.label_colors(["Speech", "/m/09x0r", "Tick", "Music"])
     assert colors["Speech"] == plots.LABEL_PALETTE[0]  # pinned
     assert colors["/m/09x0r"] == colors["Speech"]  # a mid takes its class's colour
-    assert colors["Tick"] == plots.LABEL_PALETTE[407 % 32]  # unpinned: class index 407
-    pinned = plots.label_colors(plots.PINNED_LABELS)
-    assert len(set(pinned.values())) == len(plots.PINNED_LABELS) == len(plots.LABEL_PALETTE)
+    # unpinned: 32 pinned numbers, then the class index (407)
+    assert colors["Tick"] == plots.LABEL_PALETTE[(32 + 407) % 10]
+    # the pinned classes: 10 colours, each with a style of its own, never two alike
+    styles = plots.label_styles(plots.PINNED_LABELS)
+    assert len(set(styles.values())) == len(plots.PINNED_LABELS)
+    assert {c for c, _ in styles.values()} == set(plots.LABEL_PALETTE)
+    assert [s for _, s in styles.values()] == [i // 10 for i in range(len(plots.PINNED_LABELS))]
 
 
 def test_label_colors_are_pinned():
-    """Colours must not change between sessions or releases (hashlib, not salted hash())."""
-    assert plots.label_colors(["Speech", "Music", "Siren", "Tick", "a label"]) == {
-        "Speech": "#0173b2",
-        "Music": "#de8f05",
-        "Siren": "#d55e00",
-        "Tick": "#9b5959",
-        "a label": "#59379b",
+    """Colours must not change between sessions or releases (hashlib, not salted hash()).
+    (Issue 21 replaced the 32-colour palette by 10 colours apart under colour blindness.)"""
+    colors = plots.label_colors(["Speech", "Music", "Siren", "Tick", "a label"])
+    assert colors == {
+        "Speech": "#0072b2",
+        "Music": "#e69f00",
+        "Siren": "#960000",
+        "Tick": "#0000f0",
+        "a label": colors["a label"],
     }
+    import hashlib
+
+    number = int.from_bytes(hashlib.sha1(b"a label").digest()[:8], "big")
+    assert colors["a label"] == plots.LABEL_PALETTE[number % 10]
 
 
 def test_random_weights_title():
@@ -143,7 +153,10 @@ def test_plot_patch_grid(fbank, rng):
     assert left == pytest.approx(0.03) and right == pytest.approx(10.13)
     assert bottom == pytest.approx(2.5) and top == pytest.approx(122.5)
     flat = plots.plot_patch_grid(fbank, values=values.ravel())
-    np.testing.assert_array_equal(flat.get_images()[-1].get_array(), values)
+    # issue 21: drawn relative to the uniform 1/N (values x N); raw with relative=False
+    np.testing.assert_allclose(flat.get_images()[-1].get_array(), values * values.size)
+    raw = plots.plot_patch_grid(fbank, values=values.ravel(), relative=False)
+    np.testing.assert_array_equal(raw.get_images()[-1].get_array(), values)
     with pytest.raises(ParameterError, match=r"shape \(12, 101\) or \(1212,\)"):
         plots.plot_patch_grid(fbank, values=np.zeros((101, 12)))
 
@@ -371,7 +384,8 @@ def test_save_figure_axes_suffix_and_repeatable(tmp_path):
 
 def test_save_figure_errors(tmp_path):
     fig, _ = plt.subplots()
-    with pytest.raises(ParameterError, match=r"width must be one of \('full', 'half'\)"):
+    with pytest.raises(ParameterError,
+                       match=r"width must be one of \('full', 'half', 'column', 'double'\)"):
         plots.save_figure(fig, tmp_path / "x", width="third")
     with pytest.raises(ParameterError, match="cannot write the formats"):
         plots.save_figure(fig, tmp_path / "x", formats=("docx",))

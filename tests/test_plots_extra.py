@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 
@@ -142,3 +143,83 @@ def test_explained_variance_plot_takes_a_pca(rng):
 def test_explained_variance_plot_bad_input(ratio, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         plots.plot_explained_variance(ratio, **kwargs)
+
+
+# ------------------------------------------------------------ issue 21: typography
+
+
+def test_caption_mode_drops_the_title_and_stamps_random_weights():
+    table = pd.DataFrame({"label": ["Speech", "Music"], "probability": [0.9, 0.2]})
+    ax = plots.plot_top_k(table, title=False, meta={"random_weights": True})
+    assert ax.get_title() == ""
+    stamps = [t for t in ax.texts if t.get_text() == "random weights"]
+    assert len(stamps) == 1 and stamps[0].get_gid() == "random-weights-stamp"
+    plots.assert_figure_ok(ax)
+    ax = plots.plot_top_k(table, title=False, meta={"random_weights": False})
+    assert ax.get_title() == "" and not [t for t in ax.texts if "random" in t.get_text()]
+
+
+def test_thesis_preset_uses_fonts_bundled_with_matplotlib():
+    import matplotlib
+    from matplotlib import font_manager
+
+    rc = plots.theme_rc(thesis=True)
+    assert rc["font.family"] == "serif" and rc["font.serif"][0] == "STIXGeneral"
+    with matplotlib.rc_context(rc):
+        path = font_manager.findfont(font_manager.FontProperties(family=["serif"]))
+    assert "mpl-data" in path and "STIXGeneral" in path  # the same file on every machine
+    with matplotlib.rc_context(plots.theme_rc()):
+        path = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
+    assert "mpl-data" in path and "DejaVuSans" in path
+
+
+def test_panel_letters():
+    fig, axes = plt.subplots(2, 2, layout="constrained")
+    axes[1, 1].set_visible(False)
+    letters = plots.label_panels(fig)
+    assert [t.get_text() for t in letters] == ["(a)", "(b)", "(c)"]
+    plots.assert_figure_ok(fig)
+    fig, axes = plt.subplots(1, 2, layout="constrained")
+    assert [t.get_text() for t in plots.label_panels(axes, template="{}.")] == ["a.", "b."]
+
+
+def test_metric_names_read_as_words():
+    from asttools.plots._evaluation import metric_name
+
+    assert metric_name("precision_macro") == "Precision (macro)"
+    assert metric_name("f1_micro") == "F1 (micro)"
+    assert metric_name("mAUC") == "mean ROC AUC"
+    assert metric_name("dprime_ast") == "d\u2032 (AST)"
+    table = pd.DataFrame({"metric": ["mAP", "recall_macro"], "value": [0.4, 0.5],
+                          "ci_low": [0.3, 0.4], "ci_high": [0.5, 0.6], "n": 10})
+    ax = plots.plot_metrics(table)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["mAP", "Recall (macro)"]
+
+
+def test_mel_axis_ticks_sit_at_the_filter_of_their_frequency():
+    """Against the filterbank asttools computes: the tick for f Hz lies between the two
+    filters whose peaks bracket f."""
+    import torch
+
+    from asttools.features import _mel_banks
+
+    ax = plots.plot_fbank(np.zeros((100, 128)))
+    assert "Hz" in ax.get_ylabel()
+    banks = _mel_banks(128, dtype=torch.float64, device=torch.device("cpu")).numpy().T
+    peaks = banks.argmax(axis=1) * 16000 / 2 / (banks.shape[1] - 1)  # Hz of each filter
+    for pos, text in zip(ax.get_yticks(), ax.get_yticklabels(), strict=True):
+        label = text.get_text()
+        hz = float(label[:-1]) * 1000 if label.endswith("k") else float(label)
+        lo, hi = int(np.floor(pos)), min(int(np.ceil(pos)), len(peaks) - 1)
+        assert peaks[lo] - 35 <= hz <= peaks[hi] + 35, (label, pos, peaks[lo], peaks[hi])
+
+
+def test_attention_overlay_is_relative_to_uniform_and_opaque():
+    rng = np.random.default_rng(0)
+    values = rng.random((12, 101))
+    values /= values.sum()
+    ax = plots.plot_patch_grid(rng.normal(size=(1024, 128)), values=values)
+    image = ax.images[-1]
+    assert image.get_alpha() in (None, 1.0)
+    np.testing.assert_allclose(image.get_array(), values * values.size)
+    assert image.norm.vcenter == 1.0  # the uniform 1/N at the centre of the map

@@ -17,18 +17,26 @@ so figures made with and without the theme stay consistent within one notebook.
 Colours
 -------
 :func:`label_colors` gives each label the same colour in every figure, whichever other
-labels share the figure. The 32 AudioSet classes in :data:`PINNED_LABELS` (those of the
-bundled example data and some of the most common) have 32 distinct colours; any other
-AudioSet class takes the colour at its class index modulo 32 in :data:`LABEL_PALETTE`, and
-any other label a colour chosen by a SHA-1 hash of its name. Stable colours cannot also be
-unique: outside the pinned classes, two labels share a colour with probability about 1/32.
-Pass ``colors=`` (a label -> colour mapping) to a helper when one figure needs
-guaranteed-distinct colours.
+labels share the figure: a colour of :data:`LABEL_PALETTE` (10 colours at least 12
+CIEDE2000 apart under simulated protanopia, deuteranopia and tritanopia, :func:`simulate_cvd`)
+chosen from the label's name (:data:`PINNED_LABELS` first, then the AudioSet class index,
+then a SHA-1 hash). Ten colours cannot tell apart more labels, so labels that share a colour
+in one figure take a second cue from :func:`label_styles`: a marker shape
+(:data:`MARKERS`), a line style (:data:`LINE_STYLES`; lines of one lightness also differ, so
+the figure reads in greyscale) or a hatch; never two labels one look. Pass ``colors=`` (a
+label -> colour mapping) to a helper to choose colours yourself.
 
 Random weights
 --------------
 Figures computed with random weights (``meta["random_weights"]``) must say so: pass their
-titles through :func:`random_weights_title`.
+titles through :func:`random_weights_title`. With ``title=False`` (caption mode: the
+thesis caption carries the title) a helper writes a small "random weights" stamp instead.
+
+Sizes
+-----
+:data:`FIGURE_WIDTHS` names the widths a thesis or paper needs ("full" 6.3 in, "half",
+"column" 3.5 in, "double" 7.16 in); helpers size new figures to their content, at most
+:data:`FIGURE_HEIGHT_MAX` tall; :func:`save_figure` writes exactly the size asked.
 
 Layout
 ------
@@ -59,12 +67,18 @@ from ._audio import (
 )
 from ._check import MIN_FONT_PT, assert_figure_ok, check_figure
 from ._colors import (
+    CVD_KINDS,
     LABEL_PALETTE,
+    LINE_STYLES,
+    MARKERS,
     MIN_COLOR_DISTANCE,
+    MIN_CVD_DISTANCE,
     PINNED_LABELS,
     delta_e,
     figure_colors,
     label_colors,
+    label_styles,
+    simulate_cvd,
     srgb_to_lab,
 )
 from ._embeddings import (
@@ -79,6 +93,7 @@ from ._evaluation import (
     plot_metrics,
     plot_per_class_ap,
     plot_pr_curves,
+    plot_pr_grid,
 )
 from ._missing import (
     FILL_COLORS,
@@ -89,9 +104,27 @@ from ._missing import (
 )
 from ._predictions import TIMELINE_KINDS, plot_label_timeline, plot_top_k, plot_top_k_grid
 from ._saving import save_figure
-from ._theme import FIGURE_WIDTHS, random_weights_title, set_theme, theme_rc
+from ._theme import (
+    FIGURE_HEIGHT_MAX,
+    FIGURE_WIDTHS,
+    THESIS_FONTS,
+    label_panels,
+    random_weights_title,
+    set_theme,
+    theme_rc,
+)
 
 __all__ = [
+    "THESIS_FONTS",
+    "label_panels",
+    "FIGURE_HEIGHT_MAX",
+    "plot_pr_grid",
+    "simulate_cvd",
+    "label_styles",
+    "MIN_CVD_DISTANCE",
+    "MARKERS",
+    "LINE_STYLES",
+    "CVD_KINDS",
     "EMBEDDING_MAP_METHODS",
     "FIGURE_WIDTHS",
     "FILL_COLORS",

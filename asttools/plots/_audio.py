@@ -6,8 +6,10 @@ from collections.abc import Mapping
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import ScalarFormatter
+from scipy.ndimage import uniform_filter
 
 from ..constants import (
     FRAME_SHIFT_S,
@@ -98,8 +100,25 @@ def _draw_fbank(ax, fbank: np.ndarray, *, frame_shift_s: float, cmap: str):
     )
     ax.grid(False)
     ax.set_xlabel("Time (s)")
-    ax.set_ylabel("Mel bin")
+    _mel_axis_in_hz(ax, n_mel)
     return image
+
+
+def _mel_axis_in_hz(ax, n_mel: int, sample_rate: int = SAMPLE_RATE) -> None:
+    """Label the mel-bin axis in Hz: ticks at round frequencies, placed at their bin (the
+    Kaldi/HTK mel scale of the AST filterbank, 20 Hz to Nyquist)."""
+    def mel(f):
+        return 1127.0 * np.log1p(np.asarray(f, dtype=float) / 700.0)
+
+    lo, hi = mel(20.0), mel(sample_rate / 2)
+    # ticks at least ~20 bins apart: legible down to a 1.5 in tall spectrogram
+    freqs = [f for f in (250, 1000, 2000, 4000, 6000) if 20 < f <= sample_rate / 2]
+    # bin k is centred at mel lo + (k + 1) * (hi - lo) / (n_mel + 1)
+    bins = (mel(freqs) - lo) / (hi - lo) * (n_mel + 1) - 1
+    inside = (bins >= -0.5) & (bins <= n_mel - 0.5)
+    ax.set_yticks(bins[inside], [f"{f / 1000:g}k" if f >= 1000 else str(f)
+                                 for f, keep in zip(freqs, inside, strict=True) if keep])
+    ax.set_ylabel("Frequency (Hz, mel scale)")
 
 
 def _check_fbank(fbank, frame_shift_s: float) -> np.ndarray:
@@ -146,7 +165,7 @@ def plot_fbank(
     -------
     matplotlib.axes.Axes
         The Axes drawn on: x is time in seconds, y the mel bin index (low frequencies at
-        the bottom).
+        the bottom), its ticks labelled in Hz at the bins of round frequencies.
 
     Raises
     ------
@@ -220,7 +239,8 @@ def plot_patch_grid(
     frame_shift_s: float = FRAME_SHIFT_S,
     ax=None,
     values=None,
-    alpha: float = 0.75,
+    alpha: float = 1.0,
+    relative: bool = True,
     title: str | None = None,
     meta: Mapping | None = None,
     cmap: str = "magma",
@@ -234,8 +254,12 @@ def plot_patch_grid(
     every ``fstride`` mel bins; patches are ``patch`` wide, so neighbours overlap by
     ``patch - stride``) and the first patch is outlined at full size; the uncovered
     edge (frames or bins past the last patch) is shaded. With ``values`` (e.g. the
-    attention of [CLS] to each patch) each patch's value is drawn as a cell centred on the
-    patch centre, one stride wide, over a grey spectrogram. At 10.24 s the 101 patch
+    attention of [CLS] to each patch) each patch's value is drawn, opaque, as a cell
+    centred on the patch centre, one stride wide, with the spectrogram as contour lines over
+    it (a see-through overlay would blend colours that are not on the colour bar). By
+    default the values are shown relative to the uniform 1/N (N patches): the value times
+    N, on a diverging map centred at 1, so "more than uniform" and "less than uniform" read
+    at a glance, whatever the scale. At 10.24 s the 101 patch
     columns are dense; ``ax.set_xlim(0, 1)`` on the returned Axes shows single patches.
 
     Parameters
@@ -255,7 +279,10 @@ def plot_patch_grid(
         (12, 101). A flat array is read in the model's token order (frequency-major:
         token ``i * t + j`` is patch ``(i, j)``).
     alpha : float
-        Opacity of the highest values of the overlay (the lowest are clear).
+        Opacity of the values when ``relative`` is False (1: opaque).
+    relative : bool, default True
+        Show ``values * N`` on a diverging map centred at 1 (the uniform 1/N); False
+        shows the raw values on ``values_cmap``.
     title : str, optional
         Axes title.
     meta : mapping, optional
@@ -329,29 +356,38 @@ def plot_patch_grid(
         label = "Log mel energy"
     else:
         half_t, half_f = patch / 2 - tstride / 2, patch / 2 - fstride / 2
-        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-        scaled = (values - lo) / (hi - lo) if hi > lo else np.ones_like(values)
-        mappable = ax.imshow(
-            values,
-            origin="lower",
-            aspect="auto",
-            cmap=values_cmap,
-            alpha=alpha * (0.15 + 0.85 * np.nan_to_num(scaled)),
-            interpolation="nearest",
-            extent=(
-                half_t * dt,
-                (half_t + t * tstride) * dt,
-                half_f - 0.5,
-                half_f + f * fstride - 0.5,
-            ),
-        )
-        label = values_label
+        extent = (half_t * dt, (half_t + t * tstride) * dt, half_f - 0.5,
+                  half_f + f * fstride - 0.5)
+        if relative:  # values as multiples of the uniform 1/N: 1 is "no preference"
+            n_patches = int(np.isfinite(values).sum())
+            shown = values * n_patches
+            lo, hi = float(np.nanmin(shown)), float(np.nanmax(shown))
+            # symmetric in ratio: 1/2 and 2 the same distance from the centre
+            low, high = min(lo, 1 / max(hi, 1e-12), 0.999), max(hi, 1 / max(lo, 1e-12), 1.001)
+            norm = TwoSlopeNorm(vcenter=1.0, vmin=low, vmax=high)
+            cmap_name = values_cmap if values_cmap != "viridis" else "PuOr_r"
+        else:
+            shown, norm, cmap_name = values, None, values_cmap
+        # opaque: every colour on the map is a colour of the colour bar
+        mappable = ax.imshow(shown, origin="lower", aspect="auto", cmap=cmap_name, norm=norm,
+                             alpha=alpha if not relative else None, interpolation="nearest",
+                             extent=extent)
+        # the spectrogram as contour lines over it: its structure, without blending colours
+        smooth = uniform_filter(np.nan_to_num(fbank), size=(15, 3))  # outlines, not speckle
+        levels = np.nanpercentile(smooth, [75, 92])
+        if np.all(np.diff(levels) > 0):
+            frames = (np.arange(n_frames) + 0.5) * dt
+            middle = np.nanmedian(np.ma.filled(mappable.norm(shown), np.nan))  # ink for the cells
+            ink = "white" if abs(middle - 0.5) > 0.3 else "0.1"
+            ax.contour(frames, np.arange(n_mel), smooth.T, levels=levels, colors=ink,
+                       linewidths=(0.3, 0.6), alpha=0.7)
+        label = (f"{values_label} \u00d7 {int(np.isfinite(values).sum())}\n(1 = uniform)"
+                 if relative else values_label)
         ax.set_xlim(0.0, n_frames * dt)
         ax.set_ylim(-0.5, n_mel - 0.5)
     if colorbar:
         bar = ax.figure.colorbar(mappable, ax=ax, label=label, pad=0.01)
-        if values is not None:
-            bar.solids.set_alpha(1.0)
+        if values is not None and not relative:
             formatter = ScalarFormatter(useMathText=True, useOffset=False)
             formatter.set_powerlimits((-2, 3))
             bar.formatter = formatter

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -19,7 +20,18 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from ..errors import ParameterError
-from ._colors import MIN_COLOR_DISTANCE, delta_e, srgb_to_lab
+from ._check_reader import (
+    ambiguous_lines,
+    axes_layout,
+    covering,
+    cvd_collisions,
+    data_outside,
+    grey_collisions,
+    low_contrast,
+    rainbow_maps,
+    too_tall,
+)
+from ._colors import MIN_COLOR_DISTANCE, MIN_CVD_DISTANCE, delta_e, srgb_to_lab
 from ._theme import FIGURE_WIDTHS
 
 MIN_FONT_PT = 6.0
@@ -34,13 +46,15 @@ def check_figure(
     *,
     min_font_pt: float = MIN_FONT_PT,
     min_color_distance: float = MIN_COLOR_DISTANCE,
+    min_cvd_distance: float = MIN_CVD_DISTANCE,
     width: str | float | None = None,
     overlap_tolerance_pt: float = OVERLAP_TOLERANCE_PT,
 ) -> list[str]:
     """List what a reader would see as a defect in a figure.
 
     The figure is drawn once (``fig.canvas.draw()``) and its text and artists are measured
-    where the renderer put them. Four checks:
+    where the renderer put them (a second time without the Axes' texts, to see what lies
+    under them). The checks, each finding a sentence that names the fix:
 
     - **overlapping text**: two visible, non-empty text elements (tick labels that are drawn,
       titles, axis labels, legend entries and titles, annotations, colour-bar labels) whose
@@ -53,7 +67,20 @@ def check_figure(
       its kind (line, patch, marker), colour, line style and marker shape, so two
       categories of close colours but different markers pass (marker shapes are the
       redundancy the check asks for);
-    - **small text**: text under ``min_font_pt`` at the printed width.
+    - **small text**: text under ``min_font_pt`` at the printed width;
+    - **colour blindness and greyscale**: categories told apart by colour alone that are
+      closer than ``min_cvd_distance`` under simulated protanopia, deuteranopia or
+      tritanopia (:func:`~asttools.plots.simulate_cvd`), and legend lines of one style
+      whose lightness differs by less than 10 (one grey when printed in black and white);
+    - **contrast**: text under 3:1 (WCAG) against what lies under it (a cell, a bar, the
+      background), lines under 1.5:1 against the background (3:1 under 0.5 pt);
+    - **layout**: Axes holding data narrower or lower than 0.5 in at the printed width, a
+      collapsed constrained layout, Axes overlapping one another (insets and twins
+      aside), a figure taller than :data:`~asttools.plots.FIGURE_HEIGHT_MAX`;
+    - **data**: points or line vertices outside the Axes' limits (cut off), a legend over
+      any data point or an Axes text over data (a boxed one over any, a plain one over 3);
+    - **ambiguity**: two or more unlabelled data lines drawn alike in an Axes with no legend
+      or direct labels, and rainbow colour maps (jet, hsv, ...).
 
     Parameters
     ----------
@@ -63,6 +90,9 @@ def check_figure(
         Smallest font size in points, at the printed width.
     min_color_distance : float
         Smallest CIEDE2000 distance between the colours of two categories.
+    min_cvd_distance : float
+        Smallest CIEDE2000 distance between them under each simulated colour-vision
+        deficiency (:data:`~asttools.plots.MIN_CVD_DISTANCE`).
     width : {"full", "half"} or float, optional
         The width in inches at which the figure is printed; text scales with it. None:
         the figure's own width (as :func:`save_figure` writes it).
@@ -100,14 +130,28 @@ def check_figure(
         raise ParameterError(
             f"width must be one of {tuple(FIGURE_WIDTHS)} or inches > 0, given {width!r}"
         )
-    fig.canvas.draw()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     texts = _visible_texts(fig)
     problems = []
+    if any("collapsed" in str(w.message) for w in caught):
+        problems.append("the layout collapsed (constrained layout found no room for the Axes): "
+                        "the legend or labels take its room; move the legend below, shorten "
+                        "the names, or draw the figure wider")
     problems += _small_text(texts, min_font_pt, printed / fig_width)
     problems += _clipped(fig, texts, renderer)
     problems += _overlaps(texts, renderer, overlap_tolerance_pt * fig.dpi / 72)
-    problems += _close_colors(fig, min_color_distance)
+    problems += _close_colors(fig, min_color_distance, min_cvd_distance)
+    scale = printed / fig_width
+    problems += axes_layout(fig, renderer, scale)
+    problems += too_tall(fig, scale)
+    problems += data_outside(fig)
+    problems += covering(fig, renderer)
+    problems += ambiguous_lines(fig)
+    problems += rainbow_maps(fig)
+    problems += low_contrast(fig, renderer, texts, scale)
     return problems
 
 
@@ -309,6 +353,10 @@ def _categories(fig) -> list[tuple[str, tuple, str]]:
                     else ""
                 style = handle.get_linestyle() if handle.get_linestyle() not in ("None", "") \
                     else ""
+                # get_linestyle() says "--" for every custom dash pattern: compare patterns
+                dashes = getattr(handle, "_unscaled_dash_pattern", None)
+                if style and style != "-" and dashes is not None:
+                    style = f"{style}{dashes[1]}"
                 key = ("line", color, str(style), str(marker))
             elif isinstance(handle, Patch):
                 color = to_hex(handle.get_facecolor())
@@ -324,11 +372,13 @@ def _categories(fig) -> list[tuple[str, tuple, str]]:
             if not isinstance(container, BarContainer):
                 continue
             colors = [to_hex(p.get_facecolor()) for p in container.patches]
-            if len(set(colors)) < 2:  # one colour for every bar: colour encodes nothing
+            if len(set(colors)) < 2 and len({p.get_hatch() for p in container.patches}) < 2:
+                # one colour for every bar: colour encodes nothing
                 continue
             names = _bar_names(ax, container)
-            for name, color in zip(names, colors, strict=True):
-                out.append((name, ("bar", color), color))
+            hatches = [str(p.get_hatch() or "") for p in container.patches]
+            for name, color, hatch in zip(names, colors, hatches, strict=True):
+                out.append((name, ("bar", color, hatch), color))
         for coll in ax.collections:
             label = str(coll.get_label())
             if not isinstance(coll, PathCollection) or label.startswith("_") or not label:
@@ -356,7 +406,7 @@ def _bar_names(ax: Axes, container: BarContainer) -> list[str]:
     return names
 
 
-def _close_colors(fig, min_distance: float) -> list[str]:
+def _close_colors(fig, min_distance: float, min_cvd_distance: float) -> list[str]:
     cats = _categories(fig)
     out = []
     seen: dict[tuple, str] = {}
@@ -381,5 +431,10 @@ def _close_colors(fig, min_distance: float) -> list[str]:
             if d < min_distance:
                 out.append(f"the colours of {ni!r} ({ci}) and {nj!r} ({cj}) are too alike "
                            f"(CIEDE2000 {d:.1f} < {min_distance:g})")
+    out += cvd_collisions([[(n, c) for c, n in colors.items()]
+                                  for colors in groups.values()], min_cvd_distance)
+    for group, colors in groups.items():
+        if group[0] == "line" and group[1] not in ("", "None"):
+            out += grey_collisions([(n, c) for c, n in colors.items()])
     return list(dict.fromkeys(out))
 

@@ -9,35 +9,115 @@ from functools import lru_cache
 import numpy as np
 from matplotlib.colors import to_hex, to_rgb
 
+from ..errors import ParameterError
 from ..labels import audioset_labels
 
 LABEL_PALETTE = (
-    # seaborn's "colorblind" palette without its yellow (hard to see on white) ...
-    "#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
-    "#ca9161", "#fbafe4", "#949494", "#56b4e9",
-    # ... then colours chosen greedily for the largest CIELAB distance to those before them
-    # (lightness 32-72, chroma 20-65: visible on white, not neon), and the yellow last.
-    "#a60037", "#647a00", "#59379b", "#644364", "#005959", "#594e21", "#7a90ff",
-    "#ff8590", "#90006f", "#85370b", "#9bb17a", "#64bc59", "#005916", "#59bcbc",
-    "#9b5959", "#de4385", "#bca637", "#9b90c8", "#906400", "#de6f4e", "#d390ff",
-    "#597a59", "#ece133",
+    "#0072b2", "#e69f00", "#960000", "#4bc3a5", "#d296ff",
+    "#870f69", "#ff3c69", "#78782d", "#005a3c", "#0000f0",
 )  # fmt: skip
-"""The 32 colours :func:`label_colors` draws from; the first 9 are colour-blind safe."""
+"""The 10 colours :func:`label_colors` draws from, apart for every reader.
+
+Okabe and Ito's blue and orange, then colours chosen greedily (lightness 30-72, chroma at
+least 30: visible on white, not grey) for the largest CIEDE2000 distance to those before
+them, taken as the smallest over normal vision and Machado et al.'s (2009) simulations of
+protanopia, deuteranopia and tritanopia (:func:`simulate_cvd`). Every pair is at least 24
+apart in normal vision and 12 apart under each simulation (``tests/test_figure_check.py``
+measures it). No palette keeps more colours apart under all three: beyond 10 labels,
+:func:`label_styles` adds a marker shape or line style.
+"""
 
 PINNED_LABELS = (
     # the classes of the bundled data (data/example, data/samples), the ones most often
-    # plotted together first, so that they take the most distinct colours ...
-    "Speech", "Music", "Bird", "Siren", "Sine wave", "Chirp tone", "Beep, bleep", "Silence",
+    # plotted together: the first 10 take the 10 colours with the first style, the next
+    # 10 the 10 colours with the second style, and so on ...
+    "Speech", "Music", "Siren", "Sine wave", "Chirp tone", "Beep, bleep", "Silence",
     "White noise", "Pink noise", "Clicking",
-    "Female speech, woman speaking", "Narration, monologue", "Jazz", "Orchestra",
+    "Bird", "Orchestra", "Female speech, woman speaking", "Narration, monologue", "Jazz",
     "Bowed string instrument", "Classical music", "Bird vocalization, bird call, bird song",
-    "Chirp, tweet",
+    "Chirp, tweet", "Male speech, man speaking",
     # ... then some of AudioSet's most common classes.
-    "Male speech, man speaking", "Child speech, kid speaking", "Conversation", "Singing",
-    "Musical instrument", "Guitar", "Vehicle", "Car", "Animal", "Dog", "Cat",
-    "Inside, small room", "Noise",
+    "Child speech, kid speaking", "Conversation", "Singing", "Musical instrument", "Guitar",
+    "Vehicle", "Car", "Animal", "Dog", "Cat", "Inside, small room", "Noise",
 )  # fmt: skip
-"""AudioSet classes with a colour of their own: ``PINNED_LABELS[i]`` is ``LABEL_PALETTE[i]``."""
+"""AudioSet classes with a look of their own: ``PINNED_LABELS[i]`` has colour
+``LABEL_PALETTE[i % 10]`` and style ``i // 10`` (see :func:`label_styles`)."""
+
+CVD_KINDS = ("protanopia", "deuteranopia", "tritanopia")
+"""Colour vision deficiencies :func:`simulate_cvd` simulates (severity 1, Machado 2009)."""
+
+_MACHADO = {  # Machado, Oliveira & Fernandes (2009), severity 1.0, on linear sRGB
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216),
+                   (-0.003882, -0.048116, 1.051998)),
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413),
+                     (-0.011820, 0.042940, 0.968881)),
+    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602),
+                   (0.004733, 0.691367, 0.303900)),
+}  # fmt: skip
+
+MIN_CVD_DISTANCE = 10.0
+"""CIEDE2000 distance two category colours keep under each simulated colour-vision
+deficiency (:data:`CVD_KINDS`); the red and green of a default matplotlib figure are 4.6
+apart for a deuteranope, the colours of :data:`LABEL_PALETTE` at least 12."""
+
+MIN_GREY_DISTANCE = 10.0
+"""Difference in CIELAB lightness two lines of one style keep, to stay apart in greyscale."""
+
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""Marker shapes of styles 0, 1, 2, ...: the second cue of points beyond 10 labels."""
+
+LINE_STYLES = ("-", "--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (12, 3)), (0, (1, 4)),
+               (0, (12, 3, 3, 3)))  # fmt: skip
+"""Dash patterns of styles 0, 1, 2, ...: the second cue of lines (and of greyscale)."""
+
+
+def _linear(rgb: np.ndarray) -> np.ndarray:
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+
+def _gamma(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def simulate_cvd(colors, kind: str) -> np.ndarray:
+    """How colours look to a reader with a colour-vision deficiency (Machado et al. 2009).
+
+    Parameters
+    ----------
+    colors : colour, sequence of colours, or ndarray, shape (..., 3)
+        Anything :func:`matplotlib.colors.to_rgb` reads, or sRGB triples in [0, 1].
+    kind : {"protanopia", "deuteranopia", "tritanopia"}
+        The deficiency, at full severity.
+
+    Returns
+    -------
+    ndarray, shape (..., 3)
+        The simulated sRGB colours in [0, 1].
+
+    Raises
+    ------
+    ParameterError
+        Unknown ``kind``.
+
+    Examples
+    --------
+    >>> simulate_cvd("#ff0000", "deuteranopia").round(3).tolist()
+    [[0.64, 0.566, 0.0]]
+    """
+    if kind not in _MACHADO:
+        raise ParameterError(f"kind must be one of {CVD_KINDS}, given kind={kind!r}")
+    rgb = _as_rgb(colors)
+    return _gamma(_linear(rgb) @ np.array(_MACHADO[kind]).T)
+
+
+def _as_rgb(colors) -> np.ndarray:
+    if isinstance(colors, str):
+        colors = [colors]
+    arr = np.asarray(colors)
+    if arr.dtype.kind not in "fiu":
+        arr = np.array([to_rgb(c) for c in colors])
+    return np.asarray(arr, dtype=float)[..., :3]
 
 
 @lru_cache(maxsize=1)
@@ -58,24 +138,36 @@ def _pinned_slots() -> dict[int, int]:
     return {index[name]: slot for slot, name in enumerate(PINNED_LABELS)}
 
 
-def _label_color(label: Hashable) -> str:
+def _look_number(label: Hashable) -> int:
+    """A label's stable number: its :data:`PINNED_LABELS` position, AudioSet class index
+    (+ 32), or the SHA-1 of its name; colour ``n % 10``, style ``n // 10``."""
     name = str(label)
     i = _audioset_index().get(name)
     if i is None:
-        i = int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big")
-    elif i in _pinned_slots():
-        return LABEL_PALETTE[_pinned_slots()[i]]
-    return LABEL_PALETTE[i % len(LABEL_PALETTE)]
+        return int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big")
+    pinned = _pinned_slots().get(i)
+    return pinned if pinned is not None else len(PINNED_LABELS) + i
+
+
+def _label_color(label: Hashable) -> str:
+    return LABEL_PALETTE[_look_number(label) % len(LABEL_PALETTE)]
 
 
 def label_colors(labels: Iterable[Hashable]) -> dict[Hashable, str]:
     """Give each label the colour it has in every asttools figure.
 
-    The classes of :data:`PINNED_LABELS` (by display name or mid) take 32 distinct colours;
-    any other AudioSet class takes ``LABEL_PALETTE[class_index % 32]`` (classes next to
-    each other in the AudioSet table, often related and seen together, get different
-    colours); any other label takes a colour chosen by the SHA-1 of ``str(label)``, the
-    same in every Python process. The colour of a label never depends on the other labels.
+    A label's colour comes from its name alone: the classes of :data:`PINNED_LABELS` (by
+    display name or mid) take ``LABEL_PALETTE[i % 10]`` in their order (the 10 classes of
+    the bundled example data take the 10 colours); any other AudioSet class
+    ``LABEL_PALETTE[(32 + class_index) % 10]`` (neighbours in the AudioSet table, often
+    related and seen together, get different colours); any other label a colour chosen by
+    the SHA-1 of ``str(label)``, the same in every Python process. The colour of a label
+    never depends on the other labels, so Siren has one colour in the t-SNE, the PR curves,
+    the top-k bars and the timeline.
+
+    Ten colours cannot tell apart more than ten labels: labels that share a colour in a
+    figure are told apart by :func:`label_styles` (a marker shape or line style; never two
+    labels one look).
 
     Parameters
     ----------
@@ -88,23 +180,68 @@ def label_colors(labels: Iterable[Hashable]) -> dict[Hashable, str]:
         ``{label: "#rrggbb"}`` for each distinct label, in order of first appearance;
         usable as seaborn's ``palette=``.
 
-    Notes
-    -----
-    Outside the pinned classes, two labels share a colour with probability about 1/32
-    (a pinned class can share its colour with an unpinned one). When one figure needs distinct
-    colours, build the mapping yourself (e.g.
-    ``dict(zip(names, seaborn.color_palette("colorblind")))``) and pass it as ``colors=``.
-
     Examples
     --------
     >>> colors = label_colors(["Speech", "Music", "my own class"])
     >>> colors["Speech"], colors["Music"]
-    ('#0173b2', '#de8f05')
+    ('#0072b2', '#e69f00')
     >>> label_colors(["Music"])["Music"] == colors["Music"]
     True
     """
     return {label: _label_color(label) for label in dict.fromkeys(labels)}
 
+
+def label_styles(
+    labels: Iterable[Hashable], *, lines: bool = False
+) -> dict[Hashable, tuple[str, int]]:
+    """Give each label of one figure its colour and a style index, never two alike.
+
+    The colour is :func:`label_colors`' (the same in every figure). The style index picks
+    a marker shape (:data:`MARKERS`) for points and a dash pattern (:data:`LINE_STYLES`)
+    for lines. A label keeps its stable style (0 for the first ten pinned classes) unless
+    another label of the figure already has that colour and style; then it takes the next
+    free style. With ``lines=True`` two lines whose colours are less than
+    :data:`MIN_GREY_DISTANCE` apart in lightness also take different styles, so the figure
+    reads in greyscale.
+
+    Parameters
+    ----------
+    labels : iterable of hashable
+        The labels of one figure, repeats allowed; earlier labels keep their style first.
+    lines : bool
+        Whether the labels are drawn as lines (adds the greyscale rule).
+
+    Returns
+    -------
+    dict
+        ``{label: ("#rrggbb", style)}`` in order of first appearance.
+
+    Examples
+    --------
+    >>> styles = label_styles(["Speech", "Bird"])
+    >>> styles["Speech"][0] == styles["Bird"][0], styles["Speech"][1] != styles["Bird"][1]
+    (True, True)
+    """
+    order = list(dict.fromkeys(labels))
+    out: dict[Hashable, tuple[str, int]] = {}
+    taken: list[tuple[str, int, float]] = []  # colour, style, lightness
+    n_styles = min(len(MARKERS), len(LINE_STYLES))
+    for label in order:
+        number = _look_number(label)
+        color = LABEL_PALETTE[number % len(LABEL_PALETTE)]
+        lightness = float(srgb_to_lab(color)[0])
+        want = (number // len(LABEL_PALETTE)) % n_styles
+        for step in range(n_styles * 2):
+            style = (want + step) % n_styles
+            clash = any(
+                s == style and (c == color or (lines and abs(lt - lightness) < MIN_GREY_DISTANCE))
+                for c, s, lt in taken
+            )
+            if not clash or step >= n_styles:
+                break
+        taken.append((color, style, lightness))
+        out[label] = (color, style)
+    return out
 
 
 MIN_COLOR_DISTANCE = 20.0
@@ -113,8 +250,8 @@ MIN_COLOR_DISTANCE = 20.0
 A just-noticeable difference is about 1-2 for large patches side by side; categories drawn
 as small marks (points, thin lines, legend swatches) and looked up in a legend need far more.
 Seaborn's colour-blind palette has pairs at 15-17 (its two pinks, its two oranges) that a
-thesis reader mistakes for one another in a scatter plot; 20 separates them, and 13 colours
-of :data:`LABEL_PALETTE` are pairwise at least this far apart.
+thesis reader mistakes for one another in a scatter plot; 20 separates them, and the 10
+colours of :data:`LABEL_PALETTE` are pairwise at least 24 apart.
 """
 
 _XYZ_FROM_LINEAR_SRGB = np.array([
@@ -230,14 +367,15 @@ def figure_colors(
 ) -> dict[Hashable, str]:
     """Give the labels of one figure colours that are distinct within it.
 
-    Distinct first, stable second: the classes of :data:`PINNED_LABELS` keep the colour
+    For categories that are not class labels (models, fills, poolings: a handful named in one
+    figure); class labels take :func:`label_colors` and :func:`label_styles`, the same in every
+    figure. Distinct first, stable second: the classes of :data:`PINNED_LABELS` keep the colour
     :func:`label_colors` gives them in every figure, unless it is within ``min_distance``
-    (CIEDE2000) of a pinned colour taken earlier in this figure; every other label, in order
-    of first appearance, takes the first colour of :data:`LABEL_PALETTE` at least
-    ``min_distance`` from every colour taken so far. When none is left (more labels than
-    distinct colours, 13 at the default distance) a label takes the unused palette colour
-    farthest from those taken, so draw marker shapes as well (as
-    :func:`plot_embedding_map` does beyond 8 labels).
+    (CIEDE2000) of a pinned colour taken earlier in this figure; every other label, in order of
+    first appearance, takes the first colour of :data:`LABEL_PALETTE` at least ``min_distance``
+    from every colour taken so far. When none is left (more labels than distinct colours, 10 at
+    most) a label takes the unused palette colour farthest from those taken, then colours
+    repeat: draw marker shapes or line styles as well (:data:`MARKERS`, :data:`LINE_STYLES`).
 
     Parameters
     ----------
@@ -271,6 +409,7 @@ def figure_colors(
 
     for label in order:  # pinned classes first, so that they keep their colour when they can
         slot = pinned.get(index.get(str(label), -1))
+        slot = None if slot is None else slot % len(LABEL_PALETTE)
         if slot is not None and slot not in taken and far_enough(slot):
             taken.append(slot)
             out[label] = LABEL_PALETTE[slot]

@@ -11,13 +11,32 @@ from collections.abc import Hashable, Mapping, Sequence
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.colors import to_rgb
+import pandas as pd
 
 from ..errors import ParameterError
 from ..reduce import capped_perplexity, embedding_map
-from ._colors import MIN_COLOR_DISTANCE, delta_e, srgb_to_lab
+from ._colors import MARKERS
 from ._theme import random_weights_title
-from ._util import DEFAULT_WIDTH, as_array, colors_for, legend_outside, new_axes, set_title, wrap
+from ._util import (
+    DEFAULT_WIDTH,
+    MAX_HEIGHT,
+    as_array,
+    fit_name,
+    label_looks,
+    legend_below,
+    legend_columns,
+    legend_outside,
+    new_axes,
+    set_title,
+    wrap,
+)
+
+_LEGEND_BESIDE = 6
+"""Up to this many labels the legend stands beside the map; beyond, in columns below it."""
+
+MAP_MAX_LABELS = 40
+"""The most labels :func:`plot_embedding_map` tells apart (10 colours x 4 shapes); beyond,
+the 39 most numerous keep theirs and the others are small grey dots, "other (n classes)"."""
 
 _AXIS_NAMES = {"tsne": "t-SNE", "pca": "PC", "umap": "UMAP"}
 
@@ -39,9 +58,11 @@ def plot_embedding_map(
 ):
     """Plot a 2-D map of embeddings, one colour per label (and one marker beyond 8 labels).
 
-    Colours are distinct within the map (:func:`figure_colors`); with more than
-    :data:`MARKER_SHAPES_FROM` labels each label also takes a marker shape, and two labels
-    whose colours are alike never share one. The title names the method's settings
+    Each label has its own colour, the same in every figure (:func:`label_colors`), and
+    labels that share a colour take different marker shapes (:func:`label_styles`): no two
+    labels look alike. Up to 12 labels the legend stands beside the map; beyond, in columns
+    below it (the figure grows, up to the tallest page figure). The most numerous label is
+    drawn first, so small classes stay visible. The title names the method's settings
     (t-SNE: perplexity and seed; UMAP: seed), the perplexity as used.
 
     Computes :func:`asttools.reduce.embedding_map` and scatters it. To draw one map several
@@ -69,7 +90,7 @@ def plot_embedding_map(
     legend : bool
         Draw a legend (to the right of the Axes).
     colors : mapping, optional
-        Label -> colour; :func:`figure_colors` (distinct within the figure) when None.
+        Label -> colour; :func:`label_colors` when None.
 
     Returns
     -------
@@ -97,16 +118,32 @@ def plot_embedding_map(
         embeddings, method=method, perplexity=perplexity, pca_components=pca_components,
         seed=seed,
     )  # fmt: skip
-    palette = colors_for(labels, colors)
-    markers = _markers(palette)
-    ax = new_axes(ax, (DEFAULT_WIDTH, 4.2))
+    counts = pd.Series([str(x) for x in labels]).value_counts(sort=True)
+    if len(counts) > MAP_MAX_LABELS and colors is None:  # the most numerous + "other"
+        keep = set(counts.index[: MAP_MAX_LABELS - 1])
+        other = f"other ({len(counts) - len(keep)} classes)"
+        labels = [label if str(label) in keep else other for label in labels]
+    else:
+        other = None
+    looks = label_looks([label for label in labels if label != other], colors)
+    if other is not None:
+        looks[other] = ("0.72", ".", "-")
+    n_labels = len(looks)
+    ncol = (legend_columns([_legend_name(label, n_labels) for label in looks])
+            if n_labels > _LEGEND_BESIDE else 1)
+    legend_rows = -(-n_labels // ncol) if legend and n_labels > _LEGEND_BESIDE else 0
+    ax = new_axes(ax, (DEFAULT_WIDTH, min(4.2 + 0.16 * legend_rows, MAX_HEIGHT)))
     label_array = np.array([str(label) for label in labels], dtype=object)
     size = 28 if n <= 100 else 14 if n <= 2000 else 5  # marker area, pt^2
-    for label, color in palette.items():
+    # the most numerous label first, so that the points of small classes stay on top
+    order = sorted(looks, key=lambda label: -int((label_array == str(label)).sum()))
+    for z, label in enumerate(order):
+        color, marker, _ = looks[label]
         mask = label_array == str(label)
         ax.scatter(
-            xy[mask, 0], xy[mask, 1], s=size, color=color, label=wrap(str(label)),
-            marker=markers[label], linewidths=0.4, edgecolors="white", alpha=0.8,
+            xy[mask, 0], xy[mask, 1], s=size, color=color,
+            label=_legend_name(label, n_labels), marker=marker, gid=str(label),
+            linewidths=0.4, edgecolors="white", alpha=0.8, zorder=2 + z / max(1, n_labels),
         )  # fmt: skip
     name = _AXIS_NAMES[method]
     ax.set_xlabel(f"{name} 1")
@@ -115,7 +152,16 @@ def plot_embedding_map(
         ax.set_xticks([])
         ax.set_yticks([])
     if legend:
-        legend_outside(ax, markerscale=1.5, handletextpad=0.2)
+        handles, names = ax.get_legend_handles_labels()
+        by_name = dict(zip(names, handles, strict=True))
+        shown = [_legend_name(label, n_labels) for label in looks]
+        handles = [by_name[name] for name in shown]
+        if n_labels > _LEGEND_BESIDE:  # many labels: in columns below the map
+            legend_below(ax, handles=handles, labels=shown, ncol=ncol, fontsize="x-small",
+                         markerscale=1.2, handletextpad=0.1, columnspacing=0.8)
+        else:
+            legend_outside(ax, handles=handles, labels=shown, markerscale=1.5,
+                           handletextpad=0.2)
     about = _settings(n, {"method": method, "perplexity": perplexity, "seed": seed})
     settings = ", ".join(_SETTING_TEXT[k](about[k]) for k in ("perplexity", "seed")
                          if k in about)
@@ -124,6 +170,13 @@ def plot_embedding_map(
         title = f"{title} ({settings})" if title else f"{_AXIS_NAMES[method]} ({settings})"
     set_title(ax, title, meta)
     return ax
+
+
+def _legend_name(label, n_labels: int) -> str:
+    """A label as the legend shows it: wrapped beside the map, on one line below it."""
+    if str(label).startswith("other ("):
+        return str(label)
+    return wrap(str(label)) if n_labels <= _LEGEND_BESIDE else fit_name(str(label))
 
 
 def plot_embedding_grid(
@@ -243,7 +296,8 @@ def plot_embedding_grid(
     panel_w = DEFAULT_WIDTH * 0.8 / ncols
     fig, axes = plt.subplots(nrows, ncols, figsize=(DEFAULT_WIDTH, panel_w * 0.9 * nrows + 0.7),
                              layout="constrained", squeeze=False)
-    palette = colors_for(labels, colors)
+    looks = label_looks(labels, colors)
+    palette = None if colors is None else {label: look[0] for label, look in looks.items()}
     for ax, (key, data, settings), about in zip(axes.flat, drawn, described, strict=False):
         extra = ", ".join(_SETTING_TEXT[k](about[k]) for k in varying
                           if k in about and not (key and k == "method"))  # key names it
@@ -289,30 +343,8 @@ def _settings(n: int, settings: Mapping) -> dict:
     return out
 
 
-MARKER_SHAPES = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*")
-"""Marker shapes of :func:`plot_embedding_map`, in order of use."""
-
-MARKER_SHAPES_FROM = 9
-"""From this many labels on, :func:`plot_embedding_map` gives each label a marker shape."""
-
-
-def _markers(palette: Mapping) -> dict:
-    """One marker per label: circles up to 8 labels, then shapes in turn, never the same
-    shape for two labels whose colours are alike."""
-    labels = list(palette)
-    if len(labels) < MARKER_SHAPES_FROM:
-        return dict.fromkeys(labels, "o")
-    lab = srgb_to_lab(np.array([to_rgb(palette[label]) for label in labels]))
-    out: dict = {}
-    for k, label in enumerate(labels):
-        clashing = {
-            out[other] for j, other in enumerate(labels[:k])
-            if palette[other] == palette[label]
-            or float(delta_e(lab[k], lab[j])) < MIN_COLOR_DISTANCE
-        }  # fmt: skip
-        shifted = MARKER_SHAPES[k % len(MARKER_SHAPES):] + MARKER_SHAPES[:k % len(MARKER_SHAPES)]
-        out[label] = next((m for m in shifted if m not in clashing), shifted[0])
-    return out
+MARKER_SHAPES = MARKERS
+"""Marker shapes of :func:`plot_embedding_map`: a label's second cue (:func:`label_styles`)."""
 
 
 def plot_explained_variance(

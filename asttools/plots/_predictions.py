@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -9,16 +10,20 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import to_rgb
 from matplotlib.font_manager import FontProperties
 
-from ..errors import ParameterError
+from ..errors import ASTToolsWarning, ParameterError
+from ._check_reader import contrast_ratio
 from ._theme import random_weights_title
 from ._util import (
     DEFAULT_WIDTH,
+    MAX_HEIGHT,
     as_array,
     colors_for,
-    first_cycle_color,
+    fit_name,
     is_bottom,
+    label_looks,
     legend_outside,
     new_axes,
     require_columns,
@@ -34,12 +39,13 @@ TIMELINE_KINDS = ("lines", "heatmap")
 def plot_top_k(
     table: pd.DataFrame, *, ax=None, title: str | None = None, colors: Mapping | None = None,
     meta: Mapping | None = None, truth: Iterable[str] | None = None,
+    compact: bool | None = None, hatches: Mapping | None = None,
 ):
     """Plot one clip's top-k labels as horizontal bars, the most probable on top.
 
-    Bars take colours distinct within the chart (:func:`figure_colors`). Without ``title``
-    the clip's file name (``path`` column) is the title. In a grid of panels only the bottom
-    row carries the x label.
+    Each bar takes its label's colour (:func:`label_colors`; a hatch for a second label of
+    one colour). Without ``title`` the clip's file name (``path`` column) is the title. In a
+    grid of panels only the bottom row carries the x label.
 
     Parameters
     ----------
@@ -54,10 +60,16 @@ def plot_top_k(
         Provenance of what is drawn (``result.meta``): with ``random_weights`` true the
         title says "(random weights)".
     colors : mapping, optional
-        Label -> colour; :func:`figure_colors` (distinct within the figure) when None.
+        Label -> colour; :func:`label_colors` when None.
     truth : iterable of str, optional
         The clip's ground-truth labels: their bars are outlined and their names marked
         with a check mark; true labels outside the top k are named under the x axis.
+    compact : bool, optional
+        One-line names (cut at the first comma, an ellipsis past 24 characters) and
+        0.17 in rows; by default beyond 12 rows. At most 40 bars are drawn (a page).
+    hatches : mapping, optional
+        Label -> hatch number (0: none), to keep one look per label across panels; by
+        default the second bar of a colour takes hatch 1, the third hatch 2, ...
 
     Returns
     -------
@@ -90,31 +102,48 @@ def plot_top_k(
             "table[table['window'] == 0]), or the clip-level top_k of result.clips()"
         )
     rows = table.sort_values("probability", ascending=False, kind="stable")
+    hidden = max(0, len(rows) - TOP_K_MAX_ROWS)
+    rows = rows.head(TOP_K_MAX_ROWS)  # a page holds this many
     labels = [str(x) for x in rows["label"]]
     probs = rows["probability"].to_numpy(dtype=float)
-    palette = colors_for(labels, colors)
+    looks = label_looks(labels, colors)
+    many = compact if compact is not None else len(labels) > _FEW_ROWS
     true = [str(x) for x in truth] if truth is not None else []
-    ax = new_axes(ax, (DEFAULT_WIDTH, 0.6 + (0.3 if truth is not None else 0.0)
-                       + _bars_height(labels)))
+    ax = new_axes(ax, (DEFAULT_WIDTH, 0.75 + (0.3 if truth is not None else 0.0)
+                       + _bars_height(labels, compact=compact)))
     y = np.arange(len(labels))
-    bars = ax.barh(y, probs, color=[palette[label] for label in labels], height=0.7)
+    bars = ax.barh(y, probs, color=[looks[label][0] for label in labels], height=0.7)
+    repeats: dict[str, int] = {}
     for bar, label in zip(bars, labels, strict=True):
+        bar.set_gid(label)  # the label it stands for, for tests and tools reading the figure
+        if hatches is not None:
+            style = int(hatches.get(label, 0))
+        else:
+            style = repeats.get(looks[label][0], 0)  # the n-th bar of this colour here
+            repeats[looks[label][0]] = style + 1
+        if style:  # a second label of this colour: hatched
+            bar.set_hatch(HATCHES[style % len(HATCHES)])
+            rgb = np.asarray(to_rgb(looks[label][0]))
+            bar.set_edgecolor(0.55 * rgb + 0.45)  # lighter than the bar, sparse: text reads
         if label in true:
             bar.set_edgecolor("black")
             bar.set_linewidth(1.2)
-    for yi, p in zip(y, probs, strict=True):
+    for yi, p, label in zip(y, probs, labels, strict=True):
         inside = p > 0.85
+        # on the bar: black or white, whichever stands out on the bar's colour
+        ink = max(("0.1", "white"), key=lambda c: contrast_ratio(c, looks[label][0]))
         ax.text(
             p - 0.01 if inside else p + 0.01,
             yi,
             f"{p:.2f}",
             va="center",
             ha="right" if inside else "left",
-            color="white" if inside else "0.2",
-            fontsize="small",
+            color=ink if inside else "0.2",
+            fontsize="x-small" if many else "small",
         )
-    ticks = [("\u2713 " if label in true else "") + wrap(label) for label in labels]
-    ax.set_yticks(y, ticks)
+    ticks = [("\u2713 " if label in true else "") + (fit_name(label) if many else wrap(label))
+             for label in labels]
+    ax.set_yticks(y, ticks, fontsize="x-small" if many else None)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0.0, 1.0)
     missed = [label for label in dict.fromkeys(true) if label not in labels]
@@ -125,8 +154,12 @@ def plot_top_k(
             parts = (["\u2713 ground truth"] if marked else []) + (
                 [f"{'also true' if marked else 'true'}: {', '.join(missed)}"] if missed else [])
             note = "; ".join(parts) or "no true label given"
+            if hidden:
+                note += f"; {hidden} more labels not shown"
             xlabel = f"{xlabel}\n{note}" if xlabel else note
         ax.set_xlabel(wrap_title(ax, xlabel))  # a long "also true" list wraps
+    if hidden and truth is None and is_bottom(ax):
+        ax.set_xlabel(f"Probability ({hidden} more labels not shown)")
     ax.grid(False, axis="y")
     if title is None and "path" in table.columns and table["path"].nunique() == 1:
         title = Path(str(table["path"].iloc[0])).name
@@ -134,15 +167,22 @@ def plot_top_k(
     return ax
 
 
-GRID_MAX_COLORS = 12
-"""The most labels :func:`plot_top_k_grid` colours apart (12 colours of the palette keep a
-CIEDE2000 distance >= 20 from each other; 14 do not)."""
+TOP_K_MAX_ROWS = 40
+"""The most bars :func:`plot_top_k` draws (a page holds 40 rows); the x label says how many
+more the table had."""
+
+_FEW_ROWS = 12
+"""Up to this many rows, names wrap onto lines; beyond, they are shortened to one line."""
 
 
-def _bars_height(labels: Sequence[str]) -> float:
-    """Inches the bars of ``labels`` need: a wrapped name takes a line of text per line."""
+def _bars_height(labels: Sequence[str], *, compact: bool | None = None) -> float:
+    """Inches the bars of ``labels`` need: a wrapped name takes a line of text per line; at
+    least half an inch, so one bar is not a sliver."""
+    if compact or (compact is None and len(labels) > _FEW_ROWS):
+        return 0.17 * len(labels)
     line_in = 1.3 * FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points() / 72
-    return sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08) for label in labels)
+    return max(0.6, sum(max(0.3, (wrap(label).count("\n") + 1) * line_in + 0.08)
+                        for label in labels))
 
 
 def plot_top_k_grid(
@@ -155,9 +195,8 @@ def plot_top_k_grid(
 ):
     """Several clips' top-k labels, one panel each, stacked, each panel as tall as its names.
 
-    Every label has one colour across the panels (distinct within the figure; with more
-    than :data:`GRID_MAX_COLORS` labels, more than colours can tell apart, every bar takes
-    one colour and the names say which is which), each panel
+    Every label has its own colour (:func:`label_colors`, the same in every figure; two
+    labels of one colour in a panel are told apart by a hatch, and by their names), each panel
     is titled by its file name, only the bottom panel names the axis, and a panel whose
     class names wrap onto several lines gets the height they need.
 
@@ -176,7 +215,7 @@ def plot_top_k_grid(
         Provenance (``result.meta``); ``table.attrs["random_weights"]`` counts too: the
         title then says "(random weights)".
     colors : mapping, optional
-        Label -> colour; :func:`figure_colors` of every label shown when None.
+        Label -> colour; :func:`label_colors` when None.
 
     Returns
     -------
@@ -207,22 +246,42 @@ def plot_top_k_grid(
                    for p, v in zip(truth["path"], truth["labels"], strict=True)}
     groups = [group for _, group in table.groupby("item", sort=True)]
     names = table["label"].astype(str)
-    if colors is None and names.nunique() > GRID_MAX_COLORS:  # names tell them apart
-        palette = dict.fromkeys(names, first_cycle_color())
-    else:
-        palette = colors_for(names, colors)
+    palette = None if colors is None else colors_for(names, colors)
     extra = 0.3 if truth is not None else 0.0
-    heights = [0.45 + extra + _bars_height([str(x) for x in g["label"]])
-               + (0.2 * _missed_lines(true_of.get(str(g["path"].iloc[0])), g["label"])
-                  if truth is not None else 0.0)
-               for g in groups]
+    def heights_of(compact):
+        return [0.45 + extra + _bars_height([str(x) for x in g["label"]], compact=compact)
+                + (0.2 * _missed_lines(true_of.get(str(g["path"].iloc[0])), g["label"])
+                   if truth is not None else 0.0)
+                for g in groups]
+
+    compact = False
+    heights = heights_of(False)
+    if sum(heights) + 0.6 > MAX_HEIGHT:  # one-line names, tighter rows
+        compact, heights = True, heights_of(True)
+    shown = len(groups)
+    while shown > 1 and sum(heights[:shown]) + 0.6 > MAX_HEIGHT:
+        shown -= 1
+    if shown < len(groups):
+        warnings.warn(f"plot_top_k_grid: {len(groups)} clips do not fit on a page; drawing the "
+                      f"first {shown} (pass fewer clips, e.g. table[table['item'] < {shown}])",
+                      ASTToolsWarning, stacklevel=2)
+    groups, heights = groups[:shown], heights[:shown]
     fig, axes = plt.subplots(len(groups), 1, figsize=(DEFAULT_WIDTH, sum(heights) + 0.6),
                              layout="constrained", height_ratios=heights, squeeze=False)
+    # one look per label in the whole figure: the n-th label of a colour takes hatch n
+    looks = label_looks(dict.fromkeys(names), palette)
+    count: dict[str, int] = {}
+    hatch_of = {}
+    for label, (color, _, _) in looks.items():
+        hatch_of[label] = count.get(color, 0)
+        count[color] = hatch_of[label] + 1
     for ax, group in zip(axes[:, 0], groups, strict=True):
         path = str(group["path"].iloc[0])
-        plot_top_k(group, ax=ax, colors=palette,
+        plot_top_k(group, ax=ax, colors=palette, compact=compact, hatches=hatch_of,
                    truth=true_of.get(path) if truth is not None else None)  # None: no row
     random = bool((meta or {}).get("random_weights") or table.attrs.get("random_weights"))
+    if shown < table["item"].nunique():
+        title = f"{title or ''} (first {shown} of {table['item'].nunique()} clips)".strip()
     if title or random:
         fig.suptitle(random_weights_title(title or "", random_weights=random))
     return fig
@@ -336,17 +395,29 @@ def plot_label_timeline(
     peak = probs.max(axis=0)
     order = np.argsort(-peak, kind="stable")[: min(k, n_classes)]
     names = [str(labels[i]) for i in order]
-    ax = new_axes(ax, (DEFAULT_WIDTH, 2.4))
+    span = float((ends if ends is not None else starts).max() - starts.min()) if n_windows else 0.0
+    if span > _MINUTES_FROM_S:  # a long recording: time in minutes
+        starts, x = starts / 60.0, x / 60.0
+        ends = ends / 60.0 if ends is not None else None
+        xlabel = xlabel.replace("(s)", "(min)")
+    rows = len(order)
+    height = 2.4 if kind == "lines" else min(1.0 + 0.17 * max(rows, 6), MAX_HEIGHT)
+    row_names = [fit_name(name) if rows > 6 else wrap(name) for name in names]
+    ax = new_axes(ax, (DEFAULT_WIDTH, height))
     short = np.zeros(n_windows, dtype=bool)
     if ends is not None and n_windows > 1:
         lengths = ends - starts
         short = lengths < np.median(lengths) - 1e-6
     if kind == "lines":
-        palette = colors_for(names, colors)
-        marker = "o" if n_windows <= 30 else None
-        for i, name in zip(order, names, strict=True):
+        looks = label_looks(names, colors, lines=True)
+        palette = {name: look[0] for name, look in looks.items()}
+        few = n_windows <= 30  # markers at the windows, their shape a second cue
+        for z, (i, name) in enumerate(zip(order, names, strict=True)):
             ax.plot(
-                x, probs[:, i], color=palette[name], label=wrap(name), marker=marker, markersize=3
+                x, probs[:, i], color=palette[name], label=wrap(name),
+                marker=looks[name][1] if few else None,
+                markersize=3, linestyle=looks[name][2], zorder=2 + (len(names) - z) / 100,
+                gid=name,
             )
             if short.any():
                 ax.plot(x[short], probs[short, i], linestyle="none", marker="o", markersize=4,
@@ -368,8 +439,8 @@ def plot_label_timeline(
                 cmap="viridis", vmin=0.0, vmax=1.0,
             )  # fmt: skip
         ax.set_xlim(starts.min(), ends.max())
-        xlabel = "Time (s)"
-        ax.set_yticks(np.arange(len(order)), [wrap(name) for name in names])
+        xlabel = "Time (min)" if span > _MINUTES_FROM_S else "Time (s)"
+        ax.set_yticks(np.arange(len(order)), row_names, fontsize="x-small" if rows > 6 else None)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.grid(False)
         ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
@@ -383,7 +454,7 @@ def plot_label_timeline(
             edges, np.arange(len(order) + 1) - 0.5, probs[:, order].T,
             cmap="viridis", vmin=0.0, vmax=1.0,
         )  # fmt: skip
-        ax.set_yticks(np.arange(len(order)), [wrap(name) for name in names])
+        ax.set_yticks(np.arange(len(order)), row_names, fontsize="x-small" if rows > 6 else None)
         ax.set_ylim(len(order) - 0.5, -0.5)
         ax.grid(False)
         ax.figure.colorbar(mesh, ax=ax, label="Probability", pad=0.01)
@@ -391,6 +462,13 @@ def plot_label_timeline(
     set_title(ax, title, meta)
     return ax
 
+
+
+_MINUTES_FROM_S = 600.0
+"""From this span on (10 minutes) the timeline's time axis is in minutes."""
+
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
+"""Hatches of bars of styles 0, 1, ...: the second cue of bars that share a colour."""
 
 
 def _one_input(result, starts, ends, labels, meta, title):

@@ -27,9 +27,10 @@ def save_figure(
     """Write a figure as vector PDF and 300-dpi PNG for a thesis.
 
     Fonts are embedded as TrueType (``pdf.fonttype`` 42, editable in Illustrator/Inkscape),
-    the bounding box is tight, and the PDF carries no creation date, so an unchanged figure
-    rewrites to the same bytes. Resizing applies to the files only: the figure returns to
-    its size afterwards.
+    the file is exactly the size asked (no tight bounding box growing or cropping it: what
+    the check passed is what is written; a PNG of another size raises), and the PDF
+    carries no creation date, so an unchanged figure rewrites to the same bytes. Resizing
+    applies to the files only: the figure returns to its size afterwards.
 
     Parameters
     ----------
@@ -39,9 +40,11 @@ def save_figure(
     path_stem : str or Path
         Path without suffix, e.g. ``"figures/top_k"``; missing folders are created. A
         suffix naming one of ``formats`` (``"top_k.pdf"``) is dropped.
-    width : {"full", "half"} or float, optional
-        Resize to the thesis text width (6.3 in), half of it (3.1 in) or a width in
-        inches; None keeps the width. The height stays (the helpers size it to their
+    width : {"full", "half", "column", "double"} or float, optional
+        Resize to the thesis text width (6.3 in), half of it (3.1 in), one column
+        (3.5 in) or two columns (7.16 in) of a paper, or a width in inches; None keeps the
+        width. The figure is laid out again at that width (fonts keep their size; the check
+        says when the layout no longer fits). The height stays (the helpers size it to their
         content, e.g. 0.3 in per bar) unless ``height`` is given.
     height : float, optional
         Height in inches; None keeps the height.
@@ -136,9 +139,24 @@ def save_figure(
             for fmt in formats:
                 path = Path(f"{stem}.{fmt}")
                 metadata = {"CreationDate": None} if fmt == "pdf" else None
-                fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
+                # the canvas as asked: a tight bounding box would grow or shrink it
+                fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
                 paths.append(path)
+                if fmt == "png":
+                    _check_png_size(path, (new_w, new_h), dpi)
     finally:
         if tuple(fig.get_size_inches()) != old_size:
             fig.set_size_inches(*old_size)
     return paths
+
+
+def _check_png_size(path: Path, size: tuple[float, float], dpi: int) -> None:
+    """Raise unless the PNG at ``path`` is ``size`` inches at ``dpi``."""
+    with open(path, "rb") as f:  # the PNG header: signature, then IHDR's width and height
+        head = f.read(24)
+    got = (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"))
+    want = (round(size[0] * dpi), round(size[1] * dpi))
+    if abs(got[0] - want[0]) > 1 or abs(got[1] - want[1]) > 1:
+        raise ASTToolsError(
+            f"{path}: written {got[0]} x {got[1]} px, not the {size[0]:g} x {size[1]:g} in "
+            f"({want[0]} x {want[1]} px) asked; save without bbox_inches='tight'")

@@ -13,13 +13,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.font_manager import FontProperties
+from matplotlib.transforms import ScaledTranslation
 
 from ..errors import ParameterError
-from ._colors import figure_colors
-from ._theme import FIGURE_WIDTHS, random_weights_title
+from ..labels import short_label
+from ._colors import LINE_STYLES, MARKERS, figure_colors, label_styles
+from ._theme import FIGURE_HEIGHT_MAX, FIGURE_WIDTHS, random_weights_title
 
 DEFAULT_WIDTH = FIGURE_WIDTHS["full"]
 """Width in inches of a helper's new figure unless it sizes its own: the thesis text width."""
+
+MAX_HEIGHT = FIGURE_HEIGHT_MAX
+"""Tallest figure a helper draws, in inches: an A4/Letter text block less a caption."""
 
 WRAP_WIDTH = 28
 """Characters per line of a wrapped class name (tick labels, legends)."""
@@ -34,6 +39,27 @@ def colors_for(labels: Iterable[Hashable], colors: Mapping | None) -> dict:
             raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
         out = {label: colors[label] for label in out}
     return out
+
+
+def label_looks(labels: Iterable[Hashable], colors: Mapping | None = None, *,
+                lines: bool = False) -> dict:
+    """``{label: (colour, marker, linestyle)}``: each label's own colour (the same in every
+    figure, :func:`label_colors`) and a second cue that tells apart labels of one colour
+    (:func:`label_styles`). With the user's ``colors``, those colours and the first style,
+    unless two labels would look alike."""
+    styles = label_styles(labels, lines=lines)
+    if colors is not None:
+        missing = [label for label in styles if label not in colors]
+        if missing:
+            raise ParameterError(f"colors has no colour for the labels {missing[:5]}")
+        seen: dict = {}
+        for label in styles:
+            color = colors[label]
+            style = seen.get(color, -1) + 1
+            seen[color] = style
+            styles[label] = (color, style)
+    return {label: (color, MARKERS[style % len(MARKERS)], LINE_STYLES[style % len(LINE_STYLES)])
+            for label, (color, style) in styles.items()}
 
 
 def first_cycle_color():
@@ -74,6 +100,51 @@ def wrap(label: str) -> str:
     return textwrap.fill(label, WRAP_WIDTH, break_long_words=False)
 
 
+FIT_CHARS = 24
+"""Characters of a class name on one line where many rows share a figure."""
+
+
+def fit_name(name: str, chars: int = FIT_CHARS) -> str:
+    """A class name on one line: cut at its first comma (:func:`asttools.labels.short_label`)
+    and, past ``chars`` characters, ended with an ellipsis."""
+    short = short_label(name)
+    return short if len(short) <= chars else short[: chars - 1].rstrip() + "\u2026"
+
+
+def short_name(name: str, width: float) -> str:
+    """A class name for a panel ``width`` inches wide: cut at its first comma
+    (:func:`asttools.labels.short_label`), then wrapped to two lines, with an ellipsis
+    past them."""
+    size = FontProperties(size="x-small").get_size_in_points()
+    chars = max(8, int(width * 72 / (0.55 * size)))
+    lines = textwrap.wrap(short_label(name), chars, break_long_words=True)
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][: max(1, chars - 1)].rstrip() + "\u2026"]
+    return "\n".join(lines) or str(name)
+
+
+def legend_columns(names: Sequence[str], width: float = DEFAULT_WIDTH) -> int:
+    """How many legend columns of these names fit across ``width`` inches (x-small text)."""
+    size = FontProperties(size="x-small").get_size_in_points()
+    longest = max((len(name) for name in names), default=1)
+    column = (longest * 0.52 * size + 18) / 72  # text, handle and spacing, inches
+    return max(1, min(len(names), int(width * 0.95 // column)))
+
+
+def legend_below(ax, **kwargs):
+    """A legend under the Axes, below its tick labels and x label (constrained layout makes
+    room): for many entries, in columns, where a legend beside would squeeze the Axes."""
+    rc = mpl.rcParams
+    size = FontProperties(size=rc["xtick.labelsize"]).get_size_in_points()
+    label = FontProperties(size=rc["axes.labelsize"]).get_size_in_points()
+    shown = bool(ax.get_xticklabels()) and any(t.get_text() for t in ax.get_xticklabels())
+    drop = (1.25 * size + rc["xtick.major.pad"] + rc["xtick.major.size"] if shown else 0.0)
+    drop += (1.25 * label + rc["axes.labelpad"] if ax.get_xlabel() else 0.0) + 3.0
+    offset = ScaledTranslation(0.0, -drop / 72, ax.figure.dpi_scale_trans)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                     bbox_transform=ax.transAxes + offset, borderaxespad=0.0, **kwargs)
+
+
 def legend_outside(ax, **kwargs):
     """A legend to the right of the Axes (constrained layout and tight bbox make room)."""
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
@@ -91,15 +162,26 @@ def set_title(ax, title: str | None, meta: Mapping | None = None) -> None:
     For figures whose content depends on the model's weights; a waveform or a filterbank
     does not, so those helpers take no ``meta``.
     """
-    text = random_weights_title(title, random_weights=bool((meta or {}).get("random_weights")))
+    random = bool((meta or {}).get("random_weights"))
+    if title is False:  # caption mode: the caption carries the title
+        if random:
+            stamp_random_weights(ax)
+        return
+    text = random_weights_title(title, random_weights=random)
     if text:
         ax.set_title(wrap_title(ax, text))
 
 
-def wrap_title(ax, text: str) -> str:
-    """Break a title into lines that fit over the Axes (about 60% of the figure's width)."""
+def stamp_random_weights(ax) -> None:
+    """A small "random weights" stamp above the Axes' right corner (caption mode)."""
+    ax.text(1.0, 1.01, "random weights", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize="x-small", fontstyle="italic", color="0.3", gid="random-weights-stamp")
+
+
+def wrap_title(ax, text: str, *, share: float = 0.6) -> str:
+    """Break a title into lines that fit over the Axes (``share`` of the figure's width)."""
     size = FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
-    width = 0.6 * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
+    width = share * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
     return "\n".join(_balanced(line, max(20, int(width))) for line in text.split("\n"))
 
 
