@@ -30,15 +30,16 @@ from ._util import (
 FILL_COLORS = {
     "zeros": LABEL_PALETTE[0],
     "mean": LABEL_PALETTE[1],
-    "silence": LABEL_PALETTE[2],
+    "silence": LABEL_PALETTE[3],
     "nan": LABEL_PALETTE[4],
-    "ridge": LABEL_PALETTE[9],
-    "nearest": LABEL_PALETTE[11],
+    "ridge": LABEL_PALETTE[2],
+    "nearest": LABEL_PALETTE[5],
 }
 """The colour of each named fill (``asttools.fills.FILL_NAMES``) in every figure: blue,
-orange, green and pink of the colour-blind palette, crimson and purple for the fills
-learned from video (each at least 20 CIEDE2000 from the others). Other fills (a user's
-generator) take the palette colours farthest from those drawn beside them."""
+orange, teal and lilac of the colour-blind-safe label palette for the named fills, dark red
+and purple for the fills learned from video (every pair of the palette stays apart under
+simulated protanopia, deuteranopia and tritanopia; see :data:`LABEL_PALETTE`). Other fills
+(a user's generator) take the palette colours farthest from those drawn beside them."""
 
 FILL_MARKERS = {"zeros": "o", "mean": "s", "silence": "^", "nan": "x", "ridge": "D",
                 "nearest": "v"}
