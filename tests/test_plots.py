@@ -153,8 +153,10 @@ def test_plot_patch_grid(fbank, rng):
     assert left == pytest.approx(0.03) and right == pytest.approx(10.13)
     assert bottom == pytest.approx(2.5) and top == pytest.approx(122.5)
     flat = plots.plot_patch_grid(fbank, values=values.ravel())
-    # issue 21: drawn relative to the uniform 1/N (values x N); raw with relative=False
-    np.testing.assert_allclose(flat.get_images()[-1].get_array(), values * values.size)
+    # issue 21: drawn relative to the uniform 1/N (share of the sum x N); raw with
+    # relative=False
+    np.testing.assert_allclose(flat.get_images()[-1].get_array(),
+                               values / values.sum() * values.size)
     raw = plots.plot_patch_grid(fbank, values=values.ravel(), relative=False)
     np.testing.assert_array_equal(raw.get_images()[-1].get_array(), values)
     with pytest.raises(ParameterError, match=r"shape \(12, 101\) or \(1212,\)"):

@@ -223,3 +223,16 @@ def test_attention_overlay_is_relative_to_uniform_and_opaque():
     assert image.get_alpha() in (None, 1.0)
     np.testing.assert_allclose(image.get_array(), values * values.size)
     assert image.norm.vcenter == 1.0  # the uniform 1/N at the centre of the map
+    # attention rollout gives part of [CLS]'s attention to the [CLS] and distillation
+    # tokens: the patches' values sum to less than 1. Shown as each patch's share of the
+    # patches' total, their mean is exactly 1 (uniform), not 0.8
+    ax = plots.plot_patch_grid(rng.normal(size=(1024, 128)), values=0.8 * values)
+    shown = np.asarray(ax.images[-1].get_array())
+    assert shown.mean() == pytest.approx(1.0)
+    np.testing.assert_allclose(shown, values * values.size)
+    # only the patches' cells show: no strip of the spectrogram at the uncovered edges
+    left, right, bottom, top = ax.images[-1].get_extent()
+    assert ax.get_xlim() == pytest.approx((left, right))
+    assert ax.get_ylim() == pytest.approx((bottom, top))
+    with pytest.raises(ParameterError, match="relative=False"):
+        plots.plot_patch_grid(rng.normal(size=(1024, 128)), values=-values)

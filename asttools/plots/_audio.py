@@ -257,9 +257,11 @@ def plot_patch_grid(
     attention of [CLS] to each patch) each patch's value is drawn, opaque, as a cell
     centred on the patch centre, one stride wide, with the spectrogram as contour lines over
     it (a see-through overlay would blend colours that are not on the colour bar). By
-    default the values are shown relative to the uniform 1/N (N patches): the value times
-    N, on a diverging map centred at 1, so "more than uniform" and "less than uniform" read
-    at a glance, whatever the scale. At 10.24 s the 101 patch
+    default the values are shown relative to the uniform 1/N (N patches): each value's
+    share of the values' sum times N, on a diverging map centred at 1, so "more than
+    uniform" and "less than uniform" read at a glance, whatever the scale (for attention
+    rollout: the share of [CLS]'s attention *to patches* that each patch gets; what goes to
+    the [CLS] and distillation tokens is left out). At 10.24 s the 101 patch
     columns are dense; ``ax.set_xlim(0, 1)`` on the returned Axes shows single patches.
 
     Parameters
@@ -281,8 +283,8 @@ def plot_patch_grid(
     alpha : float
         Opacity of the values when ``relative`` is False (1: opaque).
     relative : bool, default True
-        Show ``values * N`` on a diverging map centred at 1 (the uniform 1/N); False
-        shows the raw values on ``values_cmap``.
+        Show ``values / values.sum() * N`` on a diverging map centred at 1 (the uniform
+        1/N); False shows the raw values on ``values_cmap``.
     title : str, optional
         Axes title.
     meta : mapping, optional
@@ -358,9 +360,15 @@ def plot_patch_grid(
         half_t, half_f = patch / 2 - tstride / 2, patch / 2 - fstride / 2
         extent = (half_t * dt, (half_t + t * tstride) * dt, half_f - 0.5,
                   half_f + f * fstride - 0.5)
-        if relative:  # values as multiples of the uniform 1/N: 1 is "no preference"
+        spec.set_visible(False)  # under the values: the spectrogram only as contour lines
+        if relative:  # each patch's share as a multiple of the uniform 1/N: 1 = no preference
             n_patches = int(np.isfinite(values).sum())
-            shown = values * n_patches
+            total = float(np.nansum(values))
+            if not np.isfinite(total) or total <= 0:
+                raise ParameterError(
+                    f"relative=True needs positive values (shares of a whole), but they sum "
+                    f"to {total:g}: pass relative=False to draw them as they are")
+            shown = values / total * n_patches
             lo, hi = float(np.nanmin(shown)), float(np.nanmax(shown))
             # symmetric in ratio: 1/2 and 2 the same distance from the centre
             low, high = min(lo, 1 / max(hi, 1e-12), 0.999), max(hi, 1 / max(lo, 1e-12), 1.001)
@@ -383,8 +391,8 @@ def plot_patch_grid(
                        linewidths=(0.3, 0.6), alpha=0.7)
         label = (f"{values_label} \u00d7 {int(np.isfinite(values).sum())}\n(1 = uniform)"
                  if relative else values_label)
-        ax.set_xlim(0.0, n_frames * dt)
-        ax.set_ylim(-0.5, n_mel - 0.5)
+        ax.set_xlim(extent[0], extent[1])  # the patches' cells; no uncovered edge shows
+        ax.set_ylim(extent[2], extent[3])
     if colorbar:
         bar = ax.figure.colorbar(mappable, ax=ax, label=label, pad=0.01)
         if values is not None and not relative:
