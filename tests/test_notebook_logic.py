@@ -250,18 +250,29 @@ def test_top_k_grid_gives_wrapped_names_room_and_one_colour_per_label():
         names = [" ".join(t.get_text().replace("\u2713 ", "").split())
                  for t in ax.get_yticklabels()]
         for name, bar in zip(names, ax.containers[0].patches, strict=True):
-            colour.setdefault(name, set()).add(bar.get_facecolor())
-    assert all(len(c) == 1 for c in colour.values())  # the same label, the same colour
-    assert len({next(iter(c)) for c in colour.values()}) == len(colour)  # distinct
+            colour.setdefault(name, set()).add((bar.get_facecolor(), bar.get_hatch()))
+    assert all(len(c) == 1 for c in colour.values())  # the same label, the same look
+    # never two labels one look: a label's colour comes from its name (issue 21), so two
+    # labels may share a colour, and then the second is hatched
+    assert len({next(iter(c)) for c in colour.values()}) == len(colour)
     assert "also true: Cat" in fig.axes[0].get_xlabel()
     assert "ground truth" not in fig.axes[1].get_xlabel()  # clip1 has no truth row
 
 
-def test_top_k_grid_of_many_labels_draws_one_colour():
-    top = _top_rows([[f"label {i}{j}" for j in range(5)] for i in range(4)])  # 20 labels
+def test_top_k_grid_of_many_labels_keeps_one_look_per_label():
+    # 20 labels, more than the palette's 10 colours (issue 21: a colour per label name,
+    # then a hatch for a second label of a colour; was: one colour for all beyond 12)
+    top = _top_rows([[f"label {i}{j}" for j in range(5)] for i in range(4)]
+                    + [["label 00", "label 11", "label 22", "label 33", "label 34"]])
     fig = plot_top_k_grid(top)
-    faces = {bar.get_facecolor() for ax in fig.axes for bar in ax.containers[0].patches}
-    assert len(faces) == 1
+    look = {}
+    for ax in fig.axes:
+        names = [t.get_text().replace("\u2713 ", "") for t in ax.get_yticklabels()]
+        for name, bar in zip(names, ax.containers[0].patches, strict=True):
+            look.setdefault(name, set()).add((bar.get_facecolor(), bar.get_hatch()))
+    assert len(look) == 20
+    assert all(len(v) == 1 for v in look.values())  # the same label, the same look
+    assert len({next(iter(v)) for v in look.values()}) == 20  # never two labels one look
     assert not check_figure(fig)
 
 

@@ -179,15 +179,28 @@ def stamp_random_weights(ax) -> None:
 
 
 def wrap_title(ax, text: str, *, share: float = 0.6) -> str:
-    """Break a title into lines that fit over the Axes (``share`` of the figure's width)."""
+    """Break a title into lines that fit over the Axes.
+
+    ``share``: the part of the figure's width the title may take (0.6 leaves room for a
+    legend or colour bar beside the Axes, which the layout adds later). A line too long
+    for it breaks before a
+    parenthesis where both parts fit ("t-SNE of [cls] embeddings" / "(perplexity 9, seed
+    0; random weights)"), else into lines of similar length.
+    """
     size = FontProperties(size=mpl.rcParams["axes.titlesize"]).get_size_in_points()
     width = share * ax.figure.get_figwidth() * 72 / (0.55 * size)  # characters
     return "\n".join(_balanced(line, max(20, int(width))) for line in text.split("\n"))
 
 
 def _balanced(line: str, width: int) -> str:
-    """``line`` in as few lines of at most ``width`` characters as fit, of similar lengths
-    (no lone last word: "... (28 clips; random" / "weights)")."""
+    """``line`` in as few lines of at most ``width`` characters as fit: broken before a
+    parenthesis when that gives two lines that fit, else lines of similar lengths (no lone
+    last word: "... (28 clips; random" / "weights)")."""
+    if len(line) <= width:
+        return line
+    cut = line.find(" (")
+    if 0 < cut and cut <= width and len(line) - cut - 1 <= width:
+        return line[:cut] + "\n" + line[cut + 1:]
     lines = textwrap.wrap(line, width, break_long_words=False)
     if len(lines) <= 1:
         return line
