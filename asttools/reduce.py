@@ -314,7 +314,9 @@ def embedding_map(
     n, d = x.shape
     minimum = {"tsne": 4, "pca": 2, "umap": 3}[method]
     if n < minimum:
-        raise ParameterError(f"method={method!r} needs at least {minimum} points, given {n}")
+        hint = " (method='pca' draws from 2)" if method != "pca" and n >= 2 else ""
+        raise ParameterError(
+            f"method={method!r} needs at least {minimum} points, given {n}{hint}")
     if not np.all(np.isfinite(x)):
         raise ParameterError("embeddings contain NaN or infinite values")
     if pca_components is not None and pca_components < 2:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import io
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -98,6 +100,22 @@ def test_each_point_plays_its_own_span(result):
     assert sr == SR and len(wav) == 4 * SR
     assert abs(_pitch(wav[int(2.1 * SR): int(3.9 * SR)]) - 880) < 3
     assert abs(_pitch(wav[int(0.1 * SR): int(1.9 * SR)]) - 440) < 3
+
+
+def test_a_long_recording_is_encoded_without_crashing_the_process():
+    # a 200 s file in one libsndfile Vorbis write is a segmentation fault (soundfile 0.13);
+    # the explorer encodes block by block. Run in a child process, so that a regression
+    # fails this test instead of killing the test run.
+    code = (
+        "import numpy as np, io, soundfile as sf\n"
+        "from asttools.explorer._audio import _ogg\n"
+        "wav = (0.1 * np.random.default_rng(0).standard_normal(16000 * 200)).astype('f4')\n"
+        "back, sr = sf.read(io.BytesIO(_ogg(wav, 16000)))\n"
+        "print(len(back), sr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.split() == [str(16000 * 200), "16000"]
 
 
 def test_missing_files_are_marked_and_the_page_still_opens(result, tmp_path):

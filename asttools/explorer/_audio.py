@@ -63,9 +63,19 @@ class PageAudio:
     mode: str = "none"
 
 
+#: Samples handed to libsndfile's Vorbis encoder per call: one call with a few minutes of
+#: audio crashes the process (seen with soundfile 0.13's libsndfile 1.2.2: 200 s at 16 kHz
+#: in one ``sf.write`` is a segmentation fault, 100 s is not); blocks of 5 s are safe.
+_OGG_BLOCK = 5 * 16_000
+
+
 def _ogg(wav: np.ndarray, sr: int) -> bytes:
+    """``wav`` (mono, float) as Ogg Vorbis bytes, written block by block."""
     buffer = io.BytesIO()
-    sf.write(buffer, wav, sr, format="OGG", subtype="VORBIS", compression_level=_COMPRESSION)
+    with sf.SoundFile(buffer, "w", sr, 1, format="OGG", subtype="VORBIS",
+                      compression_level=_COMPRESSION) as out:
+        for i in range(0, len(wav), _OGG_BLOCK):
+            out.write(wav[i:i + _OGG_BLOCK])
     return buffer.getvalue()
 
 
