@@ -40,6 +40,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from ._links import count_links
 from .constants import FRAME_LENGTH, FRAME_SHIFT, PATCH_SIZE, SAMPLE_RATE
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 
@@ -136,6 +137,8 @@ _CODEC_FRAME = 1024
 _LEVEL_CHUNK = 1 << 18
 # Formats that go straight to PyAV: libsndfile cannot read them, or not to the end (MP3).
 _AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3", ".mka"))
+_FORMAT_NAMES = {"OGG": "Ogg", "FLAC": "FLAC"}  # as said in warnings
+
 # Extensions libsndfile should read; PyAV decoding one of them is a fallback worth a warning.
 _SOUNDFILE_EXTENSIONS = frozenset(AUDIO_EXTENSIONS) - _AV_EXTENSIONS
 # How the files start that soundfile or PyAV would recognise; used only to choose between
@@ -264,8 +267,10 @@ def load_audio(
     the first damaged packet.
 
     MP3 is decoded with PyAV, which reads to the end of the stream, rather than with
-    soundfile, whose frame count (taken from the header) can be short. With PyAV the
-    first audio stream is decoded from the start and trimmed to ``offset`` and
+    soundfile, whose frame count (taken from the header) can be short. So is a chained
+    Ogg or a concatenated FLAC (several streams one after another, found from the bytes),
+    of which soundfile reads only the first: it is decoded whole, as FFmpeg does, with a
+    warning naming the number of streams. With PyAV the first audio stream is decoded from the start and trimmed to ``offset`` and
     ``duration``.
 
     ``offset`` counts from the audio stream's first sample, not from the start of a
@@ -581,6 +586,7 @@ class AudioStream:
         self._av = None
         self._started = False
         self._note: str | None = None  # how a soundfile file is truncated, if it is
+        self._chain: str | None = None  # that soundfile would read only its first link
         ext = os.path.splitext(name)[1].lower()
         if ext not in _AV_EXTENSIONS:
             try:
@@ -589,7 +595,8 @@ class AudioStream:
                 message = getattr(e, "error_string", None) or str(e)
                 raise AudioError(name, f"soundfile cannot open it ({message.strip()})",
                                  status=_open_status(e)) from None
-            if f.format == "MP3":  # as load_audio: MP3 goes to PyAV
+            self._chain = _chain_note(f, name) if f.format != "MP3" else None
+            if f.format == "MP3" or self._chain:  # as load_audio: these go to PyAV
                 f.close()
             else:
                 if audio_stream:
@@ -617,7 +624,9 @@ class AudioStream:
                 container.close()
                 raise
             self._av = (container, st)
-            if st.duration is not None and st.time_base is not None:
+            if self._chain:  # the headers give the first link's length alone
+                self.duration_s = None
+            elif st.duration is not None and st.time_base is not None:
                 self.duration_s = float(st.duration * st.time_base)
             elif container.duration is not None:
                 self.duration_s = container.duration / av.time_base
@@ -736,6 +745,9 @@ class AudioStream:
             self.close()
         if self.n_samples == 0:
             raise AudioError(self.name, "contains no audio samples", status="decode_error")
+        if self._chain:
+            warnings.warn(f"{self.name}: {self._chain}; decoded all of them with PyAV "
+                          f"({self.n_samples / self.sr:.3f} s)", ASTToolsWarning, stacklevel=3)
         if self._note:
             warnings.warn(f"{self.name}: truncated: {self._note}; decoded the "
                           f"{self.n_samples / self.sr:.3f} s present", ASTToolsWarning,
@@ -1298,6 +1310,11 @@ def _decode_soundfile(
     with f:
         if f.format == "MP3":
             return None
+        chained = _chain_note(f, name)
+        if chained:  # libsndfile reads the first link alone; FFmpeg reads them all
+            warnings.warn(f"{name}: {chained}; decoded all of them with PyAV", ASTToolsWarning,
+                          stacklevel=4)
+            return None
         rate = int(f.samplerate)
         start, count = _sample_span(offset, duration, rate)
         n_total = f.frames
@@ -1318,6 +1335,18 @@ def _decode_soundfile(
             stacklevel=4,
         )
     return np.ascontiguousarray(data), rate, n_total
+
+
+def _chain_note(f: sf.SoundFile, name: str) -> str | None:
+    """Say that an Ogg or FLAC file holds several streams one after another (a chained
+    Ogg, concatenated FLAC files), of which soundfile decodes only the first; None when
+    it holds one."""
+    links = count_links(os.fsencode(name), f.format)
+    if links <= 1:
+        return None
+    return (f"{links} concatenated {_FORMAT_NAMES[f.format]} streams (a chained file): "
+            f"soundfile reads only the first ({f.frames / f.samplerate:.3f} s, the length its "
+            "header declares)")
 
 
 def _truncation_note(f: sf.SoundFile, name: str) -> str | None:
