@@ -270,8 +270,8 @@ def load_audio(
     soundfile, whose frame count (taken from the header) can be short. So is a chained
     Ogg or a concatenated FLAC (several streams one after another, found from the bytes),
     of which soundfile reads only the first: it is decoded whole, as FFmpeg does, with a
-    warning naming the number of streams. With PyAV the first audio stream is decoded from the start and trimmed to ``offset`` and
-    ``duration``.
+    warning naming the number of streams. With PyAV the first audio stream is decoded
+    from the start and trimmed to ``offset`` and ``duration``.
 
     ``offset`` counts from the audio stream's first sample, not from the start of a
     video: in a video whose audio starts late, sample ``k`` of the result lies at
@@ -569,7 +569,13 @@ class AudioStream:
     sr : int
         Rate of the blocks.
     duration_s : float or None
-        Length the file's header states, in seconds; None when unknown.
+        Length the file's header states, in seconds; None when unknown (a live
+        recording's Matroska, a chained Ogg).
+    native_rate : int or None
+        The file's own sample rate, as its header states (None when it states none).
+    channels : int
+        The file's number of channels. ``duration_s * native_rate * channels * 4`` is what
+        decoding it whole takes, in bytes of float32 samples.
     n_samples : int
         Samples (at ``sr``) yielded so far; the whole length once iteration ended.
     silent : bool or None
@@ -604,6 +610,7 @@ class AudioStream:
                     _pick_stream(name, [None], audio_stream)  # raises: one stream
                 self._sf = f
                 self.duration_s = f.frames / f.samplerate if f.frames else None
+                self.native_rate = int(f.samplerate)
                 channels = f.channels
                 self._note = _truncation_note(f, name)
         if self._sf is None:
@@ -633,6 +640,8 @@ class AudioStream:
             else:
                 self.duration_s = None
             channels = getattr(st.codec_context.layout, "nb_channels", 0) or 1
+            self.native_rate = int(st.codec_context.sample_rate or 0) or None
+        self.channels = int(channels)
         if channel is not None and channel >= channels:
             self.close()
             raise AudioError(
