@@ -48,6 +48,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "AV_SYNC_TOLERANCE_S",
     "LOW_RATE_HZ",
+    "BLOCK_BYTES",
     "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
@@ -88,6 +89,11 @@ MIN_SAMPLES = FRAME_LENGTH + (PATCH_SIZE - 1) * FRAME_SHIFT
 
 BLOCK_S = 30.0
 """Seconds of audio :func:`stream_audio` decodes at a time (at the file's own rate)."""
+
+BLOCK_BYTES = 30 * 48000 * 2 * 4
+"""... and at most this many bytes of float32 samples at the file's own rate and channels
+(30 s of 48 kHz stereo, 11.5 MB): fewer seconds at a time for more channels or a higher
+rate (1.9 s of 192 kHz x 8 channels)."""
 
 SILENCE_PEAK_DBFS = -80.0
 """A waveform whose peak is below this many dBFS is silent (:func:`is_silent`).
@@ -495,7 +501,10 @@ def stream_audio(
     channel : int, optional
         This one channel instead of the mean of all.
     block_s : float, optional
-        Seconds decoded at a time, at the file's own rate; default :data:`BLOCK_S` (30 s).
+        Seconds decoded at a time, at the file's own rate; default :data:`BLOCK_S` (30 s),
+        or fewer for a file whose 30 s hold more than :data:`BLOCK_BYTES` of float32
+        samples at its own rate and channels (30 s of 48 kHz stereo, 11.5 MB: a block of
+        192 kHz x 8 channels is 1.9 s).
 
     Returns
     -------
@@ -551,12 +560,17 @@ def stream_audio(
         isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or channel < 0
     ):
         raise ParameterError(f"channel must be None or an integer >= 0, got {channel!r}")
+    chosen = block_s is not None
     block_s = _check_seconds(BLOCK_S if block_s is None else block_s, "block_s",
                              allow_zero=False)
     audio_stream = check_audio_stream(audio_stream)
     name, _ = _check_file(path)
-    return AudioStream(name, sr=sr, channel=channel, block_s=block_s,
-                       audio_stream=audio_stream)
+    opened = AudioStream(name, sr=sr, channel=channel, block_s=block_s,
+                         audio_stream=audio_stream)
+    if not chosen and opened.native_rate:  # bounded in bytes too, at the file's own rate
+        per_second = opened.native_rate * opened.channels * 4
+        opened._block_s = min(block_s, max(0.1, BLOCK_BYTES / per_second))
+    return opened
 
 
 class AudioStream:
