@@ -40,6 +40,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from ._links import count_links
 from .constants import FRAME_LENGTH, FRAME_SHIFT, PATCH_SIZE, SAMPLE_RATE
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 
@@ -47,6 +48,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "AV_SYNC_TOLERANCE_S",
     "LOW_RATE_HZ",
+    "BLOCK_BYTES",
     "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
@@ -87,6 +89,11 @@ MIN_SAMPLES = FRAME_LENGTH + (PATCH_SIZE - 1) * FRAME_SHIFT
 
 BLOCK_S = 30.0
 """Seconds of audio :func:`stream_audio` decodes at a time (at the file's own rate)."""
+
+BLOCK_BYTES = 30 * 48000 * 2 * 4
+"""... and at most this many bytes of float32 samples at the file's own rate and channels
+(30 s of 48 kHz stereo, 11.5 MB): fewer seconds at a time for more channels or a higher
+rate (1.9 s of 192 kHz x 8 channels)."""
 
 SILENCE_PEAK_DBFS = -80.0
 """A waveform whose peak is below this many dBFS is silent (:func:`is_silent`).
@@ -136,6 +143,8 @@ _CODEC_FRAME = 1024
 _LEVEL_CHUNK = 1 << 18
 # Formats that go straight to PyAV: libsndfile cannot read them, or not to the end (MP3).
 _AV_EXTENSIONS = frozenset(VIDEO_EXTENSIONS + (".m4a", ".aac", ".mp3", ".mka"))
+_FORMAT_NAMES = {"OGG": "Ogg", "FLAC": "FLAC"}  # as said in warnings
+
 # Extensions libsndfile should read; PyAV decoding one of them is a fallback worth a warning.
 _SOUNDFILE_EXTENSIONS = frozenset(AUDIO_EXTENSIONS) - _AV_EXTENSIONS
 # How the files start that soundfile or PyAV would recognise; used only to choose between
@@ -264,9 +273,11 @@ def load_audio(
     the first damaged packet.
 
     MP3 is decoded with PyAV, which reads to the end of the stream, rather than with
-    soundfile, whose frame count (taken from the header) can be short. With PyAV the
-    first audio stream is decoded from the start and trimmed to ``offset`` and
-    ``duration``.
+    soundfile, whose frame count (taken from the header) can be short. So is a chained
+    Ogg or a concatenated FLAC (several streams one after another, found from the bytes),
+    of which soundfile reads only the first: it is decoded whole, as FFmpeg does, with a
+    warning naming the number of streams. With PyAV the first audio stream is decoded
+    from the start and trimmed to ``offset`` and ``duration``.
 
     ``offset`` counts from the audio stream's first sample, not from the start of a
     video: in a video whose audio starts late, sample ``k`` of the result lies at
@@ -490,7 +501,10 @@ def stream_audio(
     channel : int, optional
         This one channel instead of the mean of all.
     block_s : float, optional
-        Seconds decoded at a time, at the file's own rate; default :data:`BLOCK_S` (30 s).
+        Seconds decoded at a time, at the file's own rate; default :data:`BLOCK_S` (30 s),
+        or fewer for a file whose 30 s hold more than :data:`BLOCK_BYTES` of float32
+        samples at its own rate and channels (30 s of 48 kHz stereo, 11.5 MB: a block of
+        192 kHz x 8 channels is 1.9 s).
 
     Returns
     -------
@@ -546,12 +560,17 @@ def stream_audio(
         isinstance(channel, bool) or not isinstance(channel, numbers.Integral) or channel < 0
     ):
         raise ParameterError(f"channel must be None or an integer >= 0, got {channel!r}")
+    chosen = block_s is not None
     block_s = _check_seconds(BLOCK_S if block_s is None else block_s, "block_s",
                              allow_zero=False)
     audio_stream = check_audio_stream(audio_stream)
     name, _ = _check_file(path)
-    return AudioStream(name, sr=sr, channel=channel, block_s=block_s,
-                       audio_stream=audio_stream)
+    opened = AudioStream(name, sr=sr, channel=channel, block_s=block_s,
+                         audio_stream=audio_stream)
+    if not chosen and opened.native_rate:  # bounded in bytes too, at the file's own rate
+        per_second = opened.native_rate * opened.channels * 4
+        opened._block_s = min(block_s, max(0.1, BLOCK_BYTES / per_second))
+    return opened
 
 
 class AudioStream:
@@ -564,7 +583,13 @@ class AudioStream:
     sr : int
         Rate of the blocks.
     duration_s : float or None
-        Length the file's header states, in seconds; None when unknown.
+        Length the file's header states, in seconds; None when unknown (a live
+        recording's Matroska, a chained Ogg).
+    native_rate : int or None
+        The file's own sample rate, as its header states (None when it states none).
+    channels : int
+        The file's number of channels. ``duration_s * native_rate * channels * 4`` is what
+        decoding it whole takes, in bytes of float32 samples.
     n_samples : int
         Samples (at ``sr``) yielded so far; the whole length once iteration ended.
     silent : bool or None
@@ -581,6 +606,7 @@ class AudioStream:
         self._av = None
         self._started = False
         self._note: str | None = None  # how a soundfile file is truncated, if it is
+        self._chain: str | None = None  # that soundfile would read only its first link
         ext = os.path.splitext(name)[1].lower()
         if ext not in _AV_EXTENSIONS:
             try:
@@ -589,7 +615,8 @@ class AudioStream:
                 message = getattr(e, "error_string", None) or str(e)
                 raise AudioError(name, f"soundfile cannot open it ({message.strip()})",
                                  status=_open_status(e)) from None
-            if f.format == "MP3":  # as load_audio: MP3 goes to PyAV
+            self._chain = _chain_note(f, name) if f.format != "MP3" else None
+            if f.format == "MP3" or self._chain:  # as load_audio: these go to PyAV
                 f.close()
             else:
                 if audio_stream:
@@ -597,6 +624,7 @@ class AudioStream:
                     _pick_stream(name, [None], audio_stream)  # raises: one stream
                 self._sf = f
                 self.duration_s = f.frames / f.samplerate if f.frames else None
+                self.native_rate = int(f.samplerate)
                 channels = f.channels
                 self._note = _truncation_note(f, name)
         if self._sf is None:
@@ -617,13 +645,17 @@ class AudioStream:
                 container.close()
                 raise
             self._av = (container, st)
-            if st.duration is not None and st.time_base is not None:
+            if self._chain:  # the headers give the first link's length alone
+                self.duration_s = None
+            elif st.duration is not None and st.time_base is not None:
                 self.duration_s = float(st.duration * st.time_base)
             elif container.duration is not None:
                 self.duration_s = container.duration / av.time_base
             else:
                 self.duration_s = None
             channels = getattr(st.codec_context.layout, "nb_channels", 0) or 1
+            self.native_rate = int(st.codec_context.sample_rate or 0) or None
+        self.channels = int(channels)
         if channel is not None and channel >= channels:
             self.close()
             raise AudioError(
@@ -736,6 +768,9 @@ class AudioStream:
             self.close()
         if self.n_samples == 0:
             raise AudioError(self.name, "contains no audio samples", status="decode_error")
+        if self._chain:
+            warnings.warn(f"{self.name}: {self._chain}; decoded all of them with PyAV "
+                          f"({self.n_samples / self.sr:.3f} s)", ASTToolsWarning, stacklevel=3)
         if self._note:
             warnings.warn(f"{self.name}: truncated: {self._note}; decoded the "
                           f"{self.n_samples / self.sr:.3f} s present", ASTToolsWarning,
@@ -1298,6 +1333,11 @@ def _decode_soundfile(
     with f:
         if f.format == "MP3":
             return None
+        chained = _chain_note(f, name)
+        if chained:  # libsndfile reads the first link alone; FFmpeg reads them all
+            warnings.warn(f"{name}: {chained}; decoded all of them with PyAV", ASTToolsWarning,
+                          stacklevel=4)
+            return None
         rate = int(f.samplerate)
         start, count = _sample_span(offset, duration, rate)
         n_total = f.frames
@@ -1318,6 +1358,18 @@ def _decode_soundfile(
             stacklevel=4,
         )
     return np.ascontiguousarray(data), rate, n_total
+
+
+def _chain_note(f: sf.SoundFile, name: str) -> str | None:
+    """Say that an Ogg or FLAC file holds several streams one after another (a chained
+    Ogg, concatenated FLAC files), of which soundfile decodes only the first; None when
+    it holds one."""
+    links = count_links(os.fsencode(name), f.format)
+    if links <= 1:
+        return None
+    return (f"{links} concatenated {_FORMAT_NAMES[f.format]} streams (a chained file): "
+            f"soundfile reads only the first ({f.frames / f.samplerate:.3f} s, the length its "
+            "header declares)")
 
 
 def _truncation_note(f: sf.SoundFile, name: str) -> str | None:

@@ -188,19 +188,55 @@ _AUDIO_STREAM_HELP = ("which audio stream of files with several, counting from 0
                       "the first); n_audio_streams is recorded per file")
 
 
-def _int_at_least(low: int):
-    """An argparse ``type`` for integers >= ``low``; argparse names the option in errors."""
+#: Upper bounds of the numeric options (issue 18: an absurd value is refused at once, as
+#: a usage error, before any input is listed, model loaded or file decoded).
+MAX_BATCH_SIZE = 1024  # windows (or snippets) per forward pass: 1024 AST windows = 3.8 GB
+MAX_WORKERS = 256  # worker processes or threads
+MAX_INDEX = 1023  # --channel, --audio-stream (libsndfile's most channels is 1024)
+MAX_TOP_K = 10_000
+MAX_COUNT = 1_000_000  # --flush-every, --max-windows, --stride
+MAX_ACTORS = 1024
+MAX_REPEATS = 1000
+MAX_SNIPPET = 1024  # video frames per vector, --frames-per-vector
+MAX_PERPLEXITY = 10_000.0
+MAX_SEED = 2**32 - 1  # numpy's
+MAX_LAYER = 1000  # --layer, either way (the model's own count is checked once it is loaded)
+
+
+def _int_at_least(low: int, high: int | None = None):
+    """An argparse ``type`` for integers from ``low`` to ``high``; argparse names the option
+    in errors."""
+    said = f">= {low}" if high is None else f"from {low} to {high:,}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be an integer {said}, got {text!r}")
         return value
 
-    parse.__name__ = f"integer >= {low}"
+    parse.__name__ = f"integer {said}"
+    return parse
+
+
+def _number_in(low: float, high: float, *, above: bool = True, unit: str = ""):
+    """An argparse ``type`` for a finite number above (or, ``above=False``, at least)
+    ``low`` and at most ``high``: refuses nan, inf and text."""
+    said = f"{'above' if above else 'at least'} {low:g} and at most {high:g}{unit}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        ok = (low < value if above else low <= value) and value <= high  # nan: False
+        if not ok:
+            raise argparse.ArgumentTypeError(f"must be a number {said}, got {text!r}")
+        return value
+
+    parse.__name__ = f"number {said}"
     return parse
 
 
@@ -212,12 +248,13 @@ def _workers(text: str) -> int | str:
         value = int(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0 or 'auto', got {text!r}")
+    if not 0 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 0 to {MAX_WORKERS} or 'auto', got {text!r}")
     return value
 
 
-_workers.__name__ = "integer >= 0 or 'auto'"
+_workers.__name__ = f"integer from 0 to {MAX_WORKERS} or 'auto'"
 
 
 def _frame_rate(text: str) -> float | str:
@@ -249,7 +286,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "(default: $ASTTOOLS_MODEL, else the AudioSet AST)")
     g.add_argument("--device", default="auto",
                    help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N, mps (default auto)")
-    g.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N",
+    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
                    help="windows per forward pass (default 8)")
     g.add_argument("--window", type=float, default=WINDOW_S, metavar="SECONDS",
                    help=f"analysis window, at most the model's input (default {WINDOW_S:g}, "
@@ -259,9 +296,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                    help=f"seconds between window starts, from {FRAME_SHIFT_S:g} up to the "
                         "window (default: the window, no overlap; below "
                         f"{TIME_STRIDE * FRAME_SHIFT_S:g}, AST's time resolution, it warns)")
-    g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
+    g.add_argument("--channel", type=_int_at_least(0, MAX_INDEX), default=None, metavar="C",
                    help="use this channel of multi-channel files (default: their mean)")
-    g.add_argument("--audio-stream", type=_int_at_least(0), default=None, metavar="S",
+    g.add_argument("--audio-stream", type=_int_at_least(0, MAX_INDEX), default=None, metavar="S",
                    help=_AUDIO_STREAM_HELP)
     g.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help=_PRECISION_HELP)
@@ -292,7 +329,7 @@ def _add_predict(sub) -> None:
         epilog=_EPILOGS["predict"], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio/video files, folders (searched recursively) or manifest CSVs")
-    p.add_argument("--top-k", type=_int_at_least(1), default=5, metavar="K",
+    p.add_argument("--top-k", type=_int_at_least(1, MAX_TOP_K), default=5, metavar="K",
                    help="labels per row (default 5)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="also write the table to FILE.csv or FILE.parquet")
@@ -316,9 +353,10 @@ def _add_extract(sub) -> None:
     p.add_argument("--pooling", default="cls", choices=STORE_POOLINGS,
                    help="embedding pooling (default cls; 'grid', 12 x 101 x hidden floats "
                         "per window, is too large for a store: use asttools.embed for it)")
-    p.add_argument("--layer", type=int, default=-1,
+    p.add_argument("--layer", type=_int_at_least(-MAX_LAYER, MAX_LAYER), default=-1,
                    help="hidden layer to pool: 0 = embeddings, -1 = final output (default)")
-    p.add_argument("--flush-every", type=_int_at_least(1), default=FLUSH_ITEMS, metavar="N",
+    p.add_argument("--flush-every", type=_int_at_least(1, MAX_COUNT),
+                   default=FLUSH_ITEMS, metavar="N",
                    help=f"write a part file every N finished files (default {FLUSH_ITEMS}, "
                         "or every 2 minutes)")
     p.add_argument("--retry-failed", action="store_true",
@@ -339,12 +377,13 @@ def _add_extract(sub) -> None:
                    help="with --engine ray: the Ray cluster, e.g. HOST:6379 or 'auto' "
                         "(default $RAY_ADDRESS, a cluster started on this node with 'ray "
                         "start', else a local one for this run)")
-    g.add_argument("--actors", type=_int_at_least(1), default=1, metavar="N",
+    g.add_argument("--actors", type=_int_at_least(1, MAX_ACTORS), default=1, metavar="N",
                    help="with --engine ray: model actors, one model each (default 1)")
-    g.add_argument("--actor-cpus", type=float, default=None, metavar="CPUS",
+    g.add_argument("--actor-cpus", type=_number_in(0, 1024), default=None, metavar="CPUS",
                    help="with --engine ray: CPUs per actor (default: 1 with a GPU; on CPUs "
                         "at most 1, leaving one CPU of the cluster for decoding)")
-    g.add_argument("--actor-gpus", type=float, default=None, metavar="GPUS",
+    g.add_argument("--actor-gpus", type=_number_in(0, 64, above=False),
+                   default=None, metavar="GPUS",
                    help="with --engine ray: GPUs per actor (default 1 when the cluster has "
                         "GPUs, else 0)")
     _common(p)
@@ -363,14 +402,16 @@ def _add_timestamps(sub) -> None:
                         "(start_s/end_s columns: only those ranges)")
     p.add_argument("--out", required=True, type=Path, metavar="FILE",
                    help="a .parquet file (read it with asttools.read_timestamps)")
-    p.add_argument("--layer", type=int, default=-1, help="hidden layer (default -1, the last)")
+    p.add_argument("--layer", type=_int_at_least(-MAX_LAYER, MAX_LAYER),
+                   default=-1, help="hidden layer (default -1, the last)")
     p.add_argument("--hop", type=float, default=None, metavar="SECONDS",
                    help="seconds between window starts, a multiple of 0.1 up to 10.1 "
                         "(default 5.1: every step from the middle half of a window)")
     p.add_argument("--frame-rate", type=_frame_rate, default=None, metavar="FPS",
                    help="pool onto video frames at this rate, or 'video' for each clip's "
                         "own frame rate (default: the 0.1 s steps)")
-    p.add_argument("--frames-per-vector", type=_int_at_least(1), default=1, metavar="N",
+    p.add_argument("--frames-per-vector", type=_int_at_least(1, MAX_SNIPPET),
+                   default=1, metavar="N",
                    help="frames per pooled vector, e.g. 16 for 16-frame snippets")
     p.add_argument("--float16", action="store_true",
                    help="store the embeddings as float16 (half the size)")
@@ -379,11 +420,11 @@ def _add_timestamps(sub) -> None:
                    help="hub id or local folder (default: $ASTTOOLS_MODEL or the AudioSet "
                         "checkpoint)")
     g.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
-    g.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N",
+    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
                    help="windows per forward pass (default 8)")
-    g.add_argument("--channel", type=_int_at_least(0), default=None, metavar="C",
+    g.add_argument("--channel", type=_int_at_least(0, MAX_INDEX), default=None, metavar="C",
                    help="use this channel instead of the mean of channels")
-    g.add_argument("--audio-stream", type=_int_at_least(0), default=None, metavar="S",
+    g.add_argument("--audio-stream", type=_int_at_least(0, MAX_INDEX), default=None, metavar="S",
                    help=_AUDIO_STREAM_HELP)
     g.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help=_PRECISION_HELP)
@@ -408,9 +449,9 @@ def _add_fidelity(sub) -> None:
     p.add_argument("--precisions", default="fp32,bf16,int8", metavar="LIST",
                    help="comma-separated precisions to compare with fp32 (default "
                         f"fp32,bf16,int8; any of {', '.join(PRECISIONS)})")
-    p.add_argument("--max-windows", type=_int_at_least(1), default=16, metavar="N",
+    p.add_argument("--max-windows", type=_int_at_least(1, MAX_COUNT), default=16, metavar="N",
                    help="use at most N windows (default 16)")
-    p.add_argument("--repeats", type=_int_at_least(1), default=1, metavar="N",
+    p.add_argument("--repeats", type=_int_at_least(1, MAX_REPEATS), default=1, metavar="N",
                    help="time each precision N times, keep the fastest (default 1)")
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="also write the table (.csv)")
@@ -418,7 +459,7 @@ def _add_fidelity(sub) -> None:
                    help="hub id, local directory, or tiny-random (default $ASTTOOLS_MODEL "
                         "or the AudioSet AST)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N",
+    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
                    help="windows per forward pass (default 8)")
     p.set_defaults(id_column=None)
 
@@ -468,9 +509,10 @@ def _add_explore(sub) -> None:
     # imports neither (tests/test_explorer.py checks they agree)
     p.add_argument("--method", default="tsne", choices=("tsne", "pca", "umap"),
                    help="map method (default tsne)")
-    p.add_argument("--perplexity", type=float, default=30.0,
+    p.add_argument("--perplexity", type=_number_in(0, MAX_PERPLEXITY), default=30.0,
                    help="t-SNE perplexity, capped at (n - 1) / 3 (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_int_at_least(0, MAX_SEED),
+                   default=0, help="random seed (default 0)")
     p.add_argument("--audio", default="embed", choices=("embed", "files", "none"),
                    help="embed: audio inside the page (default, up to 2000 points); files: "
                         "Ogg files beside the page, linked by relative path; none")
@@ -519,14 +561,15 @@ def _add_video_features(sub) -> None:
                    help="hub id, local folder, tiny-random (VideoMAE) or tiny-random-image "
                         "(default $ASTTOOLS_VIDEO_MODEL or "
                         "MCG-NJU/videomae-base-finetuned-kinetics)")
-    p.add_argument("--fps", type=float, default=None, help="sample frames at this rate "
+    p.add_argument("--fps", type=_number_in(0, MAX_FRAME_RATE, unit=" frames per second"),
+                   default=None, help="sample frames at this rate "
                    "(default: every frame)")
-    p.add_argument("--snippet", type=_int_at_least(1), default=None, metavar="N",
+    p.add_argument("--snippet", type=_int_at_least(1, MAX_SNIPPET), default=None, metavar="N",
                    help="frames per vector (default: the model's)")
-    p.add_argument("--stride", type=_int_at_least(1), default=None, metavar="N",
+    p.add_argument("--stride", type=_int_at_least(1, MAX_COUNT), default=None, metavar="N",
                    help="frames between snippet starts (default: --snippet)")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=8, metavar="N")
-    p.add_argument("--workers", type=_int_at_least(0), default=0, metavar="N",
+    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N")
+    p.add_argument("--workers", type=_int_at_least(0, MAX_WORKERS), default=0, metavar="N",
                    help="decoding threads (default 0)")
     p.add_argument("--precision", default="fp32", choices=PRECISIONS)
     p.add_argument("--device", default="auto")
@@ -728,6 +771,8 @@ def _timestamps(args) -> int:
     if args.out.suffix.lower() != ".parquet":
         raise ParameterError(f"--out {args.out}: use a .parquet file name")
     rate = args.frame_rate
+    if args.hop is not None:  # before any input is listed or the model loaded
+        asttools.steps.check_hop(args.hop, name="--hop")
     inputs = _inputs(args)
     model = asttools.load_model(args.model, device=args.device)
     _banner(asttools.model_info(model))

@@ -725,8 +725,10 @@ def iter_embed(
       per window); at most :data:`asttools.features.MAX_WINDOWS_PER_CLIP` windows;
     - the decoded 16 kHz mono waveform of the input being windowed and of at most
       ``2 * workers`` inputs decoded ahead, each no longer than ``STREAM_S`` (10 min,
-      38 MB; decoding needs a few times that briefly, at the file's rate and channels).
-      A file whose header says it is longer is not decoded whole: it is read block by
+      38 MB; decoding needs a few times that briefly, at the file's rate and channels,
+      at most ``asttools.sources.STREAM_BYTES``, 230 MB, of float32 samples). A file
+      whose header says it is longer or larger, or says no length at all (a live
+      recording's Matroska, a chained Ogg), is not decoded whole: it is read block by
       block (:func:`asttools.audio.stream_audio`, 30 s at a time) as its windows are
       cut, so a 10-hour recording takes the memory of a short one. Array inputs are
       held whole (they are in memory already). ``benchmarks/bench_memory.py`` measures

@@ -1,8 +1,9 @@
 """An input file's audio as the streaming pass cuts it, decoded in a thread or a process.
 
 What :func:`asttools.inference.iter_windows` needs of a file before it cuts windows: the
-16 kHz mono samples (or an open stream, for a file over :data:`STREAM_S`), where they start
-in the file, and what its headers say about its place on a video's clock. This module
+16 kHz mono samples (or an open stream, for a long file or one of unknown length, see
+:func:`streams`), where they start in the file, and what its headers say about its place
+on a video's clock. This module
 imports no torch, so that worker processes (``workers="auto"``, see
 :mod:`asttools.concurrency`) start in a fraction of a second and stay small: they import
 it, numpy, soundfile, PyAV and soxr, nothing more.
@@ -20,11 +21,16 @@ from .audio import AudioStream, MediaInfo, is_silent, load_audio, probe_media, s
 from .constants import SAMPLE_RATE
 from .errors import AudioError
 
-__all__ = ["STREAM_S", "Source", "decode_file", "file_media", "load_file"]
+__all__ = ["STREAM_BYTES", "STREAM_S", "Source", "decode_file", "file_media", "load_file",
+           "streams"]
 
 #: Files whose header says they are longer than this many seconds are decoded block by
 #: block (:func:`asttools.audio.stream_audio`) while their windows are cut, not whole.
 STREAM_S = 600.0
+#: ... and so are files whose samples, decoded whole at their own rate and channels as
+#: float32, would take more than this many bytes (ten minutes of 48 kHz stereo, 230 MB:
+#: a 594 s FLAC of 192 kHz x 8 channels is 3.6 GB), and files whose length is unknown.
+STREAM_BYTES = 600 * 48000 * 2 * 4
 
 
 @dataclass
@@ -58,6 +64,17 @@ def file_media(path: str | os.PathLike,
             "frame_rate": info.frame_rate, "n_audio_streams": info.n_audio_streams}, info
 
 
+def streams(opened: AudioStream) -> bool:
+    """Whether a file is decoded block by block rather than whole: its header declares
+    more than ``STREAM_S`` seconds, or more than ``STREAM_BYTES`` of decoded samples at
+    its own rate and channels, or does not say how long it is (a live recording's
+    Matroska, a chained Ogg), so that memory stays bounded whatever the file."""
+    if opened.duration_s is None or not opened.native_rate:
+        return True
+    decoded = opened.duration_s * opened.native_rate * opened.channels * 4
+    return opened.duration_s > STREAM_S or decoded > STREAM_BYTES
+
+
 def context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[int, int]:
     """The audio samples (16 kHz, from the stream's first) a segment's windows may need:
     the segment and two windows' length on each side, enough for every window on the
@@ -70,8 +87,8 @@ def context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[in
 def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | None,
               win: int, media: dict[str, Any], info: MediaInfo | None,
               stream: bool = True, audio_stream: int | None = None) -> Source | None:
-    """The 16 kHz mono audio of a file: whole, an open stream for a file over
-    ``STREAM_S`` (None instead when ``stream`` is false), or for a segment just the part
+    """The 16 kHz mono audio of a file: whole, an open stream for a file that
+    :func:`streams` (None instead when ``stream`` is false), or for a segment just the part
     around it that its windows need. Raises :class:`~asttools.errors.AudioError`."""
     if segment is not None:
         start, stop = context(segment, media.get("audio_offset_s") or 0.0, win)
@@ -85,7 +102,7 @@ def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | 
     except AudioError:  # load_audio says why, or decodes it another way
         opened = None
     if opened is not None:
-        if opened.duration_s is not None and opened.duration_s > STREAM_S:
+        if streams(opened):
             if stream:
                 return Source(opened, 0, media, info)
             blocks = iter(opened)  # its first block in the worker: a decoder that crashes

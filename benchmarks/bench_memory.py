@@ -5,6 +5,16 @@ Run by hand (not part of the test suite)::
     python benchmarks/bench_memory.py                       # 1 min, 1 h, 10 h: ~15 min
     python benchmarks/bench_memory.py --lengths 60 3600     # skip the 10 h recording
     python benchmarks/bench_memory.py --source-sr 44100 --channels 2   # resampled input
+    python benchmarks/bench_memory.py --container mkv-live --lengths 600 3600 --modes stub
+    python benchmarks/bench_memory.py --container flac-hires --lengths 60 300 --modes stub
+
+``--container`` (issue 18, case 5): ``wav`` (default); ``mkv-live``, a Matroska file of
+48 kHz stereo FLAC written as a live recording is (no duration in its headers); and
+``flac-hires``, a FLAC file of 192 kHz x 8 channels (a quiet tone: it compresses well).
+Each of these runs twice, under asttools' rule (``streams``: stream a file whose length is
+unknown or whose decoded samples exceed ``STREAM_BYTES``) and under the rule before it
+("old": stream only a file whose header declares more than ``STREAM_S`` seconds), so the
+two peaks come from the same files in the same invocation.
 
 What it measures: one WAV file per length (generated, 16 kHz mono by default) goes through
 ``asttools.embed`` (or ``asttools.extract`` into a fresh store, ``--api extract``) in a
@@ -74,6 +84,37 @@ def write_recording(path: Path, seconds: float, *, sr: int, channels: int) -> Pa
     return path
 
 
+def write_mkv_live(path: Path, seconds: float, *, sr: int = 48000, channels: int = 2) -> Path:
+    """A Matroska file of FLAC audio with no duration in its headers (muxer option live)."""
+    import av
+
+    layout = "mono" if channels == 1 else "stereo"
+    n, block = int(round(seconds * sr)), 4608
+    with av.open(str(path), "w", format="matroska", options={"live": "1"}) as container:
+        stream = container.add_stream("flac", rate=sr, layout=layout)
+        for start in range(0, n, block):
+            t = np.arange(start, min(n, start + block)) / sr
+            tone = 0.3 * np.sin(2 * np.pi * (300 + 200 * np.sin(2 * np.pi * t / 60)) * t)
+            data = np.round(np.repeat(tone[None], channels, 0) * 32767).astype(np.int16)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data.T.reshape(1, -1)),
+                                               format="s16", layout=layout)
+            frame.sample_rate, frame.pts = sr, start
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def write_flac_hires(path: Path, seconds: float, *, sr: int = 192000, channels: int = 8) -> Path:
+    """A FLAC file of a quiet tone at a high rate on many channels, 10 s at a time."""
+    n, block = int(round(seconds * sr)), 10 * sr
+    with sf.SoundFile(path, "w", samplerate=sr, channels=channels, subtype="PCM_16") as f:
+        for start in range(0, n, block):
+            t = np.arange(start, min(n, start + block)) / sr
+            tone = 0.001 * np.sin(2 * np.pi * 440 * t)
+            f.write(np.repeat(tone[:, None], channels, 1).astype(np.float32))
+    return path
+
+
 # --------------------------------------------------------------------------- child
 
 
@@ -139,6 +180,11 @@ def child(args) -> None:
     import asttools
 
     warnings.simplefilter("ignore")
+    if args.rule == "old":  # the rule before issue 18: declared seconds alone
+        import asttools.sources as sources
+
+        sources.streams = lambda opened: (opened.duration_s is not None
+                                          and opened.duration_s > sources.STREAM_S)
     torch.manual_seed(0)
     model = _full_size_model(stub=args.mode == "stub")
     asttools.embed(np.zeros(16000, np.float32), sr=16000, model=model)  # warm-up
@@ -211,6 +257,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--source-sr", type=int, default=16000)
     parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--container", choices=["wav", "mkv-live", "flac-hires"],
+                        default="wav", help="the file written (see above)")
+    parser.add_argument("--rule", default="new", help=argparse.SUPPRESS)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
@@ -227,51 +276,59 @@ def main(argv: list[str] | None = None) -> None:
           f"{torch.__version__}, python {platform.python_version()}, {torch.get_num_threads()} "
           f"torch threads, device cpu")
     print(f"CPU: {_cpu()}")
-    print(f"asttools.{args.api}, batch size {args.batch_size}, workers {args.workers}, WAV "
-          f"files at {args.source_sr} Hz, {args.channels} channel(s), PCM 16-bit; full-size "
-          "AST (ASTConfig(): hidden 768, 12 layers) with RANDOM weights")
+    what = {"wav": f"WAV files at {args.source_sr} Hz, {args.channels} channel(s), PCM 16-bit",
+            "mkv-live": "Matroska files of 48 kHz stereo FLAC without a duration (live=1)",
+            "flac-hires": "FLAC files of 192 kHz x 8 channels, PCM 16-bit"}[args.container]
+    rules = ["new"] if args.container == "wav" else ["new", "old"]
+    print(f"asttools.{args.api}, batch size {args.batch_size}, workers {args.workers}, "
+          f"{what}; full-size AST (ASTConfig(): hidden 768, 12 layers) with RANDOM weights")
     print("stub = encoder forward replaced by a (batch, 1214, 768) float32 output of the full "
           "model's size (no compute); real = the full model runs")
     folder = Path(tempfile.mkdtemp(prefix="bench-mem-"))
     rows = []
     try:
         for seconds in args.lengths:
-            path = folder / f"rec_{int(seconds)}s.wav"
             t0 = time.perf_counter()
-            write_recording(path, seconds, sr=args.source_sr, channels=args.channels)
+            if args.container == "mkv-live":
+                path = write_mkv_live(folder / f"rec_{int(seconds)}s.mkv", seconds)
+            elif args.container == "flac-hires":
+                path = write_flac_hires(folder / f"rec_{int(seconds)}s.flac", seconds)
+            else:
+                path = write_recording(folder / f"rec_{int(seconds)}s.wav", seconds,
+                                       sr=args.source_sr, channels=args.channels)
             print(f"  wrote {_label(seconds)} ({path.stat().st_size / 2**20:,.0f} MiB) in "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
-            for mode in args.modes:
+            for mode, rule in [(m, r) for m in args.modes for r in rules]:
                 if mode == "real" and _windows(seconds) > args.real_max_windows:
                     continue
                 cmd = [sys.executable, __file__, "--child", "--file", str(path), "--mode", mode,
                        "--api", args.api, "--batch-size", str(args.batch_size),
-                       "--workers", str(args.workers)]
+                       "--workers", str(args.workers), "--rule", rule]
                 done = subprocess.run(cmd, capture_output=True, text=True)
                 if done.returncode:
                     print(f"  {mode} {_label(seconds)}: FAILED (exit {done.returncode})\n"
                           f"{done.stderr[-3000:]}")
                     continue
                 result = json.loads(done.stdout.strip().splitlines()[-1])
-                result.update(mode=mode, seconds_audio=seconds)
+                result.update(mode=mode, seconds_audio=seconds, rule=rule)
                 rows.append(result)
-                print(f"  {mode} {_label(seconds)}: {result['rows']} windows in "
+                print(f"  {mode} ({rule} rule) {_label(seconds)}: {result['rows']} windows in "
                       f"{result['seconds']:.0f} s, peak {result['peak']:,.0f} MiB", flush=True)
             path.unlink()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
     print()
-    print("| mode | recording | windows | run time | RSS before | peak RSS in the run | "
-          "peak - before | ratio vs 1 min (peak - before) | results held |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| mode | rule | {args.container} recording | windows | run time | RSS before | "
+          "peak RSS in the run | peak - before | ratio vs 1 min (peak - before) | results held |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        base = next((b for b in rows if b["mode"] == r["mode"]
+        base = next((b for b in rows if b["mode"] == r["mode"] and b["rule"] == r["rule"]
                      and math.isclose(b["seconds_audio"], 60)), None)
         growth = r["peak"] - r["rss_before"]
         ratio = (f"{growth / (base['peak'] - base['rss_before']):.2f}"
                  if base and base["peak"] > base["rss_before"] else "n/a")
-        print(f"| {r['mode']} | {_label(r['seconds_audio'])} | {r['rows']:,} | "
+        print(f"| {r['mode']} | {r['rule']} | {_label(r['seconds_audio'])} | {r['rows']:,} | "
               f"{r['seconds']:,.0f} s | {r['rss_before']:,.0f} MiB | {r['peak']:,.0f} MiB | "
               f"{growth:,.0f} MiB | {ratio} | {r['results_mib']:.1f} MiB |")
     if rows and not all(r["peak_exact"] for r in rows):

@@ -58,6 +58,7 @@ def write_av(
     audio_codec: str = "aac",
     video_codec: str | None = "mpeg4",
     seconds: float = 1.0,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Write a media file with PyAV: an optional audio track and an optional tiny video.
 
@@ -75,8 +76,11 @@ def write_av(
         Encoder of a 32 x 32 video stream at 10 fps, or None for audio only.
     seconds : float
         Length of the video stream.
+    options : dict, optional
+        Muxer options: ``{"live": "1"}`` writes a Matroska file with no duration in its
+        headers, as a live recording does.
     """
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", options=options or {}) as container:
         vstream = astream = None
         if video_codec is not None:
             vstream = container.add_stream(video_codec, rate=10)

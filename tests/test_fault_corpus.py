@@ -4,7 +4,8 @@ One manifest and one folder hold good files, each kind of bad file the tests kno
 (missing, empty, a directory, not audio, truncated, NaN samples, a video without audio,
 a dangling and a looping symlink, a named pipe, names that are not UTF-8), and inputs
 that are fine but unusual (silent, shorter than a patch, truncated WAV, duplicate content,
-one file on two manifest rows, 8-channel AAC and Opus, a .mka file in a walked folder).
+one file on two manifest rows, 8-channel AAC and Opus, a .mka file in a walked folder, a
+chained Ogg and a concatenated FLAC, a Matroska file without a duration, 192 kHz x 8 FLAC).
 They go through the real command line as a user runs it,
 then through the faults a run meets: a kill in the middle, a re-run, a damaged part, a
 manifest column whose type changes. After each step:
@@ -72,6 +73,10 @@ GOOD = {
     b"extra/in folder.ogg": 1,  # found by walking a folder, not in the manifest
     b"eight channels.m4a": 1,  # 7.1 AAC: PyAV 18.1's to_ndarray() segfaulted (issue 18)
     b"extra/eight channels.mka": 1,  # 7.1 Opus in Matroska audio, found by the walk
+    b"chained.ogg": 2,  # 4 Ogg Vorbis files of 3 s, concatenated: soundfile read the first
+    b"concatenated.flac": 2,  # 2 FLAC files of 6 s, concatenated: the same
+    b"live.mkv": 1,  # FLAC in Matroska without a duration (a live recording): streamed
+    b"hires.flac": 1,  # 192 kHz x 8 channels: streamed by its decoded bytes
 }
 
 
@@ -97,6 +102,19 @@ def _corpus(root: Path) -> Path:
     write_tone(j(b"two labels.wav"), 1.5, 990.0)
     write_tone(j(b"extra/in folder.ogg"), 1.0, 1100.0, subtype="VORBIS")
     write_multichannel(Path(os.fsdecode(j(b"eight channels.m4a"))), channels=8, codec="aac")
+    for name, ext, n, seconds in [(b"chained.ogg", "ogg", 4, 3.0),
+                                  (b"concatenated.flac", "flac", 2, 6.0)]:
+        links = []
+        for i in range(n):
+            link = root / f"link{i}.{ext}"
+            write_tone(os.fsencode(link), seconds, 300.0 + 100 * i,
+                       subtype="VORBIS" if ext == "ogg" else "PCM_16")
+            links.append(link.read_bytes())
+        with open(j(name), "wb") as f:
+            f.write(b"".join(links))
+    write_av(Path(os.fsdecode(j(b"live.mkv"))), audio=sine(500, 48000, 3.0)[None],
+             audio_codec="flac", video_codec=None, options={"live": "1"})
+    write_tone(j(b"hires.flac"), 1.0, 1500.0, sr=192000, channels=8)
     write_multichannel(Path(os.fsdecode(j(b"extra/eight channels.mka"))), channels=8,
                        codec="libopus")
 
