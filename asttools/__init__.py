@@ -13,9 +13,10 @@ A session in a notebook::
 
 Figures: ``asttools.plots`` (Axes-level helpers, ``save_figure``); an interactive map to
 hover, hear and share as one HTML file: ``asttools.explore``; attention maps:
-``asttools.attention``; reduced precision and its measured fidelity (``precision=`` on
-``embed``/``extract``): ``asttools.precision``. ``ASTTOOLS_MODEL=tiny-random`` runs
-anything offline with a small random model (its outputs are marked as random everywhere).
+``asttools.attention``; reduced precision (``precision=`` on ``embed``/``extract``):
+``asttools.precision``, and its measured cost: ``asttools.fidelity``.
+``ASTTOOLS_MODEL=tiny-random`` runs anything offline with a small random model (its
+outputs are marked as random everywhere).
 
 Importing asttools is cheap: each name below is imported from its module on first use,
 so ``asttools --version`` and ``asttools --help`` do not load torch.
@@ -81,7 +82,7 @@ _LAZY = {
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
     "action_datasets", "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
-    "environment", "explorer", "export", "features", "fill_quality", "fills", "frames",
+    "environment", "explorer", "export", "features", "fidelity", "fill_quality", "fills", "frames",
     "inference", "inputs", "labels", "mapping", "metrics", "missing", "model", "plots",
     "precision", "reduce", "result", "robustness", "segments", "settings", "sources", "steps",
     "store", "video_features", "video_model",

@@ -52,11 +52,12 @@ from .constants import (
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import check_windows, fbank, window_bounds
 from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
-from .model import check_precision, load_model, model_info, precision_meta, prepare_model
+from .model import load_model, model_info
+from .precision import precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
 from .segments import SegmentPlan, pool_segment, segment_windows
 from .segments import check_pooling as check_segment_pooling
-from .settings import check_pooling
+from .settings import check_pooling, check_precision
 from .sources import STREAM_S, Source, decode_file, file_media, load_file
 
 __all__ = [
@@ -982,7 +983,7 @@ def embed(
         quantizes a copy's Linear layers with torchao, ``"auto"`` picks bf16 where the
         hardware runs it fast, else fp32. ``model`` itself is never changed; outputs are
         float32; ``meta["precision"]`` records what ran. Measure what it costs on your
-        model and data with :func:`asttools.precision.fidelity`.
+        model and data with :func:`asttools.fidelity.fidelity`.
     audio_stream : int, optional
         Which audio stream of files with several (counting audio streams from 0); default
         the first, as FFmpeg lists them. Each file's count is recorded

@@ -46,7 +46,8 @@ from .features import window_bounds
 from .frames import real_frame_spans
 from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, media_of, run_meta
 from .inputs import absolute_path, printable_path
-from .model import check_precision, load_model
+from .model import load_model
+from .settings import check_precision
 from .steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,

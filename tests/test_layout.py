@@ -25,7 +25,7 @@ CHECKED = sorted(PACKAGE.rglob("*.py"))
 #: its run, Ray) only once something must be computed, so that a fully cached extract
 #: loads neither torch nor transformers (issue 19; test_store checks it).
 DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("cli", "tqdm.auto"),
-               ("_ray", "ray"), ("model", "torchao"), ("_extract", "_compute")}
+               ("_ray", "ray"), ("precision", "torchao"), ("_extract", "_compute")}
 
 
 def _module_name(path: Path) -> str:

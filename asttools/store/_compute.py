@@ -23,7 +23,8 @@ from ..inference import (
     sigmoid,
     silence_embedding,
 )
-from ..model import load_model, model_info, resolve_device, resolve_precision
+from ..model import load_model, model_info, resolve_device
+from ..precision import resolve_precision
 from ._ray import RayEngine
 
 __all__ = [
