@@ -47,7 +47,7 @@ from .frames import real_frame_spans
 from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, media_of, run_meta
 from .inputs import absolute_path, printable_path
 from .model import load_model
-from .settings import check_precision
+from .settings import check_precision, fill_value_of
 from .steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,
@@ -298,7 +298,7 @@ def pool_to_times(
 class Padded(NamedTuple):
     """Every input's rows in one array (:meth:`TimestampResult.padded`)."""
 
-    #: float32, shape (n_inputs, T, d): rows of input ``i`` first, then ``fill``.
+    #: float32, shape (n_inputs, T, d): rows of input ``i`` first, then ``fill_value``.
     embeddings: np.ndarray
     #: bool, shape (n_inputs, T): True where a row is real.
     mask: np.ndarray
@@ -478,17 +478,20 @@ class TimestampResult:
                                 f"({err.strerror or err})") from err
         return out
 
-    def padded(self, *, fill: float = 0.0) -> Padded:
+    def padded(self, *, fill_value: float = 0.0, fill: float | None = None) -> Padded:
         """All inputs in one ``(n_inputs, T, d)`` array with a mask, in input order.
 
-        Inputs that failed (and inputs without steps) are rows of ``fill`` with an
+        Inputs that failed (and inputs without steps) are rows of ``fill_value`` with an
         all-False mask, so row ``i`` is always input ``i`` — the order of the inputs
         given, which lines up with a video model's batch.
 
         Parameters
         ----------
-        fill : float, default 0.0
+        fill_value : float, default 0.0
             The value of padded positions.
+        fill : float, optional
+            The old name of ``fill_value`` (a DeprecationWarning; goes in the next
+            release).
 
         Returns
         -------
@@ -497,12 +500,13 @@ class TimestampResult:
             ``times`` (float64, (n_inputs, T), NaN where padded); ``T`` is the most rows
             of any input.
         """
+        fill_value = fill_value_of(fill_value, fill, where="TimestampResult.padded")
         n = int(self.meta.get("n_inputs", len(self.inputs)))
         items = self.table["item"].to_numpy()
         counts = np.bincount(items, minlength=n) if len(items) else np.zeros(n, np.int64)
         t_max = int(counts.max()) if n else 0
         d = self.embeddings.shape[1]
-        emb = np.full((n, t_max, d), fill, dtype=np.float32)
+        emb = np.full((n, t_max, d), fill_value, dtype=np.float32)
         mask = np.zeros((n, t_max), dtype=bool)
         times = np.full((n, t_max), np.nan)
         order = np.argsort(items, kind="stable")
