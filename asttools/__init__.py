@@ -51,7 +51,7 @@ _LAZY = {
     "top_k": "result",
     # clips without audio
     "aligned_embeddings": "missing",
-    "silence_embedding": "missing",
+    "silence_embedding": "inference",
     "training_arrays": "export",
     # whole datasets
     "extract": "store",
@@ -161,11 +161,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from .explorer import explore
     from .export import training_arrays
     from .features import fbank
-    from .inference import embed
+    from .inference import embed, silence_embedding
     from .labels import audioset_labels, audioset_ontology, descendants, lookup_label
     from .mapping import map_labels
     from .metrics import evaluate, linear_probe, per_class_metrics
-    from .missing import aligned_embeddings, silence_embedding
+    from .missing import aligned_embeddings
     from .model import load_model, model_info
     from .plots import save_figure
     from .reduce import fit_pca, load_reducer, save_reducer

@@ -50,7 +50,6 @@ __all__ = [
     "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
-    "SAMPLE_RATE",
     "SILENCE_PEAK_DBFS",
     "SILENCE_RMS_DBFS",
     "VIDEO_EXTENSIONS",

@@ -50,30 +50,26 @@ from .constants import (
     patch_grid,
 )
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
-from .features import check_windows, fbank, window_bounds
+from .features import fbank, window_bounds
 from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
 from .model import load_model, model_info
 from .precision import precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
 from .segments import SegmentPlan, pool_segment, segment_windows
 from .segments import check_pooling as check_segment_pooling
-from .settings import check_pooling, check_precision
-from .sources import STREAM_S, Source, decode_file, file_media, load_file
+from .settings import check_pooling, check_precision, check_windows
+from .sources import Source, decode_file, file_media, load_file
 
 __all__ = [
     "ON_ERROR",
-    "STREAM_S",
     "Cut",
-    "Item",
     "ItemError",
     "ItemResult",
     "as_items",
     "check_layer",
     "Window",
-    "check_pooling",
     "embed",
     "forward",
-    "item_of",
     "media_of",
     "iter_embed",
     "iter_windows",
@@ -736,7 +732,7 @@ def iter_embed(
     ``items`` may be a lazy iterable (a generator): it is pulled at most ``2 * workers``
     items ahead. ``progress`` is an optional tqdm bar, advanced once per input. Window
     settings are checked once, against the model's input length, by
-    :func:`asttools.features.check_windows`; an input that would make more than
+    :func:`asttools.settings.check_windows`; an input that would make more than
     ``MAX_WINDOWS_PER_CLIP`` windows is yielded as an :class:`ItemError`.
     """
     model = prepare_model(model, precision)  # once: a cached copy unless fp32
@@ -931,7 +927,7 @@ def embed(
     ----------
     inputs : path, ndarray, (ndarray, sr), a list of these, or a DataFrame
         Audio or video files (any format :func:`asttools.load_audio` reads) and/or
-        waveforms; or a table of inputs as :func:`asttools.store.list_inputs` returns it
+        waveforms; or a table of inputs as :func:`asttools.inputs.list_inputs` returns it
         (``path``, ``id``, segments, carried columns), whose ids and columns the result
         keeps. Arrays are 1-D or (channels, samples) and need ``sr``; a flat list of
         numbers is one waveform. Files longer than 10 minutes are decoded block by block
@@ -956,7 +952,7 @@ def embed(
     window_s, hop_s : float, default 10.24 and ``window_s``
         Clips longer than ``window_s`` are cut into windows every ``hop_s`` seconds,
         one row each — never truncated. Shorter clips are padded as AST was trained.
-        Checked by :func:`asttools.features.check_windows`: the window at most the
+        Checked by :func:`asttools.settings.check_windows`: the window at most the
         model's input (10.24 s), the hop from 0.01 s up to the window (no gaps; below
         0.1 s it warns); a clip that would make more than
         :data:`~asttools.features.MAX_WINDOWS_PER_CLIP` windows fails alone.
@@ -1003,7 +999,7 @@ def embed(
     ParameterError
         For an unknown pooling or precision (``"fp16"`` on a CPU, ``"int8"`` without
         torchao), a layer out of range, window settings
-        :func:`~asttools.features.check_windows` refuses, an array without ``sr``, a
+        :func:`~asttools.settings.check_windows` refuses, an array without ``sr``, a
         sample rate that is not a positive integer, an input of another type.
     AudioError
         Only with ``on_error="raise"``.

@@ -526,7 +526,7 @@ class Item:
 
 
 def item_of(index: int, row: dict[str, Any]) -> Item:
-    """An input from a row of :func:`asttools.store.list_inputs`."""
+    """An input from a row of :func:`asttools.inputs.list_inputs`."""
     a, b = row.get("segment_start_s"), row.get("segment_end_s")
     segment = None if a is None or b is None or a != a or b != b else (float(a), float(b))
     extra = {k: v for k, v in row.items()

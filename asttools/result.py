@@ -56,7 +56,7 @@ class EmbeddingResult:
     ----------
     table : DataFrame, shape (n_rows, ...)
         ``item`` (input number, in input order), ``id`` (the input's stable name, see
-        :func:`asttools.store.list_inputs`), ``path`` (the file, or ``"<array i>"``),
+        :func:`asttools.inputs.list_inputs`), ``path`` (the file, or ``"<array i>"``),
         ``window`` (window number within the clip), ``start_s``, ``end_s`` (on the
         video's timeline for a video whose audio starts late), ``clip_duration_s``, and
         any columns carried from a manifest.
@@ -434,7 +434,7 @@ def prediction_table(
         Per-window results (:func:`asttools.embed`).
     k : int, default 5
     inputs : DataFrame, optional
-        The input table (:func:`asttools.store.list_inputs`), in the order of ``item``;
+        The input table (:func:`asttools.inputs.list_inputs`), in the order of ``item``;
         its columns besides ``path`` (labels, folds) are carried to every row, and one
         named like a column here gets a ``manifest_`` prefix.
 
@@ -489,7 +489,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *,
     ----------
     table : DataFrame
         With a ``path`` column of file names (a name that is not UTF-8 is written with
-        its odd bytes as ``\\xNN``, see :func:`asttools.store.printable_path`).
+        its odd bytes as ``\\xNN``, see :func:`asttools.inputs.printable_path`).
     path : str or PathLike
         Ends in ``.csv`` or ``.parquet``; its folder is created.
     meta : dict, optional

@@ -44,19 +44,16 @@ from .constants import (
 from .errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError, VideoError
 from .features import window_bounds
 from .frames import real_frame_spans
-from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, media_of, run_meta
-from .inputs import absolute_path, printable_path
+from .inference import ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
+from .inputs import Item, absolute_path, printable_path
 from .model import load_model
 from .settings import check_precision, fill_value_of
 from .steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,
-    STEP_S,
-    Steps,
     assign_steps,
     audio_columns,
     check_hop,
-    column_spans,
     column_times,
     geometry,
     step_seconds,
@@ -64,22 +61,12 @@ from .steps import (
 )
 
 __all__ = [
-    "DEFAULT_HOP_S",
-    "FIRST_STEP_S",
-    "STEP_S",
     "Padded",
     "Pooled",
-    "Steps",
     "TimestampResult",
-    "audio_columns",
     "check_frame_rate",
-    "check_hop",
-    "column_spans",
-    "column_times",
     "pool_to_times",
     "read_timestamps",
-    "step_seconds",
-    "stitch",
     "timestamp_embeddings",
 ]
 
@@ -800,7 +787,7 @@ def timestamp_embeddings(
     ----------
     inputs : path, ndarray, (ndarray, sr), a list of these, or a DataFrame
         Audio or video files, or waveforms (arrays need ``sr``); or a table of inputs as
-        :func:`asttools.store.list_inputs` returns it, whose ids the result keeps and
+        :func:`asttools.inputs.list_inputs` returns it, whose ids the result keeps and
         whose segments (``start_s``/``end_s`` in a manifest) become the ranges asked for.
     model : transformers.ASTForAudioClassification or str, optional
         From :func:`asttools.load_model`, or what it takes; the default model when omitted.

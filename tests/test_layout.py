@@ -99,3 +99,62 @@ def test_the_root_and_the_command_line_help_do_not_load_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def _exports(path: Path) -> tuple[list[str], set[str], dict[str, str]]:
+    """A module's ``__all__``, the names it defines itself, and where each name it
+    imports comes from (``"._extract"``, ``"..constants"``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    listed, defined, imported = [], set(), {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            if "__all__" in names:
+                listed = list(ast.literal_eval(node.value))
+            defined |= names
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = "." * node.level + (node.module or "")
+    return listed, defined, imported
+
+
+#: The one deliberate second door: the package root's lazy table (``import asttools;
+#: asttools.embed``), whose names each have their home module as the first.
+ROOT_INIT = PACKAGE / "__init__.py"
+
+
+def _second_doors(paths) -> list[str]:
+    bad = []
+    for path in paths:
+        if path == ROOT_INIT or (path.stem.startswith("_") and path.name != "__init__.py"):
+            continue  # a private module's __all__ is its subpackage's business
+        listed, defined, imported = _exports(path)
+        for name in listed:
+            if name in defined or name == "__version__":
+                continue
+            source = imported.get(name, "?")
+            # a subpackage's __init__ is the door of its private modules' names
+            if path.name == "__init__.py" and source.startswith("._"):
+                continue
+            where = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name
+            bad.append(f"{where}: {name} (from {source})")
+    return bad
+
+
+def test_one_door_per_public_name():
+    """A module's ``__all__`` names what it defines: a name imported from another module
+    is that module's (one door per name; the root's lazy table and a subpackage's
+    ``__init__`` over its private modules are the documented exceptions)."""
+    bad = _second_doors(CHECKED)
+    assert not bad, "names exported by a module that does not define them:\n" + "\n".join(bad)
+
+
+def test_the_door_check_sees_a_second_door(tmp_path):
+    (tmp_path / "mod.py").write_text('from .constants import X\n__all__ = ["X", "f"]\n'
+                                     "def f():\n    pass\n")
+    (tmp_path / "__init__.py").write_text('from ._impl import g\n__all__ = ["g"]\n')
+    bad = _second_doors([tmp_path / "mod.py", tmp_path / "__init__.py"])
+    assert len(bad) == 1 and "X (from .constants)" in bad[0]

@@ -13,7 +13,7 @@ import asttools
 from asttools.audio import resample
 from asttools.constants import FRAME_LENGTH, FRAME_SHIFT, PATCH_SIZE, SAMPLE_RATE, TIME_STRIDE
 from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.timestamps import (
+from asttools.steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,
     STEP_S,
@@ -21,10 +21,9 @@ from asttools.timestamps import (
     check_hop,
     column_spans,
     column_times,
-    pool_to_times,
     stitch,
-    timestamp_embeddings,
 )
+from asttools.timestamps import pool_to_times, timestamp_embeddings
 
 SR = SAMPLE_RATE
 HOP = DEFAULT_HOP_S
