@@ -81,9 +81,10 @@ _LAZY = {
 }
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
-    "action_datasets", "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
-    "environment", "explorer", "export", "features", "fidelity", "fill_quality", "fills", "frames",
-    "inference", "inputs", "labels", "mapping", "metrics", "missing", "model", "plots",
+    "action_datasets", "attention", "audio", "cli", "columns", "concurrency", "constants",
+    "datasets", "demo", "environment", "explorer", "export", "features", "fidelity",
+    "fill_quality", "fills", "frames", "inference", "inputs", "labels", "mapping", "metrics",
+    "missing", "model", "plots",
     "precision", "reduce", "result", "robustness", "segments", "settings", "sources", "steps",
     "store", "video_features", "video_model",
 })  # fmt: skip

@@ -40,15 +40,9 @@ from .audio import (
     length_mismatch,
     resample,
 )
+from .columns import INPUT_COLUMNS
 from .concurrency import check_workers, crash_reason, prefetch, resolve_workers
-from .constants import (
-    FRAME_SHIFT,
-    INPUT_COLUMNS,
-    SAMPLE_RATE,
-    TIME_STRIDE,
-    WINDOW_S,
-    patch_grid,
-)
+from .constants import FRAME_SHIFT, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import fbank, window_bounds
 from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
@@ -365,13 +359,13 @@ class ItemResult:
     logits: np.ndarray
     status: dict[str, Any] = field(default_factory=lambda: {"audio_status": "ok"})
     """``audio_status`` (``ok`` or ``silent``) and the media columns of
-    :data:`asttools.constants.INPUT_COLUMNS` (``audio_offset_s``, ...) when known."""
+    :data:`asttools.columns.INPUT_COLUMNS` (``audio_offset_s``, ...) when known."""
 
 
 @dataclass
 class ItemError:
     """An input without rows, yielded by :func:`iter_embed`: why, in words; its
-    ``status`` (one of :data:`asttools.constants.AUDIO_STATUSES`: ``no_audio_stream``
+    ``status`` (one of :data:`asttools.errors.AUDIO_STATUSES`: ``no_audio_stream``
     for a video without audio, else a failure); and what is known of its media
     (``video_duration_s``, ``frame_rate``, ...)."""
 
@@ -450,7 +444,7 @@ def _stream_windows(stream: AudioStream, win: int, hop: int,
 
 
 def _status(it: Item, media: dict[str, Any]) -> dict[str, Any]:
-    """The input's own columns (:data:`~asttools.constants.INPUT_COLUMNS` but ``id``)."""
+    """The input's own columns (:data:`~asttools.columns.INPUT_COLUMNS` but ``id``)."""
     out = {"audio_status": media.get("audio_status", "ok")}
     out.update({c: media.get(c) for c in INPUT_COLUMNS[2:7]})
     if "n_audio_streams" in media:

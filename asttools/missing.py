@@ -32,8 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .constants import WITH_AUDIO
-from .errors import ParameterError
+from .errors import WITH_AUDIO, ParameterError
 from .fills import MeanFill, as_fill
 from .result import EmbeddingResult
 

@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .constants import INPUT_COLUMNS, WITH_AUDIO
-from .errors import ASTToolsError, ParameterError
+from .columns import INPUT_COLUMNS
+from .errors import WITH_AUDIO, ASTToolsError, ParameterError
 from .inputs import printable_path
 from .labels import audioset_labels, short_label
 
@@ -80,7 +80,7 @@ class EmbeddingResult:
         key), and ``read_store(settings={"layer": ...})`` accepts either.
     status : DataFrame, shape (n_inputs, ...)
         One row per input, whatever became of it: ``item``, ``id``, ``path``,
-        ``audio_status`` (one of :data:`asttools.constants.AUDIO_STATUSES`),
+        ``audio_status`` (one of :data:`asttools.errors.AUDIO_STATUSES`),
         ``has_audio`` (it has embeddings: ``ok`` or ``silent``), ``reason`` (why not),
         the media columns (``audio_offset_s``, ``audio_duration_s``, ``video_duration_s``,
         ``frame_rate``, ``av_warning``) when known, and the carried columns. Built from

@@ -20,16 +20,9 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from ..audio import check_audio_stream
+from ..columns import INPUT_COLUMNS
 from ..concurrency import check_workers, prefetch, resolve_workers
-from ..constants import (
-    ENGINES,
-    FLUSH_ITEMS,
-    FLUSH_SECONDS,
-    INPUT_COLUMNS,
-    SAMPLE_RATE,
-    STORE_POOLINGS,
-    WINDOW_S,
-)
+from ..constants import ENGINES, FLUSH_ITEMS, FLUSH_SECONDS, SAMPLE_RATE, STORE_POOLINGS, WINDOW_S
 from ..errors import ASTToolsWarning, ParameterError, StoreError
 from ..inputs import Item, item_of, list_inputs, plain, printable_path
 from ..result import EmbeddingResult
