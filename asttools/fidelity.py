@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from .audio import check_waveform, load_audio, resample
-from .constants import FRAME_SHIFT, SAMPLE_RATE
+from .constants import BATCH_SIZE, FRAME_SHIFT, SAMPLE_RATE
 from .errors import ASTToolsWarning, AudioError, ParameterError
 from .features import window_bounds
 from .inference import as_items, forward, sigmoid
@@ -35,7 +35,7 @@ def fidelity(
     model=None,
     precisions: Sequence[str] = ("fp32", "bf16", "int8"),
     sr: int | None = None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     k: int = 5,
     repeats: int = 1,
     max_windows: int | None = None,

@@ -42,7 +42,7 @@ from .audio import (
 )
 from .columns import INPUT_COLUMNS
 from .concurrency import check_workers, crash_reason, prefetch, resolve_workers
-from .constants import FRAME_SHIFT, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
+from .constants import BATCH_SIZE, FRAME_SHIFT, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from .features import fbank, window_bounds
 from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
@@ -666,7 +666,7 @@ def iter_embed(
     layer: int = -1,
     window_s: float = WINDOW_S,
     hop_s: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     workers: int | str = 1,
     channel: int | None = None,
     progress=None,
@@ -907,7 +907,7 @@ def embed(
     layer: int = -1,
     window_s: float = WINDOW_S,
     hop_s: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     channel: int | None = None,
     workers: int | str = 1,
     on_error: str = "warn",

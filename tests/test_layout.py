@@ -158,3 +158,21 @@ def test_the_door_check_sees_a_second_door(tmp_path):
     (tmp_path / "__init__.py").write_text('from ._impl import g\n__all__ = ["g"]\n')
     bad = _second_doors([tmp_path / "mod.py", tmp_path / "__init__.py"])
     assert len(bad) == 1 and "X (from .constants)" in bad[0]
+
+
+def test_the_model_runs_default_batch_size_is_said_once():
+    """``batch_size`` of every AST run defaults to ``constants.BATCH_SIZE`` by name, not a
+    literal 8 (the video model's frame batches are their own setting)."""
+    literal = []
+    for path in CHECKED:
+        if path.stem in {"video_model", "video_features", "frames"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args.args + node.args.kwonlyargs
+                defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
+                            + node.args.defaults + node.args.kw_defaults)
+                literal += [f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}"
+                            for a, d in zip(args, defaults, strict=True)
+                            if a.arg == "batch_size" and isinstance(d, ast.Constant)]
+    assert not literal, f"batch_size defaults written as a number: {literal}"

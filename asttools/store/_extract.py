@@ -22,7 +22,15 @@ from tqdm.auto import tqdm
 from ..audio import check_audio_stream
 from ..columns import INPUT_COLUMNS
 from ..concurrency import check_workers, prefetch, resolve_workers
-from ..constants import ENGINES, FLUSH_ITEMS, FLUSH_SECONDS, SAMPLE_RATE, STORE_POOLINGS, WINDOW_S
+from ..constants import (
+    BATCH_SIZE,
+    ENGINES,
+    FLUSH_ITEMS,
+    FLUSH_SECONDS,
+    SAMPLE_RATE,
+    STORE_POOLINGS,
+    WINDOW_S,
+)
 from ..errors import ASTToolsWarning, ParameterError, StoreError
 from ..inputs import Item, item_of, list_inputs, plain, printable_path
 from ..result import EmbeddingResult
@@ -125,7 +133,7 @@ def extract(
     hop_s: float | None = None,
     channel: int | None = None,
     audio_stream: int | None = None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     workers: int | str = 1,
     rehash: bool = False,
     retry_failed: bool = False,
