@@ -176,3 +176,25 @@ def test_the_model_runs_default_batch_size_is_said_once():
                             for a, d in zip(args, defaults, strict=True)
                             if a.arg == "batch_size" and isinstance(d, ast.Constant)]
     assert not literal, f"batch_size defaults written as a number: {literal}"
+
+
+def test_the_roots_three_lists_agree():
+    """The root's lazy table (``_LAZY``: name -> home module) is the one list: ``__all__``
+    holds exactly its names, the eager errors and the public submodules it lists, and the
+    ``TYPE_CHECKING`` imports (for type checkers) take each name from the same home."""
+    import asttools
+
+    tree = ast.parse(ROOT_INIT.read_text(encoding="utf-8"))
+    eager = {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom)
+             for a in node.names if node.module in ("errors", "_version")}
+    modules = {n for n in asttools.__all__ if n in asttools._SUBMODULES}
+    assert set(asttools.__all__) == set(asttools._LAZY) | eager | modules
+    assert len(asttools.__all__) == len(set(asttools.__all__))  # no name twice
+    checked = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for imp in node.body:
+                for a in imp.names:
+                    checked[a.name] = imp.module  # None: `from . import plots`
+    assert {n: checked.get(n) for n in asttools._LAZY} == asttools._LAZY
+    assert {n for n, m in checked.items() if m is None} == modules
