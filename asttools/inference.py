@@ -49,8 +49,7 @@ from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
 from .model import load_model, model_info
 from .precision import precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
-from .segments import SegmentPlan, pool_segment, segment_windows
-from .segments import check_pooling as check_segment_pooling
+from .segments import SegmentPlan, check_segment_pooling, pool_segment, segment_windows
 from .settings import check_pooling, check_precision, check_windows
 from .sources import Source, decode_file, file_media, load_file
 

@@ -198,3 +198,23 @@ def test_the_roots_three_lists_agree():
                     checked[a.name] = imp.module  # None: `from . import plots`
     assert {n: checked.get(n) for n in asttools._LAZY} == asttools._LAZY
     assert {n for n, m in checked.items() if m is None} == modules
+
+
+#: Public names two modules define on purpose: the HEAR API asks every module for a
+#: ``load_model`` (hear.py), beside the package's own (model.py).
+SAME_NAME_OK = {"load_model"}
+
+
+def test_one_meaning_per_public_name():
+    """Two modules do not export different things under one name (``check_pooling`` was a
+    run's pooling in settings and a segment's in segments)."""
+    homes: dict[str, list[str]] = {}
+    for path in CHECKED:
+        if path == ROOT_INIT or (path.stem.startswith("_") and path.name != "__init__.py"):
+            continue
+        listed, defined, _ = _exports(path)
+        for name in set(listed) & defined:
+            homes.setdefault(name, []).append(str(path.relative_to(PACKAGE)))
+    twice = {n: m for n, m in homes.items() if len(m) > 1 and n not in SAME_NAME_OK}
+    assert not twice, f"names defined and exported by two modules: {twice}"
+

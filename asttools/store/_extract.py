@@ -34,8 +34,7 @@ from ..constants import (
 from ..errors import ASTToolsWarning, ParameterError, StoreError
 from ..inputs import Item, item_of, list_inputs, plain, printable_path
 from ..result import EmbeddingResult
-from ..segments import SEGMENT_RULE
-from ..segments import check_pooling as check_segment_pooling
+from ..segments import SEGMENT_RULE, check_segment_pooling
 from ..settings import check_pooling, check_precision, check_windows, resolve_model_name
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
