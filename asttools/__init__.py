@@ -13,9 +13,10 @@ A session in a notebook::
 
 Figures: ``asttools.plots`` (Axes-level helpers, ``save_figure``); an interactive map to
 hover, hear and share as one HTML file: ``asttools.explore``; attention maps:
-``asttools.attention``; reduced precision and its measured fidelity (``precision=`` on
-``embed``/``extract``): ``asttools.precision``. ``ASTTOOLS_MODEL=tiny-random`` runs
-anything offline with a small random model (its outputs are marked as random everywhere).
+``asttools.attention``; reduced precision (``precision=`` on ``embed``/``extract``):
+``asttools.precision``, and its measured cost: ``asttools.fidelity``.
+``ASTTOOLS_MODEL=tiny-random`` runs anything offline with a small random model (its
+outputs are marked as random everywhere).
 
 Importing asttools is cheap: each name below is imported from its module on first use,
 so ``asttools --version`` and ``asttools --help`` do not load torch.
@@ -50,7 +51,7 @@ _LAZY = {
     "top_k": "result",
     # clips without audio
     "aligned_embeddings": "missing",
-    "silence_embedding": "missing",
+    "silence_embedding": "inference",
     "training_arrays": "export",
     # whole datasets
     "extract": "store",
@@ -80,9 +81,10 @@ _LAZY = {
 }
 #: Submodules, reachable as attributes (``asttools.plots.plot_top_k``), imported on use.
 _SUBMODULES = frozenset({
-    "action_datasets", "attention", "audio", "cli", "concurrency", "constants", "datasets", "demo",
-    "environment", "explorer", "export", "features", "fill_quality", "fills", "frames",
-    "inference", "inputs", "labels", "mapping", "metrics", "missing", "model", "plots",
+    "action_datasets", "attention", "audio", "cli", "columns", "concurrency", "constants",
+    "datasets", "demo", "environment", "explorer", "export", "features", "fidelity",
+    "fill_quality", "fills", "frames", "inference", "inputs", "labels", "mapping", "metrics",
+    "missing", "model", "plots",
     "precision", "reduce", "result", "robustness", "segments", "settings", "sources", "steps",
     "store", "video_features", "video_model",
 })  # fmt: skip
@@ -160,11 +162,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load on f
     from .explorer import explore
     from .export import training_arrays
     from .features import fbank
-    from .inference import embed
+    from .inference import embed, silence_embedding
     from .labels import audioset_labels, audioset_ontology, descendants, lookup_label
     from .mapping import map_labels
     from .metrics import evaluate, linear_probe, per_class_metrics
-    from .missing import aligned_embeddings, silence_embedding
+    from .missing import aligned_embeddings
     from .model import load_model, model_info
     from .plots import save_figure
     from .reduce import fit_pca, load_reducer, save_reducer

@@ -12,7 +12,7 @@ formats are downmixed and resampled the same way:
   its "HQ" quality, never by passing a wrong rate along.
 
 Bad input raises :class:`~asttools.errors.AudioError` naming the file and the reason, with
-a ``status`` saying what kind of failure it is (:data:`~asttools.constants.AUDIO_STATUSES`:
+a ``status`` saying what kind of failure it is (:data:`~asttools.errors.AUDIO_STATUSES`:
 ``unreadable``, ``decode_error``, ``no_audio_stream`` — a
 :class:`~asttools.errors.NoAudioStreamError` — or ``error``); bad-but-usable input
 (silence as :func:`is_silent` defines it, a clip shorter than one AST patch) warns with
@@ -52,7 +52,6 @@ __all__ = [
     "BLOCK_S",
     "MEDIA_EXTENSIONS",
     "MIN_SAMPLES",
-    "SAMPLE_RATE",
     "SILENCE_PEAK_DBFS",
     "SILENCE_RMS_DBFS",
     "VIDEO_EXTENSIONS",
@@ -837,7 +836,7 @@ def is_silent(wav: np.ndarray) -> bool:
 
     The definition behind the "is silent" warning of :func:`load_audio`,
     :func:`check_waveform` and :func:`stream_audio`, and behind the ``"silent"`` audio
-    status (:data:`~asttools.constants.AUDIO_STATUSES`).
+    status (:data:`~asttools.errors.AUDIO_STATUSES`).
 
     Parameters
     ----------

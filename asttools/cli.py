@@ -4,7 +4,7 @@ Each subcommand calls public library functions a notebook could call:
 ``predict`` → :func:`asttools.embed` and :func:`asttools.result.prediction_table`;
 ``extract`` → :func:`asttools.extract`; ``compact`` → :func:`asttools.store.compact_store`;
 ``info`` → :func:`asttools.environment.info`; ``demo`` → :func:`asttools.demo.run_demo`;
-``fidelity`` → :func:`asttools.precision.fidelity`.
+``fidelity`` → :func:`asttools.fidelity.fidelity`.
 A new subcommand is one ``_add_<name>`` function that builds its parser and one
 ``_<name>`` function that runs it, listed in ``COMMANDS``.
 
@@ -807,7 +807,7 @@ def _fidelity(args) -> int:
     inputs = _inputs(args)
     model = asttools.load_model(args.model, device=args.device)
     _banner(asttools.model_info(model))
-    table = asttools.precision.fidelity(
+    table = asttools.fidelity.fidelity(
         list(inputs["path"]), model=model, precisions=precisions,
         batch_size=args.batch_size, max_windows=args.max_windows, repeats=args.repeats)
     _out(f"fidelity against fp32, {int(table['windows'].iloc[0])} windows, device "

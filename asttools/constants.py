@@ -2,7 +2,9 @@
 
 Everything else reads these names: the sample rate, the fbank's frames, the model's input
 (1024 frames = 10.24 s), its patch grid (12 frequency × 101 time patches), the AudioSet
-label count, the poolings, the default model. This module imports nothing but the
+label count, the poolings, the default model, and the defaults of a run the command line
+shows in its help. The names of result columns live in :mod:`asttools.columns`, the
+statuses of an input's audio in :mod:`asttools.errors`. This module imports nothing but the
 standard library, so the command line can build its help without loading torch.
 
 The values describe the AudioSet AST checkpoints (Gong et al., 2021) that transformers'
@@ -13,20 +15,10 @@ in its config, and the functions that need them read the config (see :func:`patc
 from __future__ import annotations
 
 __all__ = [
-    "AUDIO_ERROR_STATUSES",
-    "AUDIO_STATUSES",
     "AUDIOSET_MEAN",
-    "INPUT_COLUMNS",
-    "WITH_AUDIO",
     "BATCH_SIZE",
     "FLUSH_ITEMS",
     "FLUSH_SECONDS",
-    "PATH_BYTES",
-    "RESERVED_COLUMNS",
-    "ROW_COLUMNS",
-    "TOP_COLUMNS",
-    "TOP_LABELS",
-    "VECTOR_COLUMNS",
     "AUDIOSET_STD",
     "DEFAULT_MODEL",
     "ENGINES",
@@ -102,26 +94,6 @@ PRECISIONS = ("fp32", "bf16", "fp16", "int8", "auto")
 #: (``pip install -e ".[ray]"``; see docs/cluster.md). Both write the same store.
 ENGINES = ("local", "ray")
 
-#: What became of an input's audio, one word per input (the ``status`` of an
-#: :class:`~asttools.errors.AudioError`, and of a status table's ``audio_status``):
-#:
-#: - ``"ok"``: decoded, not silent;
-#: - ``"silent"``: decoded, but silent by :func:`asttools.audio.is_silent` (peak or RMS below
-#:   :data:`~asttools.audio.SILENCE_PEAK_DBFS` / :data:`~asttools.audio.SILENCE_RMS_DBFS`);
-#:   usable, so not an error;
-#: - ``"no_audio_stream"``: a container that opens but holds no audio stream (a video
-#:   without a track): expected in video datasets;
-#: - ``"decode_error"``: the bytes were read but are not decodable audio: an empty file,
-#:   not a media format, truncated or corrupt, NaN or Inf samples, no samples;
-#: - ``"unreadable"``: the bytes cannot be read: missing, permission denied, a directory,
-#:   not a regular file (a pipe, a device), an I/O error, a path that is not valid;
-#: - ``"error"``: anything else (e.g. a ``channel`` or ``offset`` the file does not have,
-#:   an in-memory array of the wrong dtype or shape, more windows than one clip may have).
-AUDIO_STATUSES = ("ok", "silent", "no_audio_stream", "decode_error", "unreadable", "error")
-#: The statuses an :class:`~asttools.errors.AudioError` can carry: all but ``"ok"`` and
-#: ``"silent"``.
-AUDIO_ERROR_STATUSES = AUDIO_STATUSES[2:]
-
 #: What a ground-truth reader does when a listed file does not exist: raise, warn and keep
 #: the row, drop the row (with a warning that counts them), or keep it silently
 #: (:mod:`asttools.datasets`, :mod:`asttools.action_datasets`).
@@ -133,33 +105,6 @@ FLUSH_ITEMS = 256
 FLUSH_SECONDS = 120.0
 #: Default windows per forward pass.
 BATCH_SIZE = 8
-
-#: What the store and the status table say about each input besides its windows: its id,
-#: what became of its audio (:data:`AUDIO_STATUSES`), and its place on the video's clock.
-INPUT_COLUMNS = (
-    "id", "audio_status", "audio_offset_s", "audio_duration_s", "video_duration_s",
-    "frame_rate", "av_warning", "segment_start_s", "segment_end_s", "n_audio_streams",
-)  # fmt: skip
-#: Columns of a stored window row before the columns carried from a manifest.
-ROW_COLUMNS = (
-    "path", "window", "start_s", "end_s", "clip_duration_s",
-    "content_hash", "settings_key", "file_size", "file_mtime_ns", *INPUT_COLUMNS,
-)  # fmt: skip
-#: How many of the most probable labels each stored row names (``top1_label`` ...).
-TOP_LABELS = 3
-#: The stored columns naming them: ``top1_label``, ``top1_prob``, ...
-TOP_COLUMNS = tuple(f"top{i}_{w}" for i in range(1, TOP_LABELS + 1) for w in ("label", "prob"))
-#: The stored vector columns (FixedSizeList<float32>).
-VECTOR_COLUMNS = ("embedding", "probs")
-#: The column holding the exact bytes of a file name that is not UTF-8.
-PATH_BYTES = "path_bytes"
-#: Names a manifest column cannot have: asttools writes columns of these names into every
-#: result table and stored row.
-RESERVED_COLUMNS = frozenset(
-    ROW_COLUMNS + TOP_COLUMNS + VECTOR_COLUMNS + ("item", "reason", "has_audio", PATH_BYTES))
-
-#: The statuses with embeddings (``has_audio`` is true for them).
-WITH_AUDIO = ("ok", "silent")
 
 #: The AudioSet-finetuned AST checkpoint (mAP 0.4593) used by default.
 DEFAULT_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"

@@ -46,7 +46,6 @@ from .labels import audioset_ontology
 __all__ = [
     "AUDIOSET_PATTERN",
     "FORMATS",
-    "MISSING",
     "label_matrix",
     "primary_labels",
     "read_audioset_segments",

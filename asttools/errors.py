@@ -3,23 +3,47 @@
 Every error asttools raises derives from :class:`ASTToolsError`. Errors about a bad value
 (a file that is not audio, an unknown pooling) also derive from :class:`ValueError`, so an
 ordinary ``except ValueError`` keeps working. An :class:`AudioError` says what kind of
-failure it is in its ``status`` (:data:`~asttools.constants.AUDIO_STATUSES`).
+failure it is in its ``status`` (:data:`AUDIO_STATUSES`).
 """
 
 from __future__ import annotations
 
-from .constants import AUDIO_ERROR_STATUSES
-
 __all__ = [
     "ASTToolsError",
     "ASTToolsWarning",
+    "AUDIO_ERROR_STATUSES",
+    "AUDIO_STATUSES",
     "AudioError",
     "ModelLoadError",
     "NoAudioStreamError",
     "ParameterError",
     "StoreError",
     "VideoError",
+    "WITH_AUDIO",
 ]
+
+#: What became of an input's audio, one word per input (the ``status`` of an
+#: :class:`AudioError`, and of a status table's ``audio_status``):
+#:
+#: - ``"ok"``: decoded, not silent;
+#: - ``"silent"``: decoded, but silent by :func:`asttools.audio.is_silent` (peak or RMS below
+#:   :data:`~asttools.audio.SILENCE_PEAK_DBFS` / :data:`~asttools.audio.SILENCE_RMS_DBFS`);
+#:   usable, so not an error;
+#: - ``"no_audio_stream"``: a container that opens but holds no audio stream (a video
+#:   without a track): expected in video datasets;
+#: - ``"decode_error"``: the bytes were read but are not decodable audio: an empty file,
+#:   not a media format, truncated or corrupt, NaN or Inf samples, no samples;
+#: - ``"unreadable"``: the bytes cannot be read: missing, permission denied, a directory,
+#:   not a regular file (a pipe, a device), an I/O error, a path that is not valid;
+#: - ``"error"``: anything else (e.g. a ``channel`` or ``offset`` the file does not have,
+#:   an in-memory array of the wrong dtype or shape, more windows than one clip may have).
+AUDIO_STATUSES = ("ok", "silent", "no_audio_stream", "decode_error", "unreadable", "error")
+#: The statuses an :class:`AudioError` can carry: all but ``"ok"`` and
+#: ``"silent"``.
+AUDIO_ERROR_STATUSES = AUDIO_STATUSES[2:]
+
+#: The statuses with embeddings (``has_audio`` is true for them).
+WITH_AUDIO = ("ok", "silent")
 
 
 class ASTToolsError(Exception):
@@ -41,10 +65,10 @@ class AudioError(ASTToolsError, ValueError):
         What is wrong with it, in words a user can act on.
     status : str, default "decode_error"
         What kind of failure it is, one of
-        :data:`~asttools.constants.AUDIO_ERROR_STATUSES`: ``"unreadable"`` (the bytes
+        :data:`AUDIO_ERROR_STATUSES`: ``"unreadable"`` (the bytes
         cannot be read), ``"decode_error"`` (read, but not decodable audio),
         ``"no_audio_stream"`` (a container without an audio stream) or ``"error"``
-        (anything else); see :data:`~asttools.constants.AUDIO_STATUSES`.
+        (anything else); see :data:`AUDIO_STATUSES`.
 
     Attributes
     ----------
@@ -54,7 +78,7 @@ class AudioError(ASTToolsError, ValueError):
     Raises
     ------
     ParameterError
-        ``status`` is not one of :data:`~asttools.constants.AUDIO_ERROR_STATUSES`.
+        ``status`` is not one of :data:`AUDIO_ERROR_STATUSES`.
 
     Notes
     -----

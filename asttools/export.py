@@ -7,11 +7,11 @@ fold. :func:`training_arrays` lays a result out so:
 - ``x`` (float32, ``(n_clips, T, d)``): from a :class:`~asttools.timestamps.TimestampResult`
   its 0.1 s steps, or the frames it was pooled onto; from an
   :class:`~asttools.result.EmbeddingResult` (``embed``, ``read_store``) its windows;
-  ``T`` is the most any clip has, shorter clips are padded with ``fill``;
+  ``T`` is the most any clip has, shorter clips are padded with ``fill_value``;
 - ``step_mask`` (bool, ``(n_clips, T)``): the position holds audio (False where padded,
   and for pooled frames outside the audio, ``has_audio`` False);
 - ``has_audio`` (bool, ``(n_clips,)``): any position holds audio (a clip without an
-  audio stream, or one that failed, has none: its row is all ``fill``);
+  audio stream, or one that failed, has none: its row is all ``fill_value``);
 - ``times`` (float64, ``(n_clips, T)``): seconds on the clip's clock, NaN where padded;
 - ``labels``, ``folds``: what you pass, in the same order; ``ids``: the clip order.
 
@@ -36,6 +36,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import ParameterError
+from .settings import fill_value_of
 
 __all__ = [
     "EXPORT_FILES",
@@ -142,8 +143,9 @@ def training_arrays(
     *,
     labels=None,
     folds=None,
-    fill: float = 0.0,
+    fill_value: float = 0.0,
     path: str | os.PathLike | None = None,
+    fill: float | None = None,
 ) -> TrainingArrays:
     """Lay a result out as ``(n_clips, T, d)`` arrays with masks, labels and folds.
 
@@ -156,15 +158,17 @@ def training_arrays(
     ids : sequence of str, optional
         The clips, in the order the arrays should have (a video model's clip order).
         Default: every input of the result, in input order, those that failed or have no
-        audio included (rows of ``fill``).
+        audio included (rows of ``fill_value``).
     labels, folds : array-like (n_clips,) or mapping id -> value, optional
         Carried into the arrays in the order of ``ids``.
-    fill : float, default 0.0
+    fill_value : float, default 0.0
         The value of positions without audio (padding, frames outside the audio, clips
         without audio). ``np.nan`` marks them unmistakably.
     path : str or os.PathLike, optional
         Write the arrays into this folder (:data:`EXPORT_FILES`), ``x`` through a memory
         map, one clip at a time; the returned ``x`` is then that map (read-only).
+    fill : float, optional
+        The old name of ``fill_value`` (a DeprecationWarning; goes in the next release).
 
     Returns
     -------
@@ -186,7 +190,7 @@ def training_arrays(
     ...                       "end_s": [10.24, 15.0, 3.0], "clip_duration_s": 15.0})
     >>> res = EmbeddingResult.from_rows(table, np.ones((3, 4), np.float32),
     ...                                 np.zeros((3, 2), np.float32), pd.DataFrame(), {})
-    >>> out = training_arrays(res, ["b", "a", "c"], labels=[1, 0, 1], fill=np.nan)
+    >>> out = training_arrays(res, ["b", "a", "c"], labels=[1, 0, 1], fill_value=np.nan)
     Traceback (most recent call last):
     ...
     asttools.errors.ParameterError: 1 of 3 ids are not in this result, e.g. ['c']: give ids of its inputs (result.table['id'])
@@ -194,6 +198,7 @@ def training_arrays(
     >>> out.x.shape, out.step_mask.tolist(), out.has_audio.tolist()
     ((2, 2, 4), [[True, False], [True, True]], [True, True])
     """  # noqa: E501
+    fill_value = fill_value_of(fill_value, fill, where="training_arrays")
     table, emb, kind, known, meta = _rows_of(source)
     if ids is None:
         ids = known
@@ -228,14 +233,14 @@ def training_arrays(
     for c, i in enumerate(ids):  # clip by clip: x need not fit in memory
         r = rows.get(i, np.zeros(0, np.intp))
         r = r[np.argsort(times_all[r], kind="stable")]
-        block = np.full((t_max, d), fill, np.float32)
+        block = np.full((t_max, d), fill_value, np.float32)
         block[: len(r)] = emb[r]
         ok = has_all[r]
-        block[: len(r)][~ok] = fill
+        block[: len(r)][~ok] = fill_value
         x[c] = block
         mask[c, : len(r)] = ok
         times[c, : len(r)] = times_all[r]
-    out_meta = {"kind": kind, "fill": None if np.isnan(fill) else float(fill),
+    out_meta = {"kind": kind, "fill": None if np.isnan(fill_value) else float(fill_value),
                 "model": meta.get("model"), "layer": meta.get("layer"),
                 "pooling": meta.get("pooling"), "pooled": meta.get("pooled"),
                 "random_weights": bool(meta.get("random_weights", False))}

@@ -38,24 +38,13 @@ from .constants import (
     MAX_LENGTH,
     NUM_MEL_BINS,
     SAMPLE_RATE,
-    TIME_STRIDE,
     WINDOW_S,
 )
 from .errors import ParameterError
-from .settings import MIN_HOP_S, check_windows
+from .settings import check_windows
 
 __all__ = [
-    "AUDIOSET_MEAN",
-    "AUDIOSET_STD",
-    "FRAME_LENGTH",
-    "FRAME_SHIFT",
-    "MAX_LENGTH",
     "MAX_WINDOWS_PER_CLIP",
-    "MIN_HOP_S",
-    "NUM_MEL_BINS",
-    "TIME_STRIDE",
-    "WINDOW_S",
-    "check_windows",
     "fbank",
     "n_frames",
     "window_bounds",

@@ -37,7 +37,8 @@ from .constants import SAMPLE_RATE
 from .errors import ParameterError
 from .inference import check_layer, embed
 from .model import load_model as load_ast
-from .timestamps import DEFAULT_HOP_S, check_hop, column_times, timestamp_embeddings
+from .steps import DEFAULT_HOP_S, check_hop, column_times
+from .timestamps import timestamp_embeddings
 
 __all__ = [
     "HEARModel",
@@ -59,7 +60,7 @@ class HEARModel(torch.nn.Module):
         Hidden layer of the timestamp embeddings (-1: the final output).
     hop_s : float, default 5.1
         Seconds between the windows the timestamp embeddings are stitched from
-        (:func:`asttools.timestamps.check_hop`).
+        (:func:`asttools.steps.check_hop`).
 
     Attributes
     ----------

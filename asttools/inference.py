@@ -40,39 +40,29 @@ from .audio import (
     length_mismatch,
     resample,
 )
+from .columns import INPUT_COLUMNS
 from .concurrency import check_workers, crash_reason, prefetch, resolve_workers
-from .constants import (
-    FRAME_SHIFT,
-    INPUT_COLUMNS,
-    SAMPLE_RATE,
-    TIME_STRIDE,
-    WINDOW_S,
-    patch_grid,
-)
+from .constants import BATCH_SIZE, FRAME_SHIFT, SAMPLE_RATE, TIME_STRIDE, WINDOW_S, patch_grid
 from .errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
-from .features import check_windows, fbank, window_bounds
+from .features import fbank, window_bounds
 from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
-from .model import check_precision, load_model, model_info, precision_meta, prepare_model
+from .model import load_model, model_info
+from .precision import precision_meta, prepare_model
 from .result import TABLE_COLUMNS, EmbeddingResult
-from .segments import SegmentPlan, pool_segment, segment_windows
-from .segments import check_pooling as check_segment_pooling
-from .settings import check_pooling
-from .sources import STREAM_S, Source, decode_file, file_media, load_file
+from .segments import SegmentPlan, check_segment_pooling, pool_segment, segment_windows
+from .settings import check_pooling, check_precision, check_windows
+from .sources import Source, decode_file, file_media, load_file
 
 __all__ = [
     "ON_ERROR",
-    "STREAM_S",
     "Cut",
-    "Item",
     "ItemError",
     "ItemResult",
     "as_items",
     "check_layer",
     "Window",
-    "check_pooling",
     "embed",
     "forward",
-    "item_of",
     "media_of",
     "iter_embed",
     "iter_windows",
@@ -368,13 +358,13 @@ class ItemResult:
     logits: np.ndarray
     status: dict[str, Any] = field(default_factory=lambda: {"audio_status": "ok"})
     """``audio_status`` (``ok`` or ``silent``) and the media columns of
-    :data:`asttools.constants.INPUT_COLUMNS` (``audio_offset_s``, ...) when known."""
+    :data:`asttools.columns.INPUT_COLUMNS` (``audio_offset_s``, ...) when known."""
 
 
 @dataclass
 class ItemError:
     """An input without rows, yielded by :func:`iter_embed`: why, in words; its
-    ``status`` (one of :data:`asttools.constants.AUDIO_STATUSES`: ``no_audio_stream``
+    ``status`` (one of :data:`asttools.errors.AUDIO_STATUSES`: ``no_audio_stream``
     for a video without audio, else a failure); and what is known of its media
     (``video_duration_s``, ``frame_rate``, ...)."""
 
@@ -453,7 +443,7 @@ def _stream_windows(stream: AudioStream, win: int, hop: int,
 
 
 def _status(it: Item, media: dict[str, Any]) -> dict[str, Any]:
-    """The input's own columns (:data:`~asttools.constants.INPUT_COLUMNS` but ``id``)."""
+    """The input's own columns (:data:`~asttools.columns.INPUT_COLUMNS` but ``id``)."""
     out = {"audio_status": media.get("audio_status", "ok")}
     out.update({c: media.get(c) for c in INPUT_COLUMNS[2:7]})
     if "n_audio_streams" in media:
@@ -675,7 +665,7 @@ def iter_embed(
     layer: int = -1,
     window_s: float = WINDOW_S,
     hop_s: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     workers: int | str = 1,
     channel: int | None = None,
     progress=None,
@@ -737,7 +727,7 @@ def iter_embed(
     ``items`` may be a lazy iterable (a generator): it is pulled at most ``2 * workers``
     items ahead. ``progress`` is an optional tqdm bar, advanced once per input. Window
     settings are checked once, against the model's input length, by
-    :func:`asttools.features.check_windows`; an input that would make more than
+    :func:`asttools.settings.check_windows`; an input that would make more than
     ``MAX_WINDOWS_PER_CLIP`` windows is yielded as an :class:`ItemError`.
     """
     model = prepare_model(model, precision)  # once: a cached copy unless fp32
@@ -918,7 +908,7 @@ def embed(
     layer: int = -1,
     window_s: float = WINDOW_S,
     hop_s: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     channel: int | None = None,
     workers: int | str = 1,
     on_error: str = "warn",
@@ -932,7 +922,7 @@ def embed(
     ----------
     inputs : path, ndarray, (ndarray, sr), a list of these, or a DataFrame
         Audio or video files (any format :func:`asttools.load_audio` reads) and/or
-        waveforms; or a table of inputs as :func:`asttools.store.list_inputs` returns it
+        waveforms; or a table of inputs as :func:`asttools.inputs.list_inputs` returns it
         (``path``, ``id``, segments, carried columns), whose ids and columns the result
         keeps. Arrays are 1-D or (channels, samples) and need ``sr``; a flat list of
         numbers is one waveform. Files longer than 10 minutes are decoded block by block
@@ -957,7 +947,7 @@ def embed(
     window_s, hop_s : float, default 10.24 and ``window_s``
         Clips longer than ``window_s`` are cut into windows every ``hop_s`` seconds,
         one row each — never truncated. Shorter clips are padded as AST was trained.
-        Checked by :func:`asttools.features.check_windows`: the window at most the
+        Checked by :func:`asttools.settings.check_windows`: the window at most the
         model's input (10.24 s), the hop from 0.01 s up to the window (no gaps; below
         0.1 s it warns); a clip that would make more than
         :data:`~asttools.features.MAX_WINDOWS_PER_CLIP` windows fails alone.
@@ -984,7 +974,7 @@ def embed(
         quantizes a copy's Linear layers with torchao, ``"auto"`` picks bf16 where the
         hardware runs it fast, else fp32. ``model`` itself is never changed; outputs are
         float32; ``meta["precision"]`` records what ran. Measure what it costs on your
-        model and data with :func:`asttools.precision.fidelity`.
+        model and data with :func:`asttools.fidelity.fidelity`.
     audio_stream : int, optional
         Which audio stream of files with several (counting audio streams from 0); default
         the first, as FFmpeg lists them. Each file's count is recorded
@@ -1004,7 +994,7 @@ def embed(
     ParameterError
         For an unknown pooling or precision (``"fp16"`` on a CPU, ``"int8"`` without
         torchao), a layer out of range, window settings
-        :func:`~asttools.features.check_windows` refuses, an array without ``sr``, a
+        :func:`~asttools.settings.check_windows` refuses, an array without ``sr``, a
         sample rate that is not a positive integer, an input of another type.
     AudioError
         Only with ``on_error="raise"``.

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .audio import MEDIA_EXTENSIONS
-from .constants import RESERVED_COLUMNS
+from .columns import RESERVED_COLUMNS
 from .errors import ASTToolsWarning, ParameterError
 
 __all__ = ["Item", "absolute_path", "item_of", "list_inputs", "plain", "printable_path",
@@ -86,7 +86,7 @@ def list_inputs(
     ParameterError
         A path that does not exist; a manifest without a ``path`` column (or the
         ``id_column`` asked for), with an empty path or id, without rows, or with a
-        column named like one asttools writes (:data:`asttools.constants.RESERVED_COLUMNS`);
+        column named like one asttools writes (:data:`asttools.columns.RESERVED_COLUMNS`);
         a segment with one of ``start_s``/``end_s`` blank, or not ``0 <= start < end``
         (reversed);
         two different inputs with the same id.
@@ -526,7 +526,7 @@ class Item:
 
 
 def item_of(index: int, row: dict[str, Any]) -> Item:
-    """An input from a row of :func:`asttools.store.list_inputs`."""
+    """An input from a row of :func:`asttools.inputs.list_inputs`."""
     a, b = row.get("segment_start_s"), row.get("segment_end_s")
     segment = None if a is None or b is None or a != a or b != b else (float(a), float(b))
     extra = {k: v for k, v in row.items()

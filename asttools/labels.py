@@ -15,11 +15,9 @@ from importlib import resources
 
 import pandas as pd
 
-from .constants import N_CLASSES
 from .errors import ParameterError
 
 __all__ = [
-    "N_CLASSES",
     "audioset_labels",
     "audioset_ontology",
     "descendants",

@@ -34,8 +34,9 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from .constants import N_CLASSES
 from .errors import ParameterError
-from .labels import N_CLASSES, audioset_ontology, descendants, lookup_label
+from .labels import audioset_ontology, descendants, lookup_label
 
 __all__ = [
     "DATASETS",

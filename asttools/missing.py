@@ -32,22 +32,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .constants import WITH_AUDIO
-from .errors import ParameterError
-from .fills import FILL_STRATEGIES, MeanFill, as_fill
-from .inference import silence_embedding
+from .errors import WITH_AUDIO, ParameterError
+from .fills import MeanFill, as_fill
 from .result import EmbeddingResult
-from .robustness import robustness_curve
 
 __all__ = [
     "EXAMPLE_KINDS",
-    "FILL_STRATEGIES",
     "aligned_embeddings",
     "drop_audio",
     "example_clips",
     "load_video_features",
-    "robustness_curve",
-    "silence_embedding",
 ]
 
 def aligned_embeddings(

@@ -10,18 +10,14 @@ Weights are never replaced silently: when they cannot be had, :func:`load_model`
 weights carries that fact in its config (``asttools_random_weights``), which survives
 ``save_pretrained``, and every result computed with it says so.
 
-:func:`prepare_model` turns a loaded model into the one that runs a ``precision``
-(bf16/fp16 copies, a torchao int8 copy), leaving the model passed in unchanged; what the
-precisions mean and cost is in :mod:`asttools.precision`.
+Running a loaded model in another precision (bf16/fp16 copies, a torchao int8 copy) is
+:mod:`asttools.precision`'s job (:func:`asttools.precision.prepare_model`).
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import os
 import warnings
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +25,17 @@ import torch
 from huggingface_hub import try_to_load_from_cache
 from transformers import ASTConfig, ASTForAudioClassification
 
-from .constants import DEFAULT_MODEL, ENV_VAR, PRECISIONS, TINY_RANDOM, patch_grid
+from .constants import DEFAULT_MODEL, TINY_RANDOM, patch_grid
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
 from .labels import audioset_labels
-from .settings import check_precision, resolve_model_name
+from .settings import resolve_model_name
 
 __all__ = [
-    "DEFAULT_MODEL",
     "DEVICES",
-    "ENV_VAR",
-    "PRECISIONS",
-    "TINY_RANDOM",
-    "check_precision",
-    "cpu_flags",
+    "is_cached",
     "load_model",
     "model_info",
-    "patch_grid",
-    "precision_meta",
-    "prepare_model",
     "resolve_device",
-    "resolve_model_name",
-    "resolve_precision",
     "tiny_random_model",
 ]
 
@@ -308,194 +294,3 @@ def model_info(model) -> dict[str, Any]:
         "device": str(param.device),
         "dtype": str(param.dtype).replace("torch.", ""),
     }
-
-
-# --------------------------------------------------------------------------- precision
-# What each precision means, and what it costs: asttools/precision.py and docs/precision.md.
-
-#: The torch dtype of the weights and inputs of each float precision.
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-#: What to install for ``precision="int8"``.
-INT8_HINT = ("precision='int8' needs torchao (the maintained quantization library of "
-             "PyTorch): `pip install torchao` (a version that matches your torch; "
-             "tested: torchao 0.18.0 with torch 2.13)")
-
-# model -> {precision: (its weights' state, converted copy)}; the copies go with the model
-_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags as Linux reports them (``/proc/cpuinfo``); empty elsewhere.
-
-    Returns
-    -------
-    frozenset of str
-        E.g. ``{"avx2", "avx512_bf16", "amx_tile", "avx512_vnni", ...}``.
-    """
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.partition(":")[2].split())
-    return frozenset()
-
-
-def _cpu_has_bf16() -> bool:
-    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
-
-
-def _cpu_has_int8_kernels() -> bool:
-    return bool(cpu_flags() & {"avx512_vnni", "amx_int8", "amx_tile"})
-
-
-def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
-    """The precision a call runs in on ``device``: ``"auto"`` made concrete, checked.
-
-    Parameters
-    ----------
-    precision : {"fp32", "bf16", "fp16", "int8", "auto"}
-    device : torch.device or str, default "cpu"
-        Where the model is.
-
-    Returns
-    -------
-    str
-        One of ``"fp32"``, ``"bf16"``, ``"fp16"``, ``"int8"``.
-
-    Raises
-    ------
-    ParameterError
-        An unknown precision, or ``"fp16"`` on a CPU.
-
-    Examples
-    --------
-    >>> resolve_precision("fp32")
-    'fp32'
-    """
-    check_precision(precision)
-    dev = torch.device(device)
-    if precision == "auto":
-        if dev.type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-        if dev.type == "cpu" and _cpu_has_bf16():
-            return "bf16"
-        return "fp32"
-    if precision == "fp16" and dev.type == "cpu":
-        raise ParameterError(
-            "precision='fp16' is for GPUs: the CPU has no fast float16 kernels. Use "
-            "'bf16' on a CPU with AVX512_BF16/AMX, 'int8', or 'fp32' (see "
-            "asttools.precision.fidelity to compare them)")
-    return precision
-
-
-def _model_precision(model) -> str:
-    if getattr(model, "asttools_precision", None):
-        return model.asttools_precision
-    dtype = next(model.parameters()).dtype
-    return {v: k for k, v in DTYPES.items()}.get(dtype, str(dtype))
-
-
-def prepare_model(model, precision: str = "fp32"):
-    """The model that runs ``precision``: ``model`` itself, or a converted copy of it.
-
-    ``model`` is never changed. ``"fp32"`` returns it as it is (a model already loaded
-    in another dtype is copied to float32); ``"bf16"``/``"fp16"`` a copy with its
-    weights in that dtype; ``"int8"`` a copy whose Linear layers torchao quantized
-    (dynamic per-token int8 activations, per-channel int8 weights). The copy is made
-    once per model and precision and reused while the model lives and its weights do
-    not change (training it, or loading other weights into it, makes a new copy).
-
-    Parameters
-    ----------
-    model : transformers.ASTForAudioClassification
-    precision : {"fp32", "bf16", "fp16", "int8", "auto"}, default "fp32"
-
-    Returns
-    -------
-    transformers.ASTForAudioClassification
-        In ``eval()`` mode; its ``asttools_precision`` attribute names the precision.
-
-    Raises
-    ------
-    ParameterError
-        An unknown precision, ``"fp16"`` on a CPU, or ``"int8"`` without torchao (the
-        message says what to install).
-
-    Warns
-    -----
-    ASTToolsWarning
-        ``"int8"`` on a CPU without AVX512_VNNI/AMX, where it is slower than fp32;
-        ``"bf16"`` on a CPU without AVX512_BF16/AMX, where it is slower than fp32.
-    """
-    device = next(model.parameters()).device
-    prec = resolve_precision(precision, device)
-    if _model_precision(model) == prec:
-        return model
-    try:
-        cache = _PREPARED.setdefault(model, {})
-    except TypeError:  # not weakly referenceable: convert every time
-        cache = {}
-    state = _weights_state(model)
-    if prec not in cache or cache[prec][0] != state:  # new, or its weights changed since
-        cache[prec] = (state, _convert(model, prec, device))
-    return cache[prec][1]
-
-
-def _weights_state(model) -> tuple:
-    """Which tensors the model holds and how often each was changed in place (an
-    optimizer step or ``load_state_dict`` bumps a tensor's version): a copy made before
-    is stale when this differs."""
-    return tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
-
-
-def _convert(model, prec: str, device: torch.device):
-    if prec == "int8":
-        try:
-            from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
-        except ImportError as err:
-            raise ParameterError(INT8_HINT + f" (import failed: {err})") from err
-        if device.type == "cpu" and not _cpu_has_int8_kernels():
-            warnings.warn(
-                "precision='int8' on a CPU without AVX512_VNNI/AMX: torch's int8 matrix "
-                "multiply has no fast kernel here and runs many times slower than fp32 "
-                "(benchmarks/bench_precision.py measures it); use fp32 on this CPU",
-                ASTToolsWarning, stacklevel=4)
-        out = copy.deepcopy(model).float()
-        # set_inductor_config=False: leave torch.compile's global settings alone
-        quantize_(out, Int8DynamicActivationInt8WeightConfig(set_inductor_config=False))
-    else:
-        if prec == "bf16" and device.type == "cpu" and not _cpu_has_bf16():
-            warnings.warn(
-                "precision='bf16' on a CPU without AVX512_BF16/AMX is slower than fp32 "
-                "(about 3x on AVX2 CPUs); use fp32 on this CPU", ASTToolsWarning,
-                stacklevel=4)
-        out = copy.deepcopy(model).to(DTYPES[prec])
-    out.eval()
-    out.asttools_precision = prec
-    return out
-
-
-def precision_meta(model, precision: str) -> dict:
-    """What a result records about its precision (part of ``meta``).
-
-    Returns
-    -------
-    dict
-        ``precision`` (as run: ``"auto"`` made concrete), ``precision_requested``, and
-        for int8 ``quantization`` (the torchao version and config).
-    """
-    device = next(model.parameters()).device
-    prec = resolve_precision(precision, device)
-    meta = {"precision": prec, "precision_requested": precision}
-    if prec == "int8":
-        try:
-            import torchao
-            meta["quantization"] = (f"torchao {torchao.__version__} "
-                                    "Int8DynamicActivationInt8WeightConfig")
-        except ImportError:
-            pass
-    return meta

@@ -2,8 +2,9 @@
 
 ``precision=`` on :func:`asttools.embed`, :func:`asttools.extract` and
 :func:`asttools.timestamp_embeddings` (and ``--precision`` on the command line) chooses
-it; :func:`prepare_model` makes the model that runs it, and :func:`fidelity` measures,
-on your own model and data, what each choice costs against fp32.
+it; :func:`prepare_model` makes the model that runs it, :func:`resolve_precision` says
+which one a call runs in, and :func:`asttools.fidelity.fidelity` measures, on your own
+model and data, what each choice costs against fp32.
 
 - ``"fp32"`` (default): the model as loaded; comparable to transformers to 1e-5.
 - ``"bf16"``: weights and inputs cast to bfloat16. Fast on CPUs with AVX512_BF16 or AMX
@@ -19,7 +20,8 @@ on your own model and data, what each choice costs against fp32.
 - ``"auto"``: bf16 on a CUDA GPU (that supports it) or a CPU with AVX512_BF16/AMX, fp32
   otherwise. It never picks int8 or fp16: int8's fidelity target (embedding cosine
   >= 0.999 to fp32 on the full-size model) is not established, and the error of a
-  quantized model depends on its weights — measure it with :func:`fidelity`.
+  quantized model depends on its weights — measure it with
+  :func:`asttools.fidelity.fidelity`.
 
 The fbank is always computed in float32; outputs are float32 numpy arrays whatever the
 precision. The model passed in is never changed: a converted copy is made once per
@@ -29,206 +31,220 @@ a half-size copy, an int8 run a quarter-size one.
 
 from __future__ import annotations
 
-import os
-import time
+import copy
+import functools
+import importlib
 import warnings
-from collections.abc import Sequence
+import weakref
+from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 
-from .audio import check_waveform, load_audio, resample
-from .constants import FRAME_SHIFT, PRECISIONS, SAMPLE_RATE
-from .errors import ASTToolsWarning, AudioError, ParameterError
-from .features import window_bounds
-from .inference import as_items, forward, sigmoid
-from .model import (
-    check_precision,
-    cpu_flags,
-    load_model,
-    model_info,
-    prepare_model,
-    resolve_precision,
-)
+from .errors import ASTToolsWarning, ParameterError
+from .settings import check_precision
 
 __all__ = [
-    "PRECISIONS",
-    "check_precision",
+    "DTYPES",
     "cpu_flags",
-    "fidelity",
+    "precision_meta",
     "prepare_model",
     "resolve_precision",
-]  # all but fidelity are asttools.model's, here too so that one module says it all
+]  # the names of the precisions are constants.PRECISIONS, checked by settings.check_precision
 
-# --------------------------------------------------------------------------- fidelity
+#: The torch dtype of the weights and inputs of each float precision.
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+#: What to install for ``precision="int8"``.
+INT8_HINT = ("precision='int8' needs torchao (the maintained quantization library of "
+             "PyTorch): `pip install torchao` (a version that matches your torch; "
+             "tested: torchao 0.18.0 with torch 2.13)")
+
+# model -> {precision: (its weights' state, converted copy)}; the copies go with the model
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def fidelity(
-    inputs,
-    *,
-    model=None,
-    precisions: Sequence[str] = ("fp32", "bf16", "int8"),
-    sr: int | None = None,
-    batch_size: int = 8,
-    k: int = 5,
-    repeats: int = 1,
-    max_windows: int | None = None,
-) -> pd.DataFrame:
-    """Time and faithfulness of each precision against fp32, on the same inputs.
-
-    Runs every window of ``inputs`` through ``model`` once in fp32 and once in each
-    precision (after one untimed warm-up batch each) and compares them window by
-    window. Quantization error depends on the weights: run this on your own model and
-    data before trusting a reduced precision.
-
-    Parameters
-    ----------
-    inputs : path, ndarray, list of these, or DataFrame
-        As :func:`asttools.embed` takes them; cut into 10.24 s windows.
-    model : transformers.ASTForAudioClassification or str, optional
-        As in :func:`asttools.embed`.
-    precisions : sequence of str, default ("fp32", "bf16", "int8")
-        Precisions to measure; fp32 is always run, as the reference. A precision that
-        cannot run here (fp16 on a CPU, int8 without torchao) gets a row with its
-        ``error`` and no numbers.
-    sr : int, optional
-        Sample rate of array inputs.
-    batch_size : int, default 8
-    k : int, default 5
-        Top-k agreement is over the ``k`` most probable labels.
-    repeats : int, default 1
-        Time each precision this many times; the fastest run counts.
-    max_windows : int, optional
-        Use only the first this many windows (a full-size model takes seconds per
-        window on a CPU).
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux reports them (``/proc/cpuinfo``); empty elsewhere.
 
     Returns
     -------
-    DataFrame
-        One row per precision: ``precision`` (as run), ``requested``, ``windows``,
-        ``seconds_per_window``, ``speedup`` (fp32's time / its time, same run),
-        ``cosine_min``, ``cosine_mean`` (embedding cosine similarity to fp32 per
-        window), ``max_abs_prob_diff`` (largest probability difference over all windows
-        and labels), ``topk_agreement`` (mean over windows of the share of fp32's top-k
-        labels that are also in its top-k), ``topk_exact`` (share of windows whose
-        top-k set is the same), ``random_weights``, ``error``.
-        ``df.attrs`` holds ``k``, ``cpu_flags`` (the relevant ones) and ``device``.
+    frozenset of str
+        E.g. ``{"avx2", "avx512_bf16", "amx_tile", "avx512_vnni", ...}``.
+    """
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def _cpu_has_bf16() -> bool:
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def _cpu_has_int8_kernels() -> bool:
+    return bool(cpu_flags() & {"avx512_vnni", "amx_int8", "amx_tile"})
+
+
+def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
+    """The precision a call runs in on ``device``: ``"auto"`` made concrete, checked.
+
+    Parameters
+    ----------
+    precision : {"fp32", "bf16", "fp16", "int8", "auto"}
+    device : torch.device or str, default "cpu"
+        Where the model is.
+
+    Returns
+    -------
+    str
+        One of ``"fp32"``, ``"bf16"``, ``"fp16"``, ``"int8"``.
+
+    Raises
+    ------
+    ParameterError
+        An unknown precision, or ``"fp16"`` on a CPU.
 
     Examples
     --------
-    >>> import numpy as np, asttools
-    >>> tone = np.sin(2 * np.pi * 440 * np.arange(32000) / 16000).astype(np.float32)
-    >>> df = asttools.precision.fidelity(tone, sr=16000, model="tiny-random",
-    ...                                   precisions=("fp32",))  # doctest: +SKIP
-    >>> float(df.loc[0, "cosine_min"])  # doctest: +SKIP
-    1.0
+    >>> resolve_precision("fp32")
+    'fp32'
     """
-    if model is None or isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ParameterError(f"k must be an integer >= 1, got {k!r}")
-    if not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ParameterError(f"repeats must be an integer >= 1, got {repeats!r}")
-    if max_windows is not None and (not isinstance(max_windows, (int, np.integer))
-                                    or max_windows < 1):
-        raise ParameterError(f"max_windows must be an integer >= 1, got {max_windows!r}")
-    wanted = ["fp32", *(check_precision(p) for p in precisions if p != "fp32")]
+    check_precision(precision)
+    dev = torch.device(device)
+    if precision == "auto":
+        if dev.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        if dev.type == "cpu" and _cpu_has_bf16():
+            return "bf16"
+        return "fp32"
+    if precision == "fp16" and dev.type == "cpu":
+        raise ParameterError(
+            "precision='fp16' is for GPUs: the CPU has no fast float16 kernels. Use "
+            "'bf16' on a CPU with AVX512_BF16/AMX, 'int8', or 'fp32' (see "
+            "asttools.fidelity.fidelity to compare them)")
+    return precision
+
+
+def _model_precision(model) -> str:
+    if getattr(model, "asttools_precision", None):
+        return model.asttools_precision
+    dtype = next(model.parameters()).dtype
+    return {v: k for k, v in DTYPES.items()}.get(dtype, str(dtype))
+
+
+def prepare_model(model, precision: str = "fp32"):
+    """The model that runs ``precision``: ``model`` itself, or a converted copy of it.
+
+    ``model`` is never changed. ``"fp32"`` returns it as it is (a model already loaded
+    in another dtype is copied to float32); ``"bf16"``/``"fp16"`` a copy with its
+    weights in that dtype; ``"int8"`` a copy whose Linear layers torchao quantized
+    (dynamic per-token int8 activations, per-channel int8 weights). The copy is made
+    once per model and precision and reused while the model lives and its weights do
+    not change (training it, or loading other weights into it, makes a new copy).
+
+    Parameters
+    ----------
+    model : transformers.ASTForAudioClassification
+    precision : {"fp32", "bf16", "fp16", "int8", "auto"}, default "fp32"
+
+    Returns
+    -------
+    transformers.ASTForAudioClassification
+        In ``eval()`` mode; its ``asttools_precision`` attribute names the precision.
+
+    Raises
+    ------
+    ParameterError
+        An unknown precision, ``"fp16"`` on a CPU, or ``"int8"`` without torchao (the
+        message says what to install).
+
+    Warns
+    -----
+    ASTToolsWarning
+        ``"int8"`` on a CPU without AVX512_VNNI/AMX, where it is slower than fp32;
+        ``"bf16"`` on a CPU without AVX512_BF16/AMX, where it is slower than fp32.
+    """
     device = next(model.parameters()).device
+    prec = resolve_precision(precision, device)
+    if _model_precision(model) == prec:
+        return model
+    try:
+        cache = _PREPARED.setdefault(model, {})
+    except TypeError:  # not weakly referenceable: convert every time
+        cache = {}
+    state = _weights_state(model)
+    if prec not in cache or cache[prec][0] != state:  # new, or its weights changed since
+        cache[prec] = (state, _convert(model, prec, device))
+    return cache[prec][1]
 
-    batch, lengths = _windows(inputs, sr=sr, max_windows=max_windows,
-                              max_length=model.config.max_length)
 
-    def run(prec: str) -> tuple[np.ndarray, np.ndarray, float]:
-        prepared = prepare_model(model, prec)
-        forward(prepared, batch[:1], lengths=lengths[:1])  # warm-up
-        best, embs, logits = np.inf, [], []
-        for _ in range(repeats):
-            embs, logits = [], []
-            t0 = time.perf_counter()
-            for s in range(0, len(batch), batch_size):
-                e, lg = forward(prepared, batch[s:s + batch_size],
-                                lengths=lengths[s:s + batch_size])
-                embs.append(e)
-                logits.append(lg)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            best = min(best, time.perf_counter() - t0)
-        return np.concatenate(embs), sigmoid(np.concatenate(logits)), best / len(batch)
+def _weights_state(model) -> tuple:
+    """Which tensors the model holds and how often each was changed in place (an
+    optimizer step or ``load_state_dict`` bumps a tensor's version): a copy made before
+    is stale when this differs."""
+    return tuple((id(t), t._version) for t in (*model.parameters(), *model.buffers()))
 
-    random_weights = bool(model_info(model)["random_weights"])
-    rows, ref = [], None
-    for p in wanted:
-        row = {"precision": p, "requested": p, "windows": len(batch), "error": None,
-               "random_weights": random_weights}
+
+def _convert(model, prec: str, device: torch.device):
+    if prec == "int8":
         try:
-            row["precision"] = resolve_precision(p, device)
-            emb, probs, spw = run(p)
-        except (ParameterError, RuntimeError, NotImplementedError) as err:
-            row["error"] = f"{type(err).__name__}: {err}"
-            rows.append(row)
-            continue
-        if ref is None:
-            ref = (emb, probs, spw)
-        cos = _cosine(emb.reshape(len(emb), -1), ref[0].reshape(len(emb), -1))
-        kk = min(k, probs.shape[1])
-        top = np.argsort(-probs, axis=1)[:, :kk]
-        top_ref = np.argsort(-ref[1], axis=1)[:, :kk]
-        overlap = np.array([len(set(a) & set(b)) / kk for a, b in zip(top, top_ref,
-                                                                       strict=True)])
-        row.update(seconds_per_window=spw, speedup=ref[2] / spw,
-                   cosine_min=float(cos.min()), cosine_mean=float(cos.mean()),
-                   max_abs_prob_diff=float(np.abs(probs - ref[1]).max()),
-                   topk_agreement=float(overlap.mean()),
-                   topk_exact=float((overlap == 1.0).mean()))
-        rows.append(row)
-    columns = ["precision", "requested", "windows", "seconds_per_window", "speedup",
-               "cosine_min", "cosine_mean", "max_abs_prob_diff", "topk_agreement",
-               "topk_exact", "random_weights", "error"]
-    df = pd.DataFrame(rows).reindex(columns=columns)
-    df["error"] = pd.Series([r["error"] for r in rows], dtype=object)  # None, not NaN
-    df.attrs.update(k=int(k), device=str(device),
-                    cpu_flags=sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16",
-                                                    "avx512_vnni", "avx_vnni", "amx_tile",
-                                                    "amx_bf16", "amx_int8"}))
-    return df
+            from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+        except ImportError as err:
+            raise ParameterError(INT8_HINT + f" (import failed: {err})") from err
+        if device.type == "cpu" and not _cpu_has_int8_kernels():
+            warnings.warn(
+                "precision='int8' on a CPU without AVX512_VNNI/AMX: torch's int8 matrix "
+                "multiply has no fast kernel here and runs many times slower than fp32 "
+                "(benchmarks/bench_precision.py measures it); use fp32 on this CPU",
+                ASTToolsWarning, stacklevel=4)
+        out = copy.deepcopy(model).float()
+        # set_inductor_config=False: leave torch.compile's global settings alone
+        quantize_(out, Int8DynamicActivationInt8WeightConfig(set_inductor_config=False))
+    else:
+        if prec == "bf16" and device.type == "cpu" and not _cpu_has_bf16():
+            warnings.warn(
+                "precision='bf16' on a CPU without AVX512_BF16/AMX is slower than fp32 "
+                "(about 3x on AVX2 CPUs); use fp32 on this CPU", ASTToolsWarning,
+                stacklevel=4)
+        out = copy.deepcopy(model).to(DTYPES[prec])
+    out.eval()
+    out.asttools_precision = prec
+    return out
 
 
-def _windows(inputs, *, sr, max_windows, max_length) -> tuple[np.ndarray, list[int]]:
-    """The 16 kHz windows of ``inputs`` (as :func:`asttools.embed` cuts them), zero-padded
-    into one (n_windows, samples) array, and their valid lengths."""
-    windows: list[np.ndarray] = []
-    failed: list[str] = []
-    for it in as_items(inputs, sr):
+def precision_meta(model, precision: str) -> dict:
+    """What a result records about its precision (part of ``meta``).
+
+    Returns
+    -------
+    dict
+        ``precision`` (as run: ``"auto"`` made concrete), ``precision_requested``, and
+        for int8 ``quantization`` (the torchao version and config).
+    """
+    device = next(model.parameters()).device
+    prec = resolve_precision(precision, device)
+    meta = {"precision": prec, "precision_requested": precision}
+    if prec == "int8":
         try:
-            if it.sr is not None:
-                wav = resample(check_waveform(it.source, it.sr, name=it.name), it.sr,
-                               SAMPLE_RATE)
-            else:
-                wav, _ = load_audio(it.source, sr=SAMPLE_RATE)
-        except AudioError as err:
-            failed.append(f"{it.name}: {err}")
-            continue
-        windows.extend(wav[s:e] for s, e in window_bounds(len(wav), max_length=max_length))
-        if max_windows is not None and len(windows) >= max_windows:
-            windows = windows[:max_windows]
-            break
-    if failed:
-        warnings.warn(f"fidelity: {len(failed)} inputs failed and were skipped: "
-                      + "; ".join(failed), ASTToolsWarning, stacklevel=3)
-    if not windows:
-        raise ParameterError("fidelity: the inputs gave no windows (all failed to load)")
-    width = max(max(len(w) for w in windows), max_length * FRAME_SHIFT)
-    batch = np.zeros((len(windows), width), np.float32)
-    for i, w in enumerate(windows):
-        batch[i, : len(w)] = w
-    return batch, [len(w) for w in windows]
+            import torchao
+            meta["quantization"] = (f"torchao {torchao.__version__} "
+                                    "Int8DynamicActivationInt8WeightConfig")
+        except ImportError:
+            pass
+    return meta
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    num = (a64 * b64).sum(axis=1)
-    den = np.linalg.norm(a64, axis=1) * np.linalg.norm(b64, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cos = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
-    return np.clip(cos, -1.0, 1.0)
+def __getattr__(name: str):
+    # One release of grace: ``asttools.precision.fidelity`` moved to asttools.fidelity
+    # (precision is below the model run, fidelity above it).
+    if name == "fidelity":
+        warnings.warn("asttools.precision.fidelity moved: use asttools.fidelity.fidelity "
+                      "(`from asttools.fidelity import fidelity`); the old name goes in the "
+                      "next release", DeprecationWarning, stacklevel=2)
+        return importlib.import_module(".fidelity", __package__).fidelity
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .constants import INPUT_COLUMNS, WITH_AUDIO
-from .errors import ASTToolsError, ParameterError
+from .columns import INPUT_COLUMNS
+from .errors import WITH_AUDIO, ASTToolsError, ParameterError
 from .inputs import printable_path
 from .labels import audioset_labels, short_label
 
@@ -56,7 +56,7 @@ class EmbeddingResult:
     ----------
     table : DataFrame, shape (n_rows, ...)
         ``item`` (input number, in input order), ``id`` (the input's stable name, see
-        :func:`asttools.store.list_inputs`), ``path`` (the file, or ``"<array i>"``),
+        :func:`asttools.inputs.list_inputs`), ``path`` (the file, or ``"<array i>"``),
         ``window`` (window number within the clip), ``start_s``, ``end_s`` (on the
         video's timeline for a video whose audio starts late), ``clip_duration_s``, and
         any columns carried from a manifest.
@@ -80,7 +80,7 @@ class EmbeddingResult:
         key), and ``read_store(settings={"layer": ...})`` accepts either.
     status : DataFrame, shape (n_inputs, ...)
         One row per input, whatever became of it: ``item``, ``id``, ``path``,
-        ``audio_status`` (one of :data:`asttools.constants.AUDIO_STATUSES`),
+        ``audio_status`` (one of :data:`asttools.errors.AUDIO_STATUSES`),
         ``has_audio`` (it has embeddings: ``ok`` or ``silent``), ``reason`` (why not),
         the media columns (``audio_offset_s``, ``audio_duration_s``, ``video_duration_s``,
         ``frame_rate``, ``av_warning``) when known, and the carried columns. Built from
@@ -434,7 +434,7 @@ def prediction_table(
         Per-window results (:func:`asttools.embed`).
     k : int, default 5
     inputs : DataFrame, optional
-        The input table (:func:`asttools.store.list_inputs`), in the order of ``item``;
+        The input table (:func:`asttools.inputs.list_inputs`), in the order of ``item``;
         its columns besides ``path`` (labels, folds) are carried to every row, and one
         named like a column here gets a ``manifest_`` prefix.
 
@@ -489,7 +489,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, *,
     ----------
     table : DataFrame
         With a ``path`` column of file names (a name that is not UTF-8 is written with
-        its odd bytes as ``\\xNN``, see :func:`asttools.store.printable_path`).
+        its odd bytes as ``\\xNN``, see :func:`asttools.inputs.printable_path`).
     path : str or PathLike
         Ends in ``.csv`` or ``.parquet``; its folder is created.
     meta : dict, optional

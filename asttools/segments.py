@@ -18,7 +18,7 @@ patch columns**:
    patch tokens. It equals :func:`asttools.timestamp_embeddings`' steps over the same
    span, averaged (tested).
 
-Only ``pooling="patches"`` is accepted for runs with segments (:func:`check_pooling`):
+Only ``pooling="patches"`` is accepted for runs with segments (:func:`check_segment_pooling`):
 its whole-clip vectors are the mean of all patch tokens of a window, the same kind of
 vector, so clips and segments of one run compare. A segment's probabilities are those of
 the windows its steps come from, averaged over its steps (logits weighted by step count):
@@ -50,7 +50,7 @@ __all__ = [
     "SEGMENT_POOLINGS",
     "SEGMENT_RULE",
     "SegmentPlan",
-    "check_pooling",
+    "check_segment_pooling",
     "plan_segment",
     "pool_segment",
     "segment_windows",
@@ -68,7 +68,7 @@ SEGMENT_POOLINGS = ("patches",)
 SEGMENT_RULE = "mean of own steps, windows every 5.1 s from the file's start (v2)"
 
 
-def check_pooling(pooling: str, n_segments: int) -> None:
+def check_segment_pooling(pooling: str, n_segments: int) -> None:
     """Refuse a pooling a segment cannot have of its own.
 
     Parameters
@@ -85,8 +85,8 @@ def check_pooling(pooling: str, n_segments: int) -> None:
 
     Examples
     --------
-    >>> check_pooling("cls", 0)
-    >>> check_pooling("cls", 2)
+    >>> check_segment_pooling("cls", 0)
+    >>> check_segment_pooling("cls", 2)
     Traceback (most recent call last):
     ...
     asttools.errors.ParameterError: pooling='cls' with 2 segment(s): the [CLS]/distillation tokens summarise a whole 10.24 s window, never a segment's own time, so segments of one short clip would get one vector. A segment's vector is the mean of its own patch columns: use pooling='patches' (whole clips then get the mean of all their patch tokens, the same kind of vector), or timestamp_embeddings for its 0.1 s steps

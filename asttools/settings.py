@@ -35,6 +35,7 @@ __all__ = [
     "check_pooling",
     "check_precision",
     "check_windows",
+    "fill_value_of",
     "resolve_model_name",
 ]
 
@@ -203,3 +204,48 @@ def check_windows(
             stacklevel=2,
         )
     return win, hop
+
+
+def fill_value_of(fill_value: float, fill: float | None, *, where: str) -> float:
+    """The value of padded positions, from ``fill_value=`` or the old ``fill=``.
+
+    ``fill`` names a strategy in :mod:`asttools.missing` and :mod:`asttools.fills`
+    (``"zeros"``, ``"mean"``, ...); where it meant a number it was renamed ``fill_value``.
+    The old keyword works for one release, with a warning.
+
+    Parameters
+    ----------
+    fill_value : float
+        The new keyword's value.
+    fill : float or None
+        The old keyword's value; None when not given.
+    where : str
+        The function, for the messages (``"TimestampResult.padded"``).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ParameterError
+        Both keywords given.
+
+    Warns
+    -----
+    DeprecationWarning
+        ``fill`` given.
+
+    Examples
+    --------
+    >>> fill_value_of(0.0, None, where="f")
+    0.0
+    """
+    if fill is None:
+        return fill_value
+    if fill_value != 0.0 and not (math.isnan(fill_value) and math.isnan(fill)):
+        raise ParameterError(f"{where}: give fill_value= only (fill= is its old name)")
+    warnings.warn(f"{where}(fill=...) is now {where}(fill_value=...): 'fill' names a "
+                  "strategy (asttools.missing, asttools.fills); the old keyword goes in the "
+                  "next release", DeprecationWarning, stacklevel=3)
+    return fill

@@ -44,18 +44,16 @@ from .constants import (
 from .errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError, VideoError
 from .features import window_bounds
 from .frames import real_frame_spans
-from .inference import ON_ERROR, Item, ItemError, as_items, iter_embed, media_of, run_meta
-from .inputs import absolute_path, printable_path
-from .model import check_precision, load_model
+from .inference import ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
+from .inputs import Item, absolute_path, printable_path
+from .model import load_model
+from .settings import check_precision, fill_value_of
 from .steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,
-    STEP_S,
-    Steps,
     assign_steps,
     audio_columns,
     check_hop,
-    column_spans,
     column_times,
     geometry,
     step_seconds,
@@ -63,22 +61,12 @@ from .steps import (
 )
 
 __all__ = [
-    "DEFAULT_HOP_S",
-    "FIRST_STEP_S",
-    "STEP_S",
     "Padded",
     "Pooled",
-    "Steps",
     "TimestampResult",
-    "audio_columns",
     "check_frame_rate",
-    "check_hop",
-    "column_spans",
-    "column_times",
     "pool_to_times",
     "read_timestamps",
-    "step_seconds",
-    "stitch",
     "timestamp_embeddings",
 ]
 
@@ -297,7 +285,7 @@ def pool_to_times(
 class Padded(NamedTuple):
     """Every input's rows in one array (:meth:`TimestampResult.padded`)."""
 
-    #: float32, shape (n_inputs, T, d): rows of input ``i`` first, then ``fill``.
+    #: float32, shape (n_inputs, T, d): rows of input ``i`` first, then ``fill_value``.
     embeddings: np.ndarray
     #: bool, shape (n_inputs, T): True where a row is real.
     mask: np.ndarray
@@ -477,17 +465,20 @@ class TimestampResult:
                                 f"({err.strerror or err})") from err
         return out
 
-    def padded(self, *, fill: float = 0.0) -> Padded:
+    def padded(self, *, fill_value: float = 0.0, fill: float | None = None) -> Padded:
         """All inputs in one ``(n_inputs, T, d)`` array with a mask, in input order.
 
-        Inputs that failed (and inputs without steps) are rows of ``fill`` with an
+        Inputs that failed (and inputs without steps) are rows of ``fill_value`` with an
         all-False mask, so row ``i`` is always input ``i`` — the order of the inputs
         given, which lines up with a video model's batch.
 
         Parameters
         ----------
-        fill : float, default 0.0
+        fill_value : float, default 0.0
             The value of padded positions.
+        fill : float, optional
+            The old name of ``fill_value`` (a DeprecationWarning; goes in the next
+            release).
 
         Returns
         -------
@@ -496,12 +487,13 @@ class TimestampResult:
             ``times`` (float64, (n_inputs, T), NaN where padded); ``T`` is the most rows
             of any input.
         """
+        fill_value = fill_value_of(fill_value, fill, where="TimestampResult.padded")
         n = int(self.meta.get("n_inputs", len(self.inputs)))
         items = self.table["item"].to_numpy()
         counts = np.bincount(items, minlength=n) if len(items) else np.zeros(n, np.int64)
         t_max = int(counts.max()) if n else 0
         d = self.embeddings.shape[1]
-        emb = np.full((n, t_max, d), fill, dtype=np.float32)
+        emb = np.full((n, t_max, d), fill_value, dtype=np.float32)
         mask = np.zeros((n, t_max), dtype=bool)
         times = np.full((n, t_max), np.nan)
         order = np.argsort(items, kind="stable")
@@ -795,7 +787,7 @@ def timestamp_embeddings(
     ----------
     inputs : path, ndarray, (ndarray, sr), a list of these, or a DataFrame
         Audio or video files, or waveforms (arrays need ``sr``); or a table of inputs as
-        :func:`asttools.store.list_inputs` returns it, whose ids the result keeps and
+        :func:`asttools.inputs.list_inputs` returns it, whose ids the result keeps and
         whose segments (``start_s``/``end_s`` in a manifest) become the ranges asked for.
     model : transformers.ASTForAudioClassification or str, optional
         From :func:`asttools.load_model`, or what it takes; the default model when omitted.

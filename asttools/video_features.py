@@ -149,7 +149,7 @@ def extract_video(
     Parameters
     ----------
     inputs : path, list of paths, or DataFrame
-        As :func:`asttools.store.list_inputs` (folders, manifests with ``id``), so the ids
+        As :func:`asttools.inputs.list_inputs` (folders, manifests with ``id``), so the ids
         are the audio store's ids. A manifest's segments (``start_s``/``end_s``) get the
         vectors of their file that overlap them (the file is computed once for all its
         segments).

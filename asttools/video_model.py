@@ -22,7 +22,7 @@ Preprocessing is the model's own processor (``AutoImageProcessor`` from the chec
 resize, centre crop, rescale, normalise), so :func:`video_embeddings` equals what
 transformers' processor + model give (tested to 1e-5). Precision as for AST
 (``precision=``: ``"fp32"``, ``"bf16"``, ``"fp16"`` on a GPU, ``"int8"``, ``"auto"``; see
-:func:`asttools.model.prepare_model`).
+:func:`asttools.precision.prepare_model`).
 
 Weights are never replaced silently: a checkpoint that cannot be had raises
 :class:`~asttools.errors.ModelLoadError`. ``"tiny-random"`` builds a VideoMAE with the
@@ -45,7 +45,8 @@ import torch
 import transformers as tf
 
 from .errors import ASTToolsWarning, ModelLoadError, ParameterError
-from .model import precision_meta, prepare_model, resolve_device
+from .model import resolve_device
+from .precision import precision_meta, prepare_model
 
 __all__ = [
     "DEFAULT_VIDEO_MODEL",

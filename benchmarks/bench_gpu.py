@@ -277,7 +277,7 @@ def stage_h2d_fbank(b: Bench, device, batches: list[int], iters: int):
 
 def stage_model(b: Bench, model, device, precisions: list[str], batches: list[int],
                 iters: int, eager: bool):
-    from asttools.model import prepare_model
+    from asttools.precision import prepare_model
 
     cfg = model.config
     for prec in precisions:
@@ -372,7 +372,7 @@ def stage_video(b: Bench, device, precisions: list[str], quick: bool, folder: Pa
     from bench_video import full_size, make_clips  # the same clips and random geometry
 
     from asttools.frames import iter_frame_batches, load_frames
-    from asttools.model import prepare_model
+    from asttools.precision import prepare_model
     from asttools.video_model import tiny_random_video_model, video_embeddings
 
     clips = make_clips(folder, 2 if quick else 8, 4.0)

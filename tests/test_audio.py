@@ -24,12 +24,12 @@ from asttools.audio import (
     AUDIO_EXTENSIONS,
     MEDIA_EXTENSIONS,
     MIN_SAMPLES,
-    SAMPLE_RATE,
     VIDEO_EXTENSIONS,
     check_waveform,
     load_audio,
     resample,
 )
+from asttools.constants import SAMPLE_RATE
 from asttools.errors import ASTToolsWarning, AudioError, ParameterError
 
 

@@ -22,7 +22,8 @@ from asttools.explorer import AUDIO_MODES, explore
 from asttools.explorer._audio import page_audio
 from asttools.reduce import EMBEDDING_MAP_METHODS
 from asttools.result import EmbeddingResult, top_k
-from asttools.timestamps import STEP_S, TimestampResult
+from asttools.steps import STEP_S
+from asttools.timestamps import TimestampResult
 
 SR = 16000
 

@@ -61,7 +61,7 @@ def test_steps_line_up_per_clip_with_masks(steps):
 def test_frames_outside_the_audio_are_masked_and_filled(steps):
     pooled = steps.pool(frame_rate=10)
     ids = pooled.inputs["id"].tolist()
-    out = training_arrays(pooled, [ids[3], ids[2]], fill=np.nan)
+    out = training_arrays(pooled, [ids[3], ids[2]], fill_value=np.nan)
     late = pooled.table[pooled.table["item"] == 3]
     assert out.x.shape[1] == max(len(late), (pooled.table["item"] == 2).sum())
     np.testing.assert_array_equal(out.step_mask[0, : len(late)], late["has_audio"])
@@ -70,6 +70,11 @@ def test_frames_outside_the_audio_are_masked_and_filled(steps):
     assert not np.isnan(out.x[0][out.step_mask[0]]).any()
     assert not out.has_audio[1] and np.isnan(out.x[1]).all()
     assert out.meta["kind"] == "frames"
+    with pytest.warns(DeprecationWarning, match="fill_value"):  # the old keyword, one release
+        old = training_arrays(pooled, [ids[3], ids[2]], fill=np.nan)
+    np.testing.assert_array_equal(old.x, out.x)  # NaN == NaN for assert_array_equal
+    with pytest.raises(ParameterError, match="fill_value= only"):
+        training_arrays(pooled, [ids[3]], fill_value=1.0, fill=2.0)
 
 
 def test_store_rows_in_the_given_order(clips, tiny_model, tmp_path):

@@ -21,7 +21,8 @@ from asttools.fills import (
     as_fill,
     fill_frames,
 )
-from asttools.missing import aligned_embeddings, robustness_curve
+from asttools.missing import aligned_embeddings
+from asttools.robustness import robustness_curve
 from tests.test_robustness import result_of
 
 

@@ -25,7 +25,7 @@ CHECKED = sorted(PACKAGE.rglob("*.py"))
 #: its run, Ray) only once something must be computed, so that a fully cached extract
 #: loads neither torch nor transformers (issue 19; test_store checks it).
 DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("cli", "tqdm.auto"),
-               ("_ray", "ray"), ("model", "torchao"), ("_extract", "_compute")}
+               ("_ray", "ray"), ("precision", "torchao"), ("_extract", "_compute")}
 
 
 def _module_name(path: Path) -> str:
@@ -99,3 +99,122 @@ def test_the_root_and_the_command_line_help_do_not_load_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def _exports(path: Path) -> tuple[list[str], set[str], dict[str, str]]:
+    """A module's ``__all__``, the names it defines itself, and where each name it
+    imports comes from (``"._extract"``, ``"..constants"``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    listed, defined, imported = [], set(), {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            if "__all__" in names:
+                listed = list(ast.literal_eval(node.value))
+            defined |= names
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                imported[alias.asname or alias.name] = "." * node.level + (node.module or "")
+    return listed, defined, imported
+
+
+#: The one deliberate second door: the package root's lazy table (``import asttools;
+#: asttools.embed``), whose names each have their home module as the first.
+ROOT_INIT = PACKAGE / "__init__.py"
+
+
+def _second_doors(paths) -> list[str]:
+    bad = []
+    for path in paths:
+        if path == ROOT_INIT or (path.stem.startswith("_") and path.name != "__init__.py"):
+            continue  # a private module's __all__ is its subpackage's business
+        listed, defined, imported = _exports(path)
+        for name in listed:
+            if name in defined or name == "__version__":
+                continue
+            source = imported.get(name, "?")
+            # a subpackage's __init__ is the door of its private modules' names
+            if path.name == "__init__.py" and source.startswith("._"):
+                continue
+            where = path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name
+            bad.append(f"{where}: {name} (from {source})")
+    return bad
+
+
+def test_one_door_per_public_name():
+    """A module's ``__all__`` names what it defines: a name imported from another module
+    is that module's (one door per name; the root's lazy table and a subpackage's
+    ``__init__`` over its private modules are the documented exceptions)."""
+    bad = _second_doors(CHECKED)
+    assert not bad, "names exported by a module that does not define them:\n" + "\n".join(bad)
+
+
+def test_the_door_check_sees_a_second_door(tmp_path):
+    (tmp_path / "mod.py").write_text('from .constants import X\n__all__ = ["X", "f"]\n'
+                                     "def f():\n    pass\n")
+    (tmp_path / "__init__.py").write_text('from ._impl import g\n__all__ = ["g"]\n')
+    bad = _second_doors([tmp_path / "mod.py", tmp_path / "__init__.py"])
+    assert len(bad) == 1 and "X (from .constants)" in bad[0]
+
+
+def test_the_model_runs_default_batch_size_is_said_once():
+    """``batch_size`` of every AST run defaults to ``constants.BATCH_SIZE`` by name, not a
+    literal 8 (the video model's frame batches are their own setting)."""
+    literal = []
+    for path in CHECKED:
+        if path.stem in {"video_model", "video_features", "frames"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args.args + node.args.kwonlyargs
+                defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
+                            + node.args.defaults + node.args.kw_defaults)
+                literal += [f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}"
+                            for a, d in zip(args, defaults, strict=True)
+                            if a.arg == "batch_size" and isinstance(d, ast.Constant)]
+    assert not literal, f"batch_size defaults written as a number: {literal}"
+
+
+def test_the_roots_three_lists_agree():
+    """The root's lazy table (``_LAZY``: name -> home module) is the one list: ``__all__``
+    holds exactly its names, the eager errors and the public submodules it lists, and the
+    ``TYPE_CHECKING`` imports (for type checkers) take each name from the same home."""
+    import asttools
+
+    tree = ast.parse(ROOT_INIT.read_text(encoding="utf-8"))
+    eager = {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom)
+             for a in node.names if node.module in ("errors", "_version")}
+    modules = {n for n in asttools.__all__ if n in asttools._SUBMODULES}
+    assert set(asttools.__all__) == set(asttools._LAZY) | eager | modules
+    assert len(asttools.__all__) == len(set(asttools.__all__))  # no name twice
+    checked = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for imp in node.body:
+                for a in imp.names:
+                    checked[a.name] = imp.module  # None: `from . import plots`
+    assert {n: checked.get(n) for n in asttools._LAZY} == asttools._LAZY
+    assert {n for n, m in checked.items() if m is None} == modules
+
+
+#: Public names two modules define on purpose: the HEAR API asks every module for a
+#: ``load_model`` (hear.py), beside the package's own (model.py).
+SAME_NAME_OK = {"load_model"}
+
+
+def test_one_meaning_per_public_name():
+    """Two modules do not export different things under one name (``check_pooling`` was a
+    run's pooling in settings and a segment's in segments)."""
+    homes: dict[str, list[str]] = {}
+    for path in CHECKED:
+        if path == ROOT_INIT or (path.stem.startswith("_") and path.name != "__init__.py"):
+            continue
+        listed, defined, _ = _exports(path)
+        for name in set(listed) & defined:
+            homes.setdefault(name, []).append(str(path.relative_to(PACKAGE)))
+    twice = {n: m for n, m in homes.items() if len(m) > 1 and n not in SAME_NAME_OK}
+    assert not twice, f"names defined and exported by two modules: {twice}"
+

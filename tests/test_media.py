@@ -44,8 +44,9 @@ from asttools.audio import (
     probe_media,
     stream_audio,
 )
-from asttools.constants import AUDIO_ERROR_STATUSES, AUDIO_STATUSES
 from asttools.errors import (
+    AUDIO_ERROR_STATUSES,
+    AUDIO_STATUSES,
     ASTToolsWarning,
     AudioError,
     NoAudioStreamError,

@@ -18,7 +18,7 @@ RANDOM = {"random_weights": True}
 
 @pytest.fixture
 def curve(rng):
-    """The layout of asttools.missing.robustness_curve: two feature sets, two fills, video."""
+    """The layout of asttools.robustness.robustness_curve: two feature sets, two fills, video."""
     rows = []
     for features in ("audio", "audio+video"):
         for fill in ("zeros", "mean"):
@@ -155,7 +155,7 @@ def test_robustness_draws_on_the_given_axes_and_a_curve_without_video(curve):
 
 
 def test_robustness_from_robustness_curve(rng):
-    from asttools.missing import robustness_curve
+    from asttools.robustness import robustness_curve
 
     n = 24
     labels = np.repeat(["a", "b"], n // 2)

@@ -19,11 +19,12 @@ import torch
 from audio_fixtures import sine
 
 import asttools
-import asttools.model as model_mod
+import asttools.precision as precision_mod
 from asttools.cli import EXIT_OK, EXIT_USAGE, main
 from asttools.errors import ParameterError
-from asttools.model import prepare_model, resolve_precision, tiny_random_model
-from asttools.precision import fidelity
+from asttools.fidelity import fidelity
+from asttools.model import tiny_random_model
+from asttools.precision import prepare_model, resolve_precision
 from asttools.store import read_store, settings_key
 
 SR = 16000
@@ -111,11 +112,11 @@ def test_precision_names_and_auto(monkeypatch):
         resolve_precision("fp64")
     with pytest.raises(ParameterError, match="fp16.*GPUs"):
         resolve_precision("fp16", "cpu")
-    monkeypatch.setattr(model_mod, "cpu_flags", lambda: frozenset({"avx2"}))
+    monkeypatch.setattr(precision_mod, "cpu_flags", lambda: frozenset({"avx2"}))
     assert resolve_precision("auto", "cpu") == "fp32"
-    monkeypatch.setattr(model_mod, "cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
+    monkeypatch.setattr(precision_mod, "cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
     assert resolve_precision("auto", "cpu") == "bf16"
-    monkeypatch.setattr(model_mod, "cpu_flags", lambda: frozenset({"amx_tile", "amx_bf16"}))
+    monkeypatch.setattr(precision_mod, "cpu_flags", lambda: frozenset({"amx_tile", "amx_bf16"}))
     assert resolve_precision("auto", "cpu") == "bf16"  # never int8
 
 
@@ -193,3 +194,11 @@ def test_cli_fidelity_and_precision(tmp_path, monkeypatch, capsys):
     assert read_store(tmp_path / "emb").meta["precision"] == "bf16"
     assert main(["predict", str(tmp_path / "a.wav"), "--precision", "fp16"]) == EXIT_USAGE
     assert "GPUs" in capsys.readouterr().err
+
+
+def test_the_old_fidelity_door_warns_and_leads_to_the_new_one():
+    with pytest.warns(DeprecationWarning, match="asttools.fidelity.fidelity"):
+        old = asttools.precision.fidelity
+    assert old is fidelity
+    with pytest.raises(AttributeError):
+        asttools.precision.no_such_name  # noqa: B018

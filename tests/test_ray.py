@@ -224,7 +224,8 @@ def test_windows_are_regrouped_whatever_order_they_arrive_in():
     """The driver's half alone: rows of two inputs, interleaved and out of order."""
     import json
 
-    from asttools.inference import Item, ItemError, ItemResult
+    from asttools.inference import ItemError, ItemResult
+    from asttools.inputs import Item
     from asttools.store._ray import _regroup
 
     items = {0: Item(0, "/a.wav", None, "/a.wav", {"label": "x"}),
@@ -252,7 +253,8 @@ def test_windows_are_regrouped_whatever_order_they_arrive_in():
 
 def test_a_file_that_kills_its_decoder_every_time_fails_alone():
     """A dropped block of several inputs is run again one input per task."""
-    from asttools.inference import Item, ItemError
+    from asttools.inference import ItemError
+    from asttools.inputs import Item
     from asttools.store._ray import CRASHED, RayEngine
 
     items = [Item(i, f"/{i}.wav", None, f"/{i}.wav") for i in range(6)]

@@ -187,12 +187,12 @@ def test_explained_variance_needs_a_pca():
 
 
 # --------------------------------------------------------------------------- embedding maps
-# (embedding_map moved here from asttools.plots, which re-exports it)
+# (embedding_map computes, so it lives here; asttools.plots draws it and is not its door)
 
 
-def test_plots_reexports_embedding_map():
-    assert plots.embedding_map is reduce.embedding_map
-    assert plots.EMBEDDING_MAP_METHODS is reduce.EMBEDDING_MAP_METHODS == ("tsne", "pca", "umap")
+def test_embedding_map_has_one_door():
+    assert reduce.EMBEDDING_MAP_METHODS == ("tsne", "pca", "umap")
+    assert not hasattr(plots, "embedding_map") and not hasattr(plots, "EMBEDDING_MAP_METHODS")
 
 
 def test_embedding_map_reproducible(clusters):

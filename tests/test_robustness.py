@@ -11,9 +11,14 @@ from sklearn.preprocessing import StandardScaler
 
 from asttools.errors import ParameterError
 from asttools.fills import as_fill
-from asttools.missing import aligned_embeddings, robustness_curve
+from asttools.missing import aligned_embeddings
 from asttools.result import EmbeddingResult
-from asttools.robustness import TRAINING_CONDITIONS, robustness_drops, robustness_summary
+from asttools.robustness import (
+    TRAINING_CONDITIONS,
+    robustness_curve,
+    robustness_drops,
+    robustness_summary,
+)
 
 
 def result_of(embeddings, has_audio, ids=None, *, silence=None):

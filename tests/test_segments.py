@@ -15,8 +15,9 @@ from audio_fixtures import sine, write_av
 import asttools
 from asttools.cli import EXIT_OK, EXIT_USAGE, main
 from asttools.errors import ParameterError
+from asttools.inputs import list_inputs
 from asttools.segments import SEGMENT_HOP_S, plan_segment
-from asttools.store import extract, list_inputs
+from asttools.store import extract
 
 SR = 16000
 

@@ -20,7 +20,8 @@ from audio_fixtures import sine, write_av, write_tone
 import asttools
 import asttools.inference as embed_mod  # noqa: E402
 from asttools.errors import ParameterError, StoreError
-from asttools.store import compact_store, extract, list_inputs, read_store
+from asttools.inputs import list_inputs
+from asttools.store import compact_store, extract, read_store
 
 SR = 16000
 pytestmark = pytest.mark.filterwarnings("ignore::asttools.ASTToolsWarning")

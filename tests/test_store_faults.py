@@ -26,7 +26,8 @@ import asttools.store._layout as layout_mod
 import asttools.store._writer as writer_mod
 from asttools.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.errors import ASTToolsWarning, ParameterError, StoreError
-from asttools.store import compact_store, extract, list_inputs, read_store
+from asttools.inputs import list_inputs
+from asttools.store import compact_store, extract, read_store
 
 SR = 16000
 _STORE_MODULES = [importlib.import_module(f"asttools.store.{m}")

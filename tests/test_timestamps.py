@@ -13,7 +13,7 @@ import asttools
 from asttools.audio import resample
 from asttools.constants import FRAME_LENGTH, FRAME_SHIFT, PATCH_SIZE, SAMPLE_RATE, TIME_STRIDE
 from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.timestamps import (
+from asttools.steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,
     STEP_S,
@@ -21,10 +21,9 @@ from asttools.timestamps import (
     check_hop,
     column_spans,
     column_times,
-    pool_to_times,
     stitch,
-    timestamp_embeddings,
 )
+from asttools.timestamps import pool_to_times, timestamp_embeddings
 
 SR = SAMPLE_RATE
 HOP = DEFAULT_HOP_S
@@ -347,10 +346,15 @@ def test_padded_get_and_failures(tiny_model, tmp_path):
         res = timestamp_embeddings([(noise(2.0), SR), str(missing), (noise(1.0), SR)],
                                    model=tiny_model, frame_rate=10)
     assert res.errors["item"].tolist() == [1]
-    padded = res.padded(fill=np.nan)
+    padded = res.padded(fill_value=np.nan)
     assert padded.embeddings.shape == (3, 20, tiny_model.config.hidden_size)
     assert padded.mask.sum(axis=1).tolist() == [20, 0, 10]
     assert np.isnan(padded.embeddings[1]).all() and np.isnan(padded.times[2, 10:]).all()
+    assert (res.padded().embeddings[1] == 0).all()  # the default fill_value
+    with pytest.warns(DeprecationWarning, match=r"padded\(fill_value=...\)"):
+        old = res.padded(fill=-1.5)  # the old keyword, one release
+    assert (old.embeddings[1] == -1.5).all() and (old.embeddings[~old.mask] == -1.5).all()
+    np.testing.assert_array_equal(old.embeddings[old.mask], padded.embeddings[padded.mask])
     with pytest.raises(ParameterError, match="failed"):
         res.get(1)
     with pytest.raises(ParameterError, match="failed"):

@@ -19,8 +19,11 @@ from sklearn.preprocessing import StandardScaler
 import asttools
 from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, main
 from asttools.errors import ParameterError
-from asttools.missing import FILL_STRATEGIES, aligned_embeddings, drop_audio, robustness_curve
-from asttools.store import extract, list_inputs, read_store
+from asttools.fills import FILL_STRATEGIES
+from asttools.inputs import list_inputs
+from asttools.missing import aligned_embeddings, drop_audio
+from asttools.robustness import robustness_curve
+from asttools.store import extract, read_store
 
 SR = 16000
 VIDEO = Path(__file__).resolve().parents[1] / "data" / "video"

@@ -154,7 +154,8 @@ def test_robustness_curve_runs_on_video_features_computed_by_asttools(tmp_path, 
 
     import pandas as pd
 
-    from asttools.missing import aligned_embeddings, robustness_curve
+    from asttools.missing import aligned_embeddings
+    from asttools.robustness import robustness_curve
     from asttools.store import extract
 
     manifest = Path(__file__).resolve().parents[1] / "data" / "video" / "manifest.csv"

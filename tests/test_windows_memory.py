@@ -28,28 +28,21 @@ from audio_fixtures import sine, write_av, write_tone
 import asttools
 import asttools.inference as embed_mod  # noqa: E402
 import asttools.sources as sources_mod  # where files are decoded for the streaming pass
-from asttools.audio import (
-    SAMPLE_RATE,
-    AudioStream,
-    check_waveform,
-    load_audio,
-    resample,
-    stream_audio,
-)
+from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
 from asttools.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
-from asttools.constants import POOLINGS
-from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.features import (
+from asttools.constants import (
     FRAME_SHIFT,
     MAX_LENGTH,
+    POOLINGS,
+    SAMPLE_RATE,
+    STORE_POOLINGS,
     WINDOW_S,
-    check_windows,
-    fbank,
-    n_frames,
-    window_bounds,
 )
+from asttools.errors import ASTToolsWarning, ParameterError
+from asttools.features import fbank, n_frames, window_bounds
 from asttools.inference import forward
-from asttools.store import STORE_POOLINGS, extract
+from asttools.settings import check_windows
+from asttools.store import extract
 
 features_mod = importlib.import_module("asttools.features")
 audio_mod = importlib.import_module("asttools.audio")

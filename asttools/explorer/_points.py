@@ -20,8 +20,9 @@ from ..errors import ASTToolsWarning, ParameterError
 from ..labels import audioset_labels, short_label
 from ..reduce import EMBEDDING_MAP_METHODS, capped_perplexity, embedding_map
 from ..result import EmbeddingResult
+from ..steps import STEP_S
 from ..store import read_store
-from ..timestamps import STEP_S, TimestampResult
+from ..timestamps import TimestampResult
 
 #: How the points of a result are taken: its rows as given, one per clip, one per window.
 PER = ("rows", "clip", "window")

@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..constants import N_CLASSES
 from ..errors import ASTToolsWarning, ParameterError
-from ..labels import N_CLASSES, audioset_labels, audioset_ontology, lookup_label
+from ..labels import audioset_labels, audioset_ontology, lookup_label
 from ..mapping import map_labels, normalize_label, output_units
 
 #: Tasks :func:`evaluate` knows. ``"auto"``: single-label (multiclass) when every clip has

@@ -49,15 +49,12 @@ time-aligned embeddings on the video's clock), ``_saving`` (:func:`save_figure`)
 ``_util`` (helpers they share). The helpers draw what other modules compute: the embedding
 map comes from :func:`asttools.reduce.embedding_map`, the PR curves and their AP from
 :func:`asttools.metrics.pr_curves`, the robustness curve from
-:func:`asttools.missing.robustness_curve`, time-aligned embeddings from
+:func:`asttools.robustness.robustness_curve`, time-aligned embeddings from
 :func:`asttools.timestamp_embeddings`.
 """
 
 from __future__ import annotations
 
-# embedding_map and its methods live in asttools.reduce (they compute, not draw); they stay
-# importable from here, as the same objects, so that existing notebooks keep working.
-from ..reduce import EMBEDDING_MAP_METHODS, embedding_map
 from ._audio import (
     patch_grid_shape,
     plot_fbank,
@@ -125,7 +122,6 @@ __all__ = [
     "MARKERS",
     "LINE_STYLES",
     "CVD_KINDS",
-    "EMBEDDING_MAP_METHODS",
     "FIGURE_WIDTHS",
     "FILL_COLORS",
     "FILL_MARKERS",
@@ -140,7 +136,6 @@ __all__ = [
     "assert_figure_ok",
     "check_figure",
     "delta_e",
-    "embedding_map",
     "figure_colors",
     "label_colors",
     "patch_grid_shape",

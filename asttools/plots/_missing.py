@@ -1,7 +1,8 @@
 """Figures of clips without audio: a probe's robustness curve, time-aligned embeddings.
 
-What they draw is computed elsewhere: the curve by :func:`asttools.missing.robustness_curve`,
-the embeddings by :func:`asttools.timestamp_embeddings` (and its ``pool``).
+What they draw is computed elsewhere: the curve by
+:func:`asttools.robustness.robustness_curve`, the embeddings by
+:func:`asttools.timestamp_embeddings` (and its ``pool``).
 """
 
 from __future__ import annotations

@@ -126,19 +126,12 @@ supersedes them. :func:`extract` fills a store and returns that view for its inp
 
 from __future__ import annotations
 
-from ..constants import FLUSH_ITEMS, FLUSH_SECONDS, STORE_POOLINGS
-from ..inputs import list_inputs, printable_path
 from ._extract import extract, settings_key
 from ._read import compact_store, read_store
 
 __all__ = [
-    "FLUSH_ITEMS",
-    "FLUSH_SECONDS",
-    "STORE_POOLINGS",
     "compact_store",
     "extract",
-    "list_inputs",
-    "printable_path",
     "read_store",
     "settings_key",
 ]

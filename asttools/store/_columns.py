@@ -10,10 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..constants import (
-    PATH_BYTES,
-    VECTOR_COLUMNS,
-)
+from ..columns import PATH_BYTES, VECTOR_COLUMNS
 from ..errors import ParameterError
 from ..inputs import plain, printable_path
 

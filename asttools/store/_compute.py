@@ -15,7 +15,6 @@ from typing import Any
 import torch
 
 from ..inference import (
-    Item,
     ItemError,
     ItemResult,
     iter_embed,
@@ -23,10 +22,12 @@ from ..inference import (
     sigmoid,
     silence_embedding,
 )
-from ..model import load_model, model_info, resolve_device, resolve_precision
+from ..inputs import Item
+from ..model import load_model, model_info, resolve_device
+from ..precision import resolve_precision
 from ._ray import RayEngine
 
-__all__ = [
+__all__ = [  # the torch side's door for _extract, which imports this module only to compute
     "ItemError",
     "RayEngine",
     "load_model",

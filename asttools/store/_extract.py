@@ -20,12 +20,13 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from ..audio import check_audio_stream
+from ..columns import INPUT_COLUMNS
 from ..concurrency import check_workers, prefetch, resolve_workers
 from ..constants import (
+    BATCH_SIZE,
     ENGINES,
     FLUSH_ITEMS,
     FLUSH_SECONDS,
-    INPUT_COLUMNS,
     SAMPLE_RATE,
     STORE_POOLINGS,
     WINDOW_S,
@@ -33,8 +34,7 @@ from ..constants import (
 from ..errors import ASTToolsWarning, ParameterError, StoreError
 from ..inputs import Item, item_of, list_inputs, plain, printable_path
 from ..result import EmbeddingResult
-from ..segments import SEGMENT_RULE
-from ..segments import check_pooling as check_segment_pooling
+from ..segments import SEGMENT_RULE, check_segment_pooling
 from ..settings import check_pooling, check_precision, check_windows, resolve_model_name
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
@@ -132,7 +132,7 @@ def extract(
     hop_s: float | None = None,
     channel: int | None = None,
     audio_stream: int | None = None,
-    batch_size: int = 8,
+    batch_size: int = BATCH_SIZE,
     workers: int | str = 1,
     rehash: bool = False,
     retry_failed: bool = False,

@@ -19,12 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..constants import (
-    PATH_BYTES,
-    ROW_COLUMNS,
-    TOP_COLUMNS,
-    VECTOR_COLUMNS,
-)
+from ..columns import PATH_BYTES, ROW_COLUMNS, TOP_COLUMNS, VECTOR_COLUMNS
 from ..errors import ASTToolsWarning, StoreError
 from ..inputs import printable_path
 from ..result import META_KEY

@@ -32,7 +32,8 @@ import torch
 
 from ..constants import SAMPLE_RATE, TIME_STRIDE
 from ..errors import ASTToolsError, ASTToolsWarning
-from ..inference import Cut, Item, ItemError, ItemResult, Window, forward, iter_windows
+from ..inference import Cut, ItemError, ItemResult, Window, forward, iter_windows
+from ..inputs import Item
 from ..model import load_model
 
 #: Inputs per Ray Dataset: the driver hashes and claims one chunk while the last runs.

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..constants import INPUT_COLUMNS, PATH_BYTES, TOP_LABELS
+from ..columns import INPUT_COLUMNS, PATH_BYTES, TOP_LABELS
 from ..errors import ASTToolsWarning
 from ..inputs import printable_path
 from ._columns import _carried, _fixed, _path_arrays
@@ -64,7 +64,7 @@ class _Input:
                    reason=rec.get("reason"))
 
     def values(self) -> dict[str, Any]:
-        """Its own columns (:data:`~asttools.constants.INPUT_COLUMNS`), by name."""
+        """Its own columns (:data:`~asttools.columns.INPUT_COLUMNS`), by name."""
         return {"id": self.id, "audio_status": self.audio_status,
                 **{c: self.media.get(c) for c in INPUT_COLUMNS[2:]}}
 
