@@ -128,3 +128,24 @@ def test_memory_mapped_folder_and_a_dataloader_with_two_workers(steps, tmp_path)
     assert len(fold0) == 2 and fold0[1]["index"].item() == 3
     with pytest.raises(ParameterError, match="not an export folder"):
         load_training_arrays(tmp_path)
+
+
+def test_frames_without_audio_take_a_fill_fitted_on_the_training_clips(steps):
+    # issue 17 item 2: timestamp frames accept the same fills as aligned_embeddings. The
+    # late clip's frames before its audio (has_audio False: pool() interpolated them) and
+    # the mute clip's frames get the mean of the training clips' real frames, by hand
+    from asttools.fills import fill_frames
+
+    frames = steps.pool(frame_rate=25.0)
+    out = training_arrays(frames, fill_value=np.nan)
+    train = np.array([True, True, False, False])  # a.wav, b.wav: the training clips
+    filled = fill_frames(out.x, out.step_mask, fill="mean", train=train)
+    real = out.x[train][out.step_mask[train]]
+    expected = real.mean(axis=0)
+    late = 3
+    assert (~out.step_mask[late]).any() and out.step_mask[late].any()
+    np.testing.assert_allclose(filled[late][~out.step_mask[late]],
+                               np.broadcast_to(expected, ((~out.step_mask[late]).sum(),
+                                                          len(expected))), rtol=1e-5)
+    np.testing.assert_array_equal(filled[out.step_mask], out.x[out.step_mask])  # untouched
+    assert not out.has_audio[2] and np.allclose(filled[2], expected, rtol=1e-5)
