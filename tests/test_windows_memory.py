@@ -377,16 +377,18 @@ def test_flat_list_of_numbers_is_one_waveform(tiny_model):
 
 @pytest.mark.parametrize(
     "args, match",
-    [(["--batch-size", "0"], r"argument --batch-size: must be an integer >= 1, got '0'"),
-     (["--workers", "-1"], r"argument --workers: must be an integer >= 0 or 'auto', got '-1'"),
-     (["--channel", "-2"], r"argument --channel: must be an integer >= 0, got '-2'"),
+    [(["--batch-size", "0"], r"argument --batch-size: must be an integer from 1 to 1,024, got '0'"),
+     (["--workers", "-1"],
+      r"argument --workers: must be an integer from 0 to 256 or 'auto', got '-1'"),
+     (["--channel", "-2"], r"argument --channel: must be an integer from 0 to 1,023, got '-2'"),
      (["--window", "30"], r"--window 30 s is longer than the model's input, 10\.24 s"),
      (["--window", "inf"], r"--window must be a finite number of seconds, got inf"),
      (["--window", "-1"], r"--window must be > 0 seconds, got -1"),
      (["--hop", "0.00001"], r"--hop 1e-05 s is below the minimum of 0\.01 s"),
      (["--hop", "20", "--window", "10"], r"--hop 20 s is longer than --window 10 s"),
      (["--pooling", "grid"], r"argument --pooling: invalid choice: 'grid'"),
-     (["--flush-every", "0"], r"argument --flush-every: must be an integer >= 1, got '0'")],
+     (["--flush-every", "0"],
+      r"argument --flush-every: must be an integer from 1 to 1,000,000, got '0'")],
 )
 def test_cli_errors_name_the_option_as_typed(tmp_path, tiny_env, capsys, args, match):
     data = write_tone(tmp_path / "d" / "a.wav")
@@ -401,11 +403,11 @@ def test_cli_errors_name_the_option_as_typed(tmp_path, tiny_env, capsys, args, m
 def test_cli_predict_names_options_too(tmp_path, tiny_env, capsys):
     data = write_tone(tmp_path / "a.wav")
     assert main(["predict", str(data), "--batch-size", "0"]) == EXIT_USAGE
-    assert "argument --batch-size: must be an integer >= 1" in capsys.readouterr().err
+    assert "argument --batch-size: must be an integer from 1 to 1,024" in capsys.readouterr().err
     assert main(["predict", str(data), "--window", "12"]) == EXIT_USAGE
     assert "--window 12 s is longer than the model's input" in capsys.readouterr().err
     assert main(["predict", str(data), "--top-k", "0"]) == EXIT_USAGE
-    assert "argument --top-k: must be an integer >= 1" in capsys.readouterr().err
+    assert "argument --top-k: must be an integer from 1 to" in capsys.readouterr().err
 
 
 def test_cli_layer_out_of_range_names_the_option(tmp_path, tiny_env, capsys):

@@ -156,5 +156,5 @@ def test_cli_takes_workers_auto(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     assert main(["extract", str(data), "--out", str(tmp_path / "S"), "-q",
                  "--workers", "lots"]) == EXIT_USAGE
-    assert "argument --workers: must be an integer >= 0 or 'auto', got 'lots'" \
+    assert "argument --workers: must be an integer from 0 to 256 or 'auto', got 'lots'" \
         in capsys.readouterr().err
