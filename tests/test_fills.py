@@ -206,6 +206,12 @@ def test_learned_fills_score_far_above_zeros_and_mean_only_where_audio_follows_v
     assert s.loc["mean", "cosine"] == pytest.approx(cos.mean())
     assert s.loc["mean", "mse"] == pytest.approx(np.mean((audio[held] - m) ** 2))
     assert s.loc["zeros", "cosine"] == 0.0
+    # top-k agreement by hand for the mean: the share of each held-out clip's top 2 head
+    # outputs (real audio) that the mean's top 2 also holds, averaged over clips
+    real_top = [set(np.argsort(-row)[:2]) for row in head(audio[held])]
+    mean_top = set(np.argsort(-head(m[None])[0])[:2])
+    assert s.loc["mean", "top_k_agreement"] == pytest.approx(
+        np.mean([len(t & mean_top) / 2 for t in real_top]))
     if follows:
         assert s.loc["ridge", "cosine"] > 0.95 and s.loc["nearest", "cosine"] > 0.6
         assert s.loc["ridge", "mse"] < s.loc["mean", "mse"] / 10
