@@ -1,7 +1,7 @@
 """The names of the columns asttools writes: result tables, status tables, stored rows.
 
-One place for them, imported by the modules that write and read them (:mod:`asttools.inference`,
-:mod:`asttools.result`, :mod:`asttools.store`) and by :mod:`asttools.inputs`, which refuses
+One place for them, imported by the modules that write and read them (:mod:`asttools.run`,
+:mod:`asttools.run.result`, :mod:`asttools.store`) and by :mod:`asttools.run.inputs`, which refuses
 a manifest column of a reserved name. This module imports nothing, so anything may use it.
 """
 

@@ -85,7 +85,7 @@ POOLINGS = ("cls", "dist", "mean", "patches", "time", "grid")
 #: 10,000-clip store gigabytes; time-aligned embeddings have their own store rows (see
 #: :func:`asttools.timestamp_embeddings`).
 STORE_POOLINGS = ("cls", "dist", "mean", "patches")
-#: Arithmetic of the forward pass (see :mod:`asttools.precision`): float32 (the default),
+#: Arithmetic of the forward pass (see :mod:`asttools.model.precision`): float32 (the default),
 #: bfloat16, float16 (GPUs only), dynamic int8 (torchao), or the fastest of fp32/bf16 that
 #: the hardware runs well.
 PRECISIONS = ("fp32", "bf16", "fp16", "int8", "auto")
@@ -96,7 +96,7 @@ ENGINES = ("local", "ray")
 
 #: What a ground-truth reader does when a listed file does not exist: raise, warn and keep
 #: the row, drop the row (with a warning that counts them), or keep it silently
-#: (:mod:`asttools.datasets`, :mod:`asttools.action_datasets`).
+#: (:mod:`asttools.datasets`, :mod:`asttools.datasets.action`).
 MISSING = ("error", "warn", "drop", "keep")
 
 #: Default number of finished inputs per store part file.

@@ -107,7 +107,7 @@ def check_windows(
 ) -> tuple[int, int]:
     """Check analysis-window settings once, before any audio is cut: the one place that does.
 
-    :func:`asttools.embed`, :func:`asttools.extract`, :func:`~asttools.features.window_bounds` and the command
+    :func:`asttools.embed`, :func:`asttools.extract`, :func:`~asttools.model.features.window_bounds` and the command
     line all call this, so every caller refuses the same settings with the same message,
     naming the option as that caller spells it (``names``).
 
@@ -209,7 +209,7 @@ def check_windows(
 def fill_value_of(fill_value: float, fill: float | None, *, where: str) -> float:
     """The value of padded positions, from ``fill_value=`` or the old ``fill=``.
 
-    ``fill`` names a strategy in :mod:`asttools.missing` and :mod:`asttools.fills`
+    ``fill`` names a strategy in :mod:`asttools.analysis.missing` and :mod:`asttools.analysis.fills`
     (``"zeros"``, ``"mean"``, ...); where it meant a number it was renamed ``fill_value``.
     The old keyword works for one release, with a warning.
 
@@ -246,6 +246,6 @@ def fill_value_of(fill_value: float, fill: float | None, *, where: str) -> float
     if fill_value != 0.0 and not (math.isnan(fill_value) and math.isnan(fill)):
         raise ParameterError(f"{where}: give fill_value= only (fill= is its old name)")
     warnings.warn(f"{where}(fill=...) is now {where}(fill_value=...): 'fill' names a "
-                  "strategy (asttools.missing, asttools.fills); the old keyword goes in the "
+                  "strategy (asttools.analysis.missing, asttools.analysis.fills); the old keyword goes in the "
                   "next release", DeprecationWarning, stacklevel=3)
     return fill

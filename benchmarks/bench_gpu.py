@@ -27,16 +27,16 @@ ahead of ``.``).
 
 What it measures, each stage apart, then all together:
 
-1. ``decode``: ``asttools.sources.decode_file`` (probe, decode, downmix, soxr to 16 kHz:
+1. ``decode``: ``asttools.audio.sources.decode_file`` (probe, decode, downmix, soxr to 16 kHz:
    the job a decode worker runs) over every file, in the pool ``workers="auto"`` makes
    (:func:`asttools.concurrency.resolve_workers` for the device), then with the same
    number of threads; and files per second against worker count, threads and processes
    (``benchmarks/bench_decode.py``'s measurement, on mp4).
-2. ``host``: ``asttools.inference.iter_windows`` with ``workers="auto"`` and every window
+2. ``host``: ``asttools.run.iter_windows`` with ``workers="auto"`` and every window
    table built: everything ``iter_embed`` does on the CPU but batching and the model.
 3. ``h2d``: one batch of 10.24 s windows, (batch, 163840) float32, copied to the device
    from ordinary (pageable) and from pinned memory.
-4. ``fbank``: ``asttools.features.fbank`` of that batch on the device (float64 inside).
+4. ``fbank``: ``asttools.model.features.fbank`` of that batch on the device (float64 inside).
 5. ``model``: the encoder and classifier on ready fbank input, for each precision and
    batch size, with the attention transformers' AST selects (``config._attn_implementation``,
    SDPA by default; ``--eager`` adds an eager-attention row at the largest batch).
@@ -76,7 +76,7 @@ from bench_decode import cpu_summary, make_one, measure
 
 import asttools  # (cheap: names load on first use)
 from asttools.concurrency import prefetch, resolve_workers, usable_cpus
-from asttools.sources import decode_file
+from asttools.audio.sources import decode_file
 
 np = pd = torch = None  # bound by _heavy_imports() in the main process
 
@@ -237,7 +237,7 @@ def stage_decode(b: Bench, files: dict[str, list[str]], device, n_scaling: int, 
 
 
 def stage_host(b: Bench, files: dict[str, list[str]], device):
-    from asttools.inference import Cut, as_items, iter_windows
+    from asttools.run import Cut, as_items, iter_windows
 
     for kind, paths in files.items():
         items = as_items(paths)
@@ -257,7 +257,7 @@ def stage_host(b: Bench, files: dict[str, list[str]], device):
 
 
 def stage_h2d_fbank(b: Bench, device, batches: list[int], iters: int):
-    from asttools.features import fbank
+    from asttools.model.features import fbank
 
     for bs in batches:
         host = torch.randn(bs, WINDOW) * 0.1
@@ -272,12 +272,12 @@ def stage_h2d_fbank(b: Bench, device, batches: list[int], iters: int):
         with torch.inference_mode():
             t = _timed(lambda x=x: fbank(x), device, iters=iters)
         b.add(stage="fbank", batch=bs, seconds=t, windows_per_s=bs / t,
-              note="asttools.features.fbank on the device, float64 inside")
+              note="asttools.model.features.fbank on the device, float64 inside")
 
 
 def stage_model(b: Bench, model, device, precisions: list[str], batches: list[int],
                 iters: int, eager: bool):
-    from asttools.precision import prepare_model
+    from asttools.model.precision import prepare_model
 
     cfg = model.config
     for prec in precisions:
@@ -368,12 +368,12 @@ def stage_video(b: Bench, device, precisions: list[str], quick: bool, folder: Pa
                 cpus: int, iters: int):
     """The video side beside the audio: frames decoded per second (one thread, and the
     pool), VideoMAE snippets per second on ready pixels per precision and batch, and end
-    to end from decoded frames through the processor (asttools.video_model)."""
+    to end from decoded frames through the processor (asttools.model.video_model)."""
     from bench_video import full_size, make_clips  # the same clips and random geometry
 
-    from asttools.frames import iter_frame_batches, load_frames
-    from asttools.precision import prepare_model
-    from asttools.video_model import tiny_random_video_model, video_embeddings
+    from asttools.audio.frames import iter_frame_batches, load_frames
+    from asttools.model.precision import prepare_model
+    from asttools.model.video_model import tiny_random_video_model, video_embeddings
 
     clips = make_clips(folder, 2 if quick else 8, 4.0)
     n_frames = sum(len(load_frames(p, size=(8, 8))) for p in clips[:1]) * len(clips)

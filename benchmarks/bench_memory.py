@@ -181,7 +181,7 @@ def child(args) -> None:
 
     warnings.simplefilter("ignore")
     if args.rule == "old":  # the rule before issue 18: declared seconds alone
-        import asttools.sources as sources
+        import asttools.audio.sources as sources
 
         sources.streams = lambda opened: (opened.duration_s is not None
                                           and opened.duration_s > sources.STREAM_S)
@@ -218,7 +218,7 @@ def child(args) -> None:
 
 
 def _windows(seconds: float) -> int:
-    from asttools.features import window_bounds
+    from asttools.model.features import window_bounds
 
     return len(window_bounds(int(round(seconds * 16000))))
 

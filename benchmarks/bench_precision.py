@@ -11,7 +11,7 @@ the real model, its fidelity numbers are not those of trained weights — quanti
 error depends on the weights, so check yours with ``asttools fidelity DATA``. The inputs
 are generated 10.24 s windows (chirp, tones, noise, clicks) at 16 kHz. Every precision
 runs the same windows in the same process, after one untimed warm-up window; ratios are
-against fp32 in the same run (``asttools.fidelity.fidelity``).
+against fp32 in the same run (``asttools.run.fidelity.fidelity``).
 
 ``--reference`` adds, for comparison only, torch's deprecated dynamic int8 path
 (``torch.ao.quantization.quantize_dynamic``, fbgemm kernels), which asttools does not
@@ -33,9 +33,9 @@ import pandas as pd
 import torch
 
 import asttools
-from asttools.fidelity import fidelity
-from asttools.inference import forward, sigmoid
-from asttools.precision import cpu_flags
+from asttools.run.fidelity import fidelity
+from asttools.run import forward, sigmoid
+from asttools.model.precision import cpu_flags
 
 SR = 16000
 N = 163840  # 10.24 s

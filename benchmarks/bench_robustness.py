@@ -26,8 +26,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from asttools.robustness import _fit as _probe_fit  # noqa: PLC2701 - the reference's fit
-from asttools.robustness import robustness_curve, robustness_summary
+from asttools.analysis.robustness import _fit as _probe_fit  # noqa: PLC2701 - the reference's fit
+from asttools.analysis.robustness import robustness_curve, robustness_summary
 
 
 def make_data(n: int, *, seed: int = 0):

@@ -37,7 +37,7 @@ import torch
 from bench_memory import _cpu, _full_size_model  # the same CPU summary and seeded model
 
 import asttools
-from asttools.inputs import list_inputs
+from asttools.run.inputs import list_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 

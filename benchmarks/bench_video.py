@@ -8,9 +8,9 @@ Run by hand (not part of the test suite)::
 What it measures, in one run on the same generated clips (``--clips`` mp4 files of
 ``--seconds`` s, 25 fps, 320 x 240 H.264 with a 48 kHz stereo AAC track):
 
-- **decode**: ``asttools.frames.load_frames`` (every frame, RGB, at its real time) in one
+- **decode**: ``asttools.audio.frames.load_frames`` (every frame, RGB, at its real time) in one
   thread, and ``iter_frame_batches`` in the worker pool (``--workers`` threads): frames/s;
-- **video vectors**: ``asttools.video_model.video_embeddings`` (the checkpoint's own
+- **video vectors**: ``asttools.model.video_model.video_embeddings`` (the checkpoint's own
   processor, then the model) with the ``tiny-random`` VideoMAE (16-frame snippets, real
   224 x 224 geometry, width 32) and ``tiny-random-image`` CLIP vision (one frame), and the
   **full-size random** geometry (VideoMAE-base: 768 wide, 12 layers, 1568 tokens; CLIP
@@ -42,8 +42,8 @@ import numpy as np
 import torch
 
 import asttools
-from asttools.frames import iter_frame_batches, load_frames
-from asttools.video_model import (
+from asttools.audio.frames import iter_frame_batches, load_frames
+from asttools.model.video_model import (
     VideoModel,
     _processor_class,
     load_video_model,

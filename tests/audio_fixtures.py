@@ -181,12 +181,12 @@ def write_multichannel(path: Path, *, channels: int, codec: str = "aac", sr: int
 
 
 def decode_or_abort(request):
-    """A test-only decoder: :func:`asttools.sources.decode_file`, except that a file whose
+    """A test-only decoder: :func:`asttools.audio.sources.decode_file`, except that a file whose
     name holds "crash" kills its process with ``os.abort()`` (SIGABRT), as a segfault in
-    FFmpeg would. Tests put it in ``asttools.inference.decode_file``."""
+    FFmpeg would. Tests put it in ``asttools.run._inference.decode_file``."""
     import os
 
-    from asttools.sources import decode_file
+    from asttools.audio.sources import decode_file
 
     if request is not None and "crash" in os.path.basename(request[0]):
         os.abort()
@@ -194,12 +194,12 @@ def decode_or_abort(request):
 
 
 def decode_after_cut(request):
-    """A test-only decoder: :func:`asttools.sources.decode_file`, except that a file whose
+    """A test-only decoder: :func:`asttools.audio.sources.decode_file`, except that a file whose
     name holds "changing" is first cut to half its length, as if it were truncated while
     a run read it (after it was hashed)."""
     import os
 
-    from asttools.sources import decode_file
+    from asttools.audio.sources import decode_file
 
     if request is not None and "changing" in os.path.basename(request[0]):
         size = os.path.getsize(request[0])

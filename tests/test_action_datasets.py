@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from asttools.action_datasets import parse_timestamp, read_epic
+from asttools.datasets.action import parse_timestamp, read_epic
 from asttools.datasets import read_ground_truth
 from asttools.errors import ASTToolsWarning, ParameterError
 
@@ -87,7 +87,7 @@ def test_ucf101_split_lists(tmp_path):
     with pytest.raises(ParameterError, match=r"trainlist01.txt:1: index 1 is not Archery's"):
         read_ground_truth(lists)
     with pytest.raises(ParameterError, match="trainlist02.txt: UCF101 split list does not exist"):
-        from asttools.action_datasets import read_ucf101
+        from asttools.datasets.action import read_ucf101
         read_ucf101(lists, split=2)
 
 

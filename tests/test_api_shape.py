@@ -11,11 +11,11 @@ import pytest
 import soundfile as sf
 
 import asttools
-from asttools.cli import EXIT_OK, main
+from asttools.apps.cli import EXIT_OK, main
 from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.labels import short_label
-from asttools.metrics import ProbeResult, evaluate, linear_probe
-from asttools.result import EmbeddingResult, top_k
+from asttools.analysis.metrics import ProbeResult, evaluate, linear_probe
+from asttools.run.result import EmbeddingResult, top_k
 
 SR = 16000
 
@@ -201,7 +201,7 @@ def test_demo_on_two_clips_of_one_class_skips_the_probe_with_a_note(tmp_path, ti
     lines: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ASTToolsWarning)
-        report = asttools.demo.run_demo(tmp_path / "out", data=data, model=tiny_model,
+        report = asttools.apps.demo.run_demo(tmp_path / "out", data=data, model=tiny_model,
                                         label_column="category", progress=False,
                                         report=lines.append)
     assert report.n_clips == 2

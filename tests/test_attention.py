@@ -7,7 +7,7 @@ import pytest
 import torch
 from audio_fixtures import sine
 
-from asttools.attention import (
+from asttools.analysis.attention import (
     attention_maps,
     attention_rollout,
     cls_attention,
@@ -30,7 +30,7 @@ def test_attention_is_returned_despite_sdpa_and_the_model_is_restored(tiny_model
 def test_attention_matches_eager_transformers_per_head(tiny_model, tiny_model_dir):
     from transformers import ASTModel
 
-    from asttools.features import fbank
+    from asttools.model.features import fbank
 
     wav = sine(1000, 16000, 2.0)
     ours = attention_maps(tiny_model, wav, sr=16000, heads=None)

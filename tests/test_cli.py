@@ -1,4 +1,4 @@
-"""The command line: in-process via ``asttools.cli.main``, plus real ``python -m asttools``."""
+"""The command line: in-process via ``asttools.apps.cli.main``, plus real ``python -m asttools``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from audio_fixtures import write_tone
 
-import asttools.inference as embed_mod  # noqa: E402
-from asttools.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+import asttools.run._inference as embed_mod  # noqa: E402
+from asttools.apps.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.store import extract, read_store
 
 SR = 16000
@@ -36,7 +36,7 @@ def test_help_usage_and_entry_point(capsys):
     assert "--out" in capsys.readouterr().err
     assert main(["frobnicate"]) == EXIT_USAGE
     scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
-    assert scripts.get("asttools") == "asttools.cli:main"
+    assert scripts.get("asttools") == "asttools.apps.cli:main"
 
 
 def test_extract_end_to_end(tmp_path, tiny_env, capsys):
@@ -142,12 +142,12 @@ def test_predict_terminal_csv_parquet_and_manifest(tmp_path, tiny_env, capsys):
 
 
 def test_info_never_downloads(tmp_path, monkeypatch, capsys, tiny_model_dir):
-    import asttools.model
+    import asttools.model._load
 
     def no_loading(*args, **kwargs):
         raise AssertionError("info must not load a hub model")
 
-    monkeypatch.setattr(asttools.model, "_from_pretrained", no_loading)
+    monkeypatch.setattr(asttools.model._load, "_from_pretrained", no_loading)
     monkeypatch.delenv("ASTTOOLS_MODEL", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))

@@ -11,7 +11,7 @@ import pytest
 
 import asttools
 from asttools import plots
-from asttools.demo import example_data, load_model_or_fallback, run_demo, weights_banner
+from asttools.apps.demo import example_data, load_model_or_fallback, run_demo, weights_banner
 from asttools.errors import ASTToolsWarning
 
 
@@ -126,7 +126,7 @@ def test_demo_marks_random_weights_everywhere(demo):
 
 
 def test_demo_subcommand_is_documented(capsys):
-    from asttools.cli import EXIT_OK, main
+    from asttools.apps.cli import EXIT_OK, main
 
     assert main(["demo", "--help"]) == EXIT_OK
     text = capsys.readouterr().out

@@ -14,7 +14,7 @@ from transformers import ASTFeatureExtractor, ASTForAudioClassification, ASTMode
 
 import asttools
 from asttools.errors import ASTToolsWarning, AudioError, ParameterError
-from asttools.inference import forward
+from asttools.run import forward
 
 
 def tone(seconds: float, *, freq: float = 440.0, sr: int = 16000) -> np.ndarray:

@@ -20,9 +20,9 @@ import asttools
 from asttools.errors import ParameterError
 from asttools.explorer import AUDIO_MODES, explore
 from asttools.explorer._audio import page_audio
-from asttools.reduce import EMBEDDING_MAP_METHODS
-from asttools.result import EmbeddingResult, top_k
-from asttools.steps import STEP_S
+from asttools.analysis.reduce import EMBEDDING_MAP_METHODS
+from asttools.run.result import EmbeddingResult, top_k
+from asttools.run.steps import STEP_S
 from asttools.timestamps import TimestampResult
 
 SR = 16000
@@ -73,7 +73,7 @@ def test_points_carry_the_top5_labels_and_truth(result):
             rows["probability"].tolist(), abs=5e-4)
         assert pts["p_predicted"][i] == pytest.approx(result.probs[i].max())
     assert ex.options == ["truth", "predicted", "audio_status", "fold"]
-    xy = asttools.reduce.embedding_map(result.embeddings, method="pca")
+    xy = asttools.analysis.reduce.embedding_map(result.embeddings, method="pca")
     np.testing.assert_allclose(pts[["x", "y"]].to_numpy(), xy, rtol=1e-5, atol=1e-5)
 
 
@@ -178,7 +178,7 @@ def test_timestamp_results_map_each_step(tmp_path):
 
 
 def test_cli_choices_agree_with_the_library():
-    from asttools.cli import build_parser
+    from asttools.apps.cli import build_parser
 
     sub = build_parser()._subparsers._group_actions[0].choices["explore"]
     actions = {a.dest: a for a in sub._actions}
@@ -188,7 +188,7 @@ def test_cli_choices_agree_with_the_library():
 
 @pytest.mark.slow
 def test_cli_writes_the_page_and_names_a_bad_column(tmp_path, capsys):
-    from asttools.cli import EXIT_OK, EXIT_USAGE, main
+    from asttools.apps.cli import EXIT_OK, EXIT_USAGE, main
 
     for name, hz in (("x", 300), ("y", 600), ("z", 900)):
         sf.write(tmp_path / f"{name}.wav", _tone(hz, 1.0), SR)

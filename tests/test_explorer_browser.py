@@ -23,7 +23,7 @@ from browser_driver import js, pointer, start_browser
 from PIL import Image, ImageOps
 
 import asttools
-from asttools.result import EmbeddingResult
+from asttools.run.result import EmbeddingResult
 
 pytestmark = pytest.mark.slow  # a browser start and a few seconds of audio
 

@@ -13,7 +13,7 @@ from audio_fixtures import sine, write_av
 
 import asttools
 from asttools.errors import ParameterError
-from asttools.export import (
+from asttools.analysis.export import (
     TrainingDataset,
     load_training_arrays,
     training_arrays,
@@ -134,7 +134,7 @@ def test_frames_without_audio_take_a_fill_fitted_on_the_training_clips(steps):
     # issue 17 item 2: timestamp frames accept the same fills as aligned_embeddings. The
     # late clip's frames before its audio (has_audio False: pool() interpolated them) and
     # the mute clip's frames get the mean of the training clips' real frames, by hand
-    from asttools.fills import fill_frames
+    from asttools.analysis.fills import fill_frames
 
     frames = steps.pool(frame_rate=25.0)
     out = training_arrays(frames, fill_value=np.nan)

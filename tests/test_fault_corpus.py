@@ -34,7 +34,7 @@ import soundfile as sf
 from audio_fixtures import sine, write_av, write_multichannel, write_tone
 from PIL import Image
 
-from asttools.cli import EXIT_SOME_FAILED
+from asttools.apps.cli import EXIT_SOME_FAILED
 from asttools.store import read_store
 
 SR = 16000

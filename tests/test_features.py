@@ -9,7 +9,7 @@ from transformers import ASTFeatureExtractor
 
 from asttools.constants import AUDIOSET_MEAN, AUDIOSET_STD
 from asttools.errors import ParameterError
-from asttools.features import fbank, n_frames, window_bounds
+from asttools.model.features import fbank, n_frames, window_bounds
 
 TOL = 1e-4
 

@@ -10,8 +10,8 @@ import torch
 
 import asttools
 from asttools.errors import ParameterError
-from asttools.fill_quality import audioset_head, score_fills
-from asttools.fills import (
+from asttools.analysis.fill_quality import audioset_head, score_fills
+from asttools.analysis.fills import (
     CallableFill,
     MeanFill,
     NearestNeighbourFill,
@@ -21,8 +21,8 @@ from asttools.fills import (
     as_fill,
     fill_frames,
 )
-from asttools.missing import aligned_embeddings
-from asttools.robustness import robustness_curve
+from asttools.analysis.missing import aligned_embeddings
+from asttools.analysis.robustness import robustness_curve
 from tests.test_robustness import result_of
 
 
@@ -239,7 +239,7 @@ def test_the_audioset_head_gives_the_models_own_probabilities(tiny_model, rng):
 
 
 def test_example_clips_are_picked_by_status_not_by_name():
-    from asttools.missing import example_clips
+    from asttools.analysis.missing import example_clips
 
     status = pd.DataFrame({
         "id": ["x1", "x2", "x3", "x4", "x5"],
@@ -258,7 +258,7 @@ def test_example_clips_are_picked_by_status_not_by_name():
 
 
 def test_video_features_load_in_the_order_asked_and_explain_object_ids(tmp_path):
-    from asttools.missing import load_video_features
+    from asttools.analysis.missing import load_video_features
 
     good = tmp_path / "v.npz"
     np.savez(good, clip_id=np.asarray(["b", "a", "c"], dtype=str), features=np.eye(3))

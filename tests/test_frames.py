@@ -12,7 +12,7 @@ import soundfile as sf
 from video_fixtures import vfr_times, write_flashes
 
 from asttools.errors import ASTToolsWarning, ParameterError, VideoError
-from asttools.frames import (
+from asttools.audio.frames import (
     frame_times,
     iter_frame_batches,
     load_frames,

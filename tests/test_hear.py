@@ -1,4 +1,4 @@
-"""asttools.hear: HEAR's API (load_model, get_scene_embeddings, get_timestamp_embeddings)."""
+"""asttools.apps.hear: HEAR's API (load_model, get_scene_embeddings, get_timestamp_embeddings)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from asttools import hear
+from asttools.apps import hear
 from asttools.errors import ASTToolsWarning, ParameterError
 
 
@@ -74,5 +74,5 @@ def test_bad_audio_is_refused(model):
         hear.get_timestamp_embeddings(torch.zeros(16000), model)
     with pytest.raises(ParameterError, match="shape"):
         hear.get_scene_embeddings(np.zeros((1, 16000), np.float32), model)
-    with pytest.raises(ParameterError, match="asttools.hear.load_model"):
+    with pytest.raises(ParameterError, match="asttools.apps.hear.load_model"):
         hear.get_scene_embeddings(torch.zeros((1, 16000)), object())

@@ -93,7 +93,7 @@ def test_imports_are_at_the_top(path):
 
 
 def test_the_root_and_the_command_line_help_do_not_load_torch():
-    code = ("import sys, asttools, asttools.cli; asttools.cli.build_parser(); "
+    code = ("import sys, asttools, asttools.apps.cli; asttools.apps.cli.build_parser(); "
             "print(sorted(m for m in ('torch', 'pandas', 'numpy', 'transformers') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -178,26 +178,87 @@ def test_the_model_runs_default_batch_size_is_said_once():
     assert not literal, f"batch_size defaults written as a number: {literal}"
 
 
-def test_the_roots_three_lists_agree():
-    """The root's lazy table (``_LAZY``: name -> home module) is the one list: ``__all__``
-    holds exactly its names, the eager errors and the public submodules it lists, and the
-    ``TYPE_CHECKING`` imports (for type checkers) take each name from the same home."""
-    import asttools
+STUBBED = sorted(PACKAGE.rglob("__init__.pyi"))
 
-    tree = ast.parse(ROOT_INIT.read_text(encoding="utf-8"))
-    eager = {a.asname or a.name for node in tree.body if isinstance(node, ast.ImportFrom)
-             for a in node.names if node.module in ("errors", "_version")}
-    modules = {n for n in asttools.__all__ if n in asttools._SUBMODULES}
-    assert set(asttools.__all__) == set(asttools._LAZY) | eager | modules
-    assert len(asttools.__all__) == len(set(asttools.__all__))  # no name twice
-    checked = {}
-    for node in tree.body:
-        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
-            for imp in node.body:
-                for a in imp.names:
-                    checked[a.name] = imp.module  # None: `from . import plots`
-    assert {n: checked.get(n) for n in asttools._LAZY} == asttools._LAZY
-    assert {n for n, m in checked.items() if m is None} == modules
+
+@pytest.mark.parametrize("stub", STUBBED, ids=lambda p: str(p.parent.relative_to(PACKAGE.parent)))
+def test_each_lazy_package_has_one_list(stub):
+    """A lazy package's names are listed once, in its ``__init__.pyi``: ``__init__.py`` loads
+    them from there (``lazy_loader.attach_stub``), so ``__all__``, ``dir()`` and what type
+    checkers read cannot disagree; each name comes from the module that defines it (or, for
+    a subpackage's private modules, from that module's ``__all__``)."""
+    import importlib
+
+    package = ".".join(stub.parent.relative_to(PACKAGE.parent).parts)
+    assert "attach_stub(__name__, __file__)" in (stub.parent / "__init__.py").read_text()
+    mod = importlib.import_module(package)
+    listed = []
+    for node in ast.parse(stub.read_text(encoding="utf-8")).body:
+        assert isinstance(node, ast.ImportFrom) and node.level == 1, ast.dump(node)
+        for a in node.names:
+            assert a.asname in (None, a.name), f"{a.name} renamed in {stub}"
+            listed.append(a.name)
+            if node.module is None:  # a submodule
+                assert getattr(mod, a.name).__name__ == f"{package}.{a.name}"
+                continue
+            home = importlib.import_module(f"{package}.{node.module}")
+            exported = getattr(home, "__all__", None)
+            assert (a.name in exported) if exported is not None else hasattr(home, a.name), \
+                f"{package}.{node.module} does not export {a.name}"
+    eager = {"__version__", "ASTToolsError", "ASTToolsWarning", "AudioError",
+             "ModelLoadError", "ParameterError", "StoreError"}
+    assert sorted(set(mod.__all__)) == sorted(set(listed)), "__all__ is not the stub's list"
+    assert len(listed) == len(set(listed)), "a name listed twice"
+    assert set(mod.__all__) >= (eager if package == "asttools" else set())
+
+
+#: The layers of the package, bottom up: a module imports only from its own layer or
+#: below (README, "The package"). Within one layer, the import graph has no cycles.
+LAYERS = [
+    {"errors", "constants", "columns", "settings", "concurrency", "_version"},
+    {"labels"},
+    {"audio"},
+    {"model"},
+    {"run"},
+    {"timestamps"},
+    {"datasets"},
+    {"analysis"},
+    {"store"},
+    {"plots"},
+    {"explorer"},
+    {"apps", "__main__"},
+]
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if module.count(".") else ""
+    for i, names in enumerate(LAYERS):
+        if top in names:
+            return i
+    raise AssertionError(f"{module} is in no layer: add its folder to LAYERS")
+
+
+def test_every_import_points_down():
+    """No module imports from a layer above its own (audio never imports the model, the
+    run never imports the store, only the front ends in apps/ see everything)."""
+    up = []
+    for path in CHECKED:
+        importer = _module_name(path)
+        if importer == "asttools":
+            continue  # the root lists every layer's public names (lazily)
+        for node, source, names, _ in _own_imports(path):
+            targets = [source] if source != "asttools" else [f"asttools.{n}" for n in names]
+            for t in targets:
+                if _layer(t) > _layer(importer):
+                    up.append(f"{importer}:{node.lineno} imports {t}")
+    assert not up, "imports that point up:\n" + "\n".join(up)
+
+
+def test_the_layer_check_sees_an_arrow_up():
+    assert _layer("asttools.audio._decode") < _layer("asttools.model._load")
+    assert _layer("asttools.apps.cli") == len(LAYERS) - 1
+    with pytest.raises(AssertionError, match="no layer"):
+        _layer("asttools.nowhere.x")
 
 
 #: Public names two modules define on purpose: the HEAR API asks every module for a

@@ -8,7 +8,7 @@ import pytest
 
 from asttools.errors import ParameterError
 from asttools.labels import audioset_labels, descendants, lookup_label
-from asttools.mapping import (
+from asttools.labels.mapping import (
     ESC50_CATEGORIES,
     MATCHES,
     esc50_mapping,

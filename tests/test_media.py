@@ -1,8 +1,8 @@
 """Tests of audio statuses, silence, and audio and video on one clock (issue 10).
 
 - every ``AudioError`` says what kind of failure it is (``status``), also after pickling;
-- silence is one definition (:func:`asttools.audio.is_silent`) behind the warning too;
-- :func:`asttools.audio.probe_media` reads streams and timing from headers, on the bundled
+- silence is one definition (:func:`asttools.audio._decode.is_silent`) behind the warning too;
+- :func:`asttools.audio._decode.probe_media` reads streams and timing from headers, on the bundled
   video clips (``data/video/``), on audio-only files and on files written here with PyAV,
   and the decoded samples, placed at ``audio_offset_s + k / sr``, line up with the video.
 """

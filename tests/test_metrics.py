@@ -14,8 +14,8 @@ from sklearn import metrics as skm
 
 from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.labels import lookup_label
-from asttools.mapping import esc50_mapping
-from asttools.metrics import (
+from asttools.labels.mapping import esc50_mapping
+from asttools.analysis.metrics import (
     aligned_scores,
     bootstrap_ci,
     confusion_matrix,
@@ -25,7 +25,7 @@ from asttools.metrics import (
     per_class_metrics,
     pr_curves,
 )
-from asttools.metrics._kernels import _Ranked
+from asttools.analysis.metrics._kernels import _Ranked
 
 N_BOOT = 200
 
@@ -545,7 +545,7 @@ def test_linear_probe_errors(rng):
 
 
 def test_the_real_embedding_result_class_is_accepted(tmp_path, rng):
-    embed = pytest.importorskip("asttools.result")
+    embed = pytest.importorskip("asttools.run.result")
     truth = _esc50_truth(tmp_path, ["dog", "rain", "dog", "rain"])
     index = esc50_mapping().set_index("category")["index"]
     fake = _windows(list(truth["path"]), np.full((4, 527), 0.1, np.float32))
@@ -590,7 +590,7 @@ def test_user_mapping_wins_over_the_truth_mids_column():
 def test_aligned_scores_are_what_per_class_metrics_scores():
     from sklearn.metrics import average_precision_score
 
-    from asttools.metrics import aligned_scores, per_class_metrics
+    from asttools.analysis.metrics import aligned_scores, per_class_metrics
 
     rng = np.random.default_rng(3)
     names = ["Speech", "Music", "Dog"]

@@ -1,4 +1,4 @@
-"""``%load_ext asttools.notebook``: each warning once per cell."""
+"""``%load_ext asttools.apps.notebook``: each warning once per cell."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def shell():
         warnings.simplefilter("default")  # Python's own: once per code location
         warnings.showwarning = shown
         yield ip, shown
-        ip.run_line_magic("unload_ext", "asttools.notebook")
+        ip.run_line_magic("unload_ext", "asttools.apps.notebook")
         assert warnings.showwarning is shown
     InteractiveShell.clear_instance()
 
@@ -52,7 +52,7 @@ def test_without_the_extension_python_repeats_the_warning(shell):
 
 def test_each_warning_once_per_cell(shell):
     ip, shown = shell
-    ip.run_line_magic("load_ext", "asttools.notebook")
+    ip.run_line_magic("load_ext", "asttools.apps.notebook")
     ip.run_cell(CELL)
     assert shown.count("is silent") == 1
     assert shown.count("another message") == 1  # other warnings still show
@@ -62,9 +62,9 @@ def test_each_warning_once_per_cell(shell):
 
 def test_unloading_restores_python_display(shell):
     ip, shown = shell
-    ip.run_line_magic("load_ext", "asttools.notebook")
+    ip.run_line_magic("load_ext", "asttools.apps.notebook")
     assert warnings.showwarning is not shown
-    ip.run_line_magic("unload_ext", "asttools.notebook")
+    ip.run_line_magic("unload_ext", "asttools.apps.notebook")
     assert warnings.showwarning is shown
     ip.run_cell(CELL)
     assert shown.count("is silent") == 3

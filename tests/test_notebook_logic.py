@@ -13,7 +13,7 @@ import pytest
 
 from asttools.errors import ParameterError
 from asttools.labels import audioset_labels
-from asttools.metrics import (
+from asttools.analysis.metrics import (
     aligned_scores,
     compare_probes,
     linear_probe,
@@ -28,7 +28,7 @@ from asttools.plots import (
     plot_label_timeline,
     plot_top_k_grid,
 )
-from asttools.result import EmbeddingResult, top_k
+from asttools.run.result import EmbeddingResult, top_k
 
 NAMES = audioset_labels()["display_name"].tolist()
 

@@ -12,7 +12,7 @@ Two kinds of tests, for every ``notebooks/0*.ipynb`` there is:
   the notebooks folder in a temporary directory is executed with nbclient, offline, with the
   random ``tiny-random`` model, so the figures and embedding stores the notebooks write
   land in the temporary directory, not in the repository's ``notebooks/outputs/``. The
-  bundled example data is still found: ``asttools.demo.example_data()`` finds it inside
+  bundled example data is still found: ``asttools.apps.demo.example_data()`` finds it inside
   the package (``asttools/data/example``). Each must finish without an error, within
   ``NOTEBOOK_TIMEOUT_S``, and show the random-weights banner.
 """
@@ -49,7 +49,7 @@ ENV = {
     # every figure a notebook saves goes through asttools.plots.check_figure, or it fails
     "ASTTOOLS_CHECK_FIGURES": "raise",
 }
-BANNER = "RANDOM WEIGHTS"  # asttools.demo.weights_banner() for a random model
+BANNER = "RANDOM WEIGHTS"  # asttools.apps.demo.weights_banner() for a random model
 
 # Figures that each notebook promises to write (stems, under its OUT_DIR).
 EXPECTED_FIGURES = {
@@ -185,10 +185,10 @@ def test_notebook_cells_narrate_and_call_the_package(path):
 
 def test_example_data_is_found_from_another_directory(tmp_path, monkeypatch):
     """The run tests below execute copies in a temp dir: the data must still be found."""
-    import asttools.demo
+    import asttools.apps.demo
 
     monkeypatch.chdir(tmp_path)
-    manifest = asttools.demo.example_data()
+    manifest = asttools.apps.demo.example_data()
     assert manifest.is_file() and manifest.parent.name == "example"
 
 
@@ -242,14 +242,14 @@ def test_notebook_runs_offline_with_random_weights(path, tmp_path, monkeypatch):
     errors = [out for cell in nb.cells for out in cell.get("outputs", [])
               if out.get("output_type") == "error"]
     assert not errors, f"{path.name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
-    for i, cell in enumerate(nb.cells):  # %load_ext asttools.notebook: once per cell
+    for i, cell in enumerate(nb.cells):  # %load_ext asttools.apps.notebook: once per cell
         shown = [line for out in cell.get("outputs", []) if out.get("name") == "stderr"
                  for line in out.get("text", "").splitlines() if "Warning: " in line]
         repeated = sorted({line for line in shown if shown.count(line) > 1})
         assert not repeated, f"{path.name}, cell {i + 1} repeats a warning: {repeated[0]}"
     assert BANNER in _output_text(nb), (
         f"{path.name} ran with tiny-random but never showed the '{BANNER}' banner "
-        "(display(Markdown(asttools.demo.weights_banner(model))))")
+        "(display(Markdown(asttools.apps.demo.weights_banner(model))))")
 
     for stem in EXPECTED_FIGURES.get(path.stem, []):
         written = list((work / "outputs").rglob(f"{stem}.p*"))

@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 
 from asttools import plots
 from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.metrics import pr_curves
+from asttools.analysis.metrics import pr_curves
 
 
 @pytest.fixture

@@ -121,7 +121,7 @@ def test_explained_variance_plot():
 
 
 def test_explained_variance_plot_takes_a_pca(rng):
-    from asttools.reduce import fit_pca
+    from asttools.analysis.reduce import fit_pca
 
     pca = fit_pca(rng.normal(size=(50, 10)), n_components=10)
     ax = plots.plot_explained_variance(pca)
@@ -201,7 +201,7 @@ def test_mel_axis_ticks_sit_at_the_filter_of_their_frequency():
     filters whose peaks bracket f."""
     import torch
 
-    from asttools.features import _mel_banks
+    from asttools.model.features import _mel_banks
 
     ax = plots.plot_fbank(np.zeros((100, 128)))
     assert "Hz" in ax.get_ylabel()

@@ -18,7 +18,7 @@ RANDOM = {"random_weights": True}
 
 @pytest.fixture
 def curve(rng):
-    """The layout of asttools.robustness.robustness_curve: two feature sets, two fills, video."""
+    """The layout of asttools.analysis.robustness.robustness_curve: two feature sets, two fills, video."""
     rows = []
     for features in ("audio", "audio+video"):
         for fill in ("zeros", "mean"):
@@ -73,7 +73,7 @@ def test_robustness_colours_follow_the_fill_and_styles_the_features(curve):
 
 
 def test_robustness_fill_colours_and_markers_cover_the_fills_and_stay_apart():
-    from asttools.fills import FILL_NAMES
+    from asttools.analysis.fills import FILL_NAMES
 
     assert set(plots.FILL_COLORS) == set(plots.FILL_MARKERS) == set(FILL_NAMES)
     assert len(set(plots.FILL_MARKERS.values())) == len(FILL_NAMES)
@@ -155,7 +155,7 @@ def test_robustness_draws_on_the_given_axes_and_a_curve_without_video(curve):
 
 
 def test_robustness_from_robustness_curve(rng):
-    from asttools.robustness import robustness_curve
+    from asttools.analysis.robustness import robustness_curve
 
     n = 24
     labels = np.repeat(["a", "b"], n // 2)

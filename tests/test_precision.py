@@ -19,12 +19,12 @@ import torch
 from audio_fixtures import sine
 
 import asttools
-import asttools.precision as precision_mod
-from asttools.cli import EXIT_OK, EXIT_USAGE, main
+import asttools.model.precision as precision_mod
+from asttools.apps.cli import EXIT_OK, EXIT_USAGE, main
 from asttools.errors import ParameterError
-from asttools.fidelity import fidelity
+from asttools.run.fidelity import fidelity
 from asttools.model import tiny_random_model
-from asttools.precision import prepare_model, resolve_precision
+from asttools.model.precision import prepare_model, resolve_precision
 from asttools.store import read_store, settings_key
 
 SR = 16000
@@ -197,8 +197,8 @@ def test_cli_fidelity_and_precision(tmp_path, monkeypatch, capsys):
 
 
 def test_the_old_fidelity_door_warns_and_leads_to_the_new_one():
-    with pytest.warns(DeprecationWarning, match="asttools.fidelity.fidelity"):
-        old = asttools.precision.fidelity
+    with pytest.warns(DeprecationWarning, match="asttools.run.fidelity.fidelity"):
+        old = asttools.model.precision.fidelity
     assert old is fidelity
     with pytest.raises(AttributeError):
-        asttools.precision.no_such_name  # noqa: B018
+        asttools.model.precision.no_such_name  # noqa: B018

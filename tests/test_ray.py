@@ -197,7 +197,7 @@ def test_a_killed_driver_resumes(cluster, inputs, local_store, tmp_path):
 
 
 def test_the_command_line(cluster, inputs, local_store, tmp_path):
-    from asttools.cli import EXIT_SOME_FAILED, main
+    from asttools.apps.cli import EXIT_SOME_FAILED, main
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -224,8 +224,8 @@ def test_windows_are_regrouped_whatever_order_they_arrive_in():
     """The driver's half alone: rows of two inputs, interleaved and out of order."""
     import json
 
-    from asttools.inference import ItemError, ItemResult
-    from asttools.inputs import Item
+    from asttools.run import ItemError, ItemResult
+    from asttools.run.inputs import Item
     from asttools.store._ray import _regroup
 
     items = {0: Item(0, "/a.wav", None, "/a.wav", {"label": "x"}),
@@ -253,8 +253,8 @@ def test_windows_are_regrouped_whatever_order_they_arrive_in():
 
 def test_a_file_that_kills_its_decoder_every_time_fails_alone():
     """A dropped block of several inputs is run again one input per task."""
-    from asttools.inference import ItemError
-    from asttools.inputs import Item
+    from asttools.run import ItemError
+    from asttools.run.inputs import Item
     from asttools.store._ray import CRASHED, RayEngine
 
     items = [Item(i, f"/{i}.wav", None, f"/{i}.wav") for i in range(6)]
@@ -285,7 +285,7 @@ def test_a_model_that_captured_hidden_states_still_ships_to_actors(tiny_model):
     """transformers hooks a model the first time hidden states or attentions are asked for;
     those hooks hold a ContextVar that cannot be pickled. The engine ships a copy without
     them (the actor's model installs them again)."""
-    from asttools.attention import attention_maps
+    from asttools.analysis.attention import attention_maps
     from asttools.store._ray import _shippable
 
     model = copy.deepcopy(tiny_model)

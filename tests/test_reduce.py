@@ -1,4 +1,4 @@
-"""Tests of asttools.reduce: PCA fitted on embeddings, saved, loaded, reused."""
+"""Tests of asttools.analysis.reduce: PCA fitted on embeddings, saved, loaded, reused."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from sklearn.decomposition import PCA
 
 import asttools
-from asttools import plots, reduce
+from asttools import plots
+from asttools.analysis import reduce
 from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.reduce import (
+from asttools.analysis.reduce import (
     embedding_map,
     explained_variance,
     fit_pca,
@@ -214,7 +215,7 @@ def test_embedding_map_pca(clusters):
 
 
 def test_embedding_map_pca_before_tsne_is_used(clusters, monkeypatch):
-    import asttools.reduce as reduce_mod
+    import asttools.analysis.reduce as reduce_mod
 
     seen = []
     real = reduce_mod.PCA

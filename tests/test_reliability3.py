@@ -14,10 +14,10 @@ import soundfile as sf
 from audio_fixtures import decode_after_cut, sine, write_av, write_multichannel
 
 import asttools
-import asttools.inference as inference_mod
-from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+import asttools.run._inference as inference_mod
+from asttools.apps.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.errors import NoAudioStreamError, ParameterError
-from asttools.sources import decode_file as real_decode_file
+from asttools.audio.sources import decode_file as real_decode_file
 from asttools.store import read_store
 from asttools.timestamps import check_frame_rate
 
@@ -104,7 +104,7 @@ def test_manifest_ids_are_text_as_written(tmp_path):
     (tmp_path / "m.csv").write_text(
         "path,id,fold\na.wav,007,1\nb.wav,1e3,2\nc.wav,1,\nd.wav,01,3\ne.wav,NA,1\n"
         "f.wav,null,2\ng.wav,nan,NA\n")
-    table = asttools.inputs.list_inputs(tmp_path / "m.csv")
+    table = asttools.run.inputs.list_inputs(tmp_path / "m.csv")
     assert table["id"].tolist() == ["007", "1e3", "1", "01", "NA", "null", "nan"]
     fold = table["fold"].tolist()  # other columns as pandas reads them
     assert fold[:2] == [1, 2] and math.isnan(fold[2]) and math.isnan(fold[6])
@@ -114,7 +114,7 @@ def test_an_empty_id_is_still_refused(tmp_path):
     sf.write(tmp_path / "a.wav", sine(300, SR, 0.2), SR)
     (tmp_path / "m.csv").write_text("path,id\na.wav,\n")
     with pytest.raises(ParameterError, match="column 'id' is empty in rows"):
-        asttools.inputs.list_inputs(tmp_path / "m.csv")
+        asttools.run.inputs.list_inputs(tmp_path / "m.csv")
 
 
 @pytest.mark.slow
@@ -176,7 +176,7 @@ def test_mps_where_there_is_none_is_a_clean_usage_error(tmp_path, capsys):
 
 def test_mka_files_are_found_when_walking_a_folder(tmp_path):
     write_multichannel(tmp_path / "audio.mka", channels=2, codec="libopus", seconds=0.3)
-    table = asttools.inputs.list_inputs(tmp_path)
+    table = asttools.run.inputs.list_inputs(tmp_path)
     assert [p.rsplit("/", 1)[-1] for p in table["path"]] == ["audio.mka"]
     wav, sr = asttools.load_audio(tmp_path / "audio.mka")
     assert sr == SR and len(wav) > 0.25 * SR
@@ -197,12 +197,12 @@ def test_a_file_at_a_few_hertz_warns_with_its_rate(tmp_path):
         wav, sr = asttools.load_audio(path)
     assert len(wav) == 1000 * SR  # taken at its stated rate, as warned
     with pytest.warns(asttools.ASTToolsWarning, match=r"sample rate is 1 Hz"), \
-            asttools.audio.stream_audio(path) as blocks:
+            asttools.audio._decode.stream_audio(path) as blocks:
         assert sum(len(b) for b in blocks) == 1000 * SR
 
 
 def _hear_model():
-    from asttools import hear
+    from asttools.apps import hear
 
     return hear, hear.load_model("tiny-random")
 

@@ -13,10 +13,10 @@ import soundfile as sf
 from audio_fixtures import sine, write_av
 
 import asttools
-import asttools.sources as sources_mod
+import asttools.audio.sources as sources_mod
 from asttools.audio import load_audio, probe_media, stream_audio
 from asttools.errors import ASTToolsWarning
-from asttools.sources import load_file, streams
+from asttools.audio.sources import load_file, streams
 
 SR = 16000
 LINK_S = 3.0
@@ -107,7 +107,7 @@ def test_a_matroska_file_without_a_duration_is_streamed(tmp_path):
     assert opened.duration_s is None  # the muxer wrote no duration, as a live recording
     opened.close()
     source = _load(path)
-    assert isinstance(source.audio, asttools.audio.AudioStream)  # not decoded whole
+    assert isinstance(source.audio, asttools.audio._decode.AudioStream)  # not decoded whole
     n = sum(len(b) for b in source.audio)
     assert n == pytest.approx(3.0 * SR, abs=SR * 0.05)
     assert _load(path, stream=False) is None  # a worker process hands it back to stream
@@ -134,7 +134,7 @@ def test_the_threshold_is_in_decoded_bytes_not_seconds(tmp_path, monkeypatch):
     big, small = _flac(tmp_path, 192000, 8), _flac(tmp_path, 48000, 1)
     # 1 s of each: 6.1 MB and 192 kB of float32 samples; a threshold between them
     monkeypatch.setattr(sources_mod, "STREAM_BYTES", 1_000_000)
-    assert isinstance(_load(big).audio, asttools.audio.AudioStream)
+    assert isinstance(_load(big).audio, asttools.audio._decode.AudioStream)
     assert _load(big, stream=False) is None
     assert isinstance(_load(small).audio, np.ndarray)  # same length, decoded whole
     streamed = _load(big).audio
@@ -214,7 +214,7 @@ CLI_CASES = [(c, o, v) for commands, o, values in CLI_OPTIONS for c in commands 
 @pytest.mark.parametrize("command", sorted({c for c, _, _ in CLI_CASES} - {"explore"}))
 def test_each_case_fails_at_its_work_when_its_options_are_fine(tmp_path, capsys, command):
     # (explore's numeric options are argparse types: refused while parsing, before all)
-    from asttools.cli import EXIT_ERROR, main
+    from asttools.apps.cli import EXIT_ERROR, main
 
     assert main(_cli_case(tmp_path, command)) == EXIT_ERROR  # so exit 2 below is a refusal
     assert "/no/such/model" in capsys.readouterr().err or command == "explore"
@@ -224,7 +224,7 @@ def test_each_case_fails_at_its_work_when_its_options_are_fine(tmp_path, capsys,
                          ids=[f"{c} {o} {v!r}" for c, o, v in CLI_CASES])
 def test_every_numeric_option_is_refused_before_any_work(tmp_path, capsys, command, option,
                                                          value):
-    from asttools.cli import EXIT_USAGE, main
+    from asttools.apps.cli import EXIT_USAGE, main
 
     assert main(_cli_case(tmp_path, command) + [f"{option}={value}"]) == EXIT_USAGE
     err = capsys.readouterr().err
@@ -234,7 +234,7 @@ def test_every_numeric_option_is_refused_before_any_work(tmp_path, capsys, comma
 
 def test_every_numeric_option_is_in_the_table():
     """A numeric option added to the command line without a row above fails here."""
-    from asttools.cli import build_parser
+    from asttools.apps.cli import build_parser
 
     listed = {(c, o) for commands, o, _ in CLI_OPTIONS for c in commands}
     parser = build_parser()
@@ -255,9 +255,9 @@ def test_a_stream_block_is_bounded_in_bytes_at_the_files_rate(tmp_path):
     big, small = _flac(tmp_path, 192000, 8, seconds=3.0), _flac(tmp_path, 48000, 1, seconds=3.0)
     opened = stream_audio(big)
     per_second = 192000 * 8 * 4
-    assert opened._block_s == pytest.approx(asttools.audio.BLOCK_BYTES / per_second)
+    assert opened._block_s == pytest.approx(asttools.audio._decode.BLOCK_BYTES / per_second)
     blocks = [len(b) for b in opened]
-    assert max(blocks) <= asttools.audio.BLOCK_BYTES / per_second * SR + 1  # 1.9 s at 16 kHz
+    assert max(blocks) <= asttools.audio._decode.BLOCK_BYTES / per_second * SR + 1  # 1.9 s at 16 kHz
     assert sum(blocks) == pytest.approx(3 * SR, abs=10)
-    assert stream_audio(small)._block_s == asttools.audio.BLOCK_S  # 30 s: as before
+    assert stream_audio(small)._block_s == asttools.audio._decode.BLOCK_S  # 30 s: as before
     assert stream_audio(big, block_s=2.5)._block_s == 2.5  # as asked

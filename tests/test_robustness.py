@@ -10,10 +10,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from asttools.errors import ParameterError
-from asttools.fills import as_fill
-from asttools.missing import aligned_embeddings
-from asttools.result import EmbeddingResult
-from asttools.robustness import (
+from asttools.analysis.fills import as_fill
+from asttools.analysis.missing import aligned_embeddings
+from asttools.run.result import EmbeddingResult
+from asttools.analysis.robustness import (
     TRAINING_CONDITIONS,
     robustness_curve,
     robustness_drops,
@@ -206,7 +206,7 @@ def test_a_learned_fill_keeps_the_probe_where_audio_follows_video(rng):
 
 
 def test_a_training_clip_whose_audio_a_condition_drops_never_gets_its_own_back(rng):
-    from asttools.robustness import _cross_filled  # noqa: PLC2701 - the step under test
+    from asttools.analysis.robustness import _cross_filled  # noqa: PLC2701 - the step under test
 
     video = rng.normal(size=(40, 50))  # more dimensions than clips: ridge interpolates
     audio = rng.normal(size=(40, 6))

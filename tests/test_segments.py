@@ -13,10 +13,10 @@ import soundfile as sf
 from audio_fixtures import sine, write_av
 
 import asttools
-from asttools.cli import EXIT_OK, EXIT_USAGE, main
+from asttools.apps.cli import EXIT_OK, EXIT_USAGE, main
 from asttools.errors import ParameterError
-from asttools.inputs import list_inputs
-from asttools.segments import SEGMENT_HOP_S, plan_segment
+from asttools.run.inputs import list_inputs
+from asttools.run.segments import SEGMENT_HOP_S, plan_segment
 from asttools.store import extract
 
 SR = 16000

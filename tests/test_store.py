@@ -18,9 +18,9 @@ import soundfile as sf
 from audio_fixtures import sine, write_av, write_tone
 
 import asttools
-import asttools.inference as embed_mod  # noqa: E402
+import asttools.run._inference as embed_mod  # noqa: E402
 from asttools.errors import ParameterError, StoreError
-from asttools.inputs import list_inputs
+from asttools.run.inputs import list_inputs
 from asttools.store import compact_store, extract, read_store
 
 SR = 16000
@@ -354,7 +354,7 @@ def test_store_rejects_grid_other_widths_and_missing(tmp_path, tiny_model):
     with pytest.raises(ParameterError, match="pooling='max' is not one of"):
         extract(data, tmp_path / "S", model=tiny_model, pooling="max", progress=False)
     extract(data, tmp_path / "S", model=tiny_model, progress=False)
-    other = asttools.model.tiny_random_model(hidden_size=32)
+    other = asttools.model._load.tiny_random_model(hidden_size=32)
     other.config.asttools_loaded_from = "tiny-32"
     with pytest.raises(StoreError, match="holds 64-wide embeddings.*32-wide"):
         extract(data, tmp_path / "S", model=other, progress=False)
@@ -421,7 +421,7 @@ def test_a_fully_cached_extract_imports_neither_torch_nor_transformers(tmp_path)
               f"r = asttools.extract({str(tmp_path)!r}, {str(store)!r}, model='tiny-random', "
               "progress=False); print(r.meta['run']['computed'], r.meta['run']['cached'], "
               f"len(r), r.meta['random_weights']); {loaded}")
-    cli = ("import sys; from asttools.cli import main; "
+    cli = ("import sys; from asttools.apps.cli import main; "
            f"rc = main(['extract', {str(tmp_path)!r}, '--out', {str(store)!r}, '-q']); "
            f"print(rc); {loaded}")
     env = {**os.environ, "ASTTOOLS_MODEL": "tiny-random"}

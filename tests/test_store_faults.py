@@ -24,9 +24,9 @@ import asttools
 import asttools.store._extract as store_mod
 import asttools.store._layout as layout_mod
 import asttools.store._writer as writer_mod
-from asttools.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from asttools.apps.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.errors import ASTToolsWarning, ParameterError, StoreError
-from asttools.inputs import list_inputs
+from asttools.run.inputs import list_inputs
 from asttools.store import compact_store, extract, read_store
 
 SR = 16000

@@ -21,7 +21,7 @@ import pytest
 import soundfile as sf
 from audio_fixtures import sine
 
-from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, main
+from asttools.apps.cli import EXIT_OK, EXIT_SOME_FAILED, main
 from asttools.errors import ParameterError, StoreError
 from asttools.store import compact_store, extract, read_store
 

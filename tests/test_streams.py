@@ -14,7 +14,7 @@ from audio_fixtures import _mux_audio, dominant_frequency, sine, write_av
 
 import asttools
 from asttools.audio import load_audio, probe_media, stream_audio
-from asttools.cli import main
+from asttools.apps.cli import main
 from asttools.errors import AudioError, ParameterError
 from asttools.store import extract
 

@@ -13,7 +13,7 @@ import asttools
 from asttools.audio import resample
 from asttools.constants import FRAME_LENGTH, FRAME_SHIFT, PATCH_SIZE, SAMPLE_RATE, TIME_STRIDE
 from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.steps import (
+from asttools.run.steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,
     STEP_S,

@@ -17,12 +17,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import asttools
-from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, main
+from asttools.apps.cli import EXIT_OK, EXIT_SOME_FAILED, main
 from asttools.errors import ParameterError
-from asttools.fills import FILL_STRATEGIES
-from asttools.inputs import list_inputs
-from asttools.missing import aligned_embeddings, drop_audio
-from asttools.robustness import robustness_curve
+from asttools.analysis.fills import FILL_STRATEGIES
+from asttools.run.inputs import list_inputs
+from asttools.analysis.missing import aligned_embeddings, drop_audio
+from asttools.analysis.robustness import robustness_curve
 from asttools.store import extract, read_store
 
 SR = 16000
@@ -379,7 +379,7 @@ def test_timestamps_save_and_read_back_float32_and_float16(tmp_path, tiny_model)
     pd.testing.assert_frame_equal(back.table, pooled.table)
     np.testing.assert_array_equal(back.embeddings, pooled.embeddings)  # NaN rows too
     with pytest.raises(asttools.ASTToolsError, match="not a file of timestamp embeddings"):
-        asttools.read_timestamps(asttools.result.write_table(
+        asttools.read_timestamps(asttools.run.result.write_table(
             pd.DataFrame({"path": ["a"]}), tmp_path / "other.parquet"))
     with pytest.raises(ParameterError, match="use a .parquet file name"):
         res.save(tmp_path / "ts.csv")

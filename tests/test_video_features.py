@@ -10,11 +10,11 @@ import pytest
 import soundfile as sf
 from video_fixtures import vfr_times, write_flashes
 
-import asttools.video_features as vfmod
+import asttools.store.video_features as vfmod
 from asttools.errors import ASTToolsWarning, ParameterError, StoreError
-from asttools.frames import frame_times
+from asttools.audio.frames import frame_times
 from asttools.timestamps import pool_to_times
-from asttools.video_features import (
+from asttools.store.video_features import (
     extract_video,
     join_timeline,
     read_video_features,
@@ -132,7 +132,7 @@ def test_join_puts_audio_steps_and_video_vectors_on_one_grid(folder, tmp_path, t
 
 
 def test_the_command_line(folder, tmp_path, capsys):
-    from asttools.cli import EXIT_SOME_FAILED, main
+    from asttools.apps.cli import EXIT_SOME_FAILED, main
 
     code = main(["video-features", str(folder), "--out", str(tmp_path / "store"),
                  "--video-model", "tiny-random-image", "--fps", "5", "-q"])
@@ -154,8 +154,8 @@ def test_robustness_curve_runs_on_video_features_computed_by_asttools(tmp_path, 
 
     import pandas as pd
 
-    from asttools.missing import aligned_embeddings
-    from asttools.robustness import robustness_curve
+    from asttools.analysis.missing import aligned_embeddings
+    from asttools.analysis.robustness import robustness_curve
     from asttools.store import extract
 
     manifest = Path(__file__).resolve().parents[1] / "data" / "video" / "manifest.csv"
@@ -191,7 +191,7 @@ def test_segments_get_the_vectors_that_overlap_them(folder, tmp_path):
 def test_a_folder_model_by_name_or_loaded_shares_one_settings_key(folder, tmp_path,
                                                                  monkeypatch):
     from asttools.errors import ModelLoadError
-    from asttools.video_model import load_video_model, tiny_random_video_model
+    from asttools.model.video_model import load_video_model, tiny_random_video_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     vm = tiny_random_video_model("frame")

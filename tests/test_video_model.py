@@ -12,8 +12,8 @@ import transformers as tf
 from video_fixtures import write_flashes
 
 from asttools.errors import ASTToolsWarning, ModelLoadError, ParameterError
-from asttools.frames import load_frames
-from asttools.video_model import load_video_model, tiny_random_video_model, video_embeddings
+from asttools.audio.frames import load_frames
+from asttools.model.video_model import load_video_model, tiny_random_video_model, video_embeddings
 
 
 @pytest.fixture(scope="module")

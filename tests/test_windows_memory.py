@@ -26,10 +26,10 @@ import torch
 from audio_fixtures import sine, write_av, write_tone
 
 import asttools
-import asttools.inference as embed_mod  # noqa: E402
-import asttools.sources as sources_mod  # where files are decoded for the streaming pass
+import asttools.run._inference as embed_mod  # noqa: E402
+import asttools.audio.sources as sources_mod  # where files are decoded for the streaming pass
 from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
-from asttools.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
+from asttools.apps.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.constants import (
     FRAME_SHIFT,
     MAX_LENGTH,
@@ -39,13 +39,13 @@ from asttools.constants import (
     WINDOW_S,
 )
 from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.features import fbank, n_frames, window_bounds
-from asttools.inference import forward
+from asttools.model.features import fbank, n_frames, window_bounds
+from asttools.run import forward
 from asttools.settings import check_windows
 from asttools.store import extract
 
-features_mod = importlib.import_module("asttools.features")
-audio_mod = importlib.import_module("asttools.audio")
+features_mod = importlib.import_module("asttools.model.features")
+audio_mod = importlib.import_module("asttools.audio._decode")
 SR = 16000
 
 

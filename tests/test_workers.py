@@ -18,7 +18,7 @@ from audio_fixtures import sine, write_av
 
 import asttools
 from asttools import concurrency
-from asttools.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from asttools.apps.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.concurrency import (
     MAX_AUTO_WORKERS,
     auto_workers,

@@ -172,7 +172,7 @@ def explore(
     """An interactive map of embeddings: hover for labels, click to hear, select, share.
 
     Each point is one row of the result (a clip, a window, a segment, or a time step):
-    placed by :func:`asttools.reduce.embedding_map`, coloured by any of the options (the
+    placed by :func:`asttools.analysis.reduce.embedding_map`, coloured by any of the options (the
     page switches between them), its truth, top-5 labels and audio status on hover, its
     own span played on a click (not the whole file). A box or lasso selection lists the
     selected points and exports them as CSV; the search box highlights points by id or
@@ -204,7 +204,7 @@ def explore(
     perplexity : float, default 30.0
         t-SNE's perplexity, capped at ``(n - 1) / 3`` (the page states the value used).
     pca_components : int or None, default 50
-        PCA before t-SNE/UMAP (see :func:`asttools.reduce.embedding_map`).
+        PCA before t-SNE/UMAP (see :func:`asttools.analysis.reduce.embedding_map`).
     seed : int, default 0
     xy : ndarray, shape (n_points, 2), optional
         Coordinates to use instead of computing a map.
@@ -225,7 +225,7 @@ def explore(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from asttools.result import EmbeddingResult
+    >>> from asttools.run.result import EmbeddingResult
     >>> table = pd.DataFrame({"item": [0, 1, 2], "path": ["a.wav", "b.wav", "c.wav"],
     ...                       "start_s": 0.0,
     ...                       "end_s": 1.0, "label": ["dog", "cat", "dog"]})

@@ -1,6 +1,6 @@
 """The explorer's points: one row per clip, window, segment or time step, with its map position.
 
-Compute apart from drawing: this module turns an :class:`~asttools.result.EmbeddingResult`,
+Compute apart from drawing: this module turns an :class:`~asttools.run.result.EmbeddingResult`,
 a store or a :class:`~asttools.timestamps.TimestampResult` into a table of points (id, span,
 truth, top-5 labels, audio status, map coordinates) and the colour options; ``_page`` draws
 it and ``_audio`` finds each point's audio.
@@ -18,9 +18,9 @@ import pandas as pd
 
 from ..errors import ASTToolsWarning, ParameterError
 from ..labels import audioset_labels, short_label
-from ..reduce import EMBEDDING_MAP_METHODS, capped_perplexity, embedding_map
-from ..result import EmbeddingResult
-from ..steps import STEP_S
+from ..analysis.reduce import EMBEDDING_MAP_METHODS, capped_perplexity, embedding_map
+from ..run.result import EmbeddingResult
+from ..run.steps import STEP_S
 from ..store import read_store
 from ..timestamps import TimestampResult
 
@@ -190,7 +190,7 @@ def color_options(points: pd.DataFrame, *, color: str, columns: list[str] | None
 
 def map_coordinates(emb: np.ndarray, *, method: str, perplexity: float,
                     pca_components: int | None, seed: int) -> tuple[np.ndarray, dict]:
-    """2-D coordinates from :func:`asttools.reduce.embedding_map`, and the settings used."""
+    """2-D coordinates from :func:`asttools.analysis.reduce.embedding_map`, and the settings used."""
     if method not in EMBEDDING_MAP_METHODS:
         raise ParameterError(
             f"method must be one of {EMBEDDING_MAP_METHODS}, given method={method!r}")

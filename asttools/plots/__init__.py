@@ -47,9 +47,9 @@ filterbank, patch grid, position similarity), ``_predictions`` (top-k, label tim
 confusion matrix, PR curves), ``_missing`` (clips without audio: the robustness curve,
 time-aligned embeddings on the video's clock), ``_saving`` (:func:`save_figure`) and
 ``_util`` (helpers they share). The helpers draw what other modules compute: the embedding
-map comes from :func:`asttools.reduce.embedding_map`, the PR curves and their AP from
-:func:`asttools.metrics.pr_curves`, the robustness curve from
-:func:`asttools.robustness.robustness_curve`, time-aligned embeddings from
+map comes from :func:`asttools.analysis.reduce.embedding_map`, the PR curves and their AP from
+:func:`asttools.analysis.metrics.pr_curves`, the robustness curve from
+:func:`asttools.analysis.robustness.robustness_curve`, time-aligned embeddings from
 :func:`asttools.timestamp_embeddings`.
 """
 

@@ -149,7 +149,7 @@ def plot_fbank(
     Parameters
     ----------
     fbank : ndarray, shape (n_frames, n_mel)
-        One item's filterbank, e.g. ``(1024, 128)`` from ``asttools.features.fbank(...)[0]``.
+        One item's filterbank, e.g. ``(1024, 128)`` from ``asttools.model.features.fbank(...)[0]``.
     frame_shift_s : float
         Seconds between frames (AST: 10 ms).
     ax : matplotlib Axes, optional
@@ -465,7 +465,7 @@ def plot_position_similarity(
     Parameters
     ----------
     sim : ndarray, shape (f, t, f, t)
-        From :func:`asttools.attention.position_similarity`: ``sim[i, j]`` is patch
+        From :func:`asttools.analysis.attention.position_similarity`: ``sim[i, j]`` is patch
         ``(i, j)``'s similarity map, (12, 101, 12, 101) for AST.
     patches : sequence of (int, int) or int, optional
         The patches to show, as (frequency index, time index) pairs or flat indices in the
@@ -510,7 +510,7 @@ def plot_position_similarity(
     f, t = sim.shape[:2]
     if sim.shape[2:] != (f, t):
         raise ParameterError(
-            f"sim must have shape (f, t, f, t) as from asttools.attention.position_similarity, "
+            f"sim must have shape (f, t, f, t) as from asttools.analysis.attention.position_similarity, "
             f"given sim.shape={sim.shape}"
         )
     chosen = _position_patches(patches, f, t)

@@ -1,6 +1,6 @@
 """Figures of embeddings: a 2-D map of them, the variance a PCA keeps.
 
-The map's coordinates are computed by :func:`asttools.reduce.embedding_map`; this module
+The map's coordinates are computed by :func:`asttools.analysis.reduce.embedding_map`; this module
 only draws them.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ..reduce import capped_perplexity, embedding_map
+from ..analysis.reduce import capped_perplexity, embedding_map
 from ._colors import MARKERS
 from ._theme import random_weights_title
 from ._util import (
@@ -65,8 +65,8 @@ def plot_embedding_map(
     drawn first, so small classes stay visible. The title names the method's settings
     (t-SNE: perplexity and seed; UMAP: seed), the perplexity as used.
 
-    Computes :func:`asttools.reduce.embedding_map` and scatters it. To draw one map several
-    ways, compute it once (``xy = asttools.reduce.embedding_map(...)``) and plot it with e.g.
+    Computes :func:`asttools.analysis.reduce.embedding_map` and scatters it. To draw one map several
+    ways, compute it once (``xy = asttools.analysis.reduce.embedding_map(...)``) and plot it with e.g.
     ``seaborn.scatterplot(x=xy[:, 0], y=xy[:, 1], hue=labels, palette=label_colors(labels))``.
 
     Parameters
@@ -76,7 +76,7 @@ def plot_embedding_map(
     labels : sequence, length n
         The label of each row (e.g. the primary class); colours by :func:`label_colors`.
     method, perplexity, pca_components, seed
-        As in :func:`asttools.reduce.embedding_map`.
+        As in :func:`asttools.analysis.reduce.embedding_map`.
     ax : matplotlib Axes, optional
         Where to draw; a new 6.3 x 4.2 in figure when None.
     title : str, optional
@@ -102,7 +102,7 @@ def plot_embedding_map(
     ------
     ParameterError
         ``labels`` does not have one entry per row, or as
-        :func:`asttools.reduce.embedding_map`.
+        :func:`asttools.analysis.reduce.embedding_map`.
 
     Examples
     --------
@@ -366,7 +366,7 @@ def plot_explained_variance(
     ----------
     ratio : ndarray, shape (n_components,), or a fitted PCA
         Explained variance ratios, e.g. ``pca.explained_variance_ratio_`` from
-        :func:`asttools.reduce.fit_pca` (a PCA stands for that attribute).
+        :func:`asttools.analysis.reduce.fit_pca` (a PCA stands for that attribute).
     thresholds : sequence of float
         Cumulative fractions to mark (each in (0, 1]); one the components do not reach
         is not drawn.

@@ -14,7 +14,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import ASTToolsWarning, ParameterError
-from ..metrics import pr_curves
+from ..analysis.metrics import pr_curves
 from ._check import MIN_FONT_PT
 from ._check_reader import contrast_ratio
 from ._theme import FIGURE_HEIGHT_MAX, FIGURE_WIDTHS, random_weights_title
@@ -72,7 +72,7 @@ def plot_per_class_ap(
     Parameters
     ----------
     per_class : DataFrame
-        Columns ``label`` and ``ap`` (``asttools.metrics.per_class_metrics``), optionally
+        Columns ``label`` and ``ap`` (``asttools.analysis.metrics.per_class_metrics``), optionally
         ``evaluated``, ``n_positives``, ``n_negatives``, ``ci_low``/``ci_high``; other
         columns are ignored.
     ax : matplotlib Axes, optional
@@ -446,8 +446,8 @@ def plot_pr_curves(
     A dotted line in each class's colour marks its prevalence (positives / clips): the
     precision, and the AP, of a classifier that guesses.
 
-    The curves and APs are those of :func:`asttools.metrics.pr_curves` (the AP of
-    :func:`asttools.metrics.evaluate`); this helper chooses the classes and draws.
+    The curves and APs are those of :func:`asttools.analysis.metrics.pr_curves` (the AP of
+    :func:`asttools.analysis.metrics.evaluate`); this helper chooses the classes and draws.
 
     Parameters
     ----------
@@ -680,7 +680,7 @@ def plot_metrics(
     meta: Mapping | None = None,
     colors: Mapping | None = None,
 ):
-    """Plot :func:`asttools.metrics.evaluate`'s metrics with their confidence intervals.
+    """Plot :func:`asttools.analysis.metrics.evaluate`'s metrics with their confidence intervals.
 
     A forest plot: one row per metric, a point at its value and a line over its bootstrap
     interval (``ci_low`` to ``ci_high``); several tables (models, layers, poolings) are drawn

@@ -1,7 +1,7 @@
 """Figures of clips without audio: a probe's robustness curve, time-aligned embeddings.
 
 What they draw is computed elsewhere: the curve by
-:func:`asttools.robustness.robustness_curve`, the embeddings by
+:func:`asttools.analysis.robustness.robustness_curve`, the embeddings by
 :func:`asttools.timestamp_embeddings` (and its ``pool``).
 """
 
@@ -36,7 +36,7 @@ FILL_COLORS = {
     "ridge": LABEL_PALETTE[2],
     "nearest": LABEL_PALETTE[5],
 }
-"""The colour of each named fill (``asttools.fills.FILL_NAMES``) in every figure: blue,
+"""The colour of each named fill (``asttools.analysis.fills.FILL_NAMES``) in every figure: blue,
 orange, teal and lilac of the colour-blind-safe label palette for the named fills, dark red
 and purple for the fills learned from video (every pair of the palette stays apart under
 simulated protanopia, deuteranopia and tritanopia; see :data:`LABEL_PALETTE`). Other fills
@@ -110,7 +110,7 @@ def plot_robustness(
     Parameters
     ----------
     curve : DataFrame
-        As :func:`asttools.robustness.robustness_curve` returns it: one row per
+        As :func:`asttools.analysis.robustness.robustness_curve` returns it: one row per
         (``features``, ``fill``, ``training``, ``fraction``) with ``accuracy``, ``ci_low``
         and ``ci_high``; ``features`` one of :data:`ROBUSTNESS_FEATURES`, ``fill`` ``"-"``
         for the video baseline; ``fraction`` in [0, 1]. ``training`` may be absent (one

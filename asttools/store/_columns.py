@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from ..columns import PATH_BYTES, VECTOR_COLUMNS
 from ..errors import ParameterError
-from ..inputs import plain, printable_path
+from ..run.inputs import plain, printable_path
 
 
 def _name_bytes(name: str) -> bytes | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ..inference import (
+from ..run import (
     ItemError,
     ItemResult,
     iter_embed,
@@ -22,9 +22,9 @@ from ..inference import (
     sigmoid,
     silence_embedding,
 )
-from ..inputs import Item
+from ..run.inputs import Item
 from ..model import load_model, model_info, resolve_device
-from ..precision import resolve_precision
+from ..model.precision import resolve_precision
 from ._ray import RayEngine
 
 __all__ = [  # the torch side's door for _extract, which imports this module only to compute

@@ -32,9 +32,9 @@ from ..constants import (
     WINDOW_S,
 )
 from ..errors import ASTToolsWarning, ParameterError, StoreError
-from ..inputs import Item, item_of, list_inputs, plain, printable_path
-from ..result import EmbeddingResult
-from ..segments import SEGMENT_RULE, check_segment_pooling
+from ..run.inputs import Item, item_of, list_inputs, plain, printable_path
+from ..run.result import EmbeddingResult
+from ..run.segments import SEGMENT_RULE, check_segment_pooling
 from ..settings import check_pooling, check_precision, check_windows, resolve_model_name
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
@@ -320,7 +320,7 @@ def extract(
                              "not run yet: run them with engine='local'")
     settings = _settings(model, pooling=pooling, layer=layer, window_s=window_s,
                          hop_s=hop_s, channel=channel, precision=precision, device=device)
-    if n_segments:  # a segment's vector is its own steps' mean (asttools.segments)
+    if n_segments:  # a segment's vector is its own steps' mean (asttools.run.segments)
         settings["segments"] = SEGMENT_RULE
     if check_audio_stream(audio_stream) is not None:  # the default keeps earlier keys
         if engine == "ray":

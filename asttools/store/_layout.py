@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 
 from ..columns import PATH_BYTES, ROW_COLUMNS, TOP_COLUMNS, VECTOR_COLUMNS
 from ..errors import ASTToolsWarning, StoreError
-from ..inputs import printable_path
-from ..result import META_KEY
+from ..run.inputs import printable_path
+from ..run.result import META_KEY
 from ._columns import _conform, _exact_paths, _merge_schemas, _vectors
 
 try:

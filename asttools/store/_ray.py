@@ -3,13 +3,13 @@
 The driver keeps everything that decides what to compute and where it goes (listing,
 hashing, the cache, claims, the store writer); Ray Data runs the heavy part. The inputs
 still to compute become a Dataset (``from_items``); ``flat_map`` decodes, resamples and
-cuts each file into windows (:func:`asttools.inference.iter_windows`, the code the local
+cuts each file into windows (:func:`asttools.run.iter_windows`, the code the local
 engine runs) in CPU tasks, one row per window, or one status row for a file that fails
 (every exception is caught: a bad file never fails the job); ``map_batches`` runs
-:func:`asttools.inference.forward` in a pool of actors that load the model once each.
+:func:`asttools.run.forward` in a pool of actors that load the model once each.
 The driver streams the results back (``iter_batches``), regroups them per file into the
-same :class:`~asttools.inference.ItemResult` / :class:`~asttools.inference.ItemError`
-that :func:`~asttools.inference.iter_embed` yields, and the store writer writes them, so
+same :class:`~asttools.run.ItemResult` / :class:`~asttools.run.ItemError`
+that :func:`~asttools.run.iter_embed` yields, and the store writer writes them, so
 the store is the one the local engine writes.
 
 Ray restarts killed actors and retries killed decode tasks. A decode task that dies
@@ -32,8 +32,8 @@ import torch
 
 from ..constants import SAMPLE_RATE, TIME_STRIDE
 from ..errors import ASTToolsError, ASTToolsWarning
-from ..inference import Cut, ItemError, ItemResult, Window, forward, iter_windows
-from ..inputs import Item
+from ..run import Cut, ItemError, ItemResult, Window, forward, iter_windows
+from ..run.inputs import Item
 from ..model import load_model
 
 #: Inputs per Ray Dataset: the driver hashes and claims one chunk while the last runs.
@@ -120,7 +120,7 @@ class RayEngine:
     def stream(self, items: Iterable[Item], *, model, name: str | None, pooling: str,
                layer: int, window_s: float, hop_s: float | None, channel: int | None,
                batch_size: int) -> Iterator[ItemResult | ItemError]:
-        """Like :func:`asttools.inference.iter_embed`, in completion order.
+        """Like :func:`asttools.run.iter_embed`, in completion order.
 
         ``model`` is the driver's loaded model (its geometry cuts the windows); each actor
         loads ``name``, or, when ``name`` is None, gets ``model`` through the object store.

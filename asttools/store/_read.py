@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..errors import ParameterError, StoreError
-from ..result import EmbeddingResult
+from ..run.result import EmbeddingResult
 from ._columns import _merge_schemas
 from ._extract import _model_name
 from ._layout import _KEY_KEY, _META_KEY, SCHEMA_PART, _frames, _Store, _write_failed

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..columns import INPUT_COLUMNS, PATH_BYTES, TOP_LABELS
 from ..errors import ASTToolsWarning
-from ..inputs import printable_path
+from ..run.inputs import printable_path
 from ._columns import _carried, _fixed, _path_arrays
 from ._layout import (
     _KEY_KEY,

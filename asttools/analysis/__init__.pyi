@@ -1,0 +1,1 @@
+from . import attention, export, fill_quality, fills, metrics, missing, reduce, robustness

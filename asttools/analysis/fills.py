@@ -1,0 +1,501 @@
+"""What goes in the place of missing audio: fills fitted on training clips, applied to any.
+
+A **fill** follows scikit-learn's shape: ``fit(audio, video, has_audio)`` on the training
+clips, then ``transform(audio, video, has_audio)`` returns the audio matrix with every row
+that has no audio replaced by what the fill generates (rows with audio are kept as they
+are). The same fill works at clip level, ``audio`` of shape ``(n, d)``, and at frame or
+step level, ``(n, T, d)`` (one vector per video frame or audio step, e.g. from
+:func:`asttools.timestamp_embeddings`), where a mask of shape ``(n, T)`` (or ``(n,)``,
+one per clip) says which frames have audio: :func:`fill_frames` does both calls for
+frame arrays.
+
+Built in (:func:`as_fill` turns a name into one; :data:`FILL_NAMES`):
+
+``"zeros"`` (:class:`ZerosFill`), ``"nan"`` (:class:`NanFill`)
+    A constant row; nothing to fit.
+``"mean"`` (:class:`MeanFill`)
+    The mean audio embedding of the training clips that have audio.
+``"silence"`` (:class:`SilenceFill`)
+    The model's own embedding of digital silence (:func:`asttools.silence_embedding`).
+``"ridge"`` (:class:`RidgeFill`)
+    A ridge regression from the video features to the audio embedding, fitted on the
+    training clips that have both: a *generated* audio feature.
+``"nearest"`` (:class:`NearestNeighbourFill`)
+    Retrieval: the training clip (or frame) whose video features are closest (cosine)
+    lends its audio embedding (the mean of the ``k`` closest).
+
+A user's own generator plugs in the same way: any object with ``fit`` and ``transform``
+of these signatures, or a callable / PyTorch module mapping video features
+``(m, k)`` to audio embeddings ``(m, d)`` (:class:`CallableFill`; a module runs in
+``torch.inference_mode`` on float32 tensors, on the device of its parameters).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, ClassVar
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+
+from ..errors import ParameterError
+
+__all__ = [
+    "FILL_NAMES",
+    "FILL_STRATEGIES",
+    "CallableFill",
+    "Fill",
+    "MeanFill",
+    "NanFill",
+    "NearestNeighbourFill",
+    "RidgeFill",
+    "SilenceFill",
+    "ZerosFill",
+    "as_fill",
+    "fill_frames",
+    "fill_name",
+    "fresh_fill",
+]
+
+#: The named strategies of :func:`asttools.aligned_embeddings` that need no video.
+FILL_STRATEGIES = ("zeros", "mean", "silence", "nan")
+#: Every name :func:`as_fill` knows: the strategies, then the fills learned from video.
+FILL_NAMES = FILL_STRATEGIES + ("ridge", "nearest")
+
+
+class Fill(BaseEstimator):
+    """Base of the built-in fills: checks shapes and masks, fills the rows without audio.
+
+    Subclasses set ``name``, ``needs_fit`` (must see training audio), ``needs_video``
+    (reads video features) and implement ``_fit(audio, video)`` on the rows that have
+    audio (2-D) and ``_generate(video, n, width)`` for ``n`` rows.
+    """
+
+    name: ClassVar[str] = "fill"
+    needs_fit: ClassVar[bool] = False
+    needs_video: ClassVar[bool] = False
+
+    def fit(self, audio, video=None, has_audio=None) -> Fill:
+        """Fit on training clips.
+
+        Parameters
+        ----------
+        audio : ndarray, shape (n, d) or (n, T, d)
+            Audio embeddings of the training clips (or their frames); rows without audio
+            may hold anything (NaN included).
+        video : ndarray, shape (n, k) or (n, T, k), optional
+            Video features of the same clips (frames); a clip-level ``(n, k)`` goes with
+            every frame of its clip. Needed by fills learned from video.
+        has_audio : ndarray of bool, shape (n,) or (n, T), optional
+            Which rows have their own audio; default: the rows that are all finite.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParameterError
+            Shapes disagree, a row marked as having audio holds NaN or inf, the fill needs
+            video and none is given, or it needs training audio and no row has any.
+        """
+        a, v, mask, _ = _rows(audio, video, has_audio, self.needs_video, "fit")
+        if self.needs_fit and not mask.any():
+            raise ParameterError(
+                f"fill {self.name!r} cannot be fitted: none of the {len(mask)} training rows "
+                "has audio; give training clips with audio (has_audio), or use 'zeros' or "
+                "'silence', which need none")
+        self._fit(a[mask], None if v is None else v[mask])
+        self.width_ = a.shape[1]
+        return self
+
+    def transform(self, audio, video=None, has_audio=None) -> np.ndarray:
+        """The audio with every row without audio filled.
+
+        Parameters
+        ----------
+        audio, video, has_audio
+            As for :meth:`fit`, for the clips to fill (training or test).
+
+        Returns
+        -------
+        ndarray, float32, the shape of ``audio``
+            Rows with audio unchanged, the others generated by the fill.
+        """
+        a, v, mask, shape = _rows(audio, video, has_audio, self.needs_video, "transform")
+        if self.needs_fit and not hasattr(self, "width_"):
+            raise ParameterError(f"fill {self.name!r} is not fitted: call fit(audio, video, "
+                                 "has_audio) on the training clips first")
+        width = getattr(self, "width_", a.shape[1])
+        if a.shape[1] != width:
+            raise ParameterError(f"fill {self.name!r} was fitted on {width}-wide audio; "
+                                 f"given {a.shape[1]}-wide")
+        out = a.astype(np.float32, copy=True)
+        missing = ~mask
+        if missing.any():
+            out[missing] = self._generate(None if v is None else v[missing],
+                                          int(missing.sum()), width)
+        return out.reshape(shape)
+
+    def fit_transform(self, audio, video=None, has_audio=None) -> np.ndarray:
+        """:meth:`fit`, then :meth:`transform` of the same rows."""
+        return self.fit(audio, video, has_audio).transform(audio, video, has_audio)
+
+    def _fit(self, audio: np.ndarray, video: np.ndarray | None) -> None:
+        """Learn from the rows with audio (2-D); nothing by default."""
+
+    def _generate(self, video, n: int, width: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ZerosFill(Fill):
+    """A row of zeros. After standardisation it is no longer "nothing"."""
+
+    name = "zeros"
+
+    def _generate(self, video, n, width):
+        return np.zeros((n, width), np.float32)
+
+
+class NanFill(Fill):
+    """NaN, for code that handles missing values itself (cannot feed a probe)."""
+
+    name = "nan"
+
+    def _generate(self, video, n, width):
+        return np.full((n, width), np.nan, np.float32)
+
+
+class MeanFill(Fill):
+    """The mean audio embedding of the training rows that have audio.
+
+    Attributes
+    ----------
+    mean_ : ndarray, float32, shape (d,)
+    """
+
+    name = "mean"
+    needs_fit = True
+
+    def _fit(self, audio, video):
+        self.mean_ = audio.mean(axis=0, dtype=np.float64).astype(np.float32)
+
+    def _generate(self, video, n, width):
+        return np.broadcast_to(self.mean_, (n, width))
+
+
+class SilenceFill(Fill):
+    """The model's embedding of digital silence, the same in every row.
+
+    Parameters
+    ----------
+    vector : ndarray, shape (d,)
+        From :func:`asttools.silence_embedding` (or ``result.meta["silence_embedding"]``),
+        computed with the settings (pooling, layer) of the embeddings it fills.
+    """
+
+    name = "silence"
+
+    def __init__(self, vector=None):
+        self.vector = vector
+
+    def _generate(self, video, n, width):
+        if self.vector is None:
+            raise ParameterError(
+                "fill 'silence' needs the model's embedding of silence: pass "
+                "silence=asttools.silence_embedding(model, pooling=..., layer=...) with the "
+                "settings of the embeddings (a result records it as "
+                "meta['silence_embedding'])")
+        vector = np.asarray(self.vector, np.float32).reshape(-1)
+        if vector.shape != (width,):
+            raise ParameterError(f"the silence embedding is {vector.shape[0]} wide but the "
+                                 f"audio embeddings are {width} wide: compute it with the "
+                                 "same model, pooling and layer")
+        return np.broadcast_to(vector, (n, width))
+
+
+class RidgeFill(Fill):
+    """Generate the audio embedding from the video features by ridge regression.
+
+    Video features are standardised with the training rows' mean and standard deviation,
+    the audio centred on its training mean; the weights minimise
+    ``||A - V W||² + alpha ||W||²`` (closed form; the dual form when there are fewer rows
+    than video dimensions).
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        L2 penalty, in units of the standardised video features.
+
+    Attributes
+    ----------
+    coef_ : ndarray, shape (k, d)
+    video_mean_, video_scale_ : ndarray, shape (k,)
+    audio_mean_ : ndarray, shape (d,)
+    """
+
+    name = "ridge"
+    needs_fit = True
+    needs_video = True
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def _fit(self, audio, video):
+        if not (np.isfinite(self.alpha) and self.alpha > 0):
+            raise ParameterError(f"RidgeFill(alpha={self.alpha!r}): alpha must be > 0")
+        v = video.astype(np.float64)
+        self.video_mean_ = v.mean(axis=0)
+        scale = v.std(axis=0)
+        self.video_scale_ = np.where(scale > 0, scale, 1.0)
+        v = (v - self.video_mean_) / self.video_scale_
+        self.audio_mean_ = audio.mean(axis=0, dtype=np.float64)
+        a = audio - self.audio_mean_
+        n, k = v.shape
+        if n >= k:
+            self.coef_ = np.linalg.solve(v.T @ v + self.alpha * np.eye(k), v.T @ a)
+        else:
+            self.coef_ = v.T @ np.linalg.solve(v @ v.T + self.alpha * np.eye(n), a)
+
+    def _generate(self, video, n, width):
+        v = (np.asarray(video, np.float64) - self.video_mean_) / self.video_scale_
+        return (v @ self.coef_ + self.audio_mean_).astype(np.float32)
+
+
+class NearestNeighbourFill(Fill):
+    """Retrieval: the training rows whose video is closest lend their audio.
+
+    Closeness is the cosine similarity of the video features; the fill is the mean audio
+    embedding of the ``k`` most similar training rows that have audio (ties: the first).
+
+    Parameters
+    ----------
+    k : int, default 1
+        How many neighbours are averaged.
+    """
+
+    name = "nearest"
+    needs_fit = True
+    needs_video = True
+
+    def __init__(self, k: int = 1):
+        self.k = k
+
+    def _fit(self, audio, video):
+        if not (isinstance(self.k, (int, np.integer)) and self.k >= 1):
+            raise ParameterError(f"NearestNeighbourFill(k={self.k!r}): k must be an int >= 1")
+        self.video_ = _unit(video)
+        self.audio_ = audio.astype(np.float32)
+
+    def _generate(self, video, n, width):
+        q = _unit(video)
+        k = min(int(self.k), len(self.audio_))
+        out = np.empty((n, width), np.float32)
+        for start in range(0, n, 1024):  # bounded memory for frame-level fills
+            sim = q[start:start + 1024] @ self.video_.T
+            if k == 1:
+                out[start:start + 1024] = self.audio_[np.argmax(sim, axis=1)]
+            else:
+                best = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+                out[start:start + 1024] = self.audio_[best].mean(axis=1)
+        return out
+
+
+class CallableFill(Fill):
+    """A user's generator: a callable or PyTorch module from video features to audio.
+
+    Parameters
+    ----------
+    generator : callable or torch.nn.Module
+        Maps video features, ndarray ``(m, k)``, to audio embeddings ``(m, d)`` (an ndarray
+        or a tensor). A module is called on a float32 tensor on its parameters' device
+        inside ``torch.inference_mode()``; it is not trained here (train it on the training
+        clips yourself; ``fit`` only records the width).
+    name : str, default "generator"
+        The fill's name in tables and figures.
+    """
+
+    needs_video = True
+
+    def __init__(self, generator=None, name: str = "generator"):
+        self.generator = generator
+        self.name = name
+
+    def _generate(self, video, n, width):
+        if not callable(self.generator):
+            raise ParameterError(f"CallableFill(generator={self.generator!r}) is not callable")
+        out = _call(self.generator, np.asarray(video, np.float32))
+        if out.shape != (n, width):
+            raise ParameterError(f"fill {self.name!r}: the generator returned shape "
+                                 f"{out.shape} for {n} rows of video; expected ({n}, {width})")
+        return out
+
+
+def as_fill(fill: Any, *, silence=None) -> Any:
+    """A fill object from a name, a fill, or a callable.
+
+    Parameters
+    ----------
+    fill : str, fill object, callable or torch.nn.Module
+        One of :data:`FILL_NAMES`; an object with ``fit`` and ``transform`` (returned as
+        it is); or a generator from video to audio (wrapped in :class:`CallableFill`).
+    silence : ndarray, shape (d,), optional
+        The silence embedding, for ``"silence"``.
+
+    Returns
+    -------
+    fill object
+
+    Raises
+    ------
+    ParameterError
+        An unknown name, or something that is neither a fill nor callable.
+
+    Examples
+    --------
+    >>> as_fill("ridge")
+    RidgeFill()
+    """
+    if isinstance(fill, str):
+        named = {"zeros": ZerosFill, "nan": NanFill, "mean": MeanFill, "ridge": RidgeFill,
+                 "nearest": NearestNeighbourFill}
+        if fill == "silence":
+            return SilenceFill(silence)
+        if fill not in named:
+            raise ParameterError(f"fill={fill!r} is not one of {FILL_NAMES} (or a fill "
+                                 "object, or a callable from video features to audio)")
+        return named[fill]()
+    if hasattr(fill, "fit") and hasattr(fill, "transform"):
+        return fill
+    if callable(fill):
+        return CallableFill(fill, name=getattr(fill, "__name__", type(fill).__name__))
+    raise ParameterError(f"fill={fill!r} is neither a name of {FILL_NAMES}, an object with "
+                         "fit and transform, nor a callable")
+
+
+def fill_name(fill: Any) -> str:
+    """The name of a fill in tables and figures: the string, or the object's ``name``."""
+    if isinstance(fill, str):
+        return fill
+    return str(getattr(fill, "name", None) or type(fill).__name__)
+
+
+def fresh_fill(fill: Any) -> Any:
+    """An unfitted copy (``sklearn.base.clone``; a :class:`CallableFill`'s generator is
+    shared, not copied; any other object is deep-copied)."""
+    if isinstance(fill, CallableFill):
+        return CallableFill(fill.generator, name=fill.name)
+    return clone(fill, safe=False)
+
+
+def fill_frames(audio, has_audio, *, fill: Any = "zeros", train=None, video=None,
+                silence=None) -> np.ndarray:
+    """Fill the frames (or steps) without audio of ``(n, T, d)`` arrays.
+
+    The fill is fitted on the frames of the training clips that have audio, then fills the
+    frames without audio of every clip (a learned fill maps each frame's video features
+    to that frame's audio).
+
+    Parameters
+    ----------
+    audio : ndarray, shape (n, T, d)
+        One audio vector per clip and frame (NaN where there is none, as
+        ``TimestampResult.pool`` gives them).
+    has_audio : ndarray of bool, shape (n, T) or (n,)
+    fill : str, fill object or callable, default "zeros"
+        See :func:`as_fill`.
+    train : ndarray of bool, shape (n,), optional
+        The training clips the fill is fitted on; all clips when None (then no clip is
+        held out: pass your training split).
+    video : ndarray, shape (n, T, k) or (n, k), optional
+        Video features per frame (or per clip), for fills learned from video.
+    silence : ndarray, shape (d,), optional
+        For ``fill="silence"``.
+
+    Returns
+    -------
+    ndarray, float32, shape (n, T, d)
+
+    Examples
+    --------
+    >>> a = np.ones((2, 3, 4)); a[1] = np.nan
+    >>> fill_frames(a, np.array([True, False]), fill="mean")[1, 0].tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    a = np.asarray(audio)
+    if a.ndim != 3:
+        raise ParameterError(f"audio must be (n_clips, T, d), given shape {a.shape}")
+    train = np.ones(len(a), bool) if train is None else np.asarray(train, bool)
+    if train.shape != (len(a),):
+        raise ParameterError(f"train must be one bool per clip, shape ({len(a)},); given "
+                             f"{train.shape}")
+    mask = np.asarray(has_audio, bool)
+    f = fresh_fill(as_fill(fill, silence=silence))
+    v = None if video is None else np.asarray(video)
+    f.fit(a[train], None if v is None else v[train], mask[train])
+    return f.transform(a, v, mask)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rows(audio, video, has_audio, needs_video: bool, what: str):
+    """2-D audio, video and mask, and the shape to return."""
+    a = np.asarray(audio)
+    if a.ndim not in (2, 3):
+        raise ParameterError(f"audio must be (n, d) or (n, T, d); given shape {a.shape}")
+    shape = a.shape
+    lead = shape[:-1]
+    if has_audio is None:
+        mask = np.isfinite(a).all(axis=-1)
+    else:
+        mask = np.asarray(has_audio, bool)
+        if a.ndim == 3 and mask.shape == lead[:1]:
+            mask = np.broadcast_to(mask[:, None], lead)
+        if mask.shape != lead:
+            raise ParameterError(f"has_audio has shape {mask.shape}; the audio's rows are "
+                                 f"{lead} (one per clip, or per clip and frame)")
+    a2 = a.reshape(-1, shape[-1])
+    m2 = mask.reshape(-1)
+    bad = m2 & ~np.isfinite(a2).all(axis=1)
+    if bad.any():
+        raise ParameterError(
+            f"{int(bad.sum())} rows marked as having audio hold NaN or inf (the first is row "
+            f"{int(np.argmax(bad))}): mark them has_audio=False, or fix the embeddings")
+    v2 = None
+    if video is not None:
+        v = np.asarray(video)
+        if v.ndim == 2 and a.ndim == 3 and len(v) == shape[0]:
+            v = np.broadcast_to(v[:, None, :], (*lead, v.shape[-1]))
+        if v.shape[:-1] != lead:
+            raise ParameterError(f"video has shape {v.shape}; it needs one row per audio "
+                                 f"row, {lead} + (k,)")
+        v2 = v.reshape(-1, v.shape[-1])
+        if not np.isfinite(v2).all():
+            raise ParameterError("video features hold NaN or inf: a fill learned from video "
+                                 "needs every clip's video features")
+    elif needs_video:
+        raise ParameterError(f"this fill learns from the video features: pass video=... to "
+                             f"{what} (one row per clip, in the audio's order)")
+    return a2, v2, m2, shape
+
+
+def _unit(x) -> np.ndarray:
+    x = np.asarray(x, np.float32)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norm > 0, norm, 1.0)
+
+
+def _call(generator, video: np.ndarray) -> np.ndarray:
+    """Run a callable or torch module on video features; a float32 ndarray back."""
+    torch = sys.modules.get("torch")  # a module was built with torch, so torch is loaded
+    if torch is not None and isinstance(generator, torch.nn.Module):
+        params = next(generator.parameters(), None)
+        device = params.device if params is not None else "cpu"
+        with torch.inference_mode():
+            out = generator(torch.as_tensor(video, dtype=torch.float32, device=device))
+    else:
+        out = generator(video)
+    if hasattr(out, "detach"):  # a tensor
+        out = out.detach().float().cpu().numpy()
+    return np.asarray(out, np.float32)

@@ -1,0 +1,1 @@
+from . import cli, demo, environment, hear, notebook

@@ -1,0 +1,7 @@
+"""Time-aligned embeddings: AST's patch columns stitched into 0.1 s steps, saved and read."""
+
+import lazy_loader as _lazy
+
+# One list: the names below come from __init__.pyi (for type checkers too), imported on
+# first use.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
