@@ -27,19 +27,10 @@ from pathlib import Path
 
 import asttools
 
-from ..constants import (
-    ENGINES,
-    FLUSH_ITEMS,
-    FRAME_SHIFT_S,
-    MAX_FRAME_RATE,
-    MAX_LENGTH,
-    PRECISIONS,
-    STORE_POOLINGS,
-    TIME_STRIDE,
-    TINY_RANDOM,
-    WINDOW_S,
-)
+from ..constants import FRAME_SHIFT_S, MAX_LENGTH, TIME_STRIDE, WINDOW_S
 from ..errors import ASTToolsError, ModelLoadError, ParameterError, StoreError
+from ..settings import MAX_FRAME_RATE, PRECISIONS, TINY_RANDOM
+from ..store import ENGINES, FLUSH_ITEMS, STORE_POOLINGS
 
 __all__ = [
     "EXIT_ERROR",

@@ -27,7 +27,7 @@ import pandas as pd
 from .. import plots
 from ..analysis.attention import attention_maps, attention_rollout
 from ..audio import load_audio
-from ..constants import TINY_RANDOM, WINDOW_S
+from ..constants import WINDOW_S
 from ..datasets import primary_labels, read_ground_truth
 from ..errors import ASTToolsWarning, ModelLoadError, ParameterError
 from ..explorer import explore
@@ -37,6 +37,7 @@ from ..analysis.metrics import aligned_scores, confusion_matrix, evaluate, linea
 from ..model import load_model, model_info
 from ..analysis.reduce import capped_perplexity
 from ..run.result import top_k
+from ..settings import TINY_RANDOM
 from ..store import extract
 
 __all__ = ["DemoReport", "example_data", "load_model_or_fallback", "run_demo", "weights_banner"]

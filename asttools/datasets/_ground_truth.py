@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from . import action as ad
+from ._missing import MISSING
 from ..audio import MEDIA_EXTENSIONS
-from ..constants import MISSING
 from ..errors import ASTToolsWarning, ParameterError
 from ..run.inputs import absolute_path, read_csv
 from ..labels import audioset_ontology
@@ -58,8 +58,6 @@ __all__ = [
 #: Formats :func:`read_ground_truth` understands.
 FORMATS: tuple[str, ...] = ("auto", "manifest", "folder", "esc50", "audioset", "kinetics",
                             "kinetics-csv", "ucf101", "epic")
-
-
 
 #: Default file name of an AudioSet segment under ``audio_dir``. Fields: ``YTID``,
 #: ``start`` and ``end`` (seconds, float), ``row`` (line number in the CSV, from 0).

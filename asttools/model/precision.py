@@ -49,7 +49,7 @@ __all__ = [
     "precision_meta",
     "prepare_model",
     "resolve_precision",
-]  # the names of the precisions are constants.PRECISIONS, checked by settings.check_precision
+]  # the names of the precisions are settings.PRECISIONS, checked by settings.check_precision
 
 #: The torch dtype of the weights and inputs of each float precision.
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}

@@ -22,21 +22,14 @@ from tqdm.auto import tqdm
 from ..audio import check_audio_stream
 from ..columns import INPUT_COLUMNS
 from ..concurrency import check_workers, prefetch, resolve_workers
-from ..constants import (
-    BATCH_SIZE,
-    ENGINES,
-    FLUSH_ITEMS,
-    FLUSH_SECONDS,
-    SAMPLE_RATE,
-    STORE_POOLINGS,
-    WINDOW_S,
-)
+from ..constants import BATCH_SIZE, SAMPLE_RATE, WINDOW_S
 from ..errors import ASTToolsWarning, ParameterError, StoreError
 from ..run.inputs import Item, item_of, list_inputs, plain, printable_path
 from ..run.result import EmbeddingResult
 from ..run.segments import SEGMENT_RULE, check_segment_pooling
 from ..settings import check_pooling, check_precision, check_windows, resolve_model_name
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
+from ._options import ENGINES, FLUSH_ITEMS, FLUSH_SECONDS, STORE_POOLINGS
 from ._layout import (
     STORE_FORMAT_VERSION,
     _Event,

@@ -38,7 +38,6 @@ from ..audio import check_waveform, is_silent, load_audio, resample
 from ..constants import (
     BATCH_SIZE,
     FRAME_SHIFT,
-    MAX_FRAME_RATE,
     SAMPLE_RATE,
 )
 from ..errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError, VideoError
@@ -47,7 +46,7 @@ from ..audio.frames import real_frame_spans
 from ..run import ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
 from ..run.inputs import Item, absolute_path, printable_path
 from ..model import load_model
-from ..settings import check_precision, fill_value_of
+from ..settings import MAX_FRAME_RATE, check_precision, fill_value_of
 from ..run.steps import (
     DEFAULT_HOP_S,
     FIRST_STEP_S,
@@ -89,7 +88,7 @@ class Pooled(NamedTuple):
 
 def check_frame_rate(frame_rate: object, *, video: bool = False) -> float | str:
     """A frame rate to pool onto, checked: a finite number of frames per second above 0
-    and at most :data:`~asttools.constants.MAX_FRAME_RATE` (or ``"video"`` where
+    and at most :data:`~asttools.settings.MAX_FRAME_RATE` (or ``"video"`` where
     ``video`` allows it).
 
     Raises
