@@ -3,10 +3,11 @@
 The sample rate, the fbank's frames, the model's input (1024 frames = 10.24 s), its patch
 grid (12 frequency × 101 time patches), the AudioSet label count and normalisation, and
 the patch-grid formula. Nothing else lives here (tests/test_layout.py holds the list;
-``BATCH_SIZE`` is on its way to :mod:`asttools.run`): a run's choices and the model names are in :mod:`asttools.settings`, the store's choices and
-flush cadence in :mod:`asttools.store`, a ground-truth reader's ``MISSING`` in
-:mod:`asttools.datasets`, the names of result columns in :mod:`asttools.columns`, the
-statuses of an input's audio in :mod:`asttools.errors`. This module imports nothing but
+``BATCH_SIZE`` is on its way to :mod:`asttools.run`): a run's choices and the model names
+are in :mod:`asttools.settings`, the store's choices and flush cadence in
+:mod:`asttools.store`, a ground-truth reader's ``MISSING`` in :mod:`asttools.datasets`,
+the names of result columns in :mod:`asttools.columns`, the statuses of an input's audio
+in :mod:`asttools.errors`. This module imports nothing but
 the standard library, so the command line can build its help without loading torch.
 
 The values describe the AudioSet AST checkpoints (Gong et al., 2021) that transformers'

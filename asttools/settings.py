@@ -4,10 +4,11 @@ The choices a run offers (:data:`POOLINGS`, :data:`PRECISIONS`, the fastest
 :data:`MAX_FRAME_RATE`), the model it uses unless told (:data:`DEFAULT_MODEL`,
 :data:`TINY_RANDOM`, ``$ASTTOOLS_MODEL``: :data:`ENV_VAR`), and the checks that
 :func:`asttools.embed`, :func:`asttools.extract`, :func:`asttools.timestamp_embeddings`
-and the command line make before any input is listed or any model loaded: the model a call will use (:func:`resolve_model_name`), the
-pooling, the precision, and the analysis windows (:func:`check_windows`, the one place
-that checks them). This module imports no torch, so that a fully cached
-:func:`asttools.extract` (which only plans, hashes and reads the store) never loads it.
+and the command line make before any input is listed or any model loaded: the model a
+call will use (:func:`resolve_model_name`), the pooling, the precision, and the analysis
+windows (:func:`check_windows`, the one place that checks them). This module imports no
+torch, so that a fully cached :func:`asttools.extract` (which only plans, hashes and reads
+the store) never loads it.
 """
 
 from __future__ import annotations
@@ -271,6 +272,6 @@ def fill_value_of(fill_value: float, fill: float | None, *, where: str) -> float
     if fill_value != 0.0 and not (math.isnan(fill_value) and math.isnan(fill)):
         raise ParameterError(f"{where}: give fill_value= only (fill= is its old name)")
     warnings.warn(f"{where}(fill=...) is now {where}(fill_value=...): 'fill' names a "
-                  "strategy (asttools.analysis.missing, asttools.analysis.fills); the old keyword goes in the "
-                  "next release", DeprecationWarning, stacklevel=3)
+                  "strategy (asttools.analysis.missing, asttools.analysis.fills); the old "
+                  "keyword goes in the next release", DeprecationWarning, stacklevel=3)
     return fill

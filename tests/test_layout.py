@@ -24,7 +24,7 @@ CHECKED = sorted(PACKAGE.rglob("*.py"))
 #: store's one door to torch, ``_extract._torch_side`` importing ``_compute`` (the model,
 #: its run, Ray) only once something must be computed, so that a fully cached extract
 #: loads neither torch nor transformers (issue 19; test_store checks it).
-DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("cli", "tqdm.auto"),
+DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("_commands", "tqdm.auto"),
                ("_ray", "ray"), ("precision", "torchao"), ("_extract", "_compute")}
 
 
@@ -92,13 +92,37 @@ def test_imports_are_at_the_top(path):
     assert not bad, f"{_module_name(path)} imports inside functions: {bad}"
 
 
+HEAVY = ("torch", "pandas", "numpy", "pyarrow", "transformers")
+
+
 def test_the_root_and_the_command_line_help_do_not_load_torch():
     code = ("import sys, asttools, asttools.apps.cli; asttools.apps.cli.build_parser(); "
-            "print(sorted(m for m in ('torch', 'pandas', 'numpy', 'transformers') "
-            "if m in sys.modules))")
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_help_loads_neither_torch_nor_pandas():
+    """``asttools --help``, ``asttools COMMAND --help`` for every command (through ``main``,
+    the console script's entry point) and ``python -m asttools --help`` (through
+    ``__main__``) import none of the heavy libraries: help is instant on a loaded machine."""
+    code = f"""
+import runpy, sys
+from asttools.apps.cli import COMMANDS, main
+codes = [main(argv) for argv in [["--help"], ["--version"]] + [[c, "--help"] for c in COMMANDS]]
+sys.argv = ["asttools", "--help"]
+try:
+    runpy.run_module("asttools", run_name="__main__")
+except SystemExit as exit_:
+    codes.append(exit_.code)
+print("RESULT", codes, len(COMMANDS), sorted(m for m in {HEAVY!r} if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "usage: asttools extract" in out and "usage: asttools [-h]" in out
+    result = out.strip().splitlines()[-1]
+    assert result == f"RESULT {[0] * 12} 9 []", result
 
 
 def _exports(path: Path) -> tuple[list[str], set[str], dict[str, str]]:

@@ -26,16 +26,22 @@ import pandas as pd
 
 from .. import plots
 from ..analysis.attention import attention_maps, attention_rollout
+from ..analysis.metrics import (
+    aligned_scores,
+    confusion_matrix,
+    evaluate,
+    linear_probe,
+    per_class_metrics,
+)
+from ..analysis.reduce import capped_perplexity
 from ..audio import load_audio
 from ..constants import WINDOW_S
 from ..datasets import primary_labels, read_ground_truth
 from ..errors import ASTToolsWarning, ModelLoadError, ParameterError
 from ..explorer import explore
-from ..model.features import fbank, n_frames
 from ..labels.mapping import map_labels
-from ..analysis.metrics import aligned_scores, confusion_matrix, evaluate, linear_probe, per_class_metrics
 from ..model import load_model, model_info
-from ..analysis.reduce import capped_perplexity
+from ..model.features import fbank, n_frames
 from ..run.result import top_k
 from ..settings import TINY_RANDOM
 from ..store import extract
