@@ -324,3 +324,50 @@ def test_constants_holds_only_asts_geometry():
     assert set(listed) <= GEOMETRY, f"constants.__all__ lists {set(listed) - GEOMETRY}"
     assert set(listed) == public, "constants.__all__ and what it defines differ"
     assert not imported.keys() - {"annotations"}, f"constants imports {imported}"
+
+
+def _changelog_moves() -> dict[str, str]:
+    """CHANGELOG.md's "Moved modules" table: old module -> the first name in its row."""
+    text = (PACKAGE.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+    section = text.split("### Moved modules", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `asttools.")]
+    return {r.split("`")[1].removeprefix("asttools."): r.split("`")[3].removeprefix("asttools.")
+            for r in rows}
+
+
+def test_a_moved_module_says_where_it_went():
+    """``asttools.attention`` raises an AttributeError naming its new home (the old name is
+    no second door: it still raises), and an unknown name keeps lazy_loader's error."""
+    import asttools
+
+    moved = asttools._MOVED
+    assert len(moved) == 28 and not set(moved) & set(asttools.__all__)
+    for old, new in moved.items():
+        with pytest.raises(AttributeError, match=rf"asttools\.{old} moved to asttools\.{new} "
+                                                 r".*issue 19.*CHANGELOG\.md"):
+            getattr(asttools, old)
+        assert not hasattr(asttools, old) and old not in dir(asttools)
+        home = PACKAGE.joinpath(*new.split("."))
+        assert home.with_suffix(".py").is_file() or (home / "__init__.py").is_file(), new
+        assert not (PACKAGE / f"{old}.py").exists() and not (PACKAGE / old).is_dir(), old
+    with pytest.raises(AttributeError, match="No asttools attribute no_such_name"):
+        _ = asttools.no_such_name
+    assert asttools.DEFAULT_MODEL == asttools.settings.DEFAULT_MODEL  # lazy names still load
+
+
+def test_an_old_module_path_is_not_importable_and_the_changelog_lists_it():
+    """``import asttools.inference`` fails with Python's own error (no import hook), and
+    CHANGELOG.md's table names every one of the 33 moved modules: the 28 the root's table
+    words errors for, each with the same new home, and the 5 whose path still resolves
+    (now packages)."""
+    import asttools
+
+    run = subprocess.run([sys.executable, "-c", "import asttools.inference"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "ModuleNotFoundError: No module named " \
+        "'asttools.inference'" in run.stderr, run.stderr
+    listed = _changelog_moves()
+    assert len(listed) == 33
+    assert {old: listed[old] for old in asttools._MOVED} == asttools._MOVED
+    for old in set(listed) - set(asttools._MOVED):
+        assert listed[old] == old and (PACKAGE / old / "__init__.py").is_file(), old
