@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import lazy_loader as _lazy
 
-from ._version import __version__ as __version__
+from ._version import __version__
 from .errors import (
-    ASTToolsError as ASTToolsError,
-    ASTToolsWarning as ASTToolsWarning,
-    AudioError as AudioError,
-    ModelLoadError as ModelLoadError,
-    ParameterError as ParameterError,
-    StoreError as StoreError,
+    ASTToolsError,
+    ASTToolsWarning,
+    AudioError,
+    ModelLoadError,
+    ParameterError,
+    StoreError,
 )
 
 _lazy_getattr, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
