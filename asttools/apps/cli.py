@@ -48,6 +48,7 @@ EXIT_USAGE = 2
 EXIT_SOME_FAILED = 3
 #: Interrupted by Ctrl-C or SIGTERM; what was finished is saved (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+
 #: Library parameter -> the option that sets it, so that a message the library raises (a
 #: layer out of range for the loaded model, say) names what the user typed.
 _OPTION_NAMES = {
