@@ -1,18 +1,26 @@
 from . import fidelity, inputs, result, segments, steps
-from ._inference import (
+from ._driver import (
     ON_ERROR as ON_ERROR,
-    Cut as Cut,
+    iter_embed as iter_embed,
+    run_meta as run_meta,
+)
+from ._embed import (
+    embed as embed,
+    silence_embedding as silence_embedding,
+)
+from ._forward import (
+    check_layer as check_layer,
+    forward as forward,
+    sigmoid as sigmoid,
+)
+from ._items import (
     ItemError as ItemError,
     ItemResult as ItemResult,
     as_items as as_items,
-    check_layer as check_layer,
-    Window as Window,
-    embed as embed,
-    forward as forward,
     media_of as media_of,
-    iter_embed as iter_embed,
+)
+from ._windows import (
+    Cut as Cut,
+    Window as Window,
     iter_windows as iter_windows,
-    run_meta as run_meta,
-    sigmoid as sigmoid,
-    silence_embedding as silence_embedding,
 )

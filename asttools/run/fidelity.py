@@ -21,7 +21,8 @@ from ..audio import check_waveform, load_audio, resample
 from ..constants import BATCH_SIZE, FRAME_SHIFT, SAMPLE_RATE
 from ..errors import ASTToolsWarning, AudioError, ParameterError
 from ..model.features import window_bounds
-from ._inference import as_items, forward, sigmoid
+from ._forward import forward, sigmoid
+from ._items import as_items
 from ..model import load_model, model_info
 from ..model.precision import cpu_flags, prepare_model, resolve_precision
 from ..settings import check_precision
