@@ -18,7 +18,7 @@ import soundfile as sf
 from audio_fixtures import sine, write_av, write_tone
 
 import asttools
-import asttools.run._driver as embed_mod  # noqa: E402
+import asttools.run._pass as embed_mod  # noqa: E402
 import asttools.run._items as items_mod  # noqa: E402
 from asttools.errors import ParameterError, StoreError
 from asttools.run.inputs import list_inputs

@@ -1,259 +1,260 @@
-"""The run driver: windows batched through the model, one result per input, in order.
+"""The run driver: what every model run shares, said once: its options checked, its
+failures collected into one table, worded in one warning or raised, and its progress.
 
-:func:`iter_embed` streams :class:`ItemResult` / :class:`ItemError` records;
-:func:`run_meta` is what every run records; ``_collect`` gathers a stream into an
-:class:`EmbeddingResult`.
+:func:`asttools.embed`, :func:`asttools.timestamp_embeddings`, :func:`asttools.extract`,
+:func:`asttools.run.fidelity.fidelity` and the Ray engine are front ends: each says what
+it collects from the model pass (:func:`asttools.run.iter_embed`, or Ray's copy of it)
+and leaves the rest to this module. It imports no torch, so that a fully cached
+``extract`` checks and reports through it without loading the model.
 """
 
 from __future__ import annotations
 
-import platform
+import numbers
+import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
-import transformers
+from tqdm.auto import tqdm
 
-from .._version import __version__
 from ..audio import check_audio_stream
 from ..concurrency import check_workers
-from ..constants import BATCH_SIZE, SAMPLE_RATE, TIME_STRIDE, WINDOW_S
-from ..errors import ParameterError
-from ..model import model_info
-from ..model.precision import precision_meta, prepare_model
-from ..settings import check_pooling, check_windows
-from ._forward import _Rows, check_layer, forward, sigmoid
-from ._items import ItemError, ItemResult
-from ._windows import Cut, Window, iter_windows
-from .inputs import Item
-from .result import TABLE_COLUMNS, EmbeddingResult
-from .segments import check_segment_pooling, pool_segment
+from ..errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
+from ..settings import check_pooling, check_precision, check_windows
+from ._defaults import ON_ERROR
+from .inputs import Item, printable_path
 
 __all__ = [
-    "ON_ERROR",
-    "iter_embed",
-    "run_meta",
+    "ItemError",
+    "ItemResult",
+    "RunLog",
+    "check_batch_size",
+    "check_run",
+    "failure_warning",
+    "recorded",
 ]
 
-#: What ``embed`` does with inputs that fail to load.
-ON_ERROR = ("warn", "raise", "ignore")
+#: The failures a warning names one by one; the rest are counted (all are in the table).
+LISTED_FAILURES = 20
+#: The columns an error row has first; then what is known of the input's media.
+ERROR_COLUMNS = ("item", "id", "path", "audio_status", "reason")
+#: The media facts an error row keeps (:data:`asttools.columns.INPUT_COLUMNS`' own).
+ERROR_MEDIA = ("audio_offset_s", "audio_duration_s", "video_duration_s", "frame_rate",
+               "av_warning", "n_audio_streams")
+
+_UNSET = object()
 
 
-def iter_embed(
-    items: Iterable[Item],
-    *,
-    model,
-    pooling: str = "cls",
-    layer: int = -1,
-    window_s: float = WINDOW_S,
-    hop_s: float | None = None,
-    batch_size: int = BATCH_SIZE,
-    workers: int | str = 1,
-    channel: int | None = None,
-    progress=None,
-    precision: str = "fp32",
-    audio_stream: int | None = None,
-) -> Iterator[ItemResult | ItemError]:
-    """Stream results input by input; windows of different inputs share batches.
+@dataclass
+class ItemResult:
+    """The rows of one input, yielded by :func:`iter_embed` when all its windows ran.
 
-    The streaming pass under :func:`embed` and :func:`asttools.extract`: inputs are
-    decoded ahead of the model in ``workers`` worker processes (files; arrays here),
-    cut into windows, batched across
-    inputs, and each input is yielded as soon as its last window has run, in input order.
-
-    Parameters
+    Attributes
     ----------
-    items : iterable of Item
-        The inputs; may be a lazy generator (pulled at most ``2 * workers`` ahead).
-    model : transformers.ASTForAudioClassification
-    pooling, layer, window_s, hop_s, batch_size, workers, channel, precision, audio_stream
-        As in :func:`embed`.
-    progress : tqdm, optional
-        A progress bar advanced once per input.
+    item : Item
+    table : DataFrame, shape (n_windows, ...)
+    embeddings : ndarray, float32, shape (n_windows, hidden) or (n_windows, f, t, hidden)
+    logits : ndarray, float32, shape (n_windows, n_labels)
+    """
 
-    Yields
-    ------
-    ItemResult or ItemError
-        One per input: its window table (``item``, ``path``, ``window``, ``start_s``,
-        ``end_s``, ``clip_duration_s`` and its ``extra`` columns), embeddings (float32,
-        ``(n_windows, hidden)``, ``(n_windows, t, hidden)`` for ``"time"`` or
-        ``(n_windows, f, t, hidden)`` for ``"grid"``) and
-        logits (float32, ``(n_windows, n_labels)``); or the reason it failed.
+    item: Item
+    table: pd.DataFrame
+    embeddings: np.ndarray
+    logits: np.ndarray
+    status: dict[str, Any] = field(default_factory=lambda: {"audio_status": "ok"})
+    """``audio_status`` (``ok`` or ``silent``) and the media columns of
+    :data:`asttools.columns.INPUT_COLUMNS` (``audio_offset_s``, ...) when known."""
+
+
+@dataclass
+class ItemError:
+    """An input without rows, yielded by :func:`iter_embed`: why, in words; its
+    ``status`` (one of :data:`asttools.errors.AUDIO_STATUSES`: ``no_audio_stream``
+    for a video without audio, else a failure); and what is known of its media
+    (``video_duration_s``, ``frame_rate``, ...)."""
+
+    item: Item
+    reason: str
+    status: str = "decode_error"
+    media: dict[str, Any] = field(default_factory=dict)
+
+
+def check_batch_size(batch_size: object) -> int:
+    """``batch_size`` as an int, if it is an integer >= 1; else a ParameterError.
+
+    Examples
+    --------
+    >>> check_batch_size(8)
+    8
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+            or batch_size < 1:
+        raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    return int(batch_size)
+
+
+def check_run(*, on_error: object = _UNSET, pooling: object = _UNSET,
+              precision: object = _UNSET, batch_size: object = _UNSET,
+              layer: object = _UNSET, window_s: object = _UNSET, hop_s: object = None,
+              max_length: int | None = None, workers: object = _UNSET,
+              audio_stream: object = _UNSET) -> dict[str, Any]:
+    """Check a run's options before anything runs; every entry point calls this.
+
+    Only the options given are checked, in this order (so the first wrong one is named):
+    ``on_error``, ``pooling``, ``precision``, ``batch_size``, ``layer`` (an integer; its
+    range needs the model, :func:`asttools.run.check_layer`), ``window_s``/``hop_s``
+    (:func:`asttools.settings.check_windows`, against ``max_length`` when given),
+    ``workers``, ``audio_stream``.
+
+    Returns
+    -------
+    dict
+        The options given, as the run uses them (``batch_size`` an int, ``workers`` an
+        int or ``"auto"``, ``audio_stream`` None or an int).
 
     Raises
     ------
     ParameterError
-        A bad pooling, layer, batch size or window setting (before anything runs).
-
-    Notes
-    -----
-    What is held at any time, and so the memory used beyond the model:
-
-    - at most ``batch_size`` windows waiting for the model, and one forward pass's
-      activations (the arrays :func:`forward` returns are copies, not views into them);
-    - per input whose windows are not all done, its results only: one embedding and one
-      row of logits per window, e.g. (768 + 527) float32 = 5.2 kB per window of the
-      full model, 1.8 MB per hour of audio at the default hop (``pooling="grid"``: 3.7 MB
-      per window); at most :data:`asttools.model.features.MAX_WINDOWS_PER_CLIP` windows;
-    - the decoded 16 kHz mono waveform of the input being windowed and of at most
-      ``2 * workers`` inputs decoded ahead, each no longer than ``STREAM_S`` (10 min,
-      38 MB; decoding needs a few times that briefly, at the file's rate and channels,
-      at most ``asttools.audio.sources.STREAM_BYTES``, 230 MB, of float32 samples). A file
-      whose header says it is longer or larger, or says no length at all (a live
-      recording's Matroska, a chained Ogg), is not decoded whole: it is read block by
-      block (:func:`asttools.audio.stream_audio`, 30 s at a time) as its windows are
-      cut, so a 10-hour recording takes the memory of a short one. Array inputs are
-      held whole (they are in memory already). ``benchmarks/bench_memory.py`` measures
-      peak memory against recording length.
-
-    ``items`` may be a lazy iterable (a generator): it is pulled at most ``2 * workers``
-    items ahead. ``progress`` is an optional tqdm bar, advanced once per input. Window
-    settings are checked once, against the model's input length, by
-    :func:`asttools.settings.check_windows`; an input that would make more than
-    ``MAX_WINDOWS_PER_CLIP`` windows is yielded as an :class:`ItemError`.
+        Naming the option, its value and what it may be.
     """
-    model = prepare_model(model, precision)  # once: a cached copy unless fp32
-    cfg = model.config
-    check_pooling(pooling)
-    check_layer(layer, cfg.num_hidden_layers)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    win, hop = check_windows(window_s, hop_s, max_length=cfg.max_length,
-                             time_stride=getattr(cfg, "time_stride", TIME_STRIDE))
-    device = next(model.parameters()).device
-    check_workers(workers)
-
-    # item index -> {"item", "table" (set once its windows are all cut), "rows": _Rows}
-    pending: dict[int, dict[str, Any]] = {}
-    queue: list[tuple[int, int, np.ndarray]] = []  # (item index, window, samples)
-
-    def run_queue() -> None:
-        # a segment's windows give their patch columns (asttools.run.segments), others `pooling`
-        kinds = ["time" if pending[q[0]]["item"].segment is not None else pooling
-                 for q in queue]
-        for how in dict.fromkeys(kinds):
-            part = [q for q, kind in zip(queue, kinds, strict=True) if kind == how]
-            width = max(win, max(len(w) for _, _, w in part))
-            batch = np.zeros((len(part), width), dtype=np.float32)
-            for r, (_, _, w) in enumerate(part):
-                batch[r, : len(w)] = w
-            emb, logits = forward(model, batch, lengths=[len(w) for _, _, w in part],
-                                  pooling=how, layer=layer)
-            for r, (idx, k, _) in enumerate(part):
-                pending[idx]["rows"].put(k, emb[r], logits[r])
-        queue.clear()
-
-    def finished() -> Iterator[ItemResult]:
-        for idx in list(pending):
-            entry = pending[idx]
-            if not entry["rows"].complete:
-                break  # items finish in input order
-            del pending[idx]
-            if progress is not None:
-                progress.update(1)
-            emb, logits = entry["rows"].arrays()
-            if entry["plan"] is not None:  # a segment: the mean of its own steps
-                vector, mixed, _ = pool_segment(emb, logits, entry["plan"], config=cfg)
-                emb, logits = vector[None], mixed[None]
-            yield ItemResult(entry["item"], entry["table"], emb, logits,
-                             status=entry["status"])
-
-    def entry_of(it: Item, expected: int | None) -> dict[str, Any]:
-        if it.index not in pending:
-            pending[it.index] = {"item": it, "table": None, "rows": _Rows(expected),
-                                 "plan": None}
-        return pending[it.index]
-
-    def checked(items: Iterable[Item]) -> Iterator[Item]:
-        for it in items:  # embed and extract check all segments first; a lazy stream here
-            if it.segment is not None:
-                check_segment_pooling(pooling, 1)
-            yield it
-
-    for event in iter_windows(checked(items), window_s=window_s, hop_s=hop_s,
-                              channel=channel, workers=workers, max_length=cfg.max_length,
-                              time_stride=getattr(cfg, "time_stride", TIME_STRIDE),
-                              device=device, config=cfg,
-                              audio_stream=check_audio_stream(audio_stream)):
-        if isinstance(event, Window):
-            entry_of(event.item, event.expected)
-            queue.append((event.item.index, event.k, event.samples))
-            if len(queue) == batch_size:
-                run_queue()
-                yield from finished()
-        elif isinstance(event, Cut):
-            entry = entry_of(event.item, len(event.bounds))
-            entry["table"] = event.table()
-            entry["status"] = event.status()
-            entry["plan"] = event.plan
-            entry["rows"].n = len(event.bounds)
-            yield from finished()  # its windows may all be done already
-        else:  # it failed, possibly part way: forget its windows and results
-            queue[:] = [q for q in queue if q[0] != event.item.index]
-            pending.pop(event.item.index, None)
-            if progress is not None:
-                progress.update(1)
-            yield event
-    if queue:
-        run_queue()
-    yield from finished()
+    out: dict[str, Any] = {}
+    if on_error is not _UNSET:
+        if on_error not in ON_ERROR:
+            raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
+        out["on_error"] = on_error
+    if pooling is not _UNSET:
+        check_pooling(pooling)
+        out["pooling"] = pooling
+    if precision is not _UNSET:
+        check_precision(precision)
+        out["precision"] = precision
+    if batch_size is not _UNSET:
+        out["batch_size"] = check_batch_size(batch_size)
+    if layer is not _UNSET:
+        if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
+            raise ParameterError(f"layer must be an integer, got {layer!r}")
+        out["layer"] = int(layer)
+    if window_s is not _UNSET:
+        kw = {} if max_length is None else {"max_length": max_length}
+        check_windows(window_s, hop_s, warn=False, **kw)
+        out.update(window_s=window_s, hop_s=hop_s)
+    if workers is not _UNSET:
+        out["workers"] = check_workers(workers)
+    if audio_stream is not _UNSET:
+        out["audio_stream"] = check_audio_stream(audio_stream)
+    return out
 
 
-def run_meta(model, *, pooling: str, layer: int, window_s: float, hop_s: float | None,
-             precision: str = "fp32") -> dict:
-    """The settings and versions a result records (``EmbeddingResult.meta``).
+def failure_warning(failures: list[dict[str, Any]], n_inputs: int, *,
+                    see: str = "result.errors", note: str = "", prefix: str = "") -> str:
+    """The one wording of "N of M inputs failed": each failure's file and reason (the
+    first :data:`LISTED_FAILURES`, then how many more).
 
-    ``precision`` is recorded as run (``"auto"`` made concrete), with
-    ``precision_requested`` and, for int8, ``quantization``; ``dtype`` is the dtype the
-    model ran in (int8 models keep float32 activations between their Linear layers).
+    Examples
+    --------
+    >>> failure_warning([{"path": "a.wav", "reason": "not audio"}], 2)
+    '1 of 2 inputs failed and were skipped (see result.errors): a.wav: not audio'
     """
-    info = model_info(model)
-    prec = precision_meta(model, precision)
-    if prec["precision"] in ("bf16", "fp16"):
-        info["dtype"] = {"bf16": "bfloat16", "fp16": "float16"}[prec["precision"]]
-    cfg = model.config
-    labels = [str(cfg.id2label[i]) for i in range(cfg.num_labels)]
-    return {
-        **info,
-        "pooling": pooling,
-        "layer": check_layer(layer, cfg.num_hidden_layers),
-        "window_s": float(window_s),
-        "hop_s": float(window_s if hop_s is None else hop_s),
-        "sample_rate": SAMPLE_RATE,
-        **prec,
-        "labels": labels,
-        "asttools_version": __version__,
-        "transformers_version": transformers.__version__,
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-    }
+    shown = "; ".join(f"{printable_path(f['path'])}: {f['reason']}"
+                      for f in failures[:LISTED_FAILURES])
+    more = len(failures) - LISTED_FAILURES
+    if more > 0:
+        shown += f"; and {more} more"
+    return (f"{prefix}{len(failures)} of {n_inputs} inputs failed and were skipped "
+            f"(see {see}{note}): {shown}")
 
 
-def _collect(results: Iterable[ItemResult | ItemError], meta: dict, hidden: int,
-             grid: tuple[int, ...] | None) -> EmbeddingResult:
-    tables, embs, logits, errors = [], [], [], []
+def _raised(item: Item, reason: str, status: str) -> AudioError:
+    cls = NoAudioStreamError if status == "no_audio_stream" else AudioError
+    return cls(item.name, reason, status=status)
+
+
+class RunLog:
+    """One run's bookkeeping: its failures (one row each), their warning, ``on_error``,
+    and its progress bar.
+
+    Parameters
+    ----------
+    n_inputs : int
+        The inputs of the run (the "M" of "N of M inputs failed").
+    on_error : {"warn", "raise", "ignore"}, default "warn"
+        ``"raise"``: :meth:`fail` raises the :class:`~asttools.errors.AudioError` (a
+        :class:`~asttools.errors.NoAudioStreamError` for a video without audio) at once.
+    progress : bool, default False
+        Show a progress bar of ``n_inputs`` files, labelled ``desc``.
+    desc : str, default "embed"
+    counts : callable, optional
+        ``counts(status)``: whether a failure of this status counts as one in the warning
+        (default all; ``extract`` leaves out a video without audio unless
+        ``require_audio``). Every failure is in :meth:`errors` either way.
+    """
+
+    def __init__(self, n_inputs: int, *, on_error: str = "warn", progress: bool = False,
+                 desc: str = "embed", counts=None):
+        check_run(on_error=on_error)
+        self.n_inputs = int(n_inputs)
+        self.on_error = on_error
+        self.failures: list[dict[str, Any]] = []
+        self.counts = counts or (lambda status: True)
+        self.bar = tqdm(total=self.n_inputs, unit="file", desc=desc, disable=not progress,
+                        dynamic_ncols=True)
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        self.bar.close()
+
+    def fail(self, item: Item, reason: str, status: str = "decode_error",
+             media: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record that ``item`` has no rows, and why; raise instead with
+        ``on_error="raise"``. Returns the error row."""
+        if self.on_error == "raise":
+            raise _raised(item, reason, status)
+        row = {"item": item.index, "id": item.id, "path": item.name, "audio_status": status,
+               "reason": reason,
+               **{c: v for c, v in (media or {}).items() if c in ERROR_MEDIA}}
+        self.failures.append(row)
+        return row
+
+    def failed(self) -> list[dict[str, Any]]:
+        """The failures that count (see ``counts``)."""
+        return [f for f in self.failures if self.counts(f["audio_status"])]
+
+    def errors(self, *, media: bool = True) -> pd.DataFrame:
+        """One row per failure: ``item`` (int64), ``id``, ``path``, ``audio_status``,
+        ``reason`` (objects), then (``media``) what is known of its media."""
+        extra = [c for f in self.failures for c in f] if media else []
+        columns = list(dict.fromkeys([*ERROR_COLUMNS, *extra]))
+        return pd.DataFrame({c: pd.Series([f.get(c) for f in self.failures],  # any name
+                                          dtype=np.int64 if c == "item" else object)
+                             for c in columns})
+
+    def warn(self, *, stacklevel: int = 3, **wording) -> None:
+        """Issue the run's one warning when some inputs failed (``on_error="warn"``);
+        ``wording``: :func:`failure_warning`'s ``see``, ``note``, ``prefix``."""
+        failed = self.failed()
+        if self.on_error == "warn" and failed:
+            warnings.warn(failure_warning(failed, self.n_inputs, **wording), ASTToolsWarning,
+                          stacklevel=stacklevel)
+
+    def advance(self, n: int = 1) -> None:
+        """One more input done."""
+        self.bar.update(n)
+
+
+def recorded(results: Iterable, log: RunLog) -> Iterator:
+    """``results`` with each failure recorded in ``log`` (raised there with
+    ``on_error="raise"``); what succeeded passes on."""
     for r in results:
         if isinstance(r, ItemError):
-            errors.append({"item": r.item.index, "id": r.item.id, "path": r.item.name,
-                           "audio_status": r.status, "reason": r.reason, **r.media})
-        else:
-            tables.append(r.table)
-            embs.append(r.embeddings)
-            logits.append(r.logits)
-    n_labels = len(meta["labels"])
-    shape = (0, *grid, hidden) if grid else (0, hidden)
-    table = (pd.concat(tables, ignore_index=True) if tables
-             else pd.DataFrame({c: [] for c in TABLE_COLUMNS}))
-    columns = list(dict.fromkeys(["item", "id", "path", "audio_status", "reason",
-                                  *(c for e in errors for c in e)]))
-    failed = pd.DataFrame({c: pd.Series([e.get(c) for e in errors],  # any name: objects
-                                        dtype=np.int64 if c == "item" else object)
-                           for c in columns})
-    return EmbeddingResult.from_rows(
-        table,
-        np.concatenate(embs) if embs else np.zeros(shape, np.float32),
-        sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
-        failed, meta)
+            log.fail(r.item, r.reason, r.status, r.media)
+            continue
+        yield r

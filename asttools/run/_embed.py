@@ -5,19 +5,16 @@ probabilities from one pass) and :func:`silence_embedding`.
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ..audio import check_audio_stream
-from ..constants import BATCH_SIZE, FRAME_SHIFT, WINDOW_S
-from ..errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
+from ..constants import FRAME_SHIFT, WINDOW_S
 from ..model import load_model
-from ..settings import check_pooling, check_precision, check_windows
-from ._driver import ON_ERROR, _collect, iter_embed, run_meta
+from ._defaults import BATCH_SIZE
+from ._driver import RunLog, check_run
 from ._forward import forward
-from ._items import ItemError, as_items
+from ._items import as_items
+from ._pass import collect, iter_embed, run_meta
 from .result import EmbeddingResult
 from .segments import check_segment_pooling
 
@@ -160,43 +157,21 @@ def embed(
     >>> out.embeddings.shape, out.probs.shape  # doctest: +SKIP
     ((1, 64), (1, 527))
     """
-    if on_error not in ON_ERROR:
-        raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
-    check_pooling(pooling)
-    check_precision(precision)
-    audio_stream = check_audio_stream(audio_stream)
+    opts = check_run(on_error=on_error, pooling=pooling, precision=precision,
+                     audio_stream=audio_stream)
     items = as_items(inputs, sr)
     check_segment_pooling(pooling, sum(it.segment is not None for it in items))
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     # refuse bad settings before anything runs; iter_embed checks (and warns) once more
-    check_windows(window_s, hop_s, max_length=model.config.max_length, warn=False)
+    check_run(window_s=window_s, hop_s=hop_s, max_length=model.config.max_length)
     meta = run_meta(model, pooling=pooling, layer=layer, window_s=window_s, hop_s=hop_s,
                     precision=precision)
-    bar = None
-    if progress:
-        bar = tqdm(total=len(items), unit="file", desc="embed")
-    try:
+    with RunLog(len(items), on_error=on_error, progress=progress, desc="embed") as log:
         stream = iter_embed(items, model=model, pooling=pooling, layer=layer,
                             window_s=window_s, hop_s=hop_s, batch_size=batch_size,
-                            workers=workers, channel=channel, progress=bar,
-                            precision=precision, audio_stream=audio_stream)
-        if on_error == "raise":
-            def raising(s):
-                for r in s:
-                    if isinstance(r, ItemError):
-                        raise (NoAudioStreamError if r.status == "no_audio_stream"
-                               else AudioError)(r.item.name, r.reason, status=r.status)
-                    yield r
-            stream = raising(stream)
-        grid = {"grid": tuple(meta["patch_grid"]), "time": (meta["patch_grid"][1],)}.get(pooling)
-        result = _collect(stream, meta, model.config.hidden_size, grid)
-    finally:
-        if bar is not None:
-            bar.close()
-    if on_error == "warn" and len(result.errors):
-        lines = "; ".join(f"{p}: {r}" for p, r in zip(result.errors["path"],
-                                                       result.errors["reason"], strict=True))
-        warnings.warn(f"{len(result.errors)} of {len(items)} inputs failed and were skipped "
-                      f"(see result.errors): {lines}", ASTToolsWarning, stacklevel=2)
+                            workers=workers, channel=channel, progress=log.bar,
+                            precision=precision, audio_stream=opts["audio_stream"])
+        result = collect(stream, log, meta, pooling)
+    log.warn()
     return result

@@ -3,8 +3,7 @@ ahead of the model in the decode pool.
 
 :func:`as_items` normalises what :func:`asttools.embed` takes; :func:`media_of` reads what
 a file's headers say; ``_loaded`` decodes items in worker processes (a decoder that
-crashes costs one file); :class:`ItemResult` and :class:`ItemError` are what a run yields
-per input.
+crashes costs one file), the one loading path of every entry point.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,48 +30,13 @@ from ..audio.sources import Source, decode_file, file_media, load_file
 from ..concurrency import crash_reason, prefetch
 from ..constants import SAMPLE_RATE, WINDOW_S
 from ..errors import ASTToolsWarning, AudioError, ParameterError
+from ._driver import ItemError
 from .inputs import Item, absolute_path, item_of, list_inputs, printable_path
 
 __all__ = [
-    "ItemError",
-    "ItemResult",
     "as_items",
     "media_of",
 ]
-
-
-@dataclass
-class ItemResult:
-    """The rows of one input, yielded by :func:`iter_embed` when all its windows ran.
-
-    Attributes
-    ----------
-    item : Item
-    table : DataFrame, shape (n_windows, ...)
-    embeddings : ndarray, float32, shape (n_windows, hidden) or (n_windows, f, t, hidden)
-    logits : ndarray, float32, shape (n_windows, n_labels)
-    """
-
-    item: Item
-    table: pd.DataFrame
-    embeddings: np.ndarray
-    logits: np.ndarray
-    status: dict[str, Any] = field(default_factory=lambda: {"audio_status": "ok"})
-    """``audio_status`` (``ok`` or ``silent``) and the media columns of
-    :data:`asttools.columns.INPUT_COLUMNS` (``audio_offset_s``, ...) when known."""
-
-
-@dataclass
-class ItemError:
-    """An input without rows, yielded by :func:`iter_embed`: why, in words; its
-    ``status`` (one of :data:`asttools.errors.AUDIO_STATUSES`: ``no_audio_stream``
-    for a video without audio, else a failure); and what is known of its media
-    (``video_duration_s``, ``frame_rate``, ...)."""
-
-    item: Item
-    reason: str
-    status: str = "decode_error"
-    media: dict[str, Any] = field(default_factory=dict)
 
 
 def _is_number(x: object) -> bool:

@@ -22,7 +22,8 @@ from ..errors import ASTToolsWarning, AudioError, ParameterError
 from ..model import features
 from ..model.features import window_bounds
 from ..settings import check_windows
-from ._items import ItemError, _finish_media, _loaded
+from ._driver import ItemError
+from ._items import _finish_media, _loaded
 from .inputs import Item
 from .segments import SegmentPlan, segment_windows
 

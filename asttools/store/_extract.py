@@ -23,7 +23,6 @@ from ..audio import check_audio_stream
 from ..columns import INPUT_COLUMNS
 from ..concurrency import check_workers, prefetch, resolve_workers
 from ..constants import (
-    BATCH_SIZE,
     ENGINES,
     FLUSH_ITEMS,
     FLUSH_SECONDS,
@@ -32,6 +31,7 @@ from ..constants import (
     WINDOW_S,
 )
 from ..errors import ASTToolsWarning, ParameterError, StoreError
+from ..run import BATCH_SIZE
 from ..run.inputs import Item, item_of, list_inputs, plain, printable_path
 from ..run.result import EmbeddingResult
 from ..run.segments import SEGMENT_RULE, check_segment_pooling
