@@ -19,6 +19,7 @@ from audio_fixtures import sine, write_av, write_tone
 
 import asttools
 import asttools.run._pass as embed_mod  # noqa: E402
+import asttools.run._embed as entry_mod  # noqa: E402 (silence_embedding's forward)
 import asttools.run._items as items_mod  # noqa: E402
 from asttools.errors import ParameterError, StoreError
 from asttools.run.inputs import list_inputs
@@ -449,6 +450,7 @@ def test_the_silence_embedding_is_computed_once_per_model_and_settings(tmp_path,
         return real(model, waves, *args, **kwargs)
 
     monkeypatch.setattr(embed_mod, "forward", counting)
+    monkeypatch.setattr(entry_mod, "forward", counting)
     store = tmp_path / "S"
     first = extract(write_tone(tmp_path / "a.wav", 0.5), store, model=tiny_model, progress=False)
     assert sum(windows) == 2  # the clip's one window, and the silence embedding's

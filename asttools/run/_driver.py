@@ -237,13 +237,14 @@ class RunLog:
                                           dtype=np.int64 if c == "item" else object)
                              for c in columns})
 
-    def warn(self, *, stacklevel: int = 3, **wording) -> None:
+    def warn(self, *, stacklevel: int = 2, **wording) -> None:
         """Issue the run's one warning when some inputs failed (``on_error="warn"``);
-        ``wording``: :func:`failure_warning`'s ``see``, ``note``, ``prefix``."""
+        ``wording``: :func:`failure_warning`'s ``see``, ``note``, ``prefix``.
+        ``stacklevel`` counts from the caller, as :func:`warnings.warn`'s would there."""
         failed = self.failed()
         if self.on_error == "warn" and failed:
             warnings.warn(failure_warning(failed, self.n_inputs, **wording), ASTToolsWarning,
-                          stacklevel=stacklevel)
+                          stacklevel=stacklevel + 1)
 
     def advance(self, n: int = 1) -> None:
         """One more input done."""
