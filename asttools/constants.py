@@ -16,7 +16,6 @@ from __future__ import annotations
 
 __all__ = [
     "AUDIOSET_MEAN",
-    "BATCH_SIZE",
     "FLUSH_ITEMS",
     "FLUSH_SECONDS",
     "AUDIOSET_STD",
@@ -103,8 +102,6 @@ MISSING = ("error", "warn", "drop", "keep")
 FLUSH_ITEMS = 256
 #: Default longest time in seconds between flushes (the most work a crash can lose).
 FLUSH_SECONDS = 120.0
-#: Default windows per forward pass.
-BATCH_SIZE = 8
 
 #: The AudioSet-finetuned AST checkpoint (mAP 0.4593) used by default.
 DEFAULT_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"

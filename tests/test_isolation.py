@@ -16,7 +16,7 @@ import soundfile as sf
 from audio_fixtures import decode_or_abort, sine, write_multichannel
 
 import asttools
-import asttools.run._inference as inference_mod
+import asttools.run._items as inference_mod
 from asttools.audio import load_audio
 from asttools.apps.cli import EXIT_SOME_FAILED, main
 from asttools.concurrency import crash_reason, prefetch

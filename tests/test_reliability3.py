@@ -14,7 +14,7 @@ import soundfile as sf
 from audio_fixtures import decode_after_cut, sine, write_av, write_multichannel
 
 import asttools
-import asttools.run._inference as inference_mod
+import asttools.run._items as inference_mod
 from asttools.apps.cli import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.errors import NoAudioStreamError, ParameterError
 from asttools.audio.sources import decode_file as real_decode_file

@@ -40,6 +40,7 @@ from ..constants import (
     WINDOW_S,
 )
 from ..errors import ASTToolsError, ModelLoadError, ParameterError, StoreError
+from ..run import BATCH_SIZE
 
 __all__ = [
     "EXIT_ERROR",
@@ -286,7 +287,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "(default: $ASTTOOLS_MODEL, else the AudioSet AST)")
     g.add_argument("--device", default="auto",
                    help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N, mps (default auto)")
-    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
+    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=BATCH_SIZE, metavar="N",
                    help="windows per forward pass (default 8)")
     g.add_argument("--window", type=float, default=WINDOW_S, metavar="SECONDS",
                    help=f"analysis window, at most the model's input (default {WINDOW_S:g}, "
@@ -420,7 +421,7 @@ def _add_timestamps(sub) -> None:
                    help="hub id or local folder (default: $ASTTOOLS_MODEL or the AudioSet "
                         "checkpoint)")
     g.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
-    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
+    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=BATCH_SIZE, metavar="N",
                    help="windows per forward pass (default 8)")
     g.add_argument("--channel", type=_int_at_least(0, MAX_INDEX), default=None, metavar="C",
                    help="use this channel instead of the mean of channels")
@@ -459,7 +460,7 @@ def _add_fidelity(sub) -> None:
                    help="hub id, local directory, or tiny-random (default $ASTTOOLS_MODEL "
                         "or the AudioSet AST)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
-    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
+    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=BATCH_SIZE, metavar="N",
                    help="windows per forward pass (default 8)")
     p.set_defaults(id_column=None)
 
@@ -568,7 +569,7 @@ def _add_video_features(sub) -> None:
                    help="frames per vector (default: the model's)")
     p.add_argument("--stride", type=_int_at_least(1, MAX_COUNT), default=None, metavar="N",
                    help="frames between snippet starts (default: --snippet)")
-    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N")
+    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=BATCH_SIZE, metavar="N")
     p.add_argument("--workers", type=_int_at_least(0, MAX_WORKERS), default=0, metavar="N",
                    help="decoding threads (default 0)")
     p.add_argument("--precision", default="fp32", choices=PRECISIONS)

@@ -36,7 +36,6 @@ from tqdm.auto import tqdm
 
 from ..audio import check_waveform, is_silent, load_audio, resample
 from ..constants import (
-    BATCH_SIZE,
     FRAME_SHIFT,
     MAX_FRAME_RATE,
     SAMPLE_RATE,
@@ -44,7 +43,7 @@ from ..constants import (
 from ..errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError, VideoError
 from ..model.features import window_bounds
 from ..audio.frames import real_frame_spans
-from ..run import ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
+from ..run import BATCH_SIZE, ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
 from ..run.inputs import Item, absolute_path, printable_path
 from ..model import load_model
 from ..settings import check_precision, fill_value_of
