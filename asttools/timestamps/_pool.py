@@ -21,6 +21,8 @@ from ..constants import MAX_FRAME_RATE
 from ..errors import ASTToolsWarning, ParameterError, VideoError
 from ..run.inputs import printable_path
 
+__all__ = ["Pooled", "check_frame_rate", "pool_to_times"]
+
 
 class Pooled(NamedTuple):
     """Steps pooled onto target times (:func:`pool_to_times`)."""

@@ -25,6 +25,9 @@ from ..run.inputs import absolute_path, printable_path
 from ..settings import fill_value_of
 from ._pool import _check_video_rates, _real_frames, pool_to_times
 
+__all__ = ["INPUT_TABLE_COLUMNS", "TIMESTAMPS_KEY", "Padded", "TimestampResult",
+           "read_timestamps"]
+
 #: The columns of :attr:`TimestampResult.inputs`, one row per input that did not fail.
 INPUT_TABLE_COLUMNS = ("item", "id", "path", "audio_status", "offset_s", "duration_s",
                        "video_duration_s", "frame_rate", "start_s", "end_s", "n_windows",

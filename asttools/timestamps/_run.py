@@ -48,6 +48,8 @@ from ..settings import check_precision
 from ._pool import _check_frames_per_vector, _check_video_rates, check_frame_rate
 from ._result import INPUT_TABLE_COLUMNS, TimestampResult
 
+__all__ = ["timestamp_embeddings"]
+
 
 def _per_input(value, n: int, name: str, *, optional: bool) -> list[float | None]:
     """A scalar for every input, or one value per input; checked finite."""
