@@ -685,7 +685,7 @@ def iter_embed(
         The inputs; may be a lazy generator (pulled at most ``2 * workers`` ahead).
     model : transformers.ASTForAudioClassification
     pooling, layer, window_s, hop_s, batch_size, workers, channel, precision, audio_stream
-        As in :func:`embed`.
+        As in :func:`embed` (``precision``: the model's numeric precision, "fp32" ...).
     progress : tqdm, optional
         A progress bar advanced once per input.
 
@@ -830,7 +830,7 @@ def silence_embedding(model, *, pooling: str = "cls", layer: int = -1,
     ----------
     model : transformers.ASTForAudioClassification
     pooling, layer, precision
-        As in :func:`embed`.
+        As in :func:`embed` (``precision``: the model's numeric precision, "fp32" ...).
 
     Returns
     -------
@@ -987,7 +987,7 @@ def embed(
     EmbeddingResult
         ``table`` (one row per window), ``embeddings`` (float32, (n_rows, hidden)),
         ``probs`` (float32, (n_rows, n_labels), sigmoid), ``errors``, ``meta``.
-        ``result.clips(probs="mean" | "max")`` aggregates windows per clip.
+        ``result.clips(aggregate="mean" | "max")`` aggregates windows per clip.
 
     Raises
     ------
