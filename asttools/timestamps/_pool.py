@@ -20,6 +20,7 @@ from ..audio.frames import real_frame_spans
 from ..constants import MAX_FRAME_RATE
 from ..errors import ASTToolsWarning, ParameterError, VideoError
 from ..run.inputs import printable_path
+from ..settings import renamed_keyword
 
 __all__ = ["Pooled", "check_frame_rate", "pool_to_times"]
 
@@ -37,10 +38,25 @@ class Pooled(NamedTuple):
     n_steps: np.ndarray
 
 
-def check_frame_rate(frame_rate: object, *, video: bool = False) -> float | str:
+def check_frame_rate(frame_rate: object, *, allow_video: bool = False,
+                     video: bool | None = None) -> float | str:
     """A frame rate to pool onto, checked: a finite number of frames per second above 0
     and at most :data:`~asttools.constants.MAX_FRAME_RATE` (or ``"video"`` where
-    ``video`` allows it).
+    ``allow_video`` allows it).
+
+    Parameters
+    ----------
+    frame_rate : float or "video"
+        Frames per second.
+    allow_video : bool, default False
+        Accept ``"video"`` (each input's own video frame rate) too.
+    video : bool, optional
+        The old name of ``allow_video`` (a DeprecationWarning; goes in the next release):
+        ``video`` names video features everywhere else.
+
+    Returns
+    -------
+    float or "video"
 
     Raises
     ------
@@ -57,11 +73,14 @@ def check_frame_rate(frame_rate: object, *, video: bool = False) -> float | str:
     ...
     asttools.errors.ParameterError: frame_rate must be ... at most 1000, got 1000000000.0
     """
-    if video and isinstance(frame_rate, str) and frame_rate == "video":
+    allow_video = renamed_keyword(allow_video, video, new="allow_video", old="video",
+                                  where="check_frame_rate", default=False,
+                                  why="'video' names video features elsewhere")
+    if allow_video and isinstance(frame_rate, str) and frame_rate == "video":
         return frame_rate
     if isinstance(frame_rate, bool) or not isinstance(frame_rate, numbers.Real) \
             or not math.isfinite(frame_rate) or not 0 < frame_rate <= MAX_FRAME_RATE:
-        also = " (or 'video')" if video else ""
+        also = " (or 'video')" if allow_video else ""
         raise ParameterError(
             f"frame_rate must be a number of frames per second above 0 and at most "
             f"{MAX_FRAME_RATE:g}{also}, got {frame_rate!r}")

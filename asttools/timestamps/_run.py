@@ -27,11 +27,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..audio import check_waveform, is_silent, load_audio, resample
-from ..constants import BATCH_SIZE, FRAME_SHIFT, SAMPLE_RATE
+from ..constants import FRAME_SHIFT, SAMPLE_RATE
 from ..errors import ASTToolsWarning, AudioError, ParameterError
 from ..model import load_model
 from ..model.features import window_bounds
-from ..run import ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
+from ..run import BATCH_SIZE, ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
 from ..run.inputs import Item, printable_path
 from ..run.steps import (
     DEFAULT_HOP_S,
@@ -254,7 +254,7 @@ def timestamp_embeddings(
     if times is not None and frame_rate is not None:
         raise ParameterError("give at most one of frame_rate= and times=")
     if frame_rate is not None:  # before any work: the pooling at the end takes them
-        check_frame_rate(frame_rate, video=True)
+        check_frame_rate(frame_rate, allow_video=True)
         _check_frames_per_vector(frames_per_vector)
     items = as_items(inputs, sr)
     n = len(items)
