@@ -2,13 +2,13 @@
 
 The sample rate, the fbank's frames, the model's input (1024 frames = 10.24 s), its patch
 grid (12 frequency × 101 time patches), the AudioSet label count and normalisation, and
-the patch-grid formula. Nothing else lives here (tests/test_layout.py holds the list;
-``BATCH_SIZE`` is on its way to :mod:`asttools.run`): a run's choices and the model names
-are in :mod:`asttools.settings`, the store's choices and flush cadence in
-:mod:`asttools.store`, a ground-truth reader's ``MISSING`` in :mod:`asttools.datasets`,
-the names of result columns in :mod:`asttools.columns`, the statuses of an input's audio
-in :mod:`asttools.errors`. This module imports nothing but
-the standard library, so the command line can build its help without loading torch.
+the patch-grid formula. Nothing else lives here (tests/test_layout.py holds the list): a
+run's choices and the model names are in :mod:`asttools.settings`, its batch size in
+:mod:`asttools.run`, the store's choices and flush cadence in :mod:`asttools.store`, a
+ground-truth reader's ``MISSING`` in :mod:`asttools.datasets`, the names of result columns
+in :mod:`asttools.columns`, the statuses of an input's audio in :mod:`asttools.errors`.
+This module imports nothing but the standard library, so the command line can build its
+help without loading torch.
 
 The values describe the AudioSet AST checkpoints (Gong et al., 2021) that transformers'
 ``ASTConfig`` defaults to; a model with another ``max_length`` or strides states its own
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 __all__ = [
     "AUDIOSET_MEAN",
-    "BATCH_SIZE",
     "AUDIOSET_STD",
     "FRAME_LENGTH",
     "FRAME_SHIFT",
@@ -63,9 +62,6 @@ N_CLASSES = 527
 #: AudioSet normalisation statistics of the fbank, as the AST checkpoints were trained.
 AUDIOSET_MEAN = -4.2677393
 AUDIOSET_STD = 4.5689974
-
-#: Default windows per forward pass.
-BATCH_SIZE = 8
 
 
 def patch_grid(config=None, *, n_frames: int | None = None) -> tuple[int, int]:

@@ -41,6 +41,7 @@ __all__ = [
     "check_precision",
     "check_windows",
     "fill_value_of",
+    "renamed_keyword",
     "resolve_model_name",
 ]
 
@@ -275,3 +276,56 @@ def fill_value_of(fill_value: float, fill: float | None, *, where: str) -> float
                   "strategy (asttools.analysis.missing, asttools.analysis.fills); the old "
                   "keyword goes in the next release", DeprecationWarning, stacklevel=3)
     return fill
+
+
+def renamed_keyword(new_value, old_value, *, new: str, old: str, where: str, default,
+                    why: str = ""):
+    """The value of a keyword that was renamed, from the new keyword or the old one.
+
+    A public parameter name means one thing everywhere (docs/design.md, "Words"); where one
+    meant something else it was renamed, and the old keyword works for one release, with a
+    :class:`DeprecationWarning`.
+
+    Parameters
+    ----------
+    new_value
+        The new keyword's value (``default`` when not given).
+    old_value
+        The old keyword's value; None when not given.
+    new, old : str
+        The two names, for the messages.
+    where : str
+        The function, e.g. ``"EmbeddingResult.clips"``.
+    default
+        The new keyword's default: giving the old keyword beside a new one that differs
+        from it is an error.
+    why : str, optional
+        What the old name means elsewhere, for the warning.
+
+    Returns
+    -------
+    The value to use.
+
+    Raises
+    ------
+    ParameterError
+        Both keywords given.
+
+    Warns
+    -----
+    DeprecationWarning
+        ``old_value`` given.
+
+    Examples
+    --------
+    >>> renamed_keyword("max", None, new="aggregate", old="probs", where="f", default="mean")
+    'max'
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not default and new_value != default:
+        raise ParameterError(f"{where}: give {new}= only ({old}= is its old name)")
+    warnings.warn(f"{where}({old}=...) is now {where}({new}=...)"
+                  + (f": {why}" if why else "") + "; the old keyword goes in the next release",
+                  DeprecationWarning, stacklevel=3)
+    return old_value

@@ -185,8 +185,9 @@ def test_the_door_check_sees_a_second_door(tmp_path):
 
 
 def test_the_model_runs_default_batch_size_is_said_once():
-    """``batch_size`` of every AST run defaults to ``constants.BATCH_SIZE`` by name, not a
-    literal 8 (the video model's frame batches are their own setting)."""
+    """``batch_size`` of every AST run defaults to ``run.BATCH_SIZE`` by name, not a
+    literal 8 (the video model's frame batches are their own setting); it is defined once,
+    in run/, and constants.py (AST's geometry) no longer has it."""
     literal = []
     for path in CHECKED:
         if path.stem in {"video_model", "video_features", "frames"}:
@@ -200,6 +201,17 @@ def test_the_model_runs_default_batch_size_is_said_once():
                             for a, d in zip(args, defaults, strict=True)
                             if a.arg == "batch_size" and isinstance(d, ast.Constant)]
     assert not literal, f"batch_size defaults written as a number: {literal}"
+    import asttools.constants
+    import asttools.run
+    assert not hasattr(asttools.constants, "BATCH_SIZE")
+    assert asttools.run.BATCH_SIZE == 8
+    defined = [f"{p.relative_to(PACKAGE)}" for p in CHECKED
+               for node in ast.parse(p.read_text(encoding="utf-8")).body
+               if isinstance(node, ast.Assign)
+               and any(getattr(t, "id", None) == "BATCH_SIZE" for t in node.targets)]
+    assert defined == ["run/_defaults.py"], defined
+    cli = (PACKAGE / "apps" / "_parser.py").read_text(encoding="utf-8")  # the CLI's options
+    assert "default=8" not in cli and cli.count("default=BATCH_SIZE") == 4
 
 
 STUBBED = sorted(PACKAGE.rglob("__init__.pyi"))
@@ -307,11 +319,10 @@ def test_one_meaning_per_public_name():
 
 #: What ``constants.py`` may define: AST's geometry (issue 19: a run's choices live in
 #: ``settings``, the store's in ``store``, a reader's ``MISSING`` in ``datasets``).
-#: ``BATCH_SIZE`` is a run's default on its way to ``run/``; drop it from here once moved.
 GEOMETRY = {
     "SAMPLE_RATE", "FRAME_LENGTH", "FRAME_SHIFT", "FRAME_SHIFT_S", "NUM_MEL_BINS",
     "MAX_LENGTH", "WINDOW_S", "PATCH_SIZE", "FREQUENCY_STRIDE", "TIME_STRIDE", "N_CLASSES",
-    "AUDIOSET_MEAN", "AUDIOSET_STD", "PATCH_GRID", "patch_grid", "grid_size", "BATCH_SIZE",
+    "AUDIOSET_MEAN", "AUDIOSET_STD", "PATCH_GRID", "patch_grid", "grid_size",
 }
 
 

@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 from ..constants import FRAME_SHIFT_S, MAX_LENGTH, TIME_STRIDE, WINDOW_S
+from ..run import BATCH_SIZE
 from ..settings import MAX_FRAME_RATE, PRECISIONS
 from ..store import ENGINES, FLUSH_ITEMS, STORE_POOLINGS
 
@@ -237,7 +238,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "(default: $ASTTOOLS_MODEL, else the AudioSet AST)")
     g.add_argument("--device", default="auto",
                    help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N, mps (default auto)")
-    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
+    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE),
+                   default=BATCH_SIZE, metavar="N",
                    help="windows per forward pass (default 8)")
     g.add_argument("--window", type=float, default=WINDOW_S, metavar="SECONDS",
                    help=f"analysis window, at most the model's input (default {WINDOW_S:g}, "
@@ -371,7 +373,8 @@ def add_timestamps(sub) -> None:
                    help="hub id or local folder (default: $ASTTOOLS_MODEL or the AudioSet "
                         "checkpoint)")
     g.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
-    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
+    g.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE),
+                   default=BATCH_SIZE, metavar="N",
                    help="windows per forward pass (default 8)")
     g.add_argument("--channel", type=_int_at_least(0, MAX_INDEX), default=None, metavar="C",
                    help="use this channel instead of the mean of channels")
@@ -410,7 +413,8 @@ def add_fidelity(sub) -> None:
                    help="hub id, local directory, or tiny-random (default $ASTTOOLS_MODEL "
                         "or the AudioSet AST)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1, mps")
-    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N",
+    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE),
+                   default=BATCH_SIZE, metavar="N",
                    help="windows per forward pass (default 8)")
     p.set_defaults(id_column=None)
 
@@ -519,7 +523,8 @@ def add_video_features(sub) -> None:
                    help="frames per vector (default: the model's)")
     p.add_argument("--stride", type=_int_at_least(1, MAX_COUNT), default=None, metavar="N",
                    help="frames between snippet starts (default: --snippet)")
-    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE), default=8, metavar="N")
+    p.add_argument("--batch-size", type=_int_at_least(1, MAX_BATCH_SIZE),
+                   default=BATCH_SIZE, metavar="N")
     p.add_argument("--workers", type=_int_at_least(0, MAX_WORKERS), default=0, metavar="N",
                    help="decoding threads (default 0)")
     p.add_argument("--precision", default="fp32", choices=PRECISIONS)

@@ -223,7 +223,7 @@ def run_demo(
     say(f"extracting embeddings and probabilities into {out / 'embeddings.parquet'} ...")
     result = extract(manifest, out / "embeddings.parquet", model=model, pooling=pooling,
                      progress=progress)
-    clips = result.clips(probs="mean")
+    clips = result.clips(aggregate="mean")
     rep.n_clips, rep.n_errors = len(clips), len(result.errors)
 
     with warnings.catch_warnings():

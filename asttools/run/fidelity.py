@@ -18,13 +18,15 @@ import pandas as pd
 import torch
 
 from ..audio import check_waveform, load_audio, resample
-from ..constants import BATCH_SIZE, FRAME_SHIFT, SAMPLE_RATE
+from ..constants import FRAME_SHIFT, SAMPLE_RATE
 from ..errors import ASTToolsWarning, AudioError, ParameterError
-from ..model.features import window_bounds
-from ._inference import as_items, forward, sigmoid
 from ..model import load_model, model_info
+from ..model.features import window_bounds
 from ..model.precision import cpu_flags, prepare_model, resolve_precision
 from ..settings import check_precision
+from ._defaults import BATCH_SIZE
+from ._forward import forward, sigmoid
+from ._items import as_items
 
 __all__ = ["fidelity"]
 
