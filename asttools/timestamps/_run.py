@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..audio import check_waveform, is_silent, load_audio, resample
+from ..concurrency import resolve_workers
 from ..constants import FRAME_SHIFT, SAMPLE_RATE
-from ..errors import ASTToolsWarning, AudioError, ParameterError
+from ..errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError
 from ..model import load_model
 from ..model.features import window_bounds
 from ..run import BATCH_SIZE, ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
@@ -45,6 +45,7 @@ from ..run.steps import (
     stitch,
 )
 from ..settings import check_precision
+from ._load import LoadFailure, decoded_ranges
 from ._pool import _check_frames_per_vector, _check_video_rates, check_frame_rate
 from ._result import INPUT_TABLE_COLUMNS, TimestampResult
 
@@ -88,25 +89,19 @@ class _Plan:
     media: dict[str, Any] = field(default_factory=dict)  # video duration, frame rate
 
 
-def _header_offset(item: Item,
-                   audio_stream: int | None = None) -> tuple[float, dict[str, Any]]:
+def _header_media(media: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     """Where a file's audio starts on its video's clock (0.0 for arrays and files the
     probe cannot read), the video's duration and frame rate, and how many audio streams
-    it has (:func:`media_of`)."""
-    media, _ = media_of(item, audio_stream)
+    it has, from what its headers say (:func:`asttools.audio.sources.file_media`)."""
     return media.get("audio_offset_s") or 0.0, {
         k: media[k] for k in ("video_duration_s", "frame_rate", "n_audio_streams")
         if k in media}
 
 
-def _waveform(item: Item, channel: int | None,
-              audio_stream: int | None = None) -> np.ndarray:
-    """The 16 kHz mono waveform of an input, decoded and resampled whole, as
-    :func:`~asttools.run.iter_embed` does for clips up to 10 minutes."""
-    if item.sr is None:
-        return load_audio(item.source, sr=SAMPLE_RATE, channel=channel,
-                          audio_stream=audio_stream)[0]
-    return resample(check_waveform(item.source, item.sr, name=item.name), item.sr, SAMPLE_RATE)
+def _header_offset(item: Item,
+                   audio_stream: int | None = None) -> tuple[float, dict[str, Any]]:
+    """:func:`_header_media` of an input, probed here (:func:`media_of`)."""
+    return _header_media(media_of(item, audio_stream)[0])
 
 
 def _in_range(times_own: np.ndarray, plan: _Plan) -> np.ndarray:
@@ -187,7 +182,10 @@ def timestamp_embeddings(
         Only the steps whose time (on the clock ``offset_s`` sets) lies in
         ``[start_s, end_s)``; only the windows those steps come from are run, reading the
         audio around the range as their context. The values equal those of the whole
-        clip (see above). The whole audio of such an input is decoded.
+        clip (see above). Such a file is decoded whole in the decode pool (``workers``),
+        as every file is; one long enough to stream (over 10 minutes,
+        :data:`asttools.audio.sources.STREAM_S`) is read block by block and only the
+        audio within a window's length of the range is kept.
     frame_rate : float or "video", optional
         Pool the steps onto video frames of this rate (see :func:`pool_to_times`):
         one vector per ``frames_per_vector`` frames, frame 0 at time 0; ``"video"``: each
@@ -289,6 +287,9 @@ def timestamp_embeddings(
     })
     plans = {it.index: _Plan(it, o, a, b)
              for it, o, a, b in zip(items, offsets, starts, ends, strict=True)}
+    ranges = {i: (p.start_s, p.end_s, p.offset_s) for i, p in plans.items()
+              if p.start_s is not None or p.end_s is not None}
+    n_workers, _ = resolve_workers(workers, device=next(model.parameters()).device)
     errors: list[dict[str, Any]] = []
     rows: list[pd.DataFrame] = []
     embs: list[np.ndarray] = []
@@ -339,25 +340,26 @@ def timestamp_embeddings(
 
     def planned() -> Iterator[Item]:
         """Items for iter_embed: whole clips as given; for a range, the audio of the
-        windows its steps come from, as a 16 kHz array."""
-        for it in items:
-            plan = plans[it.index]
-            if plan.start_s is None and plan.end_s is None:
+        windows its steps come from, as a 16 kHz array (decoded in the decode pool,
+        :func:`decoded_ranges`)."""
+        for it, got in decoded_ranges(items, ranges, win=round(window_s * SAMPLE_RATE),
+                                      channel=channel, audio_stream=audio_stream,
+                                      workers=n_workers):
+            if got is None:  # the whole clip: iter_embed decodes it
                 yield it
                 continue
-            header_offset, plan.media = _header_offset(it, audio_stream)
+            plan = plans[it.index]
+            header_offset, plan.media = _header_media(got.media)
             if plan.offset_s is None:
                 plan.offset_s = header_offset
-            try:
-                wav = _waveform(it, channel, audio_stream)
-            except AudioError as err:
-                fail(it, err.reason, err.status, plan.media)
+            if isinstance(got, LoadFailure):
+                fail(it, got.reason, got.status, plan.media)
                 if bar is not None:
                     bar.update(1)
                 continue
-            if plan.media and is_silent(wav):
+            if plan.media and got.silent:
                 plan.media["audio_status"] = "silent"
-            bounds = window_bounds(len(wav), window_s=window_s, hop_s=hop / SAMPLE_RATE,
+            bounds = window_bounds(got.n_samples, window_s=window_s, hop_s=hop / SAMPLE_RATE,
                                    max_length=cfg.max_length)
             first = np.array([s // step for s, _ in bounds], np.int64)
             n_valid = np.array([audio_columns(e - s, cfg) for s, e in bounds], np.int64)
@@ -365,16 +367,19 @@ def timestamp_embeddings(
             own = j * step / SAMPLE_RATE + float(column_times(cfg)[0])
             k = k[_in_range(own, plan)]
             if not len(k):
-                record(plan, len(wav), 0, np.zeros(0), np.zeros((0, cfg.hidden_size),
-                                                                 np.float32),
-                       np.zeros(0, np.int64))
+                record(plan, got.n_samples, 0, np.zeros(0),
+                       np.zeros((0, cfg.hidden_size), np.float32), np.zeros(0, np.int64))
                 if bar is not None:
                     bar.update(1)
                 continue
             k0, k1 = int(k.min()), int(k.max())
-            plan.first_window, plan.n_samples = k0, len(wav)
-            a, b = bounds[k0][0], bounds[k1][1]
-            yield Item(it.index, wav[a:b], SAMPLE_RATE, it.name, dict(it.extra), id=it.id)
+            plan.first_window, plan.n_samples = k0, got.n_samples
+            a, b = bounds[k0][0] - got.first, bounds[k1][1] - got.first
+            if a < 0 or b > len(got.samples):  # never: the stream kept every window near
+                raise ASTToolsError(f"{printable_path(it.name)}: windows {k0}-{k1} lie "
+                                    "outside the decoded samples (a bug: please report it)")
+            yield Item(it.index, got.samples[a:b], SAMPLE_RATE, it.name, dict(it.extra),
+                       id=it.id)
 
     try:
         stream = iter_embed(planned(), model=model, pooling="time", layer=layer,
