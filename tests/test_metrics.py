@@ -47,9 +47,9 @@ class FakeResult:
     embeddings: np.ndarray
     meta: dict = field(default_factory=dict)
 
-    def clips(self, *, probs: str = "mean") -> FakeResult:
+    def clips(self, *, aggregate: str = "mean") -> FakeResult:
         codes, uniques = pd.factorize(self.table["item"], sort=False)
-        agg = np.mean if probs == "mean" else np.max
+        agg = np.mean if aggregate == "mean" else np.max
         p = np.stack([agg(self.probs[codes == i], axis=0) for i in range(len(uniques))])
         e = np.stack([self.embeddings[codes == i].mean(axis=0) for i in range(len(uniques))])
         table = self.table.groupby(codes, sort=True).first().reset_index(drop=True)
