@@ -26,6 +26,7 @@ from ..errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterE
 from ..settings import check_pooling, check_precision, check_windows
 from ._defaults import ON_ERROR
 from .inputs import Item, printable_path
+from .result import FAILED
 
 __all__ = [
     "ItemError",
@@ -186,19 +187,21 @@ class RunLog:
     progress : bool, default False
         Show a progress bar of ``n_inputs`` files, labelled ``desc``.
     desc : str, default "embed"
-    counts : callable, optional
-        ``counts(status)``: whether a failure of this status counts as one in the warning
-        (default all; ``extract`` leaves out a video without audio unless
-        ``require_audio``). Every failure is in :meth:`errors` either way.
+    require_audio : bool, default False
+        Count a video without an audio stream as a failure. By default it is an expected
+        outcome (status ``no_audio_stream``): in :meth:`errors` with ``every=True`` (and
+        so in a result's ``status``), but neither in the warning nor in the errors proper
+        (:data:`asttools.run.result.FAILED`, as :meth:`EmbeddingResult.from_rows` splits
+        them).
     """
 
     def __init__(self, n_inputs: int, *, on_error: str = "warn", progress: bool = False,
-                 desc: str = "embed", counts=None):
+                 desc: str = "embed", require_audio: bool = False):
         check_run(on_error=on_error)
         self.n_inputs = int(n_inputs)
         self.on_error = on_error
         self.failures: list[dict[str, Any]] = []
-        self.counts = counts or (lambda status: True)
+        self.require_audio = bool(require_audio)
         self.bar = tqdm(total=self.n_inputs, unit="file", desc=desc, disable=not progress,
                         dynamic_ncols=True)
 
@@ -224,16 +227,23 @@ class RunLog:
         self.failures.append(row)
         return row
 
-    def failed(self) -> list[dict[str, Any]]:
-        """The failures that count (see ``counts``)."""
-        return [f for f in self.failures if self.counts(f["audio_status"])]
+    def is_failure(self, status: str | None) -> bool:
+        """Whether an input of this ``audio_status`` failed (see ``require_audio``)."""
+        return (status or "decode_error") in FAILED or (
+            self.require_audio and status == "no_audio_stream")
 
-    def errors(self, *, media: bool = True) -> pd.DataFrame:
-        """One row per failure: ``item`` (int64), ``id``, ``path``, ``audio_status``,
-        ``reason`` (objects), then (``media``) what is known of its media."""
-        extra = [c for f in self.failures for c in f] if media else []
+    def failed(self) -> list[dict[str, Any]]:
+        """The inputs that failed (see ``require_audio``)."""
+        return [f for f in self.failures if self.is_failure(f["audio_status"])]
+
+    def errors(self, *, every: bool = False, media: bool = True) -> pd.DataFrame:
+        """One row per failed input (``every``: per input without rows, a video without
+        audio included): ``item`` (int64), ``id``, ``path``, ``audio_status``, ``reason``
+        (objects), then (``media``) what is known of its media."""
+        rows = self.failures if every else self.failed()
+        extra = [c for f in rows for c in f] if media else []
         columns = list(dict.fromkeys([*ERROR_COLUMNS, *extra]))
-        return pd.DataFrame({c: pd.Series([f.get(c) for f in self.failures],  # any name
+        return pd.DataFrame({c: pd.Series([f.get(c) for f in rows],  # any name
                                           dtype=np.int64 if c == "item" else object)
                              for c in columns})
 

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 
 from ..columns import INPUT_COLUMNS
 from ..errors import WITH_AUDIO, ASTToolsError, ParameterError
-from .inputs import printable_path
 from ..labels import audioset_labels, short_label
+from .inputs import printable_path
 
 __all__ = [
     "AGGREGATIONS",

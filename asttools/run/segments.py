@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from ..audio.sources import context
 from ..constants import SAMPLE_RATE
 from ..errors import ASTToolsWarning, ParameterError
-from ..audio.sources import context
 from .steps import DEFAULT_HOP_S, geometry, stitch
 
 __all__ = [

@@ -376,7 +376,7 @@ class _Extraction:
         items = [item_of(i, row) for i, row in enumerate(self.table_in.to_dict("records"))]
         self.store.record(self.key, self.stored_meta)
         self.log = RunLog(len(items), progress=self.progress, desc="extract",
-                          counts=self._is_failure)
+                          require_audio=self.require_audio)
         self.bar = self.log.bar
         try:
             # first everything this writer can claim; then what other writers were
@@ -413,9 +413,6 @@ class _Extraction:
         return side.results(items, model=self.model, settings=self.settings,
                             batch_size=self.batch_size, workers=self.workers, ray=self.ray,
                             name=None if self.model_given else self.settings["model"])
-
-    def _is_failure(self, status: str | None) -> bool:
-        return status != "no_audio_stream" or self.require_audio
 
     def _ensure_model(self) -> None:
         side = _torch_side()
@@ -643,7 +640,7 @@ class _Extraction:
         self._advance()
 
     def _count(self, status: str, *, before: bool = False) -> None:
-        if self._is_failure(status):
+        if self.log.is_failure(status):
             self.stats["failed"] += 1
             self.stats["failed_before"] += before
         else:
@@ -718,7 +715,7 @@ class _Extraction:
         meta.update(store=self.store.location, settings_key=self.key, run=dict(self.stats),
                     require_audio=self.require_audio)
         meta.setdefault("precision", self.settings["precision"])  # stores from before it
-        failed = self.log.errors()
+        failed = self.log.errors(every=True)
         if len(failed):
             carried = self.table_in.drop(columns=["path", "id"])
             carried.insert(0, "item", np.arange(len(self.table_in)))
