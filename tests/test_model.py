@@ -8,7 +8,8 @@ import torch
 
 import asttools
 from asttools.errors import ASTToolsWarning, ModelLoadError, ParameterError
-from asttools.model import DEFAULT_MODEL, is_cached, resolve_device, resolve_model_name
+from asttools.model import is_cached, resolve_device
+from asttools.settings import DEFAULT_MODEL, resolve_model_name
 
 
 def test_default_model_is_the_audioset_checkpoint(monkeypatch):

@@ -26,23 +26,16 @@ import torch
 from audio_fixtures import sine, write_av, write_tone
 
 import asttools
-import asttools.run._pass as embed_mod  # noqa: E402
 import asttools.audio.sources as sources_mod  # where files are decoded for the streaming pass
-from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
+import asttools.run._pass as embed_mod  # noqa: E402
 from asttools.apps.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
-from asttools.constants import (
-    FRAME_SHIFT,
-    MAX_LENGTH,
-    POOLINGS,
-    SAMPLE_RATE,
-    STORE_POOLINGS,
-    WINDOW_S,
-)
+from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
+from asttools.constants import FRAME_SHIFT, MAX_LENGTH, SAMPLE_RATE, WINDOW_S
 from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.model.features import fbank, n_frames, window_bounds
 from asttools.run import forward
-from asttools.settings import check_windows
-from asttools.store import extract
+from asttools.settings import POOLINGS, check_windows
+from asttools.store import STORE_POOLINGS, extract
 
 features_mod = importlib.import_module("asttools.model.features")
 audio_mod = importlib.import_module("asttools.audio._decode")

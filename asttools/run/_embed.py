@@ -36,7 +36,7 @@ def silence_embedding(model, *, pooling: str = "cls", layer: int = -1,
     ----------
     model : transformers.ASTForAudioClassification
     pooling, layer, precision
-        As in :func:`embed`.
+        As in :func:`embed` (``precision``: the model's numeric precision, \"fp32\" ...).
 
     Returns
     -------
@@ -136,7 +136,7 @@ def embed(
     EmbeddingResult
         ``table`` (one row per window), ``embeddings`` (float32, (n_rows, hidden)),
         ``probs`` (float32, (n_rows, n_labels), sigmoid), ``errors``, ``meta``.
-        ``result.clips(probs="mean" | "max")`` aggregates windows per clip.
+        ``result.clips(aggregate="mean" | "max")`` aggregates windows per clip.
 
     Raises
     ------

@@ -65,7 +65,7 @@ def iter_embed(
         The inputs; may be a lazy generator (pulled at most ``2 * workers`` ahead).
     model : transformers.ASTForAudioClassification
     pooling, layer, window_s, hop_s, batch_size, workers, channel, precision, audio_stream
-        As in :func:`embed`.
+        As in :func:`embed` (``precision``: the model's numeric precision, \"fp32\" ...).
     progress : tqdm, optional
         A progress bar advanced once per input.
 

@@ -20,14 +20,7 @@ import pyarrow as pa
 from ..audio import check_audio_stream
 from ..columns import INPUT_COLUMNS
 from ..concurrency import prefetch, resolve_workers
-from ..constants import (
-    ENGINES,
-    FLUSH_ITEMS,
-    FLUSH_SECONDS,
-    SAMPLE_RATE,
-    STORE_POOLINGS,
-    WINDOW_S,
-)
+from ..constants import SAMPLE_RATE, WINDOW_S
 from ..errors import ParameterError, StoreError
 from ..run import BATCH_SIZE, RunLog, check_run
 from ..run.inputs import Item, item_of, list_inputs, plain, printable_path
@@ -47,6 +40,7 @@ from ._layout import (
     unit_key,
 )
 from ._objects import open_store
+from ._options import ENGINES, FLUSH_ITEMS, FLUSH_SECONDS, STORE_POOLINGS
 from ._writer import _Claims, _Input, _Rows, _Writer
 
 
