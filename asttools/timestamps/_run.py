@@ -24,14 +24,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..concurrency import resolve_workers
 from ..constants import FRAME_SHIFT, SAMPLE_RATE
-from ..errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError
+from ..errors import ASTToolsError, ASTToolsWarning, ParameterError
 from ..model import load_model
 from ..model.features import window_bounds
-from ..run import BATCH_SIZE, ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
+from ..run import (
+    BATCH_SIZE,
+    ItemError,
+    RunLog,
+    as_items,
+    check_run,
+    iter_embed,
+    media_of,
+    run_meta,
+)
 from ..run.inputs import Item, printable_path
 from ..run.steps import (
     DEFAULT_HOP_S,
@@ -44,7 +52,6 @@ from ..run.steps import (
     step_seconds,
     stitch,
 )
-from ..settings import check_precision
 from ._load import LoadFailure, decoded_ranges
 from ._pool import _check_frames_per_vector, _check_video_rates, check_frame_rate
 from ._result import INPUT_TABLE_COLUMNS, TimestampResult
@@ -246,9 +253,8 @@ def timestamp_embeddings(
     >>> out.pool(frame_rate=25).embeddings.shape  # doctest: +SKIP
     (500, 64)
     """
-    if on_error not in ON_ERROR:
-        raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
-    check_precision(precision)
+    check_run(on_error=on_error, precision=precision, batch_size=batch_size, workers=workers,
+              audio_stream=audio_stream)
     if times is not None and frame_rate is not None:
         raise ParameterError("give at most one of frame_rate= and times=")
     if frame_rate is not None:  # before any work: the pooling at the end takes them
@@ -290,11 +296,10 @@ def timestamp_embeddings(
     ranges = {i: (p.start_s, p.end_s, p.offset_s) for i, p in plans.items()
               if p.start_s is not None or p.end_s is not None}
     n_workers, _ = resolve_workers(workers, device=next(model.parameters()).device)
-    errors: list[dict[str, Any]] = []
+    log = RunLog(n, on_error=on_error, progress=progress, desc="timestamps")
     rows: list[pd.DataFrame] = []
     embs: list[np.ndarray] = []
     done: list[dict[str, Any]] = []
-    bar = tqdm(total=n, unit="file", desc="timestamps") if progress else None
 
     def fail(it: Item, reason: str, status: str, media: dict[str, Any]) -> None:
         if status == "no_audio_stream":  # expected in a video dataset: an input without steps
@@ -303,10 +308,7 @@ def timestamp_embeddings(
             record(plan, None, 0, np.zeros(0), np.zeros((0, cfg.hidden_size), np.float32),
                    np.zeros(0, np.int64), warn=False)
             return
-        if on_error == "raise":
-            raise AudioError(it.name, reason, status=status)
-        errors.append({"item": it.index, "id": it.id, "path": it.name,
-                       "audio_status": status, "reason": reason})
+        log.fail(it, reason, status)  # raised there with on_error="raise"
 
     def record(plan: _Plan, n_samples: int | None, n_windows: int, times_own: np.ndarray,
                emb: np.ndarray, windows: np.ndarray, *, warn: bool = True) -> None:
@@ -354,8 +356,7 @@ def timestamp_embeddings(
                 plan.offset_s = header_offset
             if isinstance(got, LoadFailure):
                 fail(it, got.reason, got.status, plan.media)
-                if bar is not None:
-                    bar.update(1)
+                log.advance()
                 continue
             if plan.media and got.silent:
                 plan.media["audio_status"] = "silent"
@@ -369,8 +370,7 @@ def timestamp_embeddings(
             if not len(k):
                 record(plan, got.n_samples, 0, np.zeros(0),
                        np.zeros((0, cfg.hidden_size), np.float32), np.zeros(0, np.int64))
-                if bar is not None:
-                    bar.update(1)
+                log.advance()
                 continue
             k0, k1 = int(k.min()), int(k.max())
             plan.first_window, plan.n_samples = k0, got.n_samples
@@ -386,7 +386,7 @@ def timestamp_embeddings(
                             window_s=window_s, hop_s=hop / SAMPLE_RATE,
                             batch_size=batch_size, workers=workers, channel=channel,
                             audio_stream=audio_stream,
-                            progress=bar, precision=precision)
+                            progress=log.bar, precision=precision)
         for r in stream:
             if isinstance(r, ItemError):
                 fail(r.item, r.reason, r.status, r.media)
@@ -413,8 +413,7 @@ def timestamp_embeddings(
             record(plan, n_samples, len(tab), steps.times[keep], steps.embeddings[keep],
                    windows)
     finally:
-        if bar is not None:
-            bar.close()
+        log.close()
     d = int(cfg.hidden_size)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         {"item": pd.Series([], dtype=np.int64), "id": pd.Series([], dtype=object),
@@ -424,23 +423,15 @@ def timestamp_embeddings(
     inputs_table = inputs_table.sort_values("item", kind="stable").reset_index(drop=True)
     for c in ("id", "path", "audio_status"):  # text as objects, under pandas 2 and 3 alike
         inputs_table[c] = inputs_table[c].astype(object)
-    errors.sort(key=lambda e: e["item"])
     result = TimestampResult(
         table=table,
         embeddings=np.concatenate(embs) if embs else np.zeros((0, d), np.float32),
         inputs=inputs_table,
-        errors=pd.DataFrame({
-            "item": pd.Series([e["item"] for e in errors], dtype=np.int64),
-            **{c: pd.Series([e[c] for e in errors], dtype=object)
-               for c in ("id", "path", "audio_status", "reason")},
-        }),
+        errors=log.errors(media=False).sort_values("item", kind="stable")
+        .reset_index(drop=True),
         meta=meta,
     )
-    if on_error == "warn" and len(result.errors):
-        lines = "; ".join(f"{printable_path(p)}: {r}" for p, r in
-                          zip(result.errors["path"], result.errors["reason"], strict=True))
-        warnings.warn(f"{len(result.errors)} of {n} inputs failed and were skipped (see "
-                      f"result.errors): {lines}", ASTToolsWarning, stacklevel=2)
+    log.warn(stacklevel=2)
     if frame_rate is not None or times is not None:
         return result.pool(frame_rate=frame_rate, frames_per_vector=frames_per_vector,
                            times=times)
