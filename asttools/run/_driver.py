@@ -21,6 +21,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..audio import check_audio_stream
+from ..audio.sources import InputMedia
 from ..concurrency import check_workers
 from ..errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from ..settings import check_pooling, check_precision, check_windows
@@ -80,7 +81,7 @@ class ItemError:
     item: Item
     reason: str
     status: str = "decode_error"
-    media: dict[str, Any] = field(default_factory=dict)
+    media: InputMedia = field(default_factory=InputMedia)
 
 
 def check_batch_size(batch_size: object) -> int:
@@ -216,11 +217,14 @@ class RunLog:
         self.bar.close()
 
     def fail(self, item: Item, reason: str, status: str = "decode_error",
-             media: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Record that ``item`` has no rows, and why; raise instead with
-        ``on_error="raise"``. Returns the error row."""
+             media: InputMedia | dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record that ``item`` has no rows, and why, with what is known of its ``media``
+        (an :class:`~asttools.audio.sources.InputMedia`, or its columns); raise instead
+        with ``on_error="raise"``. Returns the error row."""
         if self.on_error == "raise":
             raise _raised(item, reason, status)
+        if isinstance(media, InputMedia):
+            media = media.known()
         row = {"item": item.index, "id": item.id, "path": item.name, "audio_status": status,
                "reason": reason,
                **{c: v for c, v in (media or {}).items() if c in ERROR_MEDIA}}

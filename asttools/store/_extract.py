@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..audio import check_audio_stream
+from ..audio.sources import InputMedia
 from ..columns import INPUT_COLUMNS
 from ..concurrency import prefetch, resolve_workers
 from ..constants import SAMPLE_RATE, WINDOW_S
@@ -641,7 +642,7 @@ class _Extraction:
             self.stats["no_audio"] += 1
 
     def _fail(self, item: Item, content_hash: str | None, reason: str, status: str,
-              media: dict | None = None) -> None:
+              media: InputMedia | None = None) -> None:
         self._count(status)
         self.log.fail(item, reason, status, media)
         prev = self.latest.get(item.id)
@@ -652,7 +653,8 @@ class _Extraction:
             if unit is not None:
                 self.claims.release([unit])
         else:
-            media = {**(media or {}), **_segment_columns(item)}
+            media = {**(media.columns() if media is not None else {}),
+                     **_segment_columns(item)}
             self.writer.add_error(_Input(item.id, item.name, content_hash,
                                          audio_status=status, media=media,
                                          extras=dict(item.extra), reason=reason))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..audio.sources import InputMedia
 from ..concurrency import resolve_workers
 from ..constants import FRAME_SHIFT, SAMPLE_RATE
 from ..errors import ASTToolsError, ASTToolsWarning, ParameterError
@@ -93,20 +94,20 @@ class _Plan:
     end_s: float | None
     first_window: int = 0  # the first window run, on the input's hop grid
     n_samples: int | None = None  # the whole clip, when known before the run
-    media: dict[str, Any] = field(default_factory=dict)  # video duration, frame rate
+    media: InputMedia = field(default_factory=InputMedia)  # video duration, frame rate
 
 
-def _header_media(media: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+def _header_media(media: InputMedia) -> tuple[float, InputMedia]:
     """Where a file's audio starts on its video's clock (0.0 for arrays and files the
     probe cannot read), the video's duration and frame rate, and how many audio streams
     it has, from what its headers say (:func:`asttools.audio.sources.file_media`)."""
-    return media.get("audio_offset_s") or 0.0, {
-        k: media[k] for k in ("video_duration_s", "frame_rate", "n_audio_streams")
-        if k in media}
+    return media.audio_offset_s or 0.0, InputMedia(
+        video_duration_s=media.video_duration_s, frame_rate=media.frame_rate,
+        n_audio_streams=media.n_audio_streams)
 
 
 def _header_offset(item: Item,
-                   audio_stream: int | None = None) -> tuple[float, dict[str, Any]]:
+                   audio_stream: int | None = None) -> tuple[float, InputMedia]:
     """:func:`_header_media` of an input, probed here (:func:`media_of`)."""
     return _header_media(media_of(item, audio_stream)[0])
 
@@ -275,7 +276,7 @@ def timestamp_embeddings(
             raise ParameterError(f"input {i}: end_s={b:g} must be after start_s={a:g}")
     if frame_rate == "video":  # before any model work: every input must have a frame rate
         _check_video_rates([it.name for it in items],
-                           [_header_offset(it)[1].get("frame_rate") or np.nan
+                           [_header_offset(it)[1].frame_rate or np.nan
                             if it.sr is None else np.nan for it in items])
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
@@ -301,10 +302,10 @@ def timestamp_embeddings(
     embs: list[np.ndarray] = []
     done: list[dict[str, Any]] = []
 
-    def fail(it: Item, reason: str, status: str, media: dict[str, Any]) -> None:
+    def fail(it: Item, reason: str, status: str, media: InputMedia) -> None:
         if status == "no_audio_stream":  # expected in a video dataset: an input without steps
             plan = plans[it.index]
-            plan.media = {**media, "audio_status": status}
+            plan.media = media.but(audio_status=status)
             record(plan, None, 0, np.zeros(0), np.zeros((0, cfg.hidden_size), np.float32),
                    np.zeros(0, np.int64), warn=False)
             return
@@ -330,12 +331,12 @@ def timestamp_embeddings(
         embs.append(emb)
         media = plan.media
         done.append({"item": it.index, "id": it.id, "path": it.name,
-                     "audio_status": media.get("audio_status", "ok"),
+                     "audio_status": media.audio_status or "ok",
                      "offset_s": np.nan if n_samples is None else offset,
                      "duration_s": np.nan if n_samples is None else n_samples / SAMPLE_RATE,
-                     "video_duration_s": _float(media.get("video_duration_s")),
-                     "frame_rate": _float(media.get("frame_rate")),
-                     "n_audio_streams": _float(media.get("n_audio_streams")),
+                     "video_duration_s": _float(media.video_duration_s),
+                     "frame_rate": _float(media.frame_rate),
+                     "n_audio_streams": _float(media.n_audio_streams),
                      "start_s": np.nan if plan.start_s is None else plan.start_s,
                      "end_s": np.nan if plan.end_s is None else plan.end_s,
                      "n_windows": n_windows, "n_rows": len(times_own)})
@@ -358,8 +359,8 @@ def timestamp_embeddings(
                 fail(it, got.reason, got.status, plan.media)
                 log.advance()
                 continue
-            if plan.media and got.silent:
-                plan.media["audio_status"] = "silent"
+            if plan.media.probed and got.silent:
+                plan.media = plan.media.but(audio_status="silent")
             bounds = window_bounds(got.n_samples, window_s=window_s, hop_s=hop / SAMPLE_RATE,
                                    max_length=cfg.max_length)
             first = np.array([s // step for s, _ in bounds], np.int64)
@@ -394,9 +395,11 @@ def timestamp_embeddings(
             plan = plans[r.item.index]
             tab = r.table
             if plan.n_samples is None:  # a whole file: iter_embed read its headers
-                plan.media = {k: r.status.get(k) for k in
-                              ("audio_status", "video_duration_s", "frame_rate",
-                               "n_audio_streams")}
+                plan.media = InputMedia(  # the input's columns, as the run's table has them
+                    audio_status=r.status["audio_status"],
+                    video_duration_s=r.status["video_duration_s"],
+                    frame_rate=r.status["frame_rate"],
+                    n_audio_streams=r.status.get("n_audio_streams"))  # only when known
                 header_offset = _float(r.status.get("audio_offset_s"), 0.0)
                 if plan.offset_s is None:
                     plan.offset_s = header_offset
