@@ -91,7 +91,8 @@ def near_range(start_s: float | None, end_s: float | None, offset_s: float,
 
 def _decode_crashed(exitcode: int | None) -> tuple:
     return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
-                     "fault in native code such as FFmpeg or libsndfile)", "decode_error", {})
+                     "fault in native code such as FFmpeg or libsndfile)", "decode_error",
+            InputMedia())
 
 
 def _array(it: Item) -> Decoded | LoadFailure:
