@@ -50,7 +50,7 @@ def before(model, path, *, start_s, end_s, offset_s=None, channel=None):
     (its header offset, as the old ``_header_offset`` read it)."""
     wav, _ = load_audio(path, channel=channel)
     if offset_s is None:
-        offset_s = file_media(path)[0].get("audio_offset_s") or 0.0
+        offset_s = file_media(path)[0].audio_offset_s or 0.0
     return timestamp_embeddings((wav, SR), model=model, offset_s=offset_s, start_s=start_s,
                                 end_s=end_s)
 
@@ -156,7 +156,7 @@ def test_a_stream_keeps_only_the_audio_near_the_range(files, streamed):
     for (it, d), (start, end, offset) in zip(got, ranges.values(), strict=True):
         assert it is items[len(seen)]
         seen.append(it)
-        assert d.n_samples == len(whole) and d.media["audio_offset_s"] == 0.0
+        assert d.n_samples == len(whole) and d.media.audio_offset_s == 0.0
         np.testing.assert_array_equal(d.samples, whole[d.first: d.first + len(d.samples)])
         lo, hi = (start - (offset or 0.0)) * SR, (end - (offset or 0.0)) * SR
         assert d.first <= max(lo - WIN, 0) and d.first + len(d.samples) >= hi + WIN

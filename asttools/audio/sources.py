@@ -12,7 +12,7 @@ it, numpy, soundfile, PyAV and soxr, nothing more.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -23,8 +23,8 @@ from ._decode import AudioStream, load_audio, stream_audio
 from ._levels import is_silent
 from ._probe import MediaInfo, probe_media
 
-__all__ = ["STREAM_BYTES", "STREAM_S", "Source", "decode_file", "file_media", "load_file",
-           "streams"]
+__all__ = ["STREAM_BYTES", "STREAM_S", "InputMedia", "Source", "decode_file", "file_media",
+           "load_file", "streams"]
 
 #: Files whose header says they are longer than this many seconds are decoded block by
 #: block (:func:`asttools.audio.stream_audio`) while their windows are cut, not whole.
@@ -35,6 +35,80 @@ STREAM_S = 600.0
 STREAM_BYTES = 600 * 48000 * 2 * 4
 
 
+@dataclass(frozen=True)
+class InputMedia:
+    """What is known of an input's media, as its table columns say it: the typed record
+    that travels from the probe (:func:`file_media`) and the decoder to the tables of
+    ``embed``, ``extract`` and ``timestamp_embeddings`` (a misspelt field fails at once,
+    with an AttributeError, instead of reading None from a dict).
+
+    Every field is None when unknown (an array input, a file the probe cannot read).
+
+    Attributes
+    ----------
+    audio_offset_s : float or None
+        Where the audio starts on the video's clock (:class:`MediaInfo`'s).
+    audio_duration_s : float or None
+        The decoded audio's length (set once the whole track was decoded).
+    video_duration_s, frame_rate : float or None
+        The video stream's length and frame rate.
+    av_warning : str or None
+        What differs between the headers and the decoded audio
+        (:func:`asttools.audio.av_mismatch`).
+    n_audio_streams : int or None
+        How many audio streams the file has.
+    audio_status : str or None
+        ``"silent"`` once decoding found the audio silent; None: as the run says
+        (``"ok"``, or the failure's status).
+    """
+
+    audio_offset_s: float | None = None
+    audio_duration_s: float | None = None
+    video_duration_s: float | None = None
+    frame_rate: float | None = None
+    av_warning: str | None = None
+    n_audio_streams: int | None = None
+    audio_status: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The media columns of :data:`asttools.columns.INPUT_COLUMNS`
+        (``audio_offset_s`` ... ``av_warning``, None when unknown), and
+        ``n_audio_streams`` when known."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in ("audio_status", "n_audio_streams")}
+        if self.n_audio_streams is not None:
+            out["n_audio_streams"] = self.n_audio_streams
+        return out
+
+    def known(self) -> dict[str, Any]:
+        """The facts known of a file that failed, as its error row lists them: what the
+        probe read (``audio_offset_s``, unless the asked audio stream is missing,
+        ``video_duration_s``, ``frame_rate``, ``n_audio_streams``) and what decoding
+        found (``audio_duration_s``, ``av_warning``, when set); nothing for an array or
+        a file the probe could not read."""
+        out: dict[str, Any] = {}
+        if self.n_audio_streams is not None:  # the probe read the headers
+            if self.audio_offset_s is not None or self.n_audio_streams == 0:
+                out["audio_offset_s"] = self.audio_offset_s
+            out.update(video_duration_s=self.video_duration_s, frame_rate=self.frame_rate)
+        for name in ("audio_duration_s", "av_warning"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.n_audio_streams is not None:
+            out["n_audio_streams"] = self.n_audio_streams
+        return out
+
+    @property
+    def probed(self) -> bool:
+        """Whether anything is known (False for an array, or a file the probe could not
+        read)."""
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+    def but(self, **changes: Any) -> InputMedia:
+        """A copy with ``changes`` (:func:`dataclasses.replace`)."""
+        return replace(self, **changes)
+
+
 @dataclass
 class Source:
     """An input's audio as the streaming pass cuts it: the samples (or an open stream for
@@ -42,13 +116,13 @@ class Source:
 
     audio: np.ndarray | AudioStream
     first: int = 0  # the file's 16 kHz sample number of audio[0] (a segment's context)
-    media: dict[str, Any] = field(default_factory=dict)
+    media: InputMedia = field(default_factory=InputMedia)
     info: MediaInfo | None = None  # what the headers say (files only)
     silent: bool | None = None  # asttools.audio.is_silent(audio), where it was decoded
 
 
 def file_media(path: str | os.PathLike,
-               audio_stream: int | None = None) -> tuple[dict[str, Any], MediaInfo | None]:
+               audio_stream: int | None = None) -> tuple[InputMedia, MediaInfo | None]:
     """What a file's headers say about its place on the video's clock: where its audio
     starts (``audio_offset_s``), the video's duration and frame rate. Nothing for a file
     the probe cannot read, or whose ``audio_stream`` does not exist (decoding then says
@@ -58,12 +132,13 @@ def file_media(path: str | os.PathLike,
         if audio_stream and audio_stream < info.n_audio_streams:
             info = probe_media(path, audio_stream=audio_stream)
     except AudioError:
-        return {}, None
+        return InputMedia(), None
     if audio_stream and audio_stream >= info.n_audio_streams:  # decoding says so
-        return {"video_duration_s": info.video_duration_s, "frame_rate": info.frame_rate,
-                "n_audio_streams": info.n_audio_streams}, None
-    return {"audio_offset_s": info.audio_offset_s, "video_duration_s": info.video_duration_s,
-            "frame_rate": info.frame_rate, "n_audio_streams": info.n_audio_streams}, info
+        return InputMedia(video_duration_s=info.video_duration_s, frame_rate=info.frame_rate,
+                          n_audio_streams=info.n_audio_streams), None
+    return InputMedia(audio_offset_s=info.audio_offset_s,
+                      video_duration_s=info.video_duration_s, frame_rate=info.frame_rate,
+                      n_audio_streams=info.n_audio_streams), info
 
 
 def streams(opened: AudioStream) -> bool:
@@ -87,13 +162,13 @@ def context(segment: tuple[float, float], offset_s: float, win: int) -> tuple[in
 
 
 def load_file(path: str, *, segment: tuple[float, float] | None, channel: int | None,
-              win: int, media: dict[str, Any], info: MediaInfo | None,
+              win: int, media: InputMedia, info: MediaInfo | None,
               stream: bool = True, audio_stream: int | None = None) -> Source | None:
     """The 16 kHz mono audio of a file: whole, an open stream for a file that
     :func:`streams` (None instead when ``stream`` is false), or for a segment just the part
     around it that its windows need. Raises :class:`~asttools.errors.AudioError`."""
     if segment is not None:
-        start, stop = context(segment, media.get("audio_offset_s") or 0.0, win)
+        start, stop = context(segment, media.audio_offset_s or 0.0, win)
         wav, _ = load_audio(path, sr=SAMPLE_RATE, channel=channel,
                             offset=start / SAMPLE_RATE, duration=(stop - start) / SAMPLE_RATE,
                             audio_stream=audio_stream)
@@ -137,5 +212,5 @@ def decode_file(
         source = load_file(path, segment=segment, channel=channel, win=win, media=media,
                            info=info, stream=False, audio_stream=audio_stream)
     except AudioError as err:  # a video without audio keeps its duration and rate
-        return ("error", err.reason, err.status, dict(media))
+        return ("error", err.reason, err.status, media)
     return ("stream",) if source is None else ("ok", source)

@@ -21,11 +21,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..audio import check_audio_stream
+from ..audio.sources import InputMedia
 from ..concurrency import check_workers
 from ..errors import ASTToolsWarning, AudioError, NoAudioStreamError, ParameterError
 from ..settings import check_pooling, check_precision, check_windows
 from ._defaults import ON_ERROR
 from .inputs import Item, printable_path
+from .result import FAILED
 
 __all__ = [
     "ItemError",
@@ -79,7 +81,7 @@ class ItemError:
     item: Item
     reason: str
     status: str = "decode_error"
-    media: dict[str, Any] = field(default_factory=dict)
+    media: InputMedia = field(default_factory=InputMedia)
 
 
 def check_batch_size(batch_size: object) -> int:
@@ -186,19 +188,21 @@ class RunLog:
     progress : bool, default False
         Show a progress bar of ``n_inputs`` files, labelled ``desc``.
     desc : str, default "embed"
-    counts : callable, optional
-        ``counts(status)``: whether a failure of this status counts as one in the warning
-        (default all; ``extract`` leaves out a video without audio unless
-        ``require_audio``). Every failure is in :meth:`errors` either way.
+    require_audio : bool, default False
+        Count a video without an audio stream as a failure. By default it is an expected
+        outcome (status ``no_audio_stream``): in :meth:`errors` with ``every=True`` (and
+        so in a result's ``status``), but neither in the warning nor in the errors proper
+        (:data:`asttools.run.result.FAILED`, as :meth:`EmbeddingResult.from_rows` splits
+        them).
     """
 
     def __init__(self, n_inputs: int, *, on_error: str = "warn", progress: bool = False,
-                 desc: str = "embed", counts=None):
+                 desc: str = "embed", require_audio: bool = False):
         check_run(on_error=on_error)
         self.n_inputs = int(n_inputs)
         self.on_error = on_error
         self.failures: list[dict[str, Any]] = []
-        self.counts = counts or (lambda status: True)
+        self.require_audio = bool(require_audio)
         self.bar = tqdm(total=self.n_inputs, unit="file", desc=desc, disable=not progress,
                         dynamic_ncols=True)
 
@@ -213,27 +217,37 @@ class RunLog:
         self.bar.close()
 
     def fail(self, item: Item, reason: str, status: str = "decode_error",
-             media: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Record that ``item`` has no rows, and why; raise instead with
-        ``on_error="raise"``. Returns the error row."""
+             media: InputMedia | dict[str, Any] | None = None) -> dict[str, Any]:
+        """Record that ``item`` has no rows, and why, with what is known of its ``media``
+        (an :class:`~asttools.audio.sources.InputMedia`, or its columns); raise instead
+        with ``on_error="raise"``. Returns the error row."""
         if self.on_error == "raise":
             raise _raised(item, reason, status)
+        if isinstance(media, InputMedia):
+            media = media.known()
         row = {"item": item.index, "id": item.id, "path": item.name, "audio_status": status,
                "reason": reason,
                **{c: v for c, v in (media or {}).items() if c in ERROR_MEDIA}}
         self.failures.append(row)
         return row
 
-    def failed(self) -> list[dict[str, Any]]:
-        """The failures that count (see ``counts``)."""
-        return [f for f in self.failures if self.counts(f["audio_status"])]
+    def is_failure(self, status: str | None) -> bool:
+        """Whether an input of this ``audio_status`` failed (see ``require_audio``)."""
+        return (status or "decode_error") in FAILED or (
+            self.require_audio and status == "no_audio_stream")
 
-    def errors(self, *, media: bool = True) -> pd.DataFrame:
-        """One row per failure: ``item`` (int64), ``id``, ``path``, ``audio_status``,
-        ``reason`` (objects), then (``media``) what is known of its media."""
-        extra = [c for f in self.failures for c in f] if media else []
+    def failed(self) -> list[dict[str, Any]]:
+        """The inputs that failed (see ``require_audio``)."""
+        return [f for f in self.failures if self.is_failure(f["audio_status"])]
+
+    def errors(self, *, every: bool = False, media: bool = True) -> pd.DataFrame:
+        """One row per failed input (``every``: per input without rows, a video without
+        audio included): ``item`` (int64), ``id``, ``path``, ``audio_status``, ``reason``
+        (objects), then (``media``) what is known of its media."""
+        rows = self.failures if every else self.failed()
+        extra = [c for f in rows for c in f] if media else []
         columns = list(dict.fromkeys([*ERROR_COLUMNS, *extra]))
-        return pd.DataFrame({c: pd.Series([f.get(c) for f in self.failures],  # any name
+        return pd.DataFrame({c: pd.Series([f.get(c) for f in rows],  # any name
                                           dtype=np.int64 if c == "item" else object)
                              for c in columns})
 

@@ -26,7 +26,7 @@ from ..audio import (
     length_mismatch,
     resample,
 )
-from ..audio.sources import Source, decode_file, file_media, load_file
+from ..audio.sources import InputMedia, Source, decode_file, file_media, load_file
 from ..concurrency import crash_reason, prefetch
 from ..constants import SAMPLE_RATE, WINDOW_S
 from ..errors import ASTToolsWarning, AudioError, ParameterError
@@ -93,7 +93,7 @@ def _as_array(x) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
-def _load(item: Item, channel: int | None, win: int, media: dict[str, Any],
+def _load(item: Item, channel: int | None, win: int, media: InputMedia,
           info: MediaInfo | None, audio_stream: int | None = None) -> Source:
     """The 16 kHz mono audio of an input (:func:`asttools.audio.sources.load_file` for a file)."""
     if item.sr is not None:
@@ -104,12 +104,12 @@ def _load(item: Item, channel: int | None, win: int, media: dict[str, Any],
 
 
 def media_of(item: Item, audio_stream: int | None = None,
-             ) -> tuple[dict[str, Any], MediaInfo | None]:
+             ) -> tuple[InputMedia, MediaInfo | None]:
     """What a file's headers say about its place on the video's clock: where its audio
     starts (``audio_offset_s``), the video's duration and frame rate. Nothing for an
     in-memory input, or a file the probe cannot read (decoding then says why)."""
     if item.sr is not None:
-        return {}, None
+        return InputMedia(), None
     return file_media(item.source, audio_stream)
 
 
@@ -117,15 +117,15 @@ def _finish_media(source: Source, it: Item, n_samples: int, silent: bool) -> Non
     """Record what decoding found: the track's length, silence, and whether the audio
     ends where the video does (``av_warning``, the text of
     :func:`asttools.audio.av_mismatch`)."""
-    media = source.media
     if silent:
-        media["audio_status"] = "silent"
+        source.media = source.media.but(audio_status="silent")
     if it.segment is None:  # the whole track was decoded: its true length
-        media["audio_duration_s"] = n_samples / SAMPLE_RATE
+        source.media = source.media.but(audio_duration_s=n_samples / SAMPLE_RATE)
         if source.info is not None:  # what differs from the headers, said and recorded
             notes = [length_mismatch(source.info, n_samples / SAMPLE_RATE),
                      av_mismatch(source.info, n_samples / SAMPLE_RATE)]
-            media["av_warning"] = "; ".join(n for n in notes if n) or None
+            source.media = source.media.but(av_warning="; ".join(n for n in notes if n)
+                                            or None)
             if notes[0] is not None:
                 warnings.warn(f"{printable_path(it.name)}: {notes[0]}", ASTToolsWarning,
                               stacklevel=2)
@@ -143,7 +143,7 @@ def _loaded(items: Iterable[Item], channel: int | None, workers: int,
         try:
             return _load(it, channel, win, media, info, audio_stream)
         except AudioError as err:  # a video without audio keeps its duration and rate
-            return ItemError(it, err.reason, err.status, media=dict(media))
+            return ItemError(it, err.reason, err.status, media=media)
 
     if workers <= 0:
         return prefetch(job, items, workers=workers, name="asttools-load")
@@ -173,4 +173,5 @@ def _loaded_in_processes(items, channel, workers, win, job, audio_stream=None):
 
 def _crashed(exitcode: int | None) -> tuple:
     return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
-                     "fault in native code such as FFmpeg or libsndfile)", "decode_error", {})
+                     "fault in native code such as FFmpeg or libsndfile)", "decode_error",
+            InputMedia())

@@ -246,4 +246,4 @@ def collect(results: Iterable[ItemResult | ItemError], log: RunLog, meta: dict,
         table,
         np.concatenate(embs) if embs else np.zeros(shape, np.float32),
         sigmoid(np.concatenate(logits)) if logits else np.zeros((0, n_labels), np.float32),
-        log.errors(), meta)
+        log.errors(every=True), meta)

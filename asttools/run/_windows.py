@@ -14,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio import AudioStream, is_silent
-from ..audio.sources import Source
-from ..columns import INPUT_COLUMNS
+from ..audio.sources import InputMedia
 from ..concurrency import resolve_workers
 from ..constants import SAMPLE_RATE, TIME_STRIDE, WINDOW_S
 from ..errors import ASTToolsWarning, AudioError, ParameterError
@@ -60,24 +59,21 @@ def _stream_windows(stream: AudioStream, win: int, hop: int,
         yield start, buf[start - first: end - first].copy()
 
 
-def _status(it: Item, media: dict[str, Any]) -> dict[str, Any]:
+def _status(it: Item, media: InputMedia) -> dict[str, Any]:
     """The input's own columns (:data:`~asttools.columns.INPUT_COLUMNS` but ``id``)."""
-    out = {"audio_status": media.get("audio_status", "ok")}
-    out.update({c: media.get(c) for c in INPUT_COLUMNS[2:7]})
-    if "n_audio_streams" in media:
-        out["n_audio_streams"] = media["n_audio_streams"]
+    out = {"audio_status": media.audio_status or "ok", **media.columns()}
     if it.segment is not None:
         out.update(segment_start_s=it.segment[0], segment_end_s=it.segment[1])
     return out
 
 
 def _window_table(it: Item, bounds: list[tuple[int, int]], n_samples: int, *,
-                  first: int = 0, media: dict | None = None) -> pd.DataFrame:
+                  first: int = 0, media: InputMedia | None = None) -> pd.DataFrame:
     """One row per window; times in seconds on the clip's clock (a video's: the audio
     stream's offset added), the clip's duration the video's when there is one."""
-    media = media or {}
-    offset = media.get("audio_offset_s") or 0.0
-    duration = media.get("video_duration_s") or media.get("audio_duration_s")
+    media = media or InputMedia()
+    offset = media.audio_offset_s or 0.0
+    duration = media.video_duration_s or media.audio_duration_s
     n = len(bounds)
     index = pd.RangeIndex(n)
 
@@ -136,7 +132,7 @@ class Cut:
     bounds: list[tuple[int, int]]
     n_samples: int
     first: int = 0
-    media: dict[str, Any] = field(default_factory=dict)
+    media: InputMedia = field(default_factory=InputMedia)
     plan: SegmentPlan | None = None
     """A segment's plan: its windows run with ``pooling="time"`` and make one row."""
 
@@ -206,13 +202,13 @@ def iter_windows(
 
     warned_streams = False
     for it, source in _loaded(items, channel, n_workers, win, audio_stream=audio_stream):
-        media = source.media if isinstance(source, Source) else source.media
-        if not warned_streams and (media.get("n_audio_streams") or 0) > 1:
+        media = source.media
+        if not warned_streams and (media.n_audio_streams or 0) > 1:
             warned_streams = True  # once per run; n_audio_streams is recorded per input
             how = ("the first, the default" if audio_stream is None
                    else f"audio_stream={audio_stream}")
             warnings.warn(
-                f"{it.name} has {media['n_audio_streams']} audio streams: using stream "
+                f"{it.name} has {media.n_audio_streams} audio streams: using stream "
                 f"{audio_stream or 0} ({how}; choose with audio_stream= or --audio-stream). "
                 "Said once per run; n_audio_streams records each input's count",
                 ASTToolsWarning, stacklevel=2)

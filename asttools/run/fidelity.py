@@ -196,7 +196,7 @@ def _windows(inputs, *, sr, max_windows, max_length,
     batch = np.zeros((len(windows), width), np.float32)
     for i, w in enumerate(windows):
         batch[i, : len(w)] = w
-    return batch, [len(w) for w in windows], log.errors()
+    return batch, [len(w) for w in windows], log.errors()  # the failures, as embed's
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 
 from ..columns import INPUT_COLUMNS
 from ..errors import WITH_AUDIO, ASTToolsError, ParameterError
+from ..labels import audioset_labels, short_label
 from ..settings import renamed_keyword
 from .inputs import printable_path
-from ..labels import audioset_labels, short_label
 
 __all__ = [
     "AGGREGATIONS",

@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from ..audio.sources import InputMedia, context
 from ..constants import SAMPLE_RATE
 from ..errors import ASTToolsWarning, ParameterError
-from ..audio.sources import context
 from .steps import DEFAULT_HOP_S, geometry, stitch
 
 __all__ = [
@@ -214,7 +213,7 @@ def pool_segment(columns: np.ndarray, logits: np.ndarray, plan: SegmentPlan, *,
     return vector.astype(np.float32), mixed.astype(np.float32), int(own.sum())
 
 
-def segment_windows(segment: tuple[float, float], name: str, media: dict[str, Any],
+def segment_windows(segment: tuple[float, float], name: str, media: InputMedia,
                     first: int, n: int, win: int, *, config=None) -> SegmentPlan | None:
     """The windows of a segment of a decoded excerpt (:func:`plan_segment`), checked
     against the clip.
@@ -225,7 +224,7 @@ def segment_windows(segment: tuple[float, float], name: str, media: dict[str, An
         ``(start_s, end_s)`` on the clip's clock.
     name : str
         The file, for messages.
-    media : dict
+    media : InputMedia
         What its headers say (``audio_offset_s``, ``video_duration_s``).
     first, n : int
         The excerpt :func:`asttools.audio.sources.load_file` decoded for it: its first sample's
@@ -249,10 +248,10 @@ def segment_windows(segment: tuple[float, float], name: str, media: dict[str, An
     ASTToolsWarning
         The segment extends past the audio: its vector covers ``plan.covered``.
     """
-    offset = media.get("audio_offset_s") or 0.0
+    offset = media.audio_offset_s or 0.0
     ended = first + n < context(segment, offset, win)[1]  # decoding stopped short
     plan = plan_segment(segment, offset, first, n, file_ended=ended, config=config)
-    video = media.get("video_duration_s")
+    video = media.video_duration_s
     clip_end = video if video else (offset + (first + n) / SAMPLE_RATE if ended else None)
     if clip_end is not None and segment[0] >= clip_end:
         raise ParameterError(

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..audio import check_audio_stream
+from ..audio.sources import InputMedia
 from ..columns import INPUT_COLUMNS
 from ..concurrency import prefetch, resolve_workers
 from ..constants import SAMPLE_RATE, WINDOW_S
@@ -370,7 +371,7 @@ class _Extraction:
         items = [item_of(i, row) for i, row in enumerate(self.table_in.to_dict("records"))]
         self.store.record(self.key, self.stored_meta)
         self.log = RunLog(len(items), progress=self.progress, desc="extract",
-                          counts=self._is_failure)
+                          require_audio=self.require_audio)
         self.bar = self.log.bar
         try:
             # first everything this writer can claim; then what other writers were
@@ -407,9 +408,6 @@ class _Extraction:
         return side.results(items, model=self.model, settings=self.settings,
                             batch_size=self.batch_size, workers=self.workers, ray=self.ray,
                             name=None if self.model_given else self.settings["model"])
-
-    def _is_failure(self, status: str | None) -> bool:
-        return status != "no_audio_stream" or self.require_audio
 
     def _ensure_model(self) -> None:
         side = _torch_side()
@@ -637,14 +635,14 @@ class _Extraction:
         self._advance()
 
     def _count(self, status: str, *, before: bool = False) -> None:
-        if self._is_failure(status):
+        if self.log.is_failure(status):
             self.stats["failed"] += 1
             self.stats["failed_before"] += before
         else:
             self.stats["no_audio"] += 1
 
     def _fail(self, item: Item, content_hash: str | None, reason: str, status: str,
-              media: dict | None = None) -> None:
+              media: InputMedia | None = None) -> None:
         self._count(status)
         self.log.fail(item, reason, status, media)
         prev = self.latest.get(item.id)
@@ -655,7 +653,8 @@ class _Extraction:
             if unit is not None:
                 self.claims.release([unit])
         else:
-            media = {**(media or {}), **_segment_columns(item)}
+            media = {**(media.columns() if media is not None else {}),
+                     **_segment_columns(item)}
             self.writer.add_error(_Input(item.id, item.name, content_hash,
                                          audio_status=status, media=media,
                                          extras=dict(item.extra), reason=reason))
@@ -712,7 +711,7 @@ class _Extraction:
         meta.update(store=self.store.location, settings_key=self.key, run=dict(self.stats),
                     require_audio=self.require_audio)
         meta.setdefault("precision", self.settings["precision"])  # stores from before it
-        failed = self.log.errors()
+        failed = self.log.errors(every=True)
         if len(failed):
             carried = self.table_in.drop(columns=["path", "id"])
             carried.insert(0, "item", np.arange(len(self.table_in)))

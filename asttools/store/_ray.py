@@ -25,16 +25,18 @@ import copy
 import json
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..audio.sources import InputMedia
 from ..constants import SAMPLE_RATE, TIME_STRIDE
 from ..errors import ASTToolsError, ASTToolsWarning
+from ..model import load_model
 from ..run import Cut, ItemError, ItemResult, Window, forward, iter_windows
 from ..run.inputs import Item
-from ..model import load_model
 
 #: Inputs per Ray Dataset: the driver hashes and claims one chunk while the last runs.
 CHUNK_ITEMS = 4096
@@ -213,7 +215,8 @@ def _decode_rows(row: dict[str, Any], **kw) -> Iterator[dict[str, Any]]:
                     held["kind"] = "last"
                     held["info"] = json.dumps({
                         "bounds": event.bounds, "n_samples": int(event.n_samples),
-                        "first": int(event.first), "media": event.media}, default=_plain)
+                        "first": int(event.first), "media": asdict(event.media)},
+                        default=_plain)
                     held["notes"] = _notes(caught)
                     yield held
                     held = None
@@ -222,7 +225,8 @@ def _decode_rows(row: dict[str, Any], **kw) -> Iterator[dict[str, Any]]:
                     yield _error(event.item.index, event.reason, event.status,
                                  event.media, win, caught)
         except Exception as err:  # noqa: BLE001 - a decoder's crash is a status row too
-            yield _error(item.index, f"{type(err).__name__}: {err}", "error", {}, win, caught)
+            yield _error(item.index, f"{type(err).__name__}: {err}", "error", InputMedia(), win,
+                         caught)
 
 
 def _row(index: int, kind: str, k: int, samples: np.ndarray, win: int) -> dict[str, Any]:
@@ -232,10 +236,10 @@ def _row(index: int, kind: str, k: int, samples: np.ndarray, win: int) -> dict[s
             "samples": buf, "info": "", "notes": ""}
 
 
-def _error(index: int, reason: str, status: str, media: dict, win: int,
+def _error(index: int, reason: str, status: str, media: InputMedia, win: int,
            caught: list) -> dict[str, Any]:
     row = _row(index, "error", -1, np.zeros(0, np.float32), win)
-    row["info"] = json.dumps({"reason": reason, "status": status, "media": media},
+    row["info"] = json.dumps({"reason": reason, "status": status, "media": asdict(media)},
                              default=_plain)
     row["notes"] = _notes(caught)
     return row
@@ -303,7 +307,8 @@ def _regroup(batches: Iterable[dict[str, np.ndarray]],
                 info = json.loads(b["info"][r])
                 pending.pop(idx, None)
                 done.add(idx)
-                yield ItemError(item, info["reason"], info["status"], media=info["media"])
+                yield ItemError(item, info["reason"], info["status"],
+                                media=InputMedia(**info["media"]))
                 continue
             entry = pending.setdefault(idx, {"rows": {}, "cut": None})
             entry["rows"][int(b["window"][r])] = (b["embedding"][r].copy(),
@@ -311,7 +316,8 @@ def _regroup(batches: Iterable[dict[str, np.ndarray]],
             if kind == "last":
                 info = json.loads(b["info"][r])
                 entry["cut"] = Cut(item, [tuple(x) for x in info["bounds"]],
-                                   info["n_samples"], info["first"], info["media"])
+                                   info["n_samples"], info["first"],
+                                   InputMedia(**info["media"]))
             cut = entry["cut"]
             if cut is not None and len(entry["rows"]) == len(cut.bounds):
                 del pending[idx]

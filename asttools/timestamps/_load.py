@@ -17,12 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from ..audio import check_waveform, is_silent, resample, stream_audio
-from ..audio.sources import decode_file, file_media
+from ..audio.sources import InputMedia, decode_file, file_media
 from ..concurrency import crash_reason, prefetch
 from ..constants import SAMPLE_RATE
 from ..errors import AudioError
@@ -43,9 +42,9 @@ class Decoded:
         The clip's sample number of ``samples[0]`` (0 unless read from a stream).
     n_samples : int
         The whole clip's length in samples.
-    media : dict
-        What the file's headers say (:func:`asttools.audio.sources.file_media`): empty
-        for arrays and files the probe cannot read.
+    media : InputMedia
+        What the file's headers say (:func:`asttools.audio.sources.file_media`): nothing
+        known for arrays and files the probe cannot read.
     silent : bool
         The whole clip is silent (:func:`asttools.audio.is_silent`).
     """
@@ -53,7 +52,7 @@ class Decoded:
     samples: np.ndarray
     first: int
     n_samples: int
-    media: dict[str, Any] = field(default_factory=dict)
+    media: InputMedia = field(default_factory=InputMedia)
     silent: bool = False
 
 
@@ -65,7 +64,7 @@ class LoadFailure:
 
     reason: str
     status: str
-    media: dict[str, Any] = field(default_factory=dict)
+    media: InputMedia = field(default_factory=InputMedia)
 
 
 def near_range(start_s: float | None, end_s: float | None, offset_s: float,
@@ -92,7 +91,8 @@ def near_range(start_s: float | None, end_s: float | None, offset_s: float,
 
 def _decode_crashed(exitcode: int | None) -> tuple:
     return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
-                     "fault in native code such as FFmpeg or libsndfile)", "decode_error", {})
+                     "fault in native code such as FFmpeg or libsndfile)", "decode_error",
+            InputMedia())
 
 
 def _array(it: Item) -> Decoded | LoadFailure:
@@ -100,7 +100,7 @@ def _array(it: Item) -> Decoded | LoadFailure:
         wav = resample(check_waveform(it.source, it.sr, name=it.name), it.sr, SAMPLE_RATE)
     except AudioError as err:
         return LoadFailure(err.reason, err.status)
-    return Decoded(wav, 0, len(wav), {}, bool(is_silent(wav)))
+    return Decoded(wav, 0, len(wav), InputMedia(), bool(is_silent(wav)))
 
 
 def _streamed(it: Item, asked: tuple[float | None, float | None, float | None], win: int,
@@ -109,7 +109,7 @@ def _streamed(it: Item, asked: tuple[float | None, float | None, float | None], 
     media, _ = file_media(it.source, audio_stream)
     start_s, end_s, offset_s = asked
     if offset_s is None:  # the headers say where the audio starts
-        offset_s = media.get("audio_offset_s") or 0.0
+        offset_s = media.audio_offset_s or 0.0
     lo, hi = near_range(start_s, end_s, offset_s, win)
     parts, pos = [], 0
     try:
@@ -122,9 +122,9 @@ def _streamed(it: Item, asked: tuple[float | None, float | None, float | None], 
                 pos += len(block)
             n, silent = stream.n_samples, bool(stream.silent)
     except AudioError as err:
-        return LoadFailure(err.reason, err.status, dict(media))
+        return LoadFailure(err.reason, err.status, media)
     kept = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    return Decoded(kept, min(lo, n), n, dict(media), silent)
+    return Decoded(kept, min(lo, n), n, media, silent)
 
 
 def decoded_ranges(
@@ -170,10 +170,10 @@ def decoded_ranges(
         elif it.sr is not None:
             yield it, _array(it)
         elif done[0] == "error":
-            yield it, LoadFailure(done[1], done[2], dict(done[3]))
+            yield it, LoadFailure(done[1], done[2], done[3])
         elif done[0] == "stream":  # a stream does not cross processes: read here
             yield it, _streamed(it, ranges[it.index], win, channel, audio_stream)
         else:
             source = done[1]
-            yield it, Decoded(source.audio, 0, len(source.audio), dict(source.media),
+            yield it, Decoded(source.audio, 0, len(source.audio), source.media,
                               bool(source.silent))

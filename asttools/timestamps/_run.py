@@ -24,14 +24,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from ..audio.sources import InputMedia
 from ..concurrency import resolve_workers
 from ..constants import FRAME_SHIFT, SAMPLE_RATE
-from ..errors import ASTToolsError, ASTToolsWarning, AudioError, ParameterError
+from ..errors import ASTToolsError, ASTToolsWarning, ParameterError
 from ..model import load_model
 from ..model.features import window_bounds
-from ..run import BATCH_SIZE, ON_ERROR, ItemError, as_items, iter_embed, media_of, run_meta
+from ..run import (
+    BATCH_SIZE,
+    ItemError,
+    RunLog,
+    as_items,
+    check_run,
+    iter_embed,
+    media_of,
+    run_meta,
+)
 from ..run.inputs import Item, printable_path
 from ..run.steps import (
     DEFAULT_HOP_S,
@@ -44,7 +53,6 @@ from ..run.steps import (
     step_seconds,
     stitch,
 )
-from ..settings import check_precision
 from ._load import LoadFailure, decoded_ranges
 from ._pool import _check_frames_per_vector, _check_video_rates, check_frame_rate
 from ._result import INPUT_TABLE_COLUMNS, TimestampResult
@@ -86,20 +94,20 @@ class _Plan:
     end_s: float | None
     first_window: int = 0  # the first window run, on the input's hop grid
     n_samples: int | None = None  # the whole clip, when known before the run
-    media: dict[str, Any] = field(default_factory=dict)  # video duration, frame rate
+    media: InputMedia = field(default_factory=InputMedia)  # video duration, frame rate
 
 
-def _header_media(media: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+def _header_media(media: InputMedia) -> tuple[float, InputMedia]:
     """Where a file's audio starts on its video's clock (0.0 for arrays and files the
     probe cannot read), the video's duration and frame rate, and how many audio streams
     it has, from what its headers say (:func:`asttools.audio.sources.file_media`)."""
-    return media.get("audio_offset_s") or 0.0, {
-        k: media[k] for k in ("video_duration_s", "frame_rate", "n_audio_streams")
-        if k in media}
+    return media.audio_offset_s or 0.0, InputMedia(
+        video_duration_s=media.video_duration_s, frame_rate=media.frame_rate,
+        n_audio_streams=media.n_audio_streams)
 
 
 def _header_offset(item: Item,
-                   audio_stream: int | None = None) -> tuple[float, dict[str, Any]]:
+                   audio_stream: int | None = None) -> tuple[float, InputMedia]:
     """:func:`_header_media` of an input, probed here (:func:`media_of`)."""
     return _header_media(media_of(item, audio_stream)[0])
 
@@ -246,9 +254,8 @@ def timestamp_embeddings(
     >>> out.pool(frame_rate=25).embeddings.shape  # doctest: +SKIP
     (500, 64)
     """
-    if on_error not in ON_ERROR:
-        raise ParameterError(f"on_error={on_error!r} is not one of {ON_ERROR}")
-    check_precision(precision)
+    check_run(on_error=on_error, precision=precision, batch_size=batch_size, workers=workers,
+              audio_stream=audio_stream)
     if times is not None and frame_rate is not None:
         raise ParameterError("give at most one of frame_rate= and times=")
     if frame_rate is not None:  # before any work: the pooling at the end takes them
@@ -269,7 +276,7 @@ def timestamp_embeddings(
             raise ParameterError(f"input {i}: end_s={b:g} must be after start_s={a:g}")
     if frame_rate == "video":  # before any model work: every input must have a frame rate
         _check_video_rates([it.name for it in items],
-                           [_header_offset(it)[1].get("frame_rate") or np.nan
+                           [_header_offset(it)[1].frame_rate or np.nan
                             if it.sr is None else np.nan for it in items])
     if model is None or isinstance(model, (str, os.PathLike)):
         model = load_model(model)
@@ -290,23 +297,19 @@ def timestamp_embeddings(
     ranges = {i: (p.start_s, p.end_s, p.offset_s) for i, p in plans.items()
               if p.start_s is not None or p.end_s is not None}
     n_workers, _ = resolve_workers(workers, device=next(model.parameters()).device)
-    errors: list[dict[str, Any]] = []
+    log = RunLog(n, on_error=on_error, progress=progress, desc="timestamps")
     rows: list[pd.DataFrame] = []
     embs: list[np.ndarray] = []
     done: list[dict[str, Any]] = []
-    bar = tqdm(total=n, unit="file", desc="timestamps") if progress else None
 
-    def fail(it: Item, reason: str, status: str, media: dict[str, Any]) -> None:
+    def fail(it: Item, reason: str, status: str, media: InputMedia) -> None:
         if status == "no_audio_stream":  # expected in a video dataset: an input without steps
             plan = plans[it.index]
-            plan.media = {**media, "audio_status": status}
+            plan.media = media.but(audio_status=status)
             record(plan, None, 0, np.zeros(0), np.zeros((0, cfg.hidden_size), np.float32),
                    np.zeros(0, np.int64), warn=False)
             return
-        if on_error == "raise":
-            raise AudioError(it.name, reason, status=status)
-        errors.append({"item": it.index, "id": it.id, "path": it.name,
-                       "audio_status": status, "reason": reason})
+        log.fail(it, reason, status)  # raised there with on_error="raise"
 
     def record(plan: _Plan, n_samples: int | None, n_windows: int, times_own: np.ndarray,
                emb: np.ndarray, windows: np.ndarray, *, warn: bool = True) -> None:
@@ -328,12 +331,12 @@ def timestamp_embeddings(
         embs.append(emb)
         media = plan.media
         done.append({"item": it.index, "id": it.id, "path": it.name,
-                     "audio_status": media.get("audio_status", "ok"),
+                     "audio_status": media.audio_status or "ok",
                      "offset_s": np.nan if n_samples is None else offset,
                      "duration_s": np.nan if n_samples is None else n_samples / SAMPLE_RATE,
-                     "video_duration_s": _float(media.get("video_duration_s")),
-                     "frame_rate": _float(media.get("frame_rate")),
-                     "n_audio_streams": _float(media.get("n_audio_streams")),
+                     "video_duration_s": _float(media.video_duration_s),
+                     "frame_rate": _float(media.frame_rate),
+                     "n_audio_streams": _float(media.n_audio_streams),
                      "start_s": np.nan if plan.start_s is None else plan.start_s,
                      "end_s": np.nan if plan.end_s is None else plan.end_s,
                      "n_windows": n_windows, "n_rows": len(times_own)})
@@ -354,11 +357,10 @@ def timestamp_embeddings(
                 plan.offset_s = header_offset
             if isinstance(got, LoadFailure):
                 fail(it, got.reason, got.status, plan.media)
-                if bar is not None:
-                    bar.update(1)
+                log.advance()
                 continue
-            if plan.media and got.silent:
-                plan.media["audio_status"] = "silent"
+            if plan.media.probed and got.silent:
+                plan.media = plan.media.but(audio_status="silent")
             bounds = window_bounds(got.n_samples, window_s=window_s, hop_s=hop / SAMPLE_RATE,
                                    max_length=cfg.max_length)
             first = np.array([s // step for s, _ in bounds], np.int64)
@@ -369,8 +371,7 @@ def timestamp_embeddings(
             if not len(k):
                 record(plan, got.n_samples, 0, np.zeros(0),
                        np.zeros((0, cfg.hidden_size), np.float32), np.zeros(0, np.int64))
-                if bar is not None:
-                    bar.update(1)
+                log.advance()
                 continue
             k0, k1 = int(k.min()), int(k.max())
             plan.first_window, plan.n_samples = k0, got.n_samples
@@ -386,7 +387,7 @@ def timestamp_embeddings(
                             window_s=window_s, hop_s=hop / SAMPLE_RATE,
                             batch_size=batch_size, workers=workers, channel=channel,
                             audio_stream=audio_stream,
-                            progress=bar, precision=precision)
+                            progress=log.bar, precision=precision)
         for r in stream:
             if isinstance(r, ItemError):
                 fail(r.item, r.reason, r.status, r.media)
@@ -394,9 +395,11 @@ def timestamp_embeddings(
             plan = plans[r.item.index]
             tab = r.table
             if plan.n_samples is None:  # a whole file: iter_embed read its headers
-                plan.media = {k: r.status.get(k) for k in
-                              ("audio_status", "video_duration_s", "frame_rate",
-                               "n_audio_streams")}
+                plan.media = InputMedia(  # the input's columns, as the run's table has them
+                    audio_status=r.status["audio_status"],
+                    video_duration_s=r.status["video_duration_s"],
+                    frame_rate=r.status["frame_rate"],
+                    n_audio_streams=r.status.get("n_audio_streams"))  # only when known
                 header_offset = _float(r.status.get("audio_offset_s"), 0.0)
                 if plan.offset_s is None:
                     plan.offset_s = header_offset
@@ -413,8 +416,7 @@ def timestamp_embeddings(
             record(plan, n_samples, len(tab), steps.times[keep], steps.embeddings[keep],
                    windows)
     finally:
-        if bar is not None:
-            bar.close()
+        log.close()
     d = int(cfg.hidden_size)
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
         {"item": pd.Series([], dtype=np.int64), "id": pd.Series([], dtype=object),
@@ -424,23 +426,15 @@ def timestamp_embeddings(
     inputs_table = inputs_table.sort_values("item", kind="stable").reset_index(drop=True)
     for c in ("id", "path", "audio_status"):  # text as objects, under pandas 2 and 3 alike
         inputs_table[c] = inputs_table[c].astype(object)
-    errors.sort(key=lambda e: e["item"])
     result = TimestampResult(
         table=table,
         embeddings=np.concatenate(embs) if embs else np.zeros((0, d), np.float32),
         inputs=inputs_table,
-        errors=pd.DataFrame({
-            "item": pd.Series([e["item"] for e in errors], dtype=np.int64),
-            **{c: pd.Series([e[c] for e in errors], dtype=object)
-               for c in ("id", "path", "audio_status", "reason")},
-        }),
+        errors=log.errors(media=False).sort_values("item", kind="stable")
+        .reset_index(drop=True),
         meta=meta,
     )
-    if on_error == "warn" and len(result.errors):
-        lines = "; ".join(f"{printable_path(p)}: {r}" for p, r in
-                          zip(result.errors["path"], result.errors["reason"], strict=True))
-        warnings.warn(f"{len(result.errors)} of {n} inputs failed and were skipped (see "
-                      f"result.errors): {lines}", ASTToolsWarning, stacklevel=2)
+    log.warn(stacklevel=2)
     if frame_rate is not None or times is not None:
         return result.pool(frame_rate=frame_rate, frames_per_vector=frames_per_vector,
                            times=times)
