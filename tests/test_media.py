@@ -30,6 +30,7 @@ from audio_fixtures import _mux_audio, sine, write_av
 from PIL import Image
 from test_audio import BAD_FILES
 
+import asttools
 from asttools import audio
 from asttools.audio import (
     AV_SYNC_TOLERANCE_S,
@@ -642,3 +643,48 @@ def test_media_info_is_frozen():
     info = MediaInfo("a.wav", has_audio=True, has_video=False)
     with pytest.raises(AttributeError):
         info.has_audio = False  # type: ignore[misc]
+
+
+# --- truncated Matroska, an audio track without packets -------------------------------------
+
+
+def _cut(path, fraction=0.5):
+    data = path.read_bytes()
+    cut = path.with_name("cut " + path.name)
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    return cut
+
+
+@pytest.mark.parametrize("name, video", [("a.webm", None), ("v.mkv", "mpeg4"),
+                                         ("v.webm", "libvpx")])
+def test_a_truncated_matroska_file_says_truncated(tmp_path, tiny_model, name, video):
+    codec = "aac" if name.endswith(".mkv") else "libopus"
+    write_av(tmp_path / name, audio=sine(440, 48000, 4.0)[None], audio_codec=codec,
+             video_codec=video, seconds=4.0)
+    cut = _cut(tmp_path / name)
+    with pytest.warns(asttools.ASTToolsWarning, match=r"truncated: the header declares 4\.0"):
+        out = asttools.embed([tmp_path / name, cut], model=tiny_model)
+    notes = out.clips().table.set_index("path")["av_warning"]
+    assert notes[str(tmp_path / name)] is None
+    assert notes[str(cut)].startswith("truncated: the header declares 4.0")
+
+
+def test_an_audio_track_without_packets_has_no_audio_as_in_mp4(tmp_path):
+    import av
+
+    for ext in ("mkv", "mp4"):
+        path = tmp_path / f"zero.{ext}"
+        with av.open(str(path), "w") as c:
+            v = c.add_stream("mpeg4", rate=10)
+            v.width = v.height = 32
+            v.pix_fmt = "yuv420p"
+            c.add_stream("aac", rate=48000, layout="stereo")  # never given a frame
+            for i in range(10):
+                frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8),
+                                                   format="rgb24")
+                frame.pts = i
+                c.mux(v.encode(frame))
+            c.mux(v.encode(None))
+        with pytest.raises(NoAudioStreamError, match="no audio stream") as err:
+            asttools.load_audio(path)
+        assert err.value.status == "no_audio_stream"
