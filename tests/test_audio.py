@@ -597,6 +597,7 @@ def test_name_that_is_not_utf8_is_read_by_soundfile_without_a_fallback_warning(t
 # --- a rate of a few hertz ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 5.2 s on the loaded 2-core machine (issue 19)
 def test_a_file_at_a_few_hertz_warns_with_its_rate(tmp_path):
     path = tmp_path / "one hertz.wav"
     sf.write(path, np.random.default_rng(0).uniform(-0.5, 0.5, 1000), 1)

@@ -46,6 +46,7 @@ def test_help_usage_and_entry_point(capsys):
     assert scripts.get("asttools") == "asttools.apps.cli:main"
 
 
+@pytest.mark.slow  # 9.6 s on the loaded 2-core machine (issue 19)
 def test_extract_end_to_end(tmp_path, tiny_env, capsys):
     data = tmp_path / "my data"
     for i in range(3):
@@ -116,6 +117,7 @@ def test_ctrl_c_flushes_and_exits_130(tmp_path, tiny_env, capsys, monkeypatch):
     assert "2 computed" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # 6.5 s on the loaded 2-core machine (issue 19)
 def test_predict_terminal_csv_parquet_and_manifest(tmp_path, tiny_env, capsys):
     data = tmp_path / "d"
     write_tone(data / "short.wav", 1.0)

@@ -12,12 +12,10 @@ from __future__ import annotations
 import ast
 import csv
 import errno
-import importlib.util
 import io
 import os
 import pickle
 import re
-import sys
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -414,20 +412,6 @@ def test_probe_media_silent_and_short_clips():
                     "at 3.000 s; tolerance 0.192 s")
 
 
-@pytest.fixture(scope="module")
-def generator():
-    """scripts/make_video_data.py, which can rebuild each clip's soundtrack."""
-    spec = importlib.util.spec_from_file_location(
-        "make_video_data", ROOT / "scripts" / "make_video_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[spec.name]
-
-
 def _ncc(a: np.ndarray, b: np.ndarray, lag: int) -> float:
     """Normalised correlation of a[k + lag] with b[k]."""
     x, y = (a[lag:], b) if lag >= 0 else (a, b[-lag:])
@@ -438,22 +422,22 @@ def _ncc(a: np.ndarray, b: np.ndarray, lag: int) -> float:
 
 @pytest.mark.parametrize(
     "clip_id", [c for c, row in CLIPS.items() if row["audio"] in ("track", "offset", "short")])
-def test_decoded_samples_placed_at_the_offset_line_up_with_the_video(generator, clip_id):
+def test_decoded_samples_placed_at_the_offset_line_up_with_the_video(video_data_script, clip_id):
     """Sample k placed at audio_offset_s + k / sr matches the soundtrack the clip was made
     from, on the video's timeline, at lag 0 (to the sample)."""
-    clip = next(c for c in generator.clips() if c.clip_id == clip_id)
-    soundtrack = generator.scene(clip).audio  # 16 kHz, on the video's timeline
+    clip = next(c for c in video_data_script.clips() if c.clip_id == clip_id)
+    soundtrack = video_data_script.scene(clip).audio  # 16 kHz, on the video's timeline
     info = probe_media(VIDEO_DIR / clip.file)
     wav, sr = load_audio(VIDEO_DIR / clip.file, sr=None)
-    assert sr == generator.SR
+    assert sr == video_data_script.SR
     start = round(info.audio_offset_s * sr)
     placed = np.zeros(len(soundtrack))
     n = min(len(wav), len(placed) - start)
     placed[start : start + n] = wav[:n]
     # compare where the clip has sound: after the offset clip's 1024 samples of priming,
     # and up to the end of the short clip's 1.5 s
-    lo = start + (generator.AAC_PRIMING if clip.audio == "offset" else 0)
-    hi = round(generator.SHORT_AUDIO_S * sr) if clip.audio == "short" else len(soundtrack)
+    lo = start + (video_data_script.AAC_PRIMING if clip.audio == "offset" else 0)
+    hi = round(video_data_script.SHORT_AUDIO_S * sr) if clip.audio == "short" else len(soundtrack)
     a, b = placed[lo:hi], soundtrack[lo:hi]
     scores = {lag: _ncc(a, b, lag) for lag in range(-40, 41)}
     assert max(scores, key=scores.get) == 0

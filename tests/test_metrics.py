@@ -286,6 +286,7 @@ def test_bootstrap_counts_undefined_resamples():
     assert "undefined" in note and f"of {N_BOOT} resamples" in note
 
 
+@pytest.mark.slow  # 6.0 s on the loaded 2-core machine (issue 19)
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 def test_bootstrap_ci_generic_against_sklearn(multilabel):
     y, s = multilabel

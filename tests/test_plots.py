@@ -142,6 +142,7 @@ def _png_dpi(path) -> tuple[float, float]:
     raise AssertionError("PNG has no pHYs chunk")
 
 
+@pytest.mark.slow  # 7.3 s on the loaded 2-core machine (issue 19)
 def test_save_figure(tmp_path, rng):
     ax = plots.plot_waveform(rng.normal(size=4000), title="clip")
     fig = ax.figure
@@ -160,6 +161,7 @@ def test_save_figure(tmp_path, rng):
     assert b"/Type3" not in pdf
 
 
+@pytest.mark.slow  # 7.7 s on the loaded 2-core machine (issue 19)
 def test_save_figure_axes_suffix_and_repeatable(tmp_path):
     written = []
     for run in ("a", "b"):  # re-running a notebook cell: a fresh figure, saved again

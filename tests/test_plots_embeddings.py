@@ -43,6 +43,7 @@ def test_plot_embedding_map_warns_at_the_callers_line(clusters):
 # --- a grid of embedding maps ---------------------------------------------------------------
 
 
+@pytest.mark.slow  # 5.4 s on the loaded 2-core machine (issue 19)
 def test_embedding_grid_names_varied_settings_per_panel_and_shared_ones_once(clusters):
     x, labels = clusters
     fig = plot_embedding_grid(

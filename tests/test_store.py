@@ -97,6 +97,7 @@ def test_mka_files_are_found_when_walking_a_folder(tmp_path):
 # --------------------------------------------------------------------------- round trip
 
 
+@pytest.mark.slow  # 12.8 s on the loaded 2-core machine (issue 19)
 def test_round_trip_equals_embed_and_pandas_one_liner(tmp_path, tiny_model):
     data = _folder(tmp_path / "data")
     out = extract(data, tmp_path / "S", model=tiny_model, progress=False, batch_size=3)
@@ -132,6 +133,7 @@ def test_round_trip_equals_embed_and_pandas_one_liner(tmp_path, tiny_model):
     assert not list((tmp_path / "S").glob(".*.tmp"))
 
 
+@pytest.mark.slow  # 8.0 s on the loaded 2-core machine (issue 19)
 def test_flush_every_n_items_and_compact(tmp_path, tiny_model):
     data = _folder(tmp_path / "data")
     extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=2)
@@ -224,6 +226,7 @@ def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeyp
     assert len(read_store(tmp_path / "S")) == 4
 
 
+@pytest.mark.slow  # 7.4 s on the loaded 2-core machine (issue 19)
 def test_append_new_files(tmp_path, tiny_model):
     data = _folder(tmp_path / "data", n=2)
     extract(data, tmp_path / "S", model=tiny_model, progress=False)
@@ -233,6 +236,7 @@ def test_append_new_files(tmp_path, tiny_model):
     assert len(read_store(tmp_path / "S").table["path"].unique()) == 4
 
 
+@pytest.mark.slow  # 8.1 s on the loaded 2-core machine (issue 19)
 def test_manifest_columns_carried_and_updated(tmp_path, tiny_model):
     data = _folder(tmp_path / "data", n=2)
     manifest = tmp_path / "data" / "m.csv"
@@ -325,6 +329,7 @@ def test_unreadable_file_is_recorded(tmp_path, tiny_model):
     assert len(out) == 1
 
 
+@pytest.mark.slow  # 9.7 s on the loaded 2-core machine (issue 19)
 def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeypatch):
     data = _folder(tmp_path / "data", n=1)
     (data / "bad.wav").write_text("not audio")
@@ -343,6 +348,7 @@ def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeyp
     assert fixed.meta["run"]["computed"] == 1 and len(read_store(tmp_path / "S").errors) == 0
 
 
+@pytest.mark.slow  # 8.8 s on the loaded 2-core machine (issue 19)
 def test_keyboard_interrupt_keeps_finished_work(tmp_path, tiny_model, monkeypatch):
     data = tmp_path / "data"
     for i in range(6):
@@ -373,6 +379,7 @@ def test_keyboard_interrupt_keeps_finished_work(tmp_path, tiny_model, monkeypatc
 # --------------------------------------------------------------------------- guards
 
 
+@pytest.mark.slow  # 6.5 s on the loaded 2-core machine (issue 19)
 def test_store_rejects_grid_other_widths_and_missing(tmp_path, tiny_model):
     data = _folder(tmp_path / "data", n=1)
     with pytest.raises(ParameterError, match=r"pooling='grid' cannot go into a store.*'cls'"):
@@ -435,6 +442,7 @@ def test_engine_is_checked_and_ray_stays_optional(tmp_path, tiny_model, monkeypa
                     progress=False)
 
 
+@pytest.mark.slow  # 10.4 s on the loaded 2-core machine (issue 19)
 def test_a_fully_cached_extract_imports_neither_torch_nor_transformers(tmp_path):
     """Issue 19: a re-run that computes nothing only plans, hashes and reads the store."""
     for i in range(2):
@@ -464,6 +472,7 @@ def test_a_fully_cached_extract_imports_neither_torch_nor_transformers(tmp_path)
     assert again.meta["settings"]["precision"] in ("fp32", "bf16")
 
 
+@pytest.mark.slow  # 13.2 s on the loaded 2-core machine (issue 19)
 def test_the_silence_embedding_is_computed_once_per_model_and_settings(tmp_path, tiny_model,
                                                                       monkeypatch):
     """Issue 19: it is kept in the store's metadata, not run again (one window) per run."""
@@ -506,6 +515,7 @@ def test_the_local_engine_never_imports_ray(tmp_path):
 # --- the layer in the meta ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 5.4 s on the loaded 2-core machine (issue 19)
 def test_meta_layer_is_the_same_resolved_number_in_memory_and_in_the_store(
         tmp_path, tiny_model):
     paths = [str(write_tone(tmp_path / "a.wav", 1.0, amp=0.3)),

@@ -125,6 +125,7 @@ def test_auto_in_processes_gives_what_one_thread_gives(tmp_path, tiny_model, fou
     assert auto.table["item"].nunique() == 6  # four clips, the silent one and the array
 
 
+@pytest.mark.slow  # 7.1 s on the loaded 2-core machine (issue 19)
 def test_timestamps_and_extract_with_auto(tmp_path, tiny_model, four_processes):
     inputs = _inputs(tmp_path / "data")[:4]
     one = asttools.timestamp_embeddings(inputs, model=tiny_model, workers=1)
