@@ -51,4 +51,53 @@ from .errors import (
     StoreError,
 )
 
-__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+_lazy_getattr, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
+
+#: Modules that moved when the package was laid out by job (issue 19), old name under
+#: ``asttools`` -> where its names live now. Used only to word the error for an old name:
+#: ``asttools.inference`` still raises (no second door). ``import asttools.inference``
+#: raises Python's own ModuleNotFoundError; CHANGELOG.md lists the same moves.
+_MOVED = {
+    "_links": "audio._links",
+    "action_datasets": "datasets.action",
+    "attention": "analysis.attention",
+    "cli": "apps.cli",
+    "demo": "apps.demo",
+    "environment": "apps.environment",
+    "export": "analysis.export",
+    "features": "model.features",
+    "fidelity": "run.fidelity",
+    "fill_quality": "analysis.fill_quality",
+    "fills": "analysis.fills",
+    "frames": "audio.frames",
+    "hear": "apps.hear",
+    "inference": "run",
+    "inputs": "run.inputs",
+    "mapping": "labels.mapping",
+    "metrics": "analysis.metrics",
+    "missing": "analysis.missing",
+    "notebook": "apps.notebook",
+    "precision": "model.precision",
+    "reduce": "analysis.reduce",
+    "result": "run.result",
+    "robustness": "analysis.robustness",
+    "segments": "run.segments",
+    "sources": "audio.sources",
+    "steps": "run.steps",
+    "video_features": "store.video_features",
+    "video_model": "model.video_model",
+}
+
+
+def __getattr__(name: str):
+    """A public name, imported from its module on first use (lazy_loader); a moved
+    module's old name raises an AttributeError that says where it went."""
+    try:
+        return _lazy_getattr(name)
+    except AttributeError:
+        if name not in _MOVED:
+            raise
+        raise AttributeError(
+            f"module 'asttools' has no attribute {name!r}: asttools.{name} moved to "
+            f"asttools.{_MOVED[name]} after 0.1.0 (issue 19; CHANGELOG.md lists every moved "
+            "module)") from None

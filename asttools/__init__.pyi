@@ -4,12 +4,17 @@ from . import (
     analysis,
     apps,
     audio,
+    columns,
+    concurrency,
+    constants,
     datasets,
+    errors,
     explorer,
     labels,
     model,
     plots,
     run,
+    settings,
     store,
     timestamps,
 )
@@ -27,12 +32,6 @@ from .analysis.reduce import (
     save_reducer as save_reducer,
 )
 from .audio import load_audio as load_audio
-from .constants import (
-    DEFAULT_MODEL as DEFAULT_MODEL,
-    POOLINGS as POOLINGS,
-    PRECISIONS as PRECISIONS,
-    TINY_RANDOM as TINY_RANDOM,
-)
 from .datasets import read_ground_truth as read_ground_truth
 from .errors import (
     ASTToolsError as ASTToolsError,
@@ -55,6 +54,12 @@ from .model.features import fbank as fbank
 from .plots import save_figure as save_figure
 from .run import embed as embed, silence_embedding as silence_embedding
 from .run.result import EmbeddingResult as EmbeddingResult, top_k as top_k
+from .settings import (
+    DEFAULT_MODEL as DEFAULT_MODEL,
+    POOLINGS as POOLINGS,
+    PRECISIONS as PRECISIONS,
+    TINY_RANDOM as TINY_RANDOM,
+)
 from .store import extract as extract, read_store as read_store
 from .timestamps import (
     read_timestamps as read_timestamps,

@@ -1,11 +1,14 @@
-"""AST's geometry and asttools' defaults, each said once.
+"""AST's geometry, said once: the numbers that describe the model's input and output.
 
-Everything else reads these names: the sample rate, the fbank's frames, the model's input
-(1024 frames = 10.24 s), its patch grid (12 frequency × 101 time patches), the AudioSet
-label count, the poolings, the default model, and the defaults of a run the command line
-shows in its help. The names of result columns live in :mod:`asttools.columns`, the
-statuses of an input's audio in :mod:`asttools.errors`. This module imports nothing but the
-standard library, so the command line can build its help without loading torch.
+The sample rate, the fbank's frames, the model's input (1024 frames = 10.24 s), its patch
+grid (12 frequency × 101 time patches), the AudioSet label count and normalisation, and
+the patch-grid formula. Nothing else lives here (tests/test_layout.py holds the list): a
+run's choices and the model names are in :mod:`asttools.settings`, its batch size in
+:mod:`asttools.run`, the store's choices and flush cadence in :mod:`asttools.store`, a
+ground-truth reader's ``MISSING`` in :mod:`asttools.datasets`, the names of result columns
+in :mod:`asttools.columns`, the statuses of an input's audio in :mod:`asttools.errors`.
+This module imports nothing but the standard library, so the command line can build its
+help without loading torch.
 
 The values describe the AudioSet AST checkpoints (Gong et al., 2021) that transformers'
 ``ASTConfig`` defaults to; a model with another ``max_length`` or strides states its own
@@ -16,28 +19,18 @@ from __future__ import annotations
 
 __all__ = [
     "AUDIOSET_MEAN",
-    "BATCH_SIZE",
-    "FLUSH_ITEMS",
-    "FLUSH_SECONDS",
     "AUDIOSET_STD",
-    "DEFAULT_MODEL",
-    "ENGINES",
-    "ENV_VAR",
     "FRAME_LENGTH",
     "FRAME_SHIFT",
     "FRAME_SHIFT_S",
     "FREQUENCY_STRIDE",
-    "MAX_FRAME_RATE",
     "MAX_LENGTH",
     "N_CLASSES",
     "NUM_MEL_BINS",
     "PATCH_GRID",
     "PATCH_SIZE",
-    "POOLINGS",
     "SAMPLE_RATE",
-    "STORE_POOLINGS",
     "TIME_STRIDE",
-    "TINY_RANDOM",
     "WINDOW_S",
     "grid_size",
     "patch_grid",
@@ -69,49 +62,6 @@ N_CLASSES = 527
 #: AudioSet normalisation statistics of the fbank, as the AST checkpoints were trained.
 AUDIOSET_MEAN = -4.2677393
 AUDIOSET_STD = 4.5689974
-
-#: The fastest frame rate timestamps are pooled onto (frames per second). A high-speed
-#: camera films at up to about 1,000 fps; a rate beyond it is a mistake (``1e9`` asks for a
-#: billion vectors per second of audio, and runs out of memory), refused before any work.
-MAX_FRAME_RATE = 1000.0
-
-#: Poolings of the token sequence: [CLS]; the distillation token; the mean of the two
-#: (transformers' ``pooler_output``, what the classifier sees); the mean of the patch
-#: tokens; the patch tokens averaged over frequency, one vector per patch column
-#: (time, hidden): 101 steps of 0.1 s; and the whole patch grid as (frequency, time, hidden).
-POOLINGS = ("cls", "dist", "mean", "patches", "time", "grid")
-#: Poolings a store accepts as window rows: ``"time"`` (101 × hidden floats per window) and
-#: ``"grid"`` (12 × 101 × hidden, 3.7 MB per window for the full model) would make a
-#: 10,000-clip store gigabytes; time-aligned embeddings have their own store rows (see
-#: :func:`asttools.timestamp_embeddings`).
-STORE_POOLINGS = ("cls", "dist", "mean", "patches")
-#: Arithmetic of the forward pass (see :mod:`asttools.model.precision`): float32 (the default),
-#: bfloat16, float16 (GPUs only), dynamic int8 (torchao), or the fastest of fp32/bf16 that
-#: the hardware runs well.
-PRECISIONS = ("fp32", "bf16", "fp16", "int8", "auto")
-
-#: Where :func:`asttools.extract` runs the model: in this process, or on a Ray cluster
-#: (``pip install -e ".[ray]"``; see docs/cluster.md). Both write the same store.
-ENGINES = ("local", "ray")
-
-#: What a ground-truth reader does when a listed file does not exist: raise, warn and keep
-#: the row, drop the row (with a warning that counts them), or keep it silently
-#: (:mod:`asttools.datasets`, :mod:`asttools.datasets.action`).
-MISSING = ("error", "warn", "drop", "keep")
-
-#: Default number of finished inputs per store part file.
-FLUSH_ITEMS = 256
-#: Default longest time in seconds between flushes (the most work a crash can lose).
-FLUSH_SECONDS = 120.0
-#: Default windows per forward pass.
-BATCH_SIZE = 8
-
-#: The AudioSet-finetuned AST checkpoint (mAP 0.4593) used by default.
-DEFAULT_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"
-#: Built-in name of the small, seeded, randomly initialised AST for tests and offline runs.
-TINY_RANDOM = "tiny-random"
-#: Environment variable that replaces the default model everywhere (read at call time).
-ENV_VAR = "ASTTOOLS_MODEL"
 
 
 def patch_grid(config=None, *, n_frames: int | None = None) -> tuple[int, int]:

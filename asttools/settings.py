@@ -1,11 +1,14 @@
-"""A model run's settings, checked before anything runs, without loading torch.
+"""A model run's settings: its choices, the model names, and their checks, without torch.
 
-The checks that :func:`asttools.embed`, :func:`asttools.extract`,
-:func:`asttools.timestamp_embeddings` and the command line make before any input is
-listed or any model loaded: the model a call will use (:func:`resolve_model_name`), the
-pooling, the precision, and the analysis windows (:func:`check_windows`, the one place
-that checks them). This module imports no torch, so that a fully cached
-:func:`asttools.extract` (which only plans, hashes and reads the store) never loads it.
+The choices a run offers (:data:`POOLINGS`, :data:`PRECISIONS`, the fastest
+:data:`MAX_FRAME_RATE`), the model it uses unless told (:data:`DEFAULT_MODEL`,
+:data:`TINY_RANDOM`, ``$ASTTOOLS_MODEL``: :data:`ENV_VAR`), and the checks that
+:func:`asttools.embed`, :func:`asttools.extract`, :func:`asttools.timestamp_embeddings`
+and the command line make before any input is listed or any model loaded: the model a
+call will use (:func:`resolve_model_name`), the pooling, the precision, and the analysis
+windows (:func:`check_windows`, the one place that checks them). This module imports no
+torch, so that a fully cached :func:`asttools.extract` (which only plans, hashes and reads
+the store) never loads it.
 """
 
 from __future__ import annotations
@@ -16,14 +19,10 @@ import os
 import warnings
 
 from .constants import (
-    DEFAULT_MODEL,
-    ENV_VAR,
     FRAME_LENGTH,
     FRAME_SHIFT,
     FRAME_SHIFT_S,
     MAX_LENGTH,
-    POOLINGS,
-    PRECISIONS,
     SAMPLE_RATE,
     TIME_STRIDE,
     WINDOW_S,
@@ -31,13 +30,41 @@ from .constants import (
 from .errors import ASTToolsWarning, ParameterError
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "ENV_VAR",
+    "MAX_FRAME_RATE",
     "MIN_HOP_S",
+    "POOLINGS",
+    "PRECISIONS",
+    "TINY_RANDOM",
     "check_pooling",
     "check_precision",
     "check_windows",
     "fill_value_of",
+    "renamed_keyword",
     "resolve_model_name",
 ]
+
+#: The AudioSet-finetuned AST checkpoint (mAP 0.4593) used by default.
+DEFAULT_MODEL = "MIT/ast-finetuned-audioset-10-10-0.4593"
+#: Built-in name of the small, seeded, randomly initialised AST for tests and offline runs.
+TINY_RANDOM = "tiny-random"
+#: Environment variable that replaces the default model everywhere (read at call time).
+ENV_VAR = "ASTTOOLS_MODEL"
+
+#: Poolings of the token sequence: [CLS]; the distillation token; the mean of the two
+#: (transformers' ``pooler_output``, what the classifier sees); the mean of the patch
+#: tokens; the patch tokens averaged over frequency, one vector per patch column
+#: (time, hidden): 101 steps of 0.1 s; and the whole patch grid as (frequency, time, hidden).
+POOLINGS = ("cls", "dist", "mean", "patches", "time", "grid")
+#: Arithmetic of the forward pass (see :mod:`asttools.model.precision`): float32 (the default),
+#: bfloat16, float16 (GPUs only), dynamic int8 (torchao), or the fastest of fp32/bf16 that
+#: the hardware runs well.
+PRECISIONS = ("fp32", "bf16", "fp16", "int8", "auto")
+#: The fastest frame rate timestamps are pooled onto (frames per second). A high-speed
+#: camera films at up to about 1,000 fps; a rate beyond it is a mistake (``1e9`` asks for a
+#: billion vectors per second of audio, and runs out of memory), refused before any work.
+MAX_FRAME_RATE = 1000.0
 
 #: Shortest hop in seconds: one fbank frame step (10 ms). Windows closer than that see
 #: the same audio through frames shifted by a fraction of a step, at 100+ windows a second.
@@ -246,6 +273,59 @@ def fill_value_of(fill_value: float, fill: float | None, *, where: str) -> float
     if fill_value != 0.0 and not (math.isnan(fill_value) and math.isnan(fill)):
         raise ParameterError(f"{where}: give fill_value= only (fill= is its old name)")
     warnings.warn(f"{where}(fill=...) is now {where}(fill_value=...): 'fill' names a "
-                  "strategy (asttools.analysis.missing, asttools.analysis.fills); the old keyword goes in the "
-                  "next release", DeprecationWarning, stacklevel=3)
+                  "strategy (asttools.analysis.missing, asttools.analysis.fills); the old "
+                  "keyword goes in the next release", DeprecationWarning, stacklevel=3)
     return fill
+
+
+def renamed_keyword(new_value, old_value, *, new: str, old: str, where: str, default,
+                    why: str = ""):
+    """The value of a keyword that was renamed, from the new keyword or the old one.
+
+    A public parameter name means one thing everywhere (docs/design.md, "Words"); where one
+    meant something else it was renamed, and the old keyword works for one release, with a
+    :class:`DeprecationWarning`.
+
+    Parameters
+    ----------
+    new_value
+        The new keyword's value (``default`` when not given).
+    old_value
+        The old keyword's value; None when not given.
+    new, old : str
+        The two names, for the messages.
+    where : str
+        The function, e.g. ``"EmbeddingResult.clips"``.
+    default
+        The new keyword's default: giving the old keyword beside a new one that differs
+        from it is an error.
+    why : str, optional
+        What the old name means elsewhere, for the warning.
+
+    Returns
+    -------
+    The value to use.
+
+    Raises
+    ------
+    ParameterError
+        Both keywords given.
+
+    Warns
+    -----
+    DeprecationWarning
+        ``old_value`` given.
+
+    Examples
+    --------
+    >>> renamed_keyword("max", None, new="aggregate", old="probs", where="f", default="mean")
+    'max'
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not default and new_value != default:
+        raise ParameterError(f"{where}: give {new}= only ({old}= is its old name)")
+    warnings.warn(f"{where}({old}=...) is now {where}({new}=...)"
+                  + (f": {why}" if why else "") + "; the old keyword goes in the next release",
+                  DeprecationWarning, stacklevel=3)
+    return old_value

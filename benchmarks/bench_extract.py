@@ -35,7 +35,8 @@ import torch
 
 import asttools
 from asttools.audio import load_audio
-from asttools.model import DEFAULT_MODEL, is_cached
+from asttools.model import is_cached
+from asttools.settings import DEFAULT_MODEL
 from asttools.store import extract
 
 SOURCE_SR = 44100

@@ -200,7 +200,7 @@ def write_multichannel(path: Path, *, channels: int, codec: str = "aac", sr: int
 def decode_or_abort(request):
     """A test-only decoder: :func:`asttools.audio.sources.decode_file`, except that a file whose
     name holds "crash" kills its process with ``os.abort()`` (SIGABRT), as a segfault in
-    FFmpeg would. Tests put it in ``asttools.run._inference.decode_file``."""
+    FFmpeg would. Tests put it in ``asttools.run._items.decode_file``."""
     import os
 
     from asttools.audio.sources import decode_file

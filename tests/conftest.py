@@ -55,7 +55,7 @@ def forbid_model(monkeypatch):
     """A function that makes any model work fail from then on: loading a model (as
     extract does) or running a forward pass. For runs that must be fully cached; pass
     another MonkeyPatch (``with monkeypatch.context() as m``) to undo it sooner."""
-    import asttools.run._inference
+    import asttools.run._pass
     import asttools.store._compute
 
     def forbid(patch: pytest.MonkeyPatch | None = None) -> None:
@@ -64,7 +64,7 @@ def forbid_model(monkeypatch):
 
         patch = monkeypatch if patch is None else patch
         patch.setattr(asttools.store._compute, "load_model", boom)
-        patch.setattr(asttools.run._inference, "forward", boom)
+        patch.setattr(asttools.run._pass, "forward", boom)
 
     return forbid
 

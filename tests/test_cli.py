@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from audio_fixtures import write_tone
 
-import asttools.run._inference as embed_mod  # noqa: E402
+import asttools.run._pass as embed_mod  # noqa: E402
 from asttools.apps.cli import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,

@@ -128,16 +128,16 @@ def test_thirty_second_clip_gives_three_windows_and_clip_aggregates(tiny_model, 
     assert out.table["start_s"].tolist() == pytest.approx([0.0, 10.24, 20.48])
     assert out.table["end_s"].tolist() == pytest.approx([10.24, 20.48, 30.0])
     assert out.table["path"].iloc[0] == str(path.resolve())
-    mean = out.clips(probs="mean")
-    peak = out.clips(probs="max")
+    mean = out.clips(aggregate="mean")
+    peak = out.clips(aggregate="max")
     assert len(mean) == len(peak) == 1
     np.testing.assert_allclose(mean.embeddings[0], out.embeddings.mean(0), atol=1e-6)
     np.testing.assert_allclose(mean.probs[0], out.probs.mean(0), atol=1e-6)
     np.testing.assert_allclose(peak.probs[0], out.probs.max(0), atol=0)
     assert mean.table.loc[0, "n_windows"] == 3
     assert (mean.table.loc[0, "start_s"], mean.table.loc[0, "end_s"]) == (0.0, 30.0)
-    with pytest.raises(ParameterError, match="probs='median' is not one of"):
-        out.clips(probs="median")
+    with pytest.raises(ParameterError, match="aggregate='median' is not one of"):
+        out.clips(aggregate="median")
 
 
 def test_window_and_hop_are_configurable(tiny_model):
@@ -200,7 +200,7 @@ def test_top_k_is_tidy_with_audioset_names(tiny_model):
     assert first["label"].iloc[0] == out.labels[best]
     assert first["mid"].iloc[0] == asttools.audioset_labels().loc[best, "mid"]
     assert table.attrs["random_weights"] is True
-    clip_level = asttools.top_k(out.clips(probs="max"), k=2)
+    clip_level = asttools.top_k(out.clips(aggregate="max"), k=2)
     assert sorted(clip_level["item"].unique()) == [0, 1]
 
 

@@ -130,7 +130,7 @@ def test_aligned_embeddings_take_fill_objects_and_learn_from_video(rng):
     ref = RidgeFill().fit(audio[:20], video[:20], has[:20]).transform(audio, video, has)
     np.testing.assert_allclose(x, ref, rtol=1e-5)
     assert mask.tolist() == has.tolist()
-    x, _ = aligned_embeddings(res, ids, fill=NearestNeighbourFill(k=2), train_ids=train,
+    x, _ = aligned_embeddings(res, ids, fill=NearestNeighbourFill(n_neighbors=2), train_ids=train,
                               video=video)
     assert np.isfinite(x).all()
     with pytest.raises(ParameterError, match="learns from the video features: pass video"):

@@ -16,9 +16,9 @@ import soundfile as sf
 from audio_fixtures import decode_or_abort, sine, write_multichannel
 
 import asttools
-import asttools.run._inference as inference_mod
-from asttools.audio import load_audio
+import asttools.run._items as inference_mod
 from asttools.apps.cli import EXIT_SOME_FAILED, main
+from asttools.audio import load_audio
 from asttools.concurrency import crash_reason, prefetch
 from asttools.store import read_store
 
@@ -37,7 +37,7 @@ def test_eight_channel_planar_audio_decodes_every_channel(tmp_path, codec, ext):
         # the first 8 planes are the real ones (PyAV counts a 9th, past the end)
         planes = np.stack([np.frombuffer(memoryview(frame.planes[c]), np.float32)
                            [: frame.samples] for c in range(8)])
-    from asttools.audio._decode import _frame_to_float  # the one conversion, checked directly
+    from asttools.audio._codecs import _frame_to_float  # the one conversion, checked directly
 
     np.testing.assert_array_equal(_frame_to_float(frame), planes)
     wav, sr = load_audio(path, sr=None)

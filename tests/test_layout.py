@@ -24,7 +24,7 @@ CHECKED = sorted(PACKAGE.rglob("*.py"))
 #: store's one door to torch, ``_extract._torch_side`` importing ``_compute`` (the model,
 #: its run, Ray) only once something must be computed, so that a fully cached extract
 #: loads neither torch nor transformers (issue 19; test_store checks it).
-DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("cli", "tqdm.auto"),
+DEFERRED_OK = {("reduce", "openTSNE"), ("reduce", "umap"), ("_commands", "tqdm.auto"),
                ("_ray", "ray"), ("precision", "torchao"), ("_extract", "_compute")}
 
 
@@ -92,13 +92,37 @@ def test_imports_are_at_the_top(path):
     assert not bad, f"{_module_name(path)} imports inside functions: {bad}"
 
 
+HEAVY = ("torch", "pandas", "numpy", "pyarrow", "transformers")
+
+
 def test_the_root_and_the_command_line_help_do_not_load_torch():
     code = ("import sys, asttools, asttools.apps.cli; asttools.apps.cli.build_parser(); "
-            "print(sorted(m for m in ('torch', 'pandas', 'numpy', 'transformers') "
-            "if m in sys.modules))")
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_help_loads_neither_torch_nor_pandas():
+    """``asttools --help``, ``asttools COMMAND --help`` for every command (through ``main``,
+    the console script's entry point) and ``python -m asttools --help`` (through
+    ``__main__``) import none of the heavy libraries: help is instant on a loaded machine."""
+    code = f"""
+import runpy, sys
+from asttools.apps.cli import COMMANDS, main
+codes = [main(argv) for argv in [["--help"], ["--version"]] + [[c, "--help"] for c in COMMANDS]]
+sys.argv = ["asttools", "--help"]
+try:
+    runpy.run_module("asttools", run_name="__main__")
+except SystemExit as exit_:
+    codes.append(exit_.code)
+print("RESULT", codes, len(COMMANDS), sorted(m for m in {HEAVY!r} if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "usage: asttools extract" in out and "usage: asttools [-h]" in out
+    result = out.strip().splitlines()[-1]
+    assert result == f"RESULT {[0] * 12} 9 []", result
 
 
 def _exports(path: Path) -> tuple[list[str], set[str], dict[str, str]]:
@@ -161,8 +185,9 @@ def test_the_door_check_sees_a_second_door(tmp_path):
 
 
 def test_the_model_runs_default_batch_size_is_said_once():
-    """``batch_size`` of every AST run defaults to ``constants.BATCH_SIZE`` by name, not a
-    literal 8 (the video model's frame batches are their own setting)."""
+    """``batch_size`` of every AST run defaults to ``run.BATCH_SIZE`` by name, not a
+    literal 8 (the video model's frame batches are their own setting); it is defined once,
+    in run/, and constants.py (AST's geometry) no longer has it."""
     literal = []
     for path in CHECKED:
         if path.stem in {"video_model", "video_features", "frames"}:
@@ -176,6 +201,17 @@ def test_the_model_runs_default_batch_size_is_said_once():
                             for a, d in zip(args, defaults, strict=True)
                             if a.arg == "batch_size" and isinstance(d, ast.Constant)]
     assert not literal, f"batch_size defaults written as a number: {literal}"
+    import asttools.constants
+    import asttools.run
+    assert not hasattr(asttools.constants, "BATCH_SIZE")
+    assert asttools.run.BATCH_SIZE == 8
+    defined = [f"{p.relative_to(PACKAGE)}" for p in CHECKED
+               for node in ast.parse(p.read_text(encoding="utf-8")).body
+               if isinstance(node, ast.Assign)
+               and any(getattr(t, "id", None) == "BATCH_SIZE" for t in node.targets)]
+    assert defined == ["run/_defaults.py"], defined
+    cli = (PACKAGE / "apps" / "_parser.py").read_text(encoding="utf-8")  # the CLI's options
+    assert "default=8" not in cli and cli.count("default=BATCH_SIZE") == 4
 
 
 STUBBED = sorted(PACKAGE.rglob("__init__.pyi"))
@@ -279,3 +315,70 @@ def test_one_meaning_per_public_name():
     twice = {n: m for n, m in homes.items() if len(m) > 1 and n not in SAME_NAME_OK}
     assert not twice, f"names defined and exported by two modules: {twice}"
 
+
+
+#: What ``constants.py`` may define: AST's geometry (issue 19: a run's choices live in
+#: ``settings``, the store's in ``store``, a reader's ``MISSING`` in ``datasets``).
+GEOMETRY = {
+    "SAMPLE_RATE", "FRAME_LENGTH", "FRAME_SHIFT", "FRAME_SHIFT_S", "NUM_MEL_BINS",
+    "MAX_LENGTH", "WINDOW_S", "PATCH_SIZE", "FREQUENCY_STRIDE", "TIME_STRIDE", "N_CLASSES",
+    "AUDIOSET_MEAN", "AUDIOSET_STD", "PATCH_GRID", "patch_grid", "grid_size",
+}
+
+
+def test_constants_holds_only_asts_geometry():
+    """A new setting cannot creep back into ``constants.py``: every name it defines (and
+    lists in ``__all__``) is one of the geometry names above."""
+    listed, defined, imported = _exports(PACKAGE / "constants.py")
+    public = {n for n in defined if not n.startswith("_")}
+    assert public <= GEOMETRY, f"constants.py defines more than geometry: {public - GEOMETRY}"
+    assert set(listed) <= GEOMETRY, f"constants.__all__ lists {set(listed) - GEOMETRY}"
+    assert set(listed) == public, "constants.__all__ and what it defines differ"
+    assert not imported.keys() - {"annotations"}, f"constants imports {imported}"
+
+
+def _changelog_moves() -> dict[str, str]:
+    """CHANGELOG.md's "Moved modules" table: old module -> the first name in its row."""
+    text = (PACKAGE.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+    section = text.split("### Moved modules", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `asttools.")]
+    return {r.split("`")[1].removeprefix("asttools."): r.split("`")[3].removeprefix("asttools.")
+            for r in rows}
+
+
+def test_a_moved_module_says_where_it_went():
+    """``asttools.attention`` raises an AttributeError naming its new home (the old name is
+    no second door: it still raises), and an unknown name keeps lazy_loader's error."""
+    import asttools
+
+    moved = asttools._MOVED
+    assert len(moved) == 28 and not set(moved) & set(asttools.__all__)
+    for old, new in moved.items():
+        with pytest.raises(AttributeError, match=rf"asttools\.{old} moved to asttools\.{new} "
+                                                 r".*issue 19.*CHANGELOG\.md"):
+            getattr(asttools, old)
+        assert not hasattr(asttools, old) and old not in dir(asttools)
+        home = PACKAGE.joinpath(*new.split("."))
+        assert home.with_suffix(".py").is_file() or (home / "__init__.py").is_file(), new
+        assert not (PACKAGE / f"{old}.py").exists() and not (PACKAGE / old).is_dir(), old
+    with pytest.raises(AttributeError, match="No asttools attribute no_such_name"):
+        _ = asttools.no_such_name
+    assert asttools.DEFAULT_MODEL == asttools.settings.DEFAULT_MODEL  # lazy names still load
+
+
+def test_an_old_module_path_is_not_importable_and_the_changelog_lists_it():
+    """``import asttools.inference`` fails with Python's own error (no import hook), and
+    CHANGELOG.md's table names every one of the 33 moved modules: the 28 the root's table
+    words errors for, each with the same new home, and the 5 whose path still resolves
+    (now packages)."""
+    import asttools
+
+    run = subprocess.run([sys.executable, "-c", "import asttools.inference"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "ModuleNotFoundError: No module named " \
+        "'asttools.inference'" in run.stderr, run.stderr
+    listed = _changelog_moves()
+    assert len(listed) == 33
+    assert {old: listed[old] for old in asttools._MOVED} == asttools._MOVED
+    for old in set(listed) - set(asttools._MOVED):
+        assert listed[old] == old and (PACKAGE / old / "__init__.py").is_file(), old

@@ -1,8 +1,8 @@
 """Tests of audio statuses, silence, and audio and video on one clock (issue 10).
 
 - every ``AudioError`` says what kind of failure it is (``status``), also after pickling;
-- silence is one definition (:func:`asttools.audio._decode.is_silent`) behind the warning too;
-- :func:`asttools.audio._decode.probe_media` reads streams and timing from headers, on the bundled
+- silence is one definition (:func:`asttools.audio.is_silent`) behind the warning too;
+- :func:`asttools.audio.probe_media` reads streams and timing from headers, on the bundled
   video clips (``data/video/``), on audio-only files and on files written here with PyAV,
   and the decoded samples, placed at ``audio_offset_s + k / sr``, line up with the video.
 """
@@ -29,6 +29,7 @@ from PIL import Image
 from test_audio import BAD_FILES
 
 import asttools
+import asttools.audio._checks as audio_checks  # where files are opened and checked
 from asttools import audio
 from asttools.audio import (
     AV_SYNC_TOLERANCE_S,
@@ -117,16 +118,19 @@ def test_pickling_keeps_the_subclass():
     assert str(back) == "a.mp4: no audio stream"
 
 
-def test_every_audio_error_in_audio_py_states_its_status():
+def test_every_audio_error_in_the_audio_package_states_its_status():
     """A raise added later without a status would silently become 'decode_error'."""
-    tree = ast.parse(Path(audio.__file__).read_text(encoding="utf-8"))
-    missing = [
-        node.lineno
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "AudioError"
-        and not any(k.arg == "status" for k in node.keywords)
-    ]
-    assert not missing, f"AudioError(...) without status= at lines {missing}"
+    files = sorted(Path(audio.__file__).parent.glob("*.py"))
+    assert len(files) >= 6  # the package's modules, not its __init__ alone
+    missing, raised = [], 0
+    for file in files:
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "AudioError":
+                raised += 1
+                if not any(k.arg == "status" for k in node.keywords):
+                    missing.append(f"{file.name}:{node.lineno}")
+    assert raised >= 20, "the walk found too few AudioError(...) calls to mean anything"
+    assert not missing, f"AudioError(...) without status= at {missing}"
 
 
 # ----------------------------------------------------------------------------------------
@@ -201,11 +205,11 @@ def test_unreadable_kinds(tmp_path, monkeypatch):
     def io_error(*args, **kwargs):
         raise OSError(errno.EIO, "Input/output error", str(path))
 
-    monkeypatch.setattr(audio, "open", denied, raising=False)
+    monkeypatch.setattr(audio_checks, "open", denied, raising=False)
     for call in (load_audio, probe_media, stream_audio):
         e = _status_of(call, path)
         assert (e.status, e.reason) == ("unreadable", "permission denied")
-    monkeypatch.setattr(audio, "open", io_error, raising=False)
+    monkeypatch.setattr(audio_checks, "open", io_error, raising=False)
     e = _status_of(load_audio, path)
     assert (e.status, e.reason) == ("unreadable", "cannot be read (Input/output error)")
 

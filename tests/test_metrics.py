@@ -735,7 +735,7 @@ def test_linear_probe_keeps_text_fold_ids(clusters):
 
 def test_top_k_table_sets_top_k_beside_the_truth(rng):
     res = window_result([2, 1, 1], rng)
-    clips = res.clips(probs="max")
+    clips = res.clips(aggregate="max")
     top = top_k(clips, k=3)
     first = top[(top["item"] == 0)]["label"].tolist()
     truth = pd.DataFrame({
@@ -761,7 +761,7 @@ def test_top_k_table_aggregates_windows_like_evaluate(rng):
     res = window_result([3, 1], rng)
     truth = pd.DataFrame({"path": ["/data/clip_0.wav", "/data/clip_1.wav"],
                           "labels": [("Speech",), ("Music",)]})
-    assert top_k_table(truth, res, k=2).equals(top_k_table(truth, res.clips(probs="mean"), k=2))
+    assert top_k_table(truth, res, k=2).equals(top_k_table(truth, res.clips(aggregate="mean"), k=2))
     with pytest.raises(ParameterError, match="k must be an integer >= 1"):
         top_k_table(truth, res, k=0)
     with pytest.raises(ParameterError, match="must be an EmbeddingResult"):
@@ -795,7 +795,7 @@ def test_pr_curves_score_what_per_class_ap_scored(rng, how):
     truth = pd.DataFrame({"path": [f"/data/clip_{i}.wav" for i in range(6)],
                           "labels": [("Speech",), ("Music",), ("Speech", "Music"), ("Music",),
                                      ("Speech",), ("Dog",)]})
-    clips = res.clips(probs=how)
+    clips = res.clips(aggregate=how)
     per_class = per_class_metrics(truth, clips).set_index("label")
     y, s, names = aligned_scores(truth, clips)
     curves = pr_curves(y, s, labels=names)

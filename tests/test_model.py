@@ -10,10 +10,9 @@ from audio_fixtures import sine
 
 import asttools
 from asttools.apps.cli import EXIT_USAGE, main
-from asttools.constants import DEFAULT_MODEL
 from asttools.errors import ASTToolsWarning, ModelLoadError, ParameterError
 from asttools.model import is_cached, resolve_device
-from asttools.settings import resolve_model_name
+from asttools.settings import DEFAULT_MODEL, resolve_model_name
 
 SR = 16000
 

@@ -136,9 +136,9 @@ def test_robustness_ci_bars_and_options(curve):
     assert all(c.get_alpha() in (None, 1.0) for c in ax.collections)
     xs = {round(float(c.get_segments()[0][0, 0]), 3) for c in ax.collections}
     assert len(xs) == 5  # nudged apart: no interval hides another
-    ax = plots.plot_robustness(curve, ci=False, legend=False)
+    ax = plots.plot_robustness(curve, intervals=False, legend=False)
     assert len(ax.collections) == 0 and ax.get_legend() is None
-    assert "bootstrap CI" not in _legend_texts(plots.plot_robustness(curve, ci=False))
+    assert "bootstrap CI" not in _legend_texts(plots.plot_robustness(curve, intervals=False))
     ax = plots.plot_robustness(curve, features=["audio", "video"], meta={"random_weights": False},
                                title="audio alone")
     assert [line.get_label() for line in ax.get_lines()] == [

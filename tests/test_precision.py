@@ -22,9 +22,9 @@ import asttools
 import asttools.model.precision as precision_mod
 from asttools.apps.cli import EXIT_OK, EXIT_USAGE, main
 from asttools.errors import ParameterError
-from asttools.run.fidelity import fidelity
 from asttools.model import tiny_random_model
 from asttools.model.precision import prepare_model, resolve_precision
+from asttools.run.fidelity import fidelity
 from asttools.store import read_store, settings_key
 
 SR = 16000
@@ -197,11 +197,3 @@ def test_cli_fidelity_and_precision(tmp_path, monkeypatch, capsys):
     assert read_store(tmp_path / "emb").meta["precision"] == "bf16"
     assert main(["predict", str(tmp_path / "a.wav"), "--precision", "fp16"]) == EXIT_USAGE
     assert "GPUs" in capsys.readouterr().err
-
-
-def test_the_old_fidelity_door_warns_and_leads_to_the_new_one():
-    with pytest.warns(DeprecationWarning, match="asttools.run.fidelity.fidelity"):
-        old = asttools.model.precision.fidelity
-    assert old is fidelity
-    with pytest.raises(AttributeError):
-        asttools.model.precision.no_such_name  # noqa: B018

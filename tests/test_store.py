@@ -20,7 +20,9 @@ from audio_fixtures import sine, write_av, write_multichannel, write_tone
 from result_fixtures import data_parts
 
 import asttools
-import asttools.run._inference as embed_mod  # noqa: E402
+import asttools.run._embed as entry_mod  # noqa: E402 (silence_embedding's forward)
+import asttools.run._items as items_mod  # noqa: E402
+import asttools.run._pass as embed_mod  # noqa: E402
 from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.run.inputs import list_inputs
 from asttools.store import compact_store, extract, read_store
@@ -336,7 +338,7 @@ def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeyp
     out = extract(data, tmp_path / "S", model=tiny_model, progress=False)
     assert out.meta["run"]["failed"] == 1
     calls = []
-    monkeypatch.setattr(embed_mod, "_load", lambda *a: calls.append(a) or 1 / 0)
+    monkeypatch.setattr(items_mod, "_load", lambda *a: calls.append(a) or 1 / 0)
     again = extract(data, tmp_path / "S", model=tiny_model, progress=False, workers=0)
     assert again.meta["run"]["failed_before"] == 1 and not calls
     assert "not a recognised" in again.errors["reason"].iloc[0]
@@ -405,9 +407,9 @@ def test_loading_is_lazy_and_bounded():
     def items():
         for i in range(50):
             pulled.append(i)
-            yield embed_mod.Item(i, np.zeros(16000, np.float32) + 0.1, SR, f"<{i}>")
+            yield items_mod.Item(i, np.zeros(16000, np.float32) + 0.1, SR, f"<{i}>")
 
-    stream = embed_mod._loaded(items(), None, 2)
+    stream = items_mod._loaded(items(), None, 2)
     next(stream)
     assert len(pulled) <= 6
     stream.close()
@@ -483,6 +485,7 @@ def test_the_silence_embedding_is_computed_once_per_model_and_settings(tmp_path,
         return real(model, waves, *args, **kwargs)
 
     monkeypatch.setattr(embed_mod, "forward", counting)
+    monkeypatch.setattr(entry_mod, "forward", counting)
     store = tmp_path / "S"
     first = extract(write_tone(tmp_path / "a.wav", 0.5), store, model=tiny_model, progress=False)
     assert sum(windows) == 2  # the clip's one window, and the silence embedding's

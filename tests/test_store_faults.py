@@ -22,7 +22,7 @@ from audio_fixtures import decode_after_cut, sine, write_tone
 from result_fixtures import data_parts
 
 import asttools
-import asttools.run._inference as inference_mod
+import asttools.run._items as inference_mod
 import asttools.store._extract as store_mod
 import asttools.store._layout as layout_mod
 import asttools.store._writer as writer_mod

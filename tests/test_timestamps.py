@@ -401,7 +401,7 @@ def test_a_bad_frame_rate_is_refused_before_any_work(tmp_path, rate):
 
 def test_the_largest_frame_rate_is_accepted(tmp_path):
     assert check_frame_rate(1000) == 1000.0 and check_frame_rate(0.5) == 0.5
-    assert check_frame_rate("video", video=True) == "video"
+    assert check_frame_rate("video", allow_video=True) == "video"
 
 
 def test_frames_per_vector_is_checked_before_any_work(tmp_path):

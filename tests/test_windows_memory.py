@@ -28,29 +28,16 @@ from audio_fixtures import noise, sine, write_av, write_tone
 
 import asttools
 import asttools.audio.sources as sources_mod  # where files are decoded for the streaming pass
-import asttools.run._inference as embed_mod  # noqa: E402
+import asttools.run._pass as embed_mod  # noqa: E402
 from asttools.apps.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
-from asttools.audio import (
-    AudioStream,
-    check_waveform,
-    load_audio,
-    resample,
-    stream_audio,
-)
+from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
 from asttools.audio.sources import load_file, streams
-from asttools.constants import (
-    FRAME_SHIFT,
-    MAX_LENGTH,
-    POOLINGS,
-    SAMPLE_RATE,
-    STORE_POOLINGS,
-    WINDOW_S,
-)
+from asttools.constants import FRAME_SHIFT, MAX_LENGTH, SAMPLE_RATE, WINDOW_S
 from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.model.features import fbank, n_frames, window_bounds
 from asttools.run import forward
-from asttools.settings import check_windows
-from asttools.store import extract
+from asttools.settings import POOLINGS, check_windows
+from asttools.store import STORE_POOLINGS, extract
 
 features_mod = importlib.import_module("asttools.model.features")
 audio_mod = importlib.import_module("asttools.audio._decode")

@@ -112,6 +112,7 @@ def score_fills(
         share of the head's top ``k`` labels on the real vector that are among its top
         ``k`` on the generated one.
     k : int, default 5
+        How many of the head's top labels ``top_k_agreement`` compares.
     silence : ndarray, shape (d,), optional
         For ``"silence"``.
     C : float, default 1.0

@@ -39,6 +39,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 
 from ..errors import ParameterError
+from ..settings import renamed_keyword
 
 __all__ = [
     "FILL_NAMES",
@@ -266,30 +267,39 @@ class NearestNeighbourFill(Fill):
     """Retrieval: the training rows whose video is closest lend their audio.
 
     Closeness is the cosine similarity of the video features; the fill is the mean audio
-    embedding of the ``k`` most similar training rows that have audio (ties: the first).
+    embedding of the ``n_neighbors`` most similar training rows that have audio (ties: the
+    first).
 
     Parameters
     ----------
-    k : int, default 1
-        How many neighbours are averaged.
+    n_neighbors : int, default 1
+        How many neighbours are averaged (scikit-learn's name).
+    k : int, optional
+        The old name of ``n_neighbors`` (a DeprecationWarning; goes in the next release):
+        ``k`` counts the top labels (top-k) everywhere else.
     """
 
     name = "nearest"
     needs_fit = True
     needs_video = True
 
-    def __init__(self, k: int = 1):
-        self.k = k
+    def __init__(self, n_neighbors: int = 1, k: int | None = None):
+        self.n_neighbors = renamed_keyword(n_neighbors, k, new="n_neighbors", old="k",
+                                           where="NearestNeighbourFill", default=1,
+                                           why="'k' counts top labels elsewhere")
+        self.k = None  # the old name, kept as a parameter only for its warning
 
     def _fit(self, audio, video):
-        if not (isinstance(self.k, (int, np.integer)) and self.k >= 1):
-            raise ParameterError(f"NearestNeighbourFill(k={self.k!r}): k must be an int >= 1")
+        n = self.n_neighbors
+        if not (isinstance(n, (int, np.integer)) and n >= 1):
+            raise ParameterError(f"NearestNeighbourFill(n_neighbors={n!r}): n_neighbors must "
+                                 "be an int >= 1")
         self.video_ = _unit(video)
         self.audio_ = audio.astype(np.float32)
 
     def _generate(self, video, n, width):
         q = _unit(video)
-        k = min(int(self.k), len(self.audio_))
+        k = min(int(self.n_neighbors), len(self.audio_))
         out = np.empty((n, width), np.float32)
         for start in range(0, n, 1024):  # bounded memory for frame-level fills
             sim = q[start:start + 1024] @ self.video_.T

@@ -226,7 +226,7 @@ def explained_variance(reducer) -> pd.DataFrame:
 EMBEDDING_MAP_METHODS = ("tsne", "pca", "umap")
 """Methods :func:`embedding_map` knows."""
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # asttools/
 
 
 def _user_stacklevel() -> int:

@@ -26,17 +26,24 @@ import pandas as pd
 
 from .. import plots
 from ..analysis.attention import attention_maps, attention_rollout
+from ..analysis.metrics import (
+    aligned_scores,
+    confusion_matrix,
+    evaluate,
+    linear_probe,
+    per_class_metrics,
+)
+from ..analysis.reduce import capped_perplexity
 from ..audio import load_audio
-from ..constants import TINY_RANDOM, WINDOW_S
+from ..constants import WINDOW_S
 from ..datasets import primary_labels, read_ground_truth
 from ..errors import ASTToolsWarning, ModelLoadError, ParameterError
 from ..explorer import explore
-from ..model.features import fbank, n_frames
 from ..labels.mapping import map_labels
-from ..analysis.metrics import aligned_scores, confusion_matrix, evaluate, linear_probe, per_class_metrics
 from ..model import load_model, model_info
-from ..analysis.reduce import capped_perplexity
+from ..model.features import fbank, n_frames
 from ..run.result import top_k
+from ..settings import TINY_RANDOM
 from ..store import extract
 
 __all__ = ["DemoReport", "example_data", "load_model_or_fallback", "run_demo", "weights_banner"]
@@ -216,7 +223,7 @@ def run_demo(
     say(f"extracting embeddings and probabilities into {out / 'embeddings.parquet'} ...")
     result = extract(manifest, out / "embeddings.parquet", model=model, pooling=pooling,
                      progress=progress)
-    clips = result.clips(probs="mean")
+    clips = result.clips(aggregate="mean")
     rep.n_clips, rep.n_errors = len(clips), len(result.errors)
 
     with warnings.catch_warnings():

@@ -24,9 +24,8 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub import try_to_load_from_cache
 
 from .._version import __version__
-from ..constants import ENV_VAR, TINY_RANDOM
 from ..model import is_cached, resolve_device
-from ..settings import resolve_model_name
+from ..settings import ENV_VAR, TINY_RANDOM, resolve_model_name
 
 __all__ = ["info", "random_weights"]
 

@@ -36,9 +36,9 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from ._decode import probe_media
 from ..concurrency import prefetch
 from ..errors import ASTToolsWarning, AudioError, ParameterError, VideoError
+from ._probe import probe_media
 
 __all__ = [
     "VFR_TOLERANCE",

@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ._decode import AudioStream, MediaInfo, is_silent, load_audio, probe_media, stream_audio
 from ..constants import SAMPLE_RATE
 from ..errors import AudioError
+from ._decode import AudioStream, load_audio, stream_audio
+from ._levels import is_silent
+from ._probe import MediaInfo, probe_media
 
 __all__ = ["STREAM_BYTES", "STREAM_S", "Source", "decode_file", "file_media", "load_file",
            "streams"]

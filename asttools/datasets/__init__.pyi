@@ -10,3 +10,4 @@ from ._ground_truth import (
     read_ground_truth as read_ground_truth,
     read_manifest as read_manifest,
 )
+from ._missing import MISSING as MISSING

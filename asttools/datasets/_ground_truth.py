@@ -36,12 +36,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import action as ad
 from ..audio import MEDIA_EXTENSIONS
-from ..constants import MISSING
 from ..errors import ASTToolsWarning, ParameterError
-from ..run.inputs import absolute_path, read_csv
 from ..labels import audioset_ontology
+from ..run.inputs import absolute_path, read_csv
+from ..settings import renamed_keyword
+from . import action as ad
+from ._missing import MISSING
 
 __all__ = [
     "AUDIOSET_PATTERN",
@@ -58,8 +59,6 @@ __all__ = [
 #: Formats :func:`read_ground_truth` understands.
 FORMATS: tuple[str, ...] = ("auto", "manifest", "folder", "esc50", "audioset", "kinetics",
                             "kinetics-csv", "ucf101", "epic")
-
-
 
 #: Default file name of an AudioSet segment under ``audio_dir``. Fields: ``YTID``,
 #: ``start`` and ``end`` (seconds, float), ``row`` (line number in the CSV, from 0).
@@ -686,7 +685,8 @@ def label_matrix(
     return matrix, classes
 
 
-def primary_labels(truth: pd.DataFrame, paths: Iterable[str], *, missing: str = "?") -> list[str]:
+def primary_labels(truth: pd.DataFrame, paths: Iterable[str], *, default: str = "?",
+                   missing: str | None = None) -> list[str]:
     """The first label of each clip in ``paths`` (for colouring a map by class).
 
     Parameters
@@ -695,8 +695,11 @@ def primary_labels(truth: pd.DataFrame, paths: Iterable[str], *, missing: str = 
         From :func:`read_ground_truth` (``path``, ``labels``).
     paths : iterable of str
         The clips, e.g. ``result.clips().table["path"]``.
-    missing : str, default "?"
+    default : str, default "?"
         For a clip without truth or without labels.
+    missing : str, optional
+        The old name of ``default`` (a DeprecationWarning; goes in the next release):
+        ``missing`` is what a reader does with missing files everywhere else.
 
     Returns
     -------
@@ -711,4 +714,7 @@ def primary_labels(truth: pd.DataFrame, paths: Iterable[str], *, missing: str = 
     """
     first = {p: labels[0] for p, labels in zip(truth["path"], truth["labels"], strict=True)
              if isinstance(labels, (tuple, list)) and labels}
-    return [first.get(p, missing) for p in paths]
+    default = renamed_keyword(default, missing, new="default", old="missing",
+                              where="primary_labels", default="?",
+                              why="'missing' says what to do with missing files elsewhere")
+    return [first.get(p, default) for p in paths]

@@ -31,9 +31,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..audio import VIDEO_EXTENSIONS
-from ..constants import MISSING
 from ..errors import ASTToolsWarning, ParameterError
 from ..run.inputs import absolute_path, read_csv
+from ._missing import MISSING
 
 __all__ = [
     "EPIC_LABELS",

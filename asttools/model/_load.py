@@ -25,10 +25,10 @@ import torch
 from huggingface_hub import try_to_load_from_cache
 from transformers import ASTConfig, ASTForAudioClassification
 
-from ..constants import DEFAULT_MODEL, TINY_RANDOM, patch_grid
+from ..constants import patch_grid
 from ..errors import ASTToolsWarning, ModelLoadError, ParameterError
 from ..labels import audioset_labels
-from ..settings import resolve_model_name
+from ..settings import DEFAULT_MODEL, TINY_RANDOM, resolve_model_name
 
 __all__ = [
     "DEVICES",

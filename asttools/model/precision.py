@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib
 import warnings
 import weakref
 from pathlib import Path
@@ -49,7 +48,7 @@ __all__ = [
     "precision_meta",
     "prepare_model",
     "resolve_precision",
-]  # the names of the precisions are constants.PRECISIONS, checked by settings.check_precision
+]  # the names of the precisions are settings.PRECISIONS, checked by settings.check_precision
 
 #: The torch dtype of the weights and inputs of each float precision.
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -238,13 +237,3 @@ def precision_meta(model, precision: str) -> dict:
             pass
     return meta
 
-
-def __getattr__(name: str):
-    # One release of grace: ``asttools.model.precision.fidelity`` moved to asttools.run.fidelity
-    # (precision is below the model run, fidelity above it).
-    if name == "fidelity":
-        warnings.warn("asttools.model.precision.fidelity moved: use asttools.run.fidelity.fidelity "
-                      "(`from asttools.run.fidelity import fidelity`); the old name goes in the "
-                      "next release", DeprecationWarning, stacklevel=2)
-        return importlib.import_module(".fidelity", __package__).fidelity
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,6 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MultipleLocator
 
 from ..errors import ParameterError
+from ..settings import renamed_keyword
 from ._colors import LABEL_PALETTE, delta_e, srgb_to_lab
 from ._util import (
     DEFAULT_WIDTH,
@@ -90,11 +91,12 @@ def plot_robustness(
     training: str | None = None,
     features: Sequence[str] | None = None,
     chance: float | None = None,
-    ci: bool = True,
+    intervals: bool = True,
     legend: bool = True,
     title: str | None = None,
     meta: Mapping | None = None,
     colors: Mapping | None = None,
+    ci: bool | None = None,
 ):
     """Plot a probe's accuracy against the share of test clips whose audio is dropped.
 
@@ -126,8 +128,8 @@ def plot_robustness(
     chance : float, optional
         Accuracy of guessing (``1 / n_classes`` for balanced classes), drawn as a dotted
         line; none when None.
-    ci : bool, default True
-        Draw the confidence intervals.
+    intervals : bool, default True
+        Draw the confidence intervals (their coverage is ``curve.attrs["ci"]``).
     legend : bool, default True
         Draw the legend (beside the Axes); False for all but one panel of a figure.
     title : str, optional
@@ -137,6 +139,9 @@ def plot_robustness(
         ``random_weights`` true the title says "(random weights)".
     colors : mapping, optional
         Fill -> colour, for every fill drawn; :data:`FILL_COLORS` when None.
+    ci : bool, optional
+        The old name of ``intervals`` (a DeprecationWarning; goes in the next release):
+        ``ci`` is an interval's coverage (0.95) everywhere else.
 
     Returns
     -------
@@ -167,6 +172,9 @@ def plot_robustness(
     >>> len(ax.get_lines())
     3
     """
+    intervals = renamed_keyword(intervals, ci, new="intervals", old="ci",
+                                where="plot_robustness", default=True,
+                                why="'ci' is an interval's coverage (0.95) elsewhere")
     require_columns(curve, _ROBUSTNESS_COLUMNS, "curve")
     if curve.empty:
         raise ParameterError("curve is empty: there is nothing to plot")
@@ -217,7 +225,7 @@ def plot_robustness(
                 marker=markers[fill], markersize=4.5, markeredgecolor="white",
                 markeredgewidth=0.5, linewidth=1.4, zorder=3,
                 label=f"{_FEATURE_NAMES[features_]}, {fill}")
-        if ci:
+        if intervals:
             dx = (i - (len(order) - 1) / 2) * nudge
             ax.vlines(x + dx, group["ci_low"], group["ci_high"], color=color, linewidth=1.0,
                       zorder=2)
@@ -230,7 +238,7 @@ def plot_robustness(
             acc, low, high = (np.repeat(v, 2) for v in (acc, low, high))
         ax.plot(x, acc, color=_VIDEO_COLOR, linestyle=_LINESTYLES["video"], linewidth=1.4,
                 zorder=2, label="video only")
-        if ci:
+        if intervals:
             dx = (len(order) + 1) / 2 * nudge
             ax.vlines(x + dx, low, high, color=_VIDEO_COLOR, linewidth=1.0, zorder=2)
     if chance is not None:
@@ -246,7 +254,7 @@ def plot_robustness(
                     for f in ROBUSTNESS_FEATURES if (rows["features"] == f).any()]
         if chance is not None:
             handles.append(ax.get_lines()[-1])
-        if ci:
+        if intervals:
             level = curve.attrs.get("ci")  # recorded by robustness_curve
             handles.append(Line2D([], [], color="0.3", marker="|", markersize=9,
                                   markeredgewidth=1.0, linestyle="none",
@@ -254,7 +262,7 @@ def plot_robustness(
                                   else "bootstrap CI"))
         legend_outside(ax, handles=handles, frameon=False)
 
-    reach = nudge * (len(order) + 1) / 2 + 1.5 if ci else 2.0  # the nudged bars fit in
+    reach = nudge * (len(order) + 1) / 2 + 1.5 if intervals else 2.0  # the nudged bars fit in
     ax.set_xlim(-max(reach, 2.0), 100.0 + max(reach, 2.0))
     ax.set_ylim(0.0, 1.02)
     xlabel = "Audio dropped (% of the test clips that have it)"

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..audio import check_waveform, load_audio, resample
-from ..constants import BATCH_SIZE, FRAME_SHIFT, SAMPLE_RATE
-from ..errors import ASTToolsWarning, AudioError, ParameterError
-from ..model.features import window_bounds
-from ._inference import as_items, forward, sigmoid
+from ..constants import FRAME_SHIFT
+from ..errors import ParameterError
 from ..model import load_model, model_info
 from ..model.precision import cpu_flags, prepare_model, resolve_precision
 from ..settings import check_precision
+from ._defaults import BATCH_SIZE
+from ._driver import RunLog
+from ._forward import forward, sigmoid
+from ._items import as_items
+from ._windows import Cut, Window, iter_windows
 
 __all__ = ["fidelity"]
 
@@ -78,7 +79,10 @@ def fidelity(
         and labels), ``topk_agreement`` (mean over windows of the share of fp32's top-k
         labels that are also in its top-k), ``topk_exact`` (share of windows whose
         top-k set is the same), ``random_weights``, ``error``.
-        ``df.attrs`` holds ``k``, ``cpu_flags`` (the relevant ones) and ``device``.
+        ``df.attrs`` holds ``k``, ``cpu_flags`` (the relevant ones), ``device`` and
+        ``errors``: the inputs that failed to load (``item``, ``id``, ``path``,
+        ``audio_status``, ``reason``, as :func:`asttools.embed`'s ``errors``), each
+        named once in a warning.
 
     Examples
     --------
@@ -101,7 +105,7 @@ def fidelity(
     wanted = ["fp32", *(check_precision(p) for p in precisions if p != "fp32")]
     device = next(model.parameters()).device
 
-    batch, lengths = _windows(inputs, sr=sr, max_windows=max_windows,
+    batch, lengths, errors = _windows(inputs, sr=sr, max_windows=max_windows,
                               max_length=model.config.max_length)
 
     def run(prec: str) -> tuple[np.ndarray, np.ndarray, float]:
@@ -152,42 +156,47 @@ def fidelity(
                "topk_exact", "random_weights", "error"]
     df = pd.DataFrame(rows).reindex(columns=columns)
     df["error"] = pd.Series([r["error"] for r in rows], dtype=object)  # None, not NaN
-    df.attrs.update(k=int(k), device=str(device),
+    df.attrs.update(k=int(k), device=str(device), errors=errors,
                     cpu_flags=sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16",
                                                     "avx512_vnni", "avx_vnni", "amx_tile",
                                                     "amx_bf16", "amx_int8"}))
     return df
 
 
-def _windows(inputs, *, sr, max_windows, max_length) -> tuple[np.ndarray, list[int]]:
-    """The 16 kHz windows of ``inputs`` (as :func:`asttools.embed` cuts them), zero-padded
-    into one (n_windows, samples) array, and their valid lengths."""
+def _windows(inputs, *, sr, max_windows, max_length,
+             ) -> tuple[np.ndarray, list[int], pd.DataFrame]:
+    """The 16 kHz windows of ``inputs`` (as :func:`asttools.embed` cuts them, decoded by
+    the same loading path: :func:`asttools.run.iter_windows`), zero-padded into one
+    (n_windows, samples) array, and their valid lengths. Failures go through the run
+    driver (:class:`~asttools.run.RunLog`): one warning, their table in ``log``."""
+    items = as_items(inputs, sr)
+    log = RunLog(len(items), desc="fidelity")
     windows: list[np.ndarray] = []
-    failed: list[str] = []
-    for it in as_items(inputs, sr):
-        try:
-            if it.sr is not None:
-                wav = resample(check_waveform(it.source, it.sr, name=it.name), it.sr,
-                               SAMPLE_RATE)
-            else:
-                wav, _ = load_audio(it.source, sr=SAMPLE_RATE)
-        except AudioError as err:
-            failed.append(f"{it.name}: {err}")
-            continue
-        windows.extend(wav[s:e] for s, e in window_bounds(len(wav), max_length=max_length))
-        if max_windows is not None and len(windows) >= max_windows:
-            windows = windows[:max_windows]
-            break
-    if failed:
-        warnings.warn(f"fidelity: {len(failed)} inputs failed and were skipped: "
-                      + "; ".join(failed), ASTToolsWarning, stacklevel=3)
+    own: dict[int, list[np.ndarray]] = {}  # an input's windows, kept once all are cut
+    events = iter_windows(items, max_length=max_length)  # the decode pool, as embed
+    try:
+        for event in events:
+            if isinstance(event, Window):
+                own.setdefault(event.item.index, []).append(event.samples)
+            elif isinstance(event, Cut):
+                windows.extend(own.pop(event.item.index, []))
+                if max_windows is not None and len(windows) >= max_windows:
+                    windows = windows[:max_windows]
+                    break
+            else:  # an ItemError: its windows, if any, are void
+                own.pop(event.item.index, None)
+                log.fail(event.item, event.reason, event.status, event.media)
+    finally:
+        events.close()
+        log.close()
+    log.warn(stacklevel=3, see="the attrs['errors'] of fidelity's table", prefix="fidelity: ")
     if not windows:
         raise ParameterError("fidelity: the inputs gave no windows (all failed to load)")
     width = max(max(len(w) for w in windows), max_length * FRAME_SHIFT)
     batch = np.zeros((len(windows), width), np.float32)
     for i, w in enumerate(windows):
         batch[i, : len(w)] = w
-    return batch, [len(w) for w in windows]
+    return batch, [len(w) for w in windows], log.errors()
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

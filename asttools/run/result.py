@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from ..columns import INPUT_COLUMNS
 from ..errors import WITH_AUDIO, ASTToolsError, ParameterError
+from ..settings import renamed_keyword
 from .inputs import printable_path
 from ..labels import audioset_labels, short_label
 
@@ -244,14 +245,18 @@ class EmbeddingResult:
         out["probs"] = list(self.probs)
         return out
 
-    def clips(self, *, probs: str = "mean") -> EmbeddingResult:
+    def clips(self, *, aggregate: str = "mean", probs: str | None = None) -> EmbeddingResult:
         """Aggregate windows to one row per input clip.
 
         Parameters
         ----------
-        probs : {"mean", "max"}, default "mean"
+        aggregate : {"mean", "max"}, default "mean"
             How window probabilities combine: the mean, or the max (a sound event
             anywhere in the clip counts). Embeddings are always averaged.
+            ``meta["aggregate"]`` records it.
+        probs : {"mean", "max"}, optional
+            The old name of ``aggregate`` (a DeprecationWarning; goes in the next release):
+            ``probs`` names an array of probabilities everywhere else.
 
         Returns
         -------
@@ -259,11 +264,14 @@ class EmbeddingResult:
             One row per item; ``table`` gains ``n_windows`` and spans ``start_s`` to
             ``end_s`` of the whole clip.
         """
-        if probs not in AGGREGATIONS:
-            raise ParameterError(f"probs={probs!r} is not one of {AGGREGATIONS}")
+        aggregate = renamed_keyword(aggregate, probs, new="aggregate", old="probs",
+                                where="EmbeddingResult.clips", default="mean",
+                                why="'probs' names an array of probabilities")
+        if aggregate not in AGGREGATIONS:
+            raise ParameterError(f"aggregate={aggregate!r} is not one of {AGGREGATIONS}")
         if not len(self.table):
             return EmbeddingResult(self.table.copy(), self.embeddings, self.probs,
-                                   self.errors.copy(), {**self.meta, "aggregate": probs},
+                                   self.errors.copy(), {**self.meta, "aggregate": aggregate},
                                    self.status.copy())
         codes, uniques = pd.factorize(self.table["item"], sort=False)
         n = len(uniques)
@@ -271,7 +279,7 @@ class EmbeddingResult:
         emb = np.zeros((n, *self.embeddings.shape[1:]), dtype=np.float64)
         np.add.at(emb, codes, self.embeddings)
         emb /= counts.reshape(-1, *([1] * (emb.ndim - 1)))
-        if probs == "mean":
+        if aggregate == "mean":
             p = np.zeros((n, self.probs.shape[1]), dtype=np.float64)
             np.add.at(p, codes, self.probs)
             p /= counts[:, None]
@@ -286,7 +294,7 @@ class EmbeddingResult:
         table = table.drop(columns=["window"]).reset_index(drop=True)
         return EmbeddingResult(
             table, emb.astype(np.float32), p.astype(np.float32), self.errors.copy(),
-            {**self.meta, "aggregate": probs}, self.status.copy(),
+            {**self.meta, "aggregate": aggregate}, self.status.copy(),
         )
 
 
@@ -354,6 +362,7 @@ def top_k(
     result : EmbeddingResult or ndarray, shape (n_rows, n_labels)
         A result (per window, or per clip via ``result.clips()``) or a probability matrix.
     k : int, default 5
+        How many of the most probable labels each row lists.
     labels : sequence of str, optional
         Class names for a bare matrix (default: the 527 AudioSet names).
     short : bool, default False
@@ -433,6 +442,7 @@ def prediction_table(
     result : EmbeddingResult
         Per-window results (:func:`asttools.embed`).
     k : int, default 5
+        How many of the most probable labels each row and clip lists.
     inputs : DataFrame, optional
         The input table (:func:`asttools.run.inputs.list_inputs`), in the order of ``item``;
         its columns besides ``path`` (labels, folds) are carried to every row, and one
@@ -450,7 +460,7 @@ def prediction_table(
         audio (or that failed) has one clip row without labels: its ``audio_status``
         and ``reason`` say why.
     """
-    clips = top_k(result.clips(probs="mean"), k=k).assign(scope="clip", window=pd.NA)
+    clips = top_k(result.clips(aggregate="mean"), k=k).assign(scope="clip", window=pd.NA)
     windows = top_k(result, k=k).assign(scope="window")
     n_windows = result.table["item"].value_counts()  # by number: odd names group badly
     windows = windows[windows["item"].map(n_windows).to_numpy() > 1]

@@ -124,14 +124,10 @@ supersedes them. :func:`extract` fills a store and returns that view for its inp
 - the model is loaded only if something needs computing.
 """
 
-from __future__ import annotations
 
-from ._extract import extract, settings_key
-from ._read import compact_store, read_store
+import lazy_loader as _lazy
 
-__all__ = [
-    "compact_store",
-    "extract",
-    "read_store",
-    "settings_key",
-]
+# One list: the names below come from __init__.pyi (for type checkers too), imported on
+# first use, so that the command line's help reads the store's choices (``_options``)
+# without loading pandas or pyarrow.
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

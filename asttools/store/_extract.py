@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import time
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from itertools import chain
@@ -17,25 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from tqdm.auto import tqdm
 
 from ..audio import check_audio_stream
 from ..columns import INPUT_COLUMNS
-from ..concurrency import check_workers, prefetch, resolve_workers
-from ..constants import (
-    BATCH_SIZE,
-    ENGINES,
-    FLUSH_ITEMS,
-    FLUSH_SECONDS,
-    SAMPLE_RATE,
-    STORE_POOLINGS,
-    WINDOW_S,
-)
-from ..errors import ASTToolsWarning, ParameterError, StoreError
+from ..concurrency import prefetch, resolve_workers
+from ..constants import SAMPLE_RATE, WINDOW_S
+from ..errors import ParameterError, StoreError
+from ..run import BATCH_SIZE, RunLog, check_run
 from ..run.inputs import Item, item_of, list_inputs, plain, printable_path
 from ..run.result import EmbeddingResult
 from ..run.segments import SEGMENT_RULE, check_segment_pooling
-from ..settings import check_pooling, check_precision, check_windows, resolve_model_name
+from ..settings import check_precision, resolve_model_name
 from ._columns import _exact_paths, _fit, _natural, _unify, _vectors
 from ._layout import (
     STORE_FORMAT_VERSION,
@@ -49,6 +40,7 @@ from ._layout import (
     unit_key,
 )
 from ._objects import open_store
+from ._options import ENGINES, FLUSH_ITEMS, FLUSH_SECONDS, STORE_POOLINGS
 from ._writer import _Claims, _Input, _Rows, _Writer
 
 
@@ -294,15 +286,10 @@ def extract(
             + (", or asttools.timestamp_embeddings for time-aligned steps"
                if pooling == "time" else "")
         )
-    check_pooling(pooling)
-    check_precision(precision)
-    check_windows(window_s, hop_s, warn=False)
-    for name, value in (("batch_size", batch_size), ("flush_items", flush_items)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ParameterError(f"{name} must be an integer >= 1, got {value!r}")
-    workers = check_workers(workers)
-    if not isinstance(layer, (int, np.integer)) or isinstance(layer, bool):
-        raise ParameterError(f"layer must be an integer, got {layer!r}")
+    workers = check_run(pooling=pooling, precision=precision, window_s=window_s, hop_s=hop_s,
+                        batch_size=batch_size, workers=workers, layer=layer)["workers"]
+    if not isinstance(flush_items, (int, np.integer)) or flush_items < 1:
+        raise ParameterError(f"flush_items must be an integer >= 1, got {flush_items!r}")
     if engine not in ENGINES:
         raise ParameterError(f"engine={engine!r} is not one of {ENGINES}")
     if engine == "ray" and precision != "fp32":
@@ -363,7 +350,7 @@ class _Extraction:
         self.progress = progress
         self.stats = Counter(computed=0, cached=0, copied=0, no_audio=0, failed=0,
                              failed_before=0, windows=0)
-        self.failures: list[dict[str, Any]] = []  # inputs without rows, with their status
+        self.log: RunLog | None = None  # inputs without rows, with their status; progress
         self.latest, self.by_hash = store.index(self.key)
         self.schema = store.schema()
         self.stored_meta = store.all_settings().get(self.key)
@@ -382,8 +369,9 @@ class _Extraction:
         t0 = time.perf_counter()
         items = [item_of(i, row) for i, row in enumerate(self.table_in.to_dict("records"))]
         self.store.record(self.key, self.stored_meta)
-        self.bar = tqdm(total=len(items), unit="file", desc="extract", disable=not self.progress,
-                        dynamic_ncols=True)
+        self.log = RunLog(len(items), progress=self.progress, desc="extract",
+                          counts=self._is_failure)
+        self.bar = self.log.bar
         try:
             # first everything this writer can claim; then what other writers were
             # computing, once this writer has published its own work (holding no claims)
@@ -407,13 +395,7 @@ class _Extraction:
             if self.ray is not None:
                 self.ray.close()
         self.stats["seconds"] = round(time.perf_counter() - t0, 3)
-        failed = [f for f in self.failures if self._is_failure(f["audio_status"])]
-        if failed:
-            first = failed[0]
-            warnings.warn(
-                f"{len(failed)} of {len(items)} inputs failed and have no rows (see "
-                f"result.errors; recorded in the store), e.g. {printable_path(first['path'])}: "
-                f"{first['reason']}", ASTToolsWarning, stacklevel=3)
+        self.log.warn(note="; recorded in the store", stacklevel=3)
         return self._result(read_back=read_back)
 
     def _stream(self, items: Iterator[Item]) -> Iterator:
@@ -547,7 +529,7 @@ class _Extraction:
             # the same bytes failed before (or have no audio): not decoded again
             status = prev.status or "decode_error"
             self._count(status, before=True)
-            self.failures.append(_failure(item, status, prev.reason))
+            self.log.fail(item, prev.reason, status)
             self._advance()
             return True
         if unit in self.inflight:
@@ -664,7 +646,7 @@ class _Extraction:
     def _fail(self, item: Item, content_hash: str | None, reason: str, status: str,
               media: dict | None = None) -> None:
         self._count(status)
-        self.failures.append(_failure(item, status, reason, media))
+        self.log.fail(item, reason, status, media)
         prev = self.latest.get(item.id)
         unit = None if content_hash is None else unit_key(content_hash, item.segment)
         if (prev is not None and prev.kind == "error" and prev.content_hash == content_hash
@@ -730,24 +712,13 @@ class _Extraction:
         meta.update(store=self.store.location, settings_key=self.key, run=dict(self.stats),
                     require_audio=self.require_audio)
         meta.setdefault("precision", self.settings["precision"])  # stores from before it
-        columns = list(dict.fromkeys(["item", "id", "path", "audio_status", "reason",
-                                      *(c for f in self.failures for c in f)]))
-        failed = pd.DataFrame({c: pd.Series([f.get(c) for f in self.failures],  # any name
-                                            dtype=np.int64 if c == "item" else object)
-                               for c in columns})
+        failed = self.log.errors()
         if len(failed):
             carried = self.table_in.drop(columns=["path", "id"])
             carried.insert(0, "item", np.arange(len(self.table_in)))
             failed = failed.merge(carried, on="item", how="left")
             failed["path"] = failed["path"].astype(object)
         return EmbeddingResult.from_rows(table, emb[take], probs[take], failed, meta)
-
-
-def _failure(item: Item, status: str, reason: str | None,
-             media: dict | None = None) -> dict[str, Any]:
-    return {"item": item.index, "id": item.id, "path": item.name, "audio_status": status,
-            "reason": reason, **{c: v for c, v in (media or {}).items()
-                                 if c in INPUT_COLUMNS[2:7] or c == "n_audio_streams"}}
 
 
 def _segment_columns(item: Item) -> dict[str, float]:

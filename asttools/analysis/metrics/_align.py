@@ -84,7 +84,7 @@ def _clip_level(result: Any) -> Any:
                 "predictions have several rows per item (windows) and no .clips() to "
                 "aggregate them; pass one row per clip"
             )
-        return result.clips(probs="mean")
+        return result.clips(aggregate="mean")
     return result
 
 

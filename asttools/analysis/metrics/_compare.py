@@ -28,7 +28,7 @@ def top_k_table(
 
     The table to glance at before any metric: does the model hear what the clip holds?
     Clips are joined on ``path`` as in :func:`evaluate` (windows averaged per clip unless
-    the predictions are per clip already, e.g. ``res.clips(probs="max")``).
+    the predictions are per clip already, e.g. ``res.clips(aggregate="max")``).
 
     Parameters
     ----------

@@ -67,7 +67,7 @@ def evaluate(
         a 0/1 matrix or an integer class vector aligned row by row with the predictions.
     predictions : EmbeddingResult or ndarray (n, c)
         A result of :func:`asttools.embed` or :func:`asttools.store.read_store`
-        (windows are averaged to clips with ``.clips(probs="mean")`` when an item has
+        (windows are averaged to clips with ``.clips(aggregate="mean")`` when an item has
         several rows); or a score matrix aligned with ``truth``. With the 527 AudioSet
         outputs, the truth's label names are mapped to AudioSet classes with
         :func:`asttools.labels.mapping.map_labels` (or its ``mids`` column is used, as for
