@@ -270,6 +270,7 @@ def streamed(monkeypatch):
     return whole
 
 
+@pytest.mark.slow  # 5.4-7.4 s on the loaded 2-core machine (issue 19)
 @pytest.mark.parametrize("window_s, hop_s", [(10.24, None), (7.0, 3.0), (3.0, 3.0)])
 def test_long_files_are_streamed_and_give_the_same_rows(tiny_model, tmp_path, monkeypatch,
                                                         streamed, window_s, hop_s):
@@ -409,6 +410,7 @@ def test_cli_layer_out_of_range_names_the_option(tmp_path, tiny_env, capsys):
     assert "layer=" not in err
 
 
+@pytest.mark.slow  # 5.7 s on the loaded 2-core machine (issue 19)
 def test_cli_heavy_overlap_warns_once_with_the_option_name(tmp_path, tiny_env, capsys):
     data = write_tone(tmp_path / "a.wav", 11.0)
     assert main(["predict", str(data), "--hop", "0.05", "-q"]) == 0
