@@ -51,7 +51,7 @@ def _in_design(path: Path, rows: list[str]) -> bool:
     rel = path.relative_to(PACKAGE)
     if len(rel.parts) == 1:
         return any(f"`{rel.name}`" in row for row in rows)
-    package = rel.parts[0]
+    package = "/".join(rel.parts[:-1])
     if rel.name == "__init__.py":
         return any(f"`{package}/`" in row for row in rows)
     return any(f"`{package}/{rel.name}`" in row
