@@ -1,4 +1,6 @@
-"""Tests of asttools.plots: every helper draws on small seeded inputs and returns its Axes."""
+"""The plots' shared parts: theme and thesis fonts, label colours, random-weights titles, panel
+letters, saving (each figure kind has its file: test_plots_audio.py, test_plots_predictions.py,
+test_plots_embeddings.py, test_plots_evaluation.py, test_plots_missing.py)."""
 
 from __future__ import annotations
 
@@ -86,9 +88,6 @@ def test_random_weights_title():
     )
     assert twice == "Top 5 (random weights)"
     assert plots.random_weights_title(None, random_weights=True) == "Random weights"
-
-
-# --------------------------------------------------------------------------- evaluation
 
 
 # --- thesis fonts, panel letters ------------------------------------------------------------
