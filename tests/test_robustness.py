@@ -9,16 +9,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from asttools.errors import ParameterError
 from asttools.analysis.fills import as_fill
 from asttools.analysis.missing import aligned_embeddings
-from asttools.run.result import EmbeddingResult
 from asttools.analysis.robustness import (
     TRAINING_CONDITIONS,
     robustness_curve,
     robustness_drops,
     robustness_summary,
 )
+from asttools.errors import ParameterError
+from asttools.run.result import EmbeddingResult
 
 
 def result_of(embeddings, has_audio, ids=None, *, silence=None):

@@ -13,8 +13,8 @@ import soundfile as sf
 from audio_fixtures import _mux_audio, dominant_frequency, sine, write_av
 
 import asttools
-from asttools.audio import load_audio, probe_media, stream_audio
 from asttools.apps.cli import main
+from asttools.audio import load_audio, probe_media, stream_audio
 from asttools.errors import AudioError, ParameterError
 from asttools.store import extract
 

@@ -11,15 +11,15 @@ import soundfile as sf
 from video_fixtures import vfr_times, write_flashes
 
 import asttools.store.video_features as vfmod
-from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.audio.frames import frame_times
-from asttools.timestamps import pool_to_times
+from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.store.video_features import (
     extract_video,
     join_timeline,
     read_video_features,
     video_matrix,
 )
+from asttools.timestamps import pool_to_times
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:asttools.ASTToolsWarning",
                                         "ignore:.*random weights:asttools.ASTToolsWarning")
