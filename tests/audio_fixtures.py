@@ -23,17 +23,34 @@ def sine(freq: float, sr: int, seconds: float, *, amp: float = 0.5) -> np.ndarra
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+def noise(seconds: float, *, seed: int = 0, amp: float = 0.1) -> np.ndarray:
+    """Seeded Gaussian noise of standard deviation ``amp``, float32, shape
+    (round(seconds * 16000),)."""
+    rng = np.random.default_rng(seed)
+    return (amp * rng.standard_normal(round(seconds * 16000))).astype(np.float32)
+
+
+def touch(path: Path) -> Path:
+    """An empty file at ``path`` (its folders created): for layouts where only names count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
 def write_tone(path: Path | bytes, seconds: float = 0.5, freq: float = 440.0, *,
-               sr: int = 16000, channels: int = 1, **kwargs) -> Path | bytes:
-    """Write a sine tone with soundfile (format from the extension) and return ``path``.
+               sr: int = 16000, channels: int = 1, amp: float = 0.5,
+               **kwargs) -> Path | bytes:
+    """Write a sine tone of peak ``amp`` with soundfile (format from the extension) and
+    return ``path``.
 
     ``channels > 1``: channel ``c`` at ``freq * (c + 1)``. A ``bytes`` path (a name that
     need not be UTF-8) is written through an open file; a ``Path``'s folder is created.
     ``kwargs`` go to :func:`soundfile.write` (``subtype=...``).
     """
-    wav = sine(freq, sr, seconds)
+    wav = sine(freq, sr, seconds, amp=amp)
     if channels > 1:
-        wav = np.stack([sine(freq * (c + 1), sr, seconds) for c in range(channels)], axis=1)
+        wav = np.stack([sine(freq * (c + 1), sr, seconds, amp=amp) for c in range(channels)],
+                       axis=1)
     if isinstance(path, bytes):
         with open(path, "wb") as f:
             fmt = os.path.splitext(path)[1][1:].decode().upper()

@@ -31,6 +31,25 @@ def tiny_model_dir(tiny_model, tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def video_data_script():
+    """scripts/make_video_data.py as a module: the bundled clips' generator (each clip's
+    soundtrack, its mp4 writer: H.264 + AAC, an audio stream that may start late)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "make_video_data.py"
+    spec = importlib.util.spec_from_file_location("make_video_data", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
 @pytest.fixture
 def forbid_model(monkeypatch):
     """A function that makes any model work fail from then on: loading a model (as

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from audio_fixtures import touch
 
-from asttools.datasets.action import parse_timestamp, read_epic
 from asttools.datasets import read_ground_truth
+from asttools.datasets.action import parse_timestamp, read_epic
 from asttools.errors import ASTToolsWarning, ParameterError
-
-
-def _touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")
-    return path
 
 
 def test_kinetics_tree_split_is_a_column_not_the_label(tmp_path):
     root = tmp_path / "kin"
-    _touch(root / "train" / "abseiling" / "-3B32lodo2M_000059_000069.mp4")
-    _touch(root / "train" / "air drumming" / "a_b-c_d_e_f_000010_000020.mp4")
-    _touch(root / "test" / "abseiling" / "zzzzzzzzzzz_000001_000011.mp4")
+    touch(root / "train" / "abseiling" / "-3B32lodo2M_000059_000069.mp4")
+    touch(root / "train" / "air drumming" / "a_b-c_d_e_f_000010_000020.mp4")
+    touch(root / "test" / "abseiling" / "zzzzzzzzzzz_000001_000011.mp4")
     truth = read_ground_truth(root)
     assert truth.attrs["format"] == "kinetics"
     assert truth["labels"].tolist() == [("abseiling",), ("abseiling",), ("air drumming",)]
@@ -35,18 +28,18 @@ def test_kinetics_tree_split_is_a_column_not_the_label(tmp_path):
 
 def test_kinetics_tree_without_split_folders_is_detected_by_its_names(tmp_path):
     root = tmp_path / "kin"
-    _touch(root / "abseiling" / "-3B32lodo2M_000059_000069.mp4")
+    touch(root / "abseiling" / "-3B32lodo2M_000059_000069.mp4")
     truth = read_ground_truth(root)
     assert truth.attrs["format"] == "kinetics"
     assert truth["split"].tolist() == [None] and truth["labels"].tolist() == [("abseiling",)]
-    _touch(tmp_path / "plain" / "dog" / "bark.wav")  # an ordinary class folder stays one
+    touch(tmp_path / "plain" / "dog" / "bark.wav")  # an ordinary class folder stays one
     assert read_ground_truth(tmp_path / "plain").attrs["format"] == "folder"
 
 
 def test_kinetics_csv(tmp_path):
     vids = tmp_path / "videos"
-    _touch(vids / "train" / "abseiling" / "-3B32lodo2M_000059_000069.mp4")
-    _touch(vids / "anywhere" / "0wR5jVB-WPk_000417_000427.mkv")
+    touch(vids / "train" / "abseiling" / "-3B32lodo2M_000059_000069.mp4")
+    touch(vids / "anywhere" / "0wR5jVB-WPk_000417_000427.mkv")
     csv = tmp_path / "kinetics400_train.csv"
     pd.DataFrame({"label": ["abseiling", "air drumming", "abseiling"],
                   "youtube_id": ["-3B32lodo2M", "0wR5jVB-WPk", "missingmiss"],
@@ -74,7 +67,7 @@ def test_ucf101_split_lists(tmp_path):
     vids = tmp_path / "UCF-101"
     for rel in ("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", "Archery/v_Archery_g09_c02.avi",
                 "Archery/v_Archery_g01_c01.avi"):
-        _touch(vids / rel)
+        touch(vids / rel)
     for source in (lists, lists / "trainlist01.txt"):
         truth = read_ground_truth(source)
         assert truth.attrs["format"] == "ucf101"
@@ -92,7 +85,7 @@ def test_ucf101_split_lists(tmp_path):
 
 
 def test_epic_annotations_become_segment_rows(tmp_path):
-    _touch(tmp_path / "P01" / "videos" / "P01_01.MP4")
+    touch(tmp_path / "P01" / "videos" / "P01_01.MP4")
     csv = tmp_path / "EPIC_100_train.csv"
     pd.DataFrame({
         "narration_id": ["P01_01_0", "P01_01_1", "P02_03_0"],

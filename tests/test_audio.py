@@ -21,6 +21,7 @@ from audio_fixtures import (
     write_vbr_mp3_without_xing,
 )
 
+import asttools
 import asttools.audio._checks as audio_checks  # where files are opened and checked
 from asttools import audio
 from asttools.audio import (
@@ -30,10 +31,14 @@ from asttools.audio import (
     VIDEO_EXTENSIONS,
     check_waveform,
     load_audio,
+    probe_media,
     resample,
+    stream_audio,
 )
 from asttools.constants import SAMPLE_RATE
 from asttools.errors import ASTToolsWarning, AudioError, ParameterError
+
+SR = 16000
 
 #: Every module of the audio package, for its docstring examples.
 AUDIO_MODULES = [
@@ -600,3 +605,96 @@ def test_name_that_is_not_utf8_is_read_by_soundfile_without_a_fallback_warning(t
         warnings.simplefilter("error")  # no "decoded it with PyAV instead" warning
         wav, sr = load_audio(os.fsdecode(raw))
     assert sr == 16000 and wav.shape == (8000,)
+
+
+# --- a rate of a few hertz ------------------------------------------------------------------
+
+
+@pytest.mark.slow  # 5.2 s on the loaded 2-core machine (issue 19)
+def test_a_file_at_a_few_hertz_warns_with_its_rate(tmp_path):
+    path = tmp_path / "one hertz.wav"
+    sf.write(path, np.random.default_rng(0).uniform(-0.5, 0.5, 1000), 1)
+    with pytest.warns(asttools.ASTToolsWarning, match=r"its sample rate is 1 Hz, far below"):
+        wav, sr = asttools.load_audio(path)
+    assert len(wav) == 1000 * SR  # taken at its stated rate, as warned
+    with pytest.warns(asttools.ASTToolsWarning, match=r"sample rate is 1 Hz"), \
+            asttools.audio._decode.stream_audio(path) as blocks:
+        assert sum(len(b) for b in blocks) == 1000 * SR
+
+
+# --- chained Ogg and concatenated FLAC: decoded whole, as FFmpeg does -----------------------
+
+
+LINK_S = 3.0
+
+
+N_LINKS = 4
+
+
+def _links(tmp_path, fmt: str, ext: str, n: int = N_LINKS) -> tuple[str, list[np.ndarray]]:
+    """``n`` files of LINK_S seconds written by soundfile, concatenated byte for byte."""
+    rng = np.random.default_rng(0)
+    parts, waves = [], []
+    for i in range(n):
+        # each link its own level, so a link decoded twice or dropped shows
+        wav = (0.1 * (i + 1) * rng.standard_normal(int(LINK_S * SR))).astype(np.float32)
+        p = tmp_path / f"link{i}.{ext}"
+        sf.write(p, wav, SR, format=fmt)
+        parts.append(p.read_bytes())
+        waves.append(wav)
+    out = tmp_path / f"chained.{ext}"
+    out.write_bytes(b"".join(parts))
+    return str(out), waves
+
+
+@pytest.mark.parametrize("fmt,ext", [("OGG", "ogg"), ("FLAC", "flac")])
+def test_soundfile_alone_reads_only_the_first_link(tmp_path, fmt, ext):
+    path, _ = _links(tmp_path, fmt, ext)
+    with sf.SoundFile(path) as f:  # the bug's cause: libsndfile stops after link one
+        assert f.frames == int(LINK_S * SR)
+
+
+@pytest.mark.parametrize("fmt,ext", [("OGG", "ogg"), ("FLAC", "flac")])
+def test_a_chained_file_is_decoded_whole_with_a_warning(tmp_path, fmt, ext):
+    path, waves = _links(tmp_path, fmt, ext)
+    with pytest.warns(ASTToolsWarning, match=f"{N_LINKS} concatenated"):
+        wav, sr = load_audio(path, sr=SR)
+    total = N_LINKS * LINK_S
+    # FFmpeg's FLAC parser loses up to one frame (4096 samples) at each join; Vorbis adds none
+    assert abs(len(wav) / SR - total) < 0.3 * N_LINKS * (ext == "flac") + 0.1
+    # each link's level where it lies (the links differ in level 0.1, 0.2, 0.3, 0.4)
+    for i in range(N_LINKS):
+        mid = wav[int((i * LINK_S + 1.0) * SR): int((i * LINK_S + 2.0) * SR)]
+        assert np.std(mid) == pytest.approx(0.1 * (i + 1), rel=0.15)
+
+
+@pytest.mark.parametrize("fmt,ext", [("OGG", "ogg"), ("FLAC", "flac")])
+def test_a_chained_file_streams_whole(tmp_path, fmt, ext):
+    path, _ = _links(tmp_path, fmt, ext)
+    with pytest.warns(ASTToolsWarning, match=f"{N_LINKS} concatenated"):
+        stream = stream_audio(path, sr=SR, block_s=1.0)
+        n = sum(len(b) for b in stream)
+    assert stream.duration_s is None  # its length is not in any header
+    assert abs(n / SR - N_LINKS * LINK_S) < 0.3 * N_LINKS
+
+
+@pytest.mark.parametrize("fmt,ext", [("OGG", "ogg"), ("FLAC", "flac")])
+def test_a_chained_file_is_recorded_longer_than_declared(tmp_path, tiny_model, fmt, ext):
+    path, _ = _links(tmp_path, fmt, ext)
+    assert probe_media(path).audio_duration_s == LINK_S  # what its header declares
+    with pytest.warns(ASTToolsWarning, match="longer than declared"):
+        out = asttools.embed([path], model=tiny_model)
+    clip = out.clips().table.iloc[0]
+    assert clip["av_warning"].startswith(f"longer than declared: the header declares {LINK_S:.3f}")
+    assert abs(clip["audio_duration_s"] - N_LINKS * LINK_S) < 0.3 * N_LINKS
+
+
+@pytest.mark.parametrize("fmt,ext", [("OGG", "ogg"), ("FLAC", "flac")])
+def test_a_single_link_file_is_untouched(tmp_path, fmt, ext):
+    path, waves = _links(tmp_path, fmt, ext, n=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wav, _ = load_audio(path, sr=SR)
+        info = probe_media(path)
+    assert len(wav) == len(waves[0])
+    assert info.audio_duration_s == LINK_S

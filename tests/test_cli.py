@@ -16,7 +16,14 @@ import pytest
 from audio_fixtures import write_tone
 
 import asttools.run._pass as embed_mod  # noqa: E402
-from asttools.apps.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from asttools.apps.cli import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    main,
+)
 from asttools.store import extract, read_store
 
 SR = 16000
@@ -39,6 +46,7 @@ def test_help_usage_and_entry_point(capsys):
     assert scripts.get("asttools") == "asttools.apps.cli:main"
 
 
+@pytest.mark.slow  # 9.6 s on the loaded 2-core machine (issue 19)
 def test_extract_end_to_end(tmp_path, tiny_env, capsys):
     data = tmp_path / "my data"
     for i in range(3):
@@ -109,6 +117,7 @@ def test_ctrl_c_flushes_and_exits_130(tmp_path, tiny_env, capsys, monkeypatch):
     assert "2 computed" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # 6.5 s on the loaded 2-core machine (issue 19)
 def test_predict_terminal_csv_parquet_and_manifest(tmp_path, tiny_env, capsys):
     data = tmp_path / "d"
     write_tone(data / "short.wav", 1.0)
@@ -203,3 +212,34 @@ def test_subprocess_kill_then_resume_matches_uninterrupted_run(tmp_path, tiny_mo
     assert len(raw) == 40 and not raw.duplicated(["path", "window"]).any()
     np.testing.assert_allclose(resumed.embeddings, reference.embeddings, atol=1e-6)
     np.testing.assert_allclose(resumed.probs, reference.probs, atol=1e-6)
+
+
+# --- help and info --------------------------------------------------------------------------
+
+
+def test_each_command_help_shows_its_own_examples(capsys):
+    helps = {}
+    for cmd in ("predict", "extract", "timestamps", "fidelity", "info", "compact", "demo"):
+        assert main([cmd, "--help"]) == EXIT_OK
+        helps[cmd] = capsys.readouterr().out
+        assert "examples:" in helps[cmd], cmd
+        example_lines = [ln.strip() for ln in helps[cmd].split("examples:")[1].splitlines()
+                         if "asttools " in ln]
+        assert example_lines, cmd
+        assert all(f"asttools {cmd}" in ln for ln in example_lines), (cmd, example_lines)
+    assert "asttools predict" not in helps["extract"]
+    assert "--label-column" in helps["demo"]
+
+
+def test_info_shows_cache_offline_and_decoders(monkeypatch, capsys):
+    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
+    assert main(["info", "--json"]) == EXIT_OK
+    info = json.loads(capsys.readouterr().out)
+    for key in ("weights_cache", "offline", "pyav", "ffmpeg", "soxr"):
+        assert info.get(key) not in (None, ""), key
+    assert info["ffmpeg"].startswith("libavcodec ")
+    assert isinstance(info["offline"], bool)
+    assert main(["info"]) == EXIT_OK
+    out = capsys.readouterr().out
+    for text in ("weights_cache:", "offline:", "pyav:", "ffmpeg:", "soxr:"):
+        assert text in out, text

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from audio_fixtures import touch
 
 from asttools.datasets import (
     label_matrix,
@@ -19,12 +20,6 @@ from asttools.datasets import (
 from asttools.errors import ASTToolsWarning, ParameterError
 
 
-def _touch(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")
-    return path
-
-
 def _abs(path: Path) -> str:
     return str(path.resolve())
 
@@ -35,7 +30,7 @@ def _abs(path: Path) -> str:
 @pytest.fixture
 def manifest(tmp_path):
     for name in ("clips/a.wav", "clips/b.flac", "c.mp4"):
-        _touch(tmp_path / name)
+        touch(tmp_path / name)
     (tmp_path / "manifest.csv").write_text(
         "path,label,fold,speaker\n"
         "clips/a.wav,dog;bark,1,s1\n"
@@ -63,8 +58,8 @@ def test_manifest_paths_are_relative_to_the_csv_not_the_working_dir(manifest, mo
 
 
 def test_manifest_other_label_column_separator_and_mids(tmp_path):
-    _touch(tmp_path / "x.wav")
-    _touch(tmp_path / "y.wav")
+    touch(tmp_path / "x.wav")
+    touch(tmp_path / "y.wav")
     (tmp_path / "m.csv").write_text(
         "file,tags,mids\nx.wav,Dog|Bark,/m/0bt9lr|/m/05tny_\ny.wav,Speech,/m/09x0r\n")
     truth = read_manifest(tmp_path / "m.csv", label_column="tags", path_column="file",
@@ -94,7 +89,7 @@ def test_manifest_empty_and_absent_files(tmp_path):
 
 
 def test_manifest_missing_audio_files(tmp_path):
-    _touch(tmp_path / "a.wav")
+    touch(tmp_path / "a.wav")
     (tmp_path / "m.csv").write_text("path,label\na.wav,dog\ngone.wav,cat\n")
     with pytest.raises(ParameterError, match=r"1 of 2 listed audio files do not exist "
                                              r"\(.*gone\.wav\)"):
@@ -109,7 +104,7 @@ def test_manifest_missing_audio_files(tmp_path):
 
 
 def test_manifest_duplicate_paths_raise(tmp_path):
-    _touch(tmp_path / "a.wav")
+    touch(tmp_path / "a.wav")
     (tmp_path / "m.csv").write_text("path,label\na.wav,dog\n./a.wav,cat\n")
     with pytest.raises(ParameterError, match="listed more than once"):
         read_manifest(tmp_path / "m.csv")
@@ -119,13 +114,13 @@ def test_manifest_duplicate_paths_raise(tmp_path):
 
 
 def test_class_folders(tmp_path):
-    _touch(tmp_path / "dog" / "a.wav")
-    _touch(tmp_path / "dog" / "more" / "b.FLAC")
-    _touch(tmp_path / "rain" / "c.mp4")
-    _touch(tmp_path / "rain" / "notes.txt")
-    _touch(tmp_path / "rain" / ".hidden.wav")
-    _touch(tmp_path / ".git" / "x.wav")
-    _touch(tmp_path / "top_level.wav")
+    touch(tmp_path / "dog" / "a.wav")
+    touch(tmp_path / "dog" / "more" / "b.FLAC")
+    touch(tmp_path / "rain" / "c.mp4")
+    touch(tmp_path / "rain" / "notes.txt")
+    touch(tmp_path / "rain" / ".hidden.wav")
+    touch(tmp_path / ".git" / "x.wav")
+    touch(tmp_path / "top_level.wav")
     truth = read_class_folders(tmp_path)
     assert list(truth.columns) == ["path", "labels", "mids"]
     assert truth["path"].tolist() == [_abs(tmp_path / "dog/a.wav"),
@@ -137,7 +132,7 @@ def test_class_folders(tmp_path):
 
 
 def test_class_folders_without_media_raise(tmp_path):
-    _touch(tmp_path / "dog" / "readme.txt")
+    touch(tmp_path / "dog" / "readme.txt")
     with pytest.raises(ParameterError, match="no media files found in class folders"):
         read_class_folders(tmp_path)
     with pytest.raises(ParameterError, match="does not exist or is not a folder"):
@@ -160,7 +155,7 @@ def esc50(tmp_path):
     (root / "meta").mkdir(parents=True)
     (root / "meta" / "esc50.csv").write_text(ESC50_CSV)
     for line in ESC50_CSV.splitlines()[1:]:
-        _touch(root / "audio" / line.split(",")[0])
+        touch(root / "audio" / line.split(",")[0])
     return root
 
 
@@ -206,8 +201,8 @@ zz_missing_1, 12.500, 22.500, "/m/09x0r"
 def audioset(tmp_path):
     (tmp_path / "segments.csv").write_text(AUDIOSET_CSV)
     audio = tmp_path / "audio"
-    _touch(audio / "--PJHxphWEs_30.wav")
-    _touch(audio / "-0SdAVK79lg_0.wav")
+    touch(audio / "--PJHxphWEs_30.wav")
+    touch(audio / "-0SdAVK79lg_0.wav")
     return tmp_path / "segments.csv"
 
 
@@ -258,7 +253,7 @@ def test_audioset_errors(tmp_path):
 
 def test_read_ground_truth_detects_each_format(manifest, esc50, audioset, tmp_path):
     folders = tmp_path / "folders"
-    _touch(folders / "dog" / "a.wav")
+    touch(folders / "dog" / "a.wav")
     assert read_ground_truth(manifest).attrs["format"] == "manifest"
     assert read_ground_truth(esc50).attrs["format"] == "esc50"
     assert read_ground_truth(folders).attrs["format"] == "folder"

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from audio_fixtures import write_tone
 
 import asttools
 from asttools import plots
+from asttools.apps.cli import EXIT_OK, main
 from asttools.apps.demo import example_data, load_model_or_fallback, run_demo, weights_banner
 from asttools.errors import ASTToolsWarning
 
@@ -126,10 +128,34 @@ def test_demo_marks_random_weights_everywhere(demo):
 
 
 def test_demo_subcommand_is_documented(capsys):
-    from asttools.apps.cli import EXIT_OK, main
 
     assert main(["demo", "--help"]) == EXIT_OK
     text = capsys.readouterr().out
     assert "--out" in text and "tiny-random" in text
     assert main(["--help"]) == EXIT_OK
     assert "asttools demo" in capsys.readouterr().out
+
+
+# --- the demo on a tiny dataset -------------------------------------------------------------
+
+
+@pytest.mark.slow  # over 15 s on the loaded 2-core machine (about 5 s quiet)
+def test_demo_on_two_clips_of_one_class_skips_the_probe_with_a_note(tmp_path, tiny_model):
+    data = tmp_path / "clips.csv"
+    for i in range(2):
+        write_tone(tmp_path / f"c{i}.wav", 1.0, freq=440.0 * (i + 1), amp=0.3)
+    pd.DataFrame({"path": ["c0.wav", "c1.wav"], "category": ["dog", "dog"]}).to_csv(
+        data, index=False)
+    lines: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ASTToolsWarning)
+        report = asttools.apps.demo.run_demo(tmp_path / "out", data=data, model=tiny_model,
+                                        label_column="category", progress=False,
+                                        report=lines.append)
+    assert report.n_clips == 2
+    assert any("linear probe skipped" in n and "two classes" in n for n in report.notes)
+    assert any(line.startswith("note: linear probe skipped") for line in lines)
+    stems = {p.stem for p in report.tables}
+    assert "linear_probe" not in stems and "metrics" in stems
+    assert "08_probe_confusion" not in {p.stem for p in report.figures}
+    assert "01_waveform_fbank" in {p.stem for p in report.figures}

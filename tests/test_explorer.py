@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from audio_fixtures import dominant_frequency, sine
 
 import asttools
+from asttools.analysis.reduce import EMBEDDING_MAP_METHODS
 from asttools.errors import ParameterError
 from asttools.explorer import AUDIO_MODES, explore
 from asttools.explorer._audio import page_audio
-from asttools.analysis.reduce import EMBEDDING_MAP_METHODS
 from asttools.run.result import EmbeddingResult, top_k
 from asttools.run.steps import STEP_S
 from asttools.timestamps import TimestampResult
@@ -28,23 +29,14 @@ from asttools.timestamps import TimestampResult
 SR = 16000
 
 
-def _tone(hz, seconds, sr=SR):
-    t = np.arange(int(round(seconds * sr))) / sr
-    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
-
-
-def _pitch(wav):
-    spectrum = np.abs(np.fft.rfft(wav * np.hanning(len(wav))))
-    return float(np.argmax(spectrum) * SR / len(wav))
-
-
 @pytest.fixture
 def result(tmp_path):
     """Three clips: a (two windows, 440 then 880 Hz), b (660 Hz), c (audio starting 0.5 s
     into the video, 1000 Hz); random probabilities with a seeded rng."""
-    sf.write(tmp_path / "a.wav", np.concatenate([_tone(440, 2.0), _tone(880, 2.0)]), SR)
-    sf.write(tmp_path / "b.wav", _tone(660, 1.0), SR)
-    sf.write(tmp_path / "c.wav", _tone(1000, 1.0), SR)
+    sf.write(tmp_path / "a.wav",
+             np.concatenate([sine(440, SR, 2.0, amp=0.3), sine(880, SR, 2.0, amp=0.3)]), SR)
+    sf.write(tmp_path / "b.wav", sine(660, SR, 1.0, amp=0.3), SR)
+    sf.write(tmp_path / "c.wav", sine(1000, SR, 1.0, amp=0.3), SR)
     table = pd.DataFrame({
         "item": [0, 0, 1, 2], "path": [str(tmp_path / f"{s}.wav") for s in "aabc"],
         "id": ["a.wav", "a.wav", "b.wav", "c.wav"], "window": [0, 1, 0, 0],
@@ -99,10 +91,11 @@ def test_each_point_plays_its_own_span(result):
     np.testing.assert_allclose(audio.end, [2.0, 4.0, 1.0, 1.0], atol=1e-6)  # c: video clock
     wav, sr = sf.read(io.BytesIO(base64.b64decode(audio.sources[0].split(",", 1)[1])))
     assert sr == SR and len(wav) == 4 * SR
-    assert abs(_pitch(wav[int(2.1 * SR): int(3.9 * SR)]) - 880) < 3
-    assert abs(_pitch(wav[int(0.1 * SR): int(1.9 * SR)]) - 440) < 3
+    assert abs(dominant_frequency(wav[int(2.1 * SR): int(3.9 * SR)], SR) - 880) < 3
+    assert abs(dominant_frequency(wav[int(0.1 * SR): int(1.9 * SR)], SR) - 440) < 3
 
 
+@pytest.mark.slow  # 42.7 s on the loaded 2-core machine (issue 19)
 def test_a_long_recording_is_encoded_without_crashing_the_process():
     # a 200 s file in one libsndfile Vorbis write is a segmentation fault (soundfile 0.13);
     # the explorer encodes block by block. Run in a child process, so that a regression
@@ -143,7 +136,7 @@ def test_embedded_audio_limit_suggests_files(result, tmp_path):
     text = path.read_text()
     assert '"map_audio/0001.ogg"' in text and "data:audio/ogg" not in text
     wav, sr = sf.read(files[1])
-    assert abs(_pitch(wav) - 660) < 3 and abs(len(wav) / sr - 1.0) < 1e-3
+    assert abs(dominant_frequency(wav, SR) - 660) < 3 and abs(len(wav) / sr - 1.0) < 1e-3
     with pytest.raises(ParameterError, match=r"audio must be one of"):
         ex.save(tmp_path / "x.html", audio="mp3")
 
@@ -160,7 +153,7 @@ def test_page_is_self_contained_and_states_its_settings(result, tmp_path):
 
 
 def test_timestamp_results_map_each_step(tmp_path):
-    sf.write(tmp_path / "t.wav", _tone(500, 1.0), SR)
+    sf.write(tmp_path / "t.wav", sine(500, SR, 1.0, amp=0.3), SR)
     times = np.arange(6) * STEP_S + 0.1
     table = pd.DataFrame({"item": 0, "path": str(tmp_path / "t.wav"), "time_s": times,
                           "window": 0})
@@ -191,7 +184,7 @@ def test_cli_writes_the_page_and_names_a_bad_column(tmp_path, capsys):
     from asttools.apps.cli import EXIT_OK, EXIT_USAGE, main
 
     for name, hz in (("x", 300), ("y", 600), ("z", 900)):
-        sf.write(tmp_path / f"{name}.wav", _tone(hz, 1.0), SR)
+        sf.write(tmp_path / f"{name}.wav", sine(hz, SR, 1.0, amp=0.3), SR)
     store = tmp_path / "emb"
     asttools.extract(sorted(tmp_path.glob("*.wav")), store, model="tiny-random",
                      progress=False)

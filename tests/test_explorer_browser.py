@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from audio_fixtures import dominant_frequency, sine
 from browser_driver import js, pointer, start_browser
 from PIL import Image, ImageOps
 
@@ -39,23 +40,14 @@ POINTS = [
 ]
 
 
-def _tone(hz: float, seconds: float) -> np.ndarray:
-    t = np.arange(int(round(seconds * SR))) / SR
-    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
-
-
-def _pitch(wav: np.ndarray) -> float:
-    spectrum = np.abs(np.fft.rfft(wav * np.hanning(len(wav))))
-    return float(np.argmax(spectrum) * SR / len(wav))
-
-
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     """A saved explorer page of POINTS (the file of 'gone' deleted before saving)."""
     folder = tmp_path_factory.mktemp("explorer")
     paths = {}
     for stem in dict.fromkeys(p[0] for p in POINTS):
-        parts = [_tone(hz, end - start) for s, start, end, hz, *_ in POINTS if s == stem]
+        parts = [sine(hz, SR, end - start, amp=0.3)
+                 for s, start, end, hz, *_ in POINTS if s == stem]
         paths[stem] = str(folder / f"{stem}.wav")
         sf.write(paths[stem], np.concatenate(parts), SR)
     Path(paths["gone"]).unlink()  # moved or deleted after the run
@@ -159,8 +151,8 @@ def test_click_plays_the_points_own_span(browser, page):
     assert state["src"].startswith("data:audio/ogg;base64,")
     wav, sr = sf.read(io.BytesIO(base64.b64decode(state["src"].split(",", 1)[1])))
     assert sr == SR and abs(len(wav) / sr - 3.0) < 0.05
-    assert abs(_pitch(wav[int(1.6 * sr): int(2.9 * sr)]) - 880) < 5
-    assert abs(_pitch(wav[int(0.1 * sr): int(1.4 * sr)]) - 440) < 5
+    assert abs(dominant_frequency(wav[int(1.6 * sr): int(2.9 * sr)], SR) - 880) < 5
+    assert abs(dominant_frequency(wav[int(0.1 * sr): int(1.4 * sr)], SR) - 440) < 5
     for _ in range(60):  # it stops at the span's end
         state = _player(browser)
         if state["paused"]:

@@ -55,6 +55,7 @@ def test_scene_embeddings_shapes_and_dtypes(model):
     assert scene.device == audio.device
 
 
+@pytest.mark.slow  # 21.7 s on the loaded 2-core machine (issue 19)
 def test_a_batch_equals_its_items_one_by_one(model):
     g = torch.Generator().manual_seed(1)
     audio = torch.rand((3, 12 * 16000), generator=g) * 0.2 - 0.1  # 12 s: two windows each
@@ -76,3 +77,37 @@ def test_bad_audio_is_refused(model):
         hear.get_scene_embeddings(np.zeros((1, 16000), np.float32), model)
     with pytest.raises(ParameterError, match="asttools.apps.hear.load_model"):
         hear.get_scene_embeddings(torch.zeros((1, 16000)), object())
+
+
+def _hear_model():
+    from asttools.apps import hear
+
+    return hear, hear.load_model("tiny-random")
+
+
+@pytest.mark.parametrize("dtype, match", [
+    ("int16", "got torch.int16; divide by 32768 first"),
+    ("bool", "got torch.bool"),
+    ("complex64", "got torch.complex64"),
+])
+def test_hear_refuses_samples_that_are_not_float(dtype, match):
+    import torch
+
+    hear, model = _hear_model()
+    audio = torch.zeros((1, 16000), dtype=getattr(torch, dtype))
+    for fn in (hear.get_scene_embeddings, hear.get_timestamp_embeddings):
+        with pytest.raises(ParameterError, match=match):
+            fn(audio, model)
+
+
+def test_hear_timestamps_need_one_step_of_audio():
+    import torch
+
+    hear, model = _hear_model()
+    for n in (1, 100, 1400):
+        with pytest.raises(ParameterError, match=f"has {n} samples per sound; .* at least "
+                                                 "1401"):
+            hear.get_timestamp_embeddings(torch.zeros((2, n)), model)
+    emb, ms = hear.get_timestamp_embeddings(torch.full((2, 1401), 0.1), model)
+    assert emb.shape == (2, 1, model.timestamp_embedding_size)
+    assert ms.tolist() == [[87.5], [87.5]]

@@ -6,7 +6,7 @@ import pytest
 
 import asttools
 from asttools.errors import ParameterError
-from asttools.labels import ancestors
+from asttools.labels import ancestors, short_label
 
 
 def test_527_classes_in_output_order():
@@ -57,3 +57,13 @@ def test_credits_ship_with_the_data():
 
     credits = resources.files("asttools").joinpath("data").joinpath("CREDITS.md").read_text()
     assert "CC BY-SA 4.0" in credits
+
+
+def test_short_label_cuts_at_the_first_comma_unless_that_is_ambiguous():
+    assert short_label("Bird vocalization, bird call, bird song") == "Bird vocalization"
+    assert short_label("Female speech, woman speaking") == "Female speech"
+    assert short_label("Speech") == "Speech"
+    assert short_label("Inside, small room") == "Inside, small room"  # Inside, ... x3
+    names = asttools.audioset_labels()["display_name"].tolist()
+    shorts = [short_label(n) for n in names]
+    assert len(set(shorts)) == len(names)  # still one name per class

@@ -12,12 +12,10 @@ from __future__ import annotations
 import ast
 import csv
 import errno
-import importlib.util
 import io
 import os
 import pickle
 import re
-import sys
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -30,6 +28,7 @@ from audio_fixtures import _mux_audio, sine, write_av
 from PIL import Image
 from test_audio import BAD_FILES
 
+import asttools
 import asttools.audio._checks as audio_checks  # where files are opened and checked
 from asttools import audio
 from asttools.audio import (
@@ -417,20 +416,6 @@ def test_probe_media_silent_and_short_clips():
                     "at 3.000 s; tolerance 0.192 s")
 
 
-@pytest.fixture(scope="module")
-def generator():
-    """scripts/make_video_data.py, which can rebuild each clip's soundtrack."""
-    spec = importlib.util.spec_from_file_location(
-        "make_video_data", ROOT / "scripts" / "make_video_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[spec.name]
-
-
 def _ncc(a: np.ndarray, b: np.ndarray, lag: int) -> float:
     """Normalised correlation of a[k + lag] with b[k]."""
     x, y = (a[lag:], b) if lag >= 0 else (a, b[-lag:])
@@ -441,22 +426,22 @@ def _ncc(a: np.ndarray, b: np.ndarray, lag: int) -> float:
 
 @pytest.mark.parametrize(
     "clip_id", [c for c, row in CLIPS.items() if row["audio"] in ("track", "offset", "short")])
-def test_decoded_samples_placed_at_the_offset_line_up_with_the_video(generator, clip_id):
+def test_decoded_samples_placed_at_the_offset_line_up_with_the_video(video_data_script, clip_id):
     """Sample k placed at audio_offset_s + k / sr matches the soundtrack the clip was made
     from, on the video's timeline, at lag 0 (to the sample)."""
-    clip = next(c for c in generator.clips() if c.clip_id == clip_id)
-    soundtrack = generator.scene(clip).audio  # 16 kHz, on the video's timeline
+    clip = next(c for c in video_data_script.clips() if c.clip_id == clip_id)
+    soundtrack = video_data_script.scene(clip).audio  # 16 kHz, on the video's timeline
     info = probe_media(VIDEO_DIR / clip.file)
     wav, sr = load_audio(VIDEO_DIR / clip.file, sr=None)
-    assert sr == generator.SR
+    assert sr == video_data_script.SR
     start = round(info.audio_offset_s * sr)
     placed = np.zeros(len(soundtrack))
     n = min(len(wav), len(placed) - start)
     placed[start : start + n] = wav[:n]
     # compare where the clip has sound: after the offset clip's 1024 samples of priming,
     # and up to the end of the short clip's 1.5 s
-    lo = start + (generator.AAC_PRIMING if clip.audio == "offset" else 0)
-    hi = round(generator.SHORT_AUDIO_S * sr) if clip.audio == "short" else len(soundtrack)
+    lo = start + (video_data_script.AAC_PRIMING if clip.audio == "offset" else 0)
+    hi = round(video_data_script.SHORT_AUDIO_S * sr) if clip.audio == "short" else len(soundtrack)
     a, b = placed[lo:hi], soundtrack[lo:hi]
     scores = {lag: _ncc(a, b, lag) for lag in range(-40, 41)}
     assert max(scores, key=scores.get) == 0
@@ -646,3 +631,48 @@ def test_media_info_is_frozen():
     info = MediaInfo("a.wav", has_audio=True, has_video=False)
     with pytest.raises(AttributeError):
         info.has_audio = False  # type: ignore[misc]
+
+
+# --- truncated Matroska, an audio track without packets -------------------------------------
+
+
+def _cut(path, fraction=0.5):
+    data = path.read_bytes()
+    cut = path.with_name("cut " + path.name)
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    return cut
+
+
+@pytest.mark.parametrize("name, video", [("a.webm", None), ("v.mkv", "mpeg4"),
+                                         ("v.webm", "libvpx")])
+def test_a_truncated_matroska_file_says_truncated(tmp_path, tiny_model, name, video):
+    codec = "aac" if name.endswith(".mkv") else "libopus"
+    write_av(tmp_path / name, audio=sine(440, 48000, 4.0)[None], audio_codec=codec,
+             video_codec=video, seconds=4.0)
+    cut = _cut(tmp_path / name)
+    with pytest.warns(asttools.ASTToolsWarning, match=r"truncated: the header declares 4\.0"):
+        out = asttools.embed([tmp_path / name, cut], model=tiny_model)
+    notes = out.clips().table.set_index("path")["av_warning"]
+    assert notes[str(tmp_path / name)] is None
+    assert notes[str(cut)].startswith("truncated: the header declares 4.0")
+
+
+def test_an_audio_track_without_packets_has_no_audio_as_in_mp4(tmp_path):
+    import av
+
+    for ext in ("mkv", "mp4"):
+        path = tmp_path / f"zero.{ext}"
+        with av.open(str(path), "w") as c:
+            v = c.add_stream("mpeg4", rate=10)
+            v.width = v.height = 32
+            v.pix_fmt = "yuv420p"
+            c.add_stream("aac", rate=48000, layout="stereo")  # never given a frame
+            for i in range(10):
+                frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8),
+                                                   format="rgb24")
+                frame.pts = i
+                c.mux(v.encode(frame))
+            c.mux(v.encode(None))
+        with pytest.raises(NoAudioStreamError, match="no audio stream") as err:
+            asttools.load_audio(path)
+        assert err.value.status == "no_audio_stream"

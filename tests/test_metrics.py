@@ -9,23 +9,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from result_fixtures import window_result
 from scipy.stats import norm
 from sklearn import metrics as skm
 
-from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.labels import lookup_label
-from asttools.labels.mapping import esc50_mapping
+import asttools
 from asttools.analysis.metrics import (
+    ProbeResult,
     aligned_scores,
     bootstrap_ci,
+    compare_probes,
     confusion_matrix,
     dprime,
     evaluate,
     linear_probe,
     per_class_metrics,
     pr_curves,
+    top_k_table,
 )
 from asttools.analysis.metrics._kernels import _Ranked
+from asttools.errors import ASTToolsWarning, ParameterError
+from asttools.labels import audioset_labels, lookup_label
+from asttools.labels.mapping import esc50_mapping
+from asttools.run.result import top_k
 
 N_BOOT = 200
 
@@ -280,6 +286,7 @@ def test_bootstrap_counts_undefined_resamples():
     assert "undefined" in note and f"of {N_BOOT} resamples" in note
 
 
+@pytest.mark.slow  # 6.0 s on the loaded 2-core machine (issue 19)
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 def test_bootstrap_ci_generic_against_sklearn(multilabel):
     y, s = multilabel
@@ -565,8 +572,6 @@ def test_the_real_embedding_result_class_is_accepted(tmp_path, rng):
 
 def test_user_mapping_wins_over_the_truth_mids_column():
     """A truth table with AudioSet mids: a user mapping still decides where a label goes."""
-    import asttools
-    from asttools.labels import audioset_labels
 
     table = audioset_labels()
     idx = {n: i for i, n in enumerate(table["display_name"])}
@@ -684,3 +689,116 @@ def test_alignment_warnings_point_at_the_callers_line(tmp_path, rng):
     for fragment in ("no ground truth", "map to no model output", "are left out",
                      "cannot be told apart", "contain others"):
         assert any(fragment in m for m in seen), fragment
+
+
+# --- counts are integers; the truth first ---------------------------------------------------
+
+
+def test_evaluate_rows_are_metrics_and_counts_are_integers(rng):
+    y = rng.integers(0, 2, (40, 4))
+    y[:, 3] = 0  # a class without positives: skipped
+    table = evaluate(y, rng.random((40, 4)), n_boot=0)
+    assert not table["metric"].str.startswith("n_classes").any()
+    assert table["value"].dtype == np.float64
+    assert table["n"].dtype == np.int64 and table["n_classes"].dtype == np.int64
+    counts = table.attrs["counts"]
+    assert counts == {"n_clips": 40, "n_classes": 4, "n_classes_evaluated": 3,
+                      "n_classes_skipped": 1, "n_classes_unmapped": 0}
+    assert all(type(v) is int for v in counts.values())
+
+
+def test_linear_probe_takes_truth_first_like_evaluate(clusters):
+    x, labels = clusters
+    probe = linear_probe(labels, x, n_splits=3)
+    assert isinstance(probe, ProbeResult)
+    assert probe.folds["fold"].tolist() == [1, 2, 3]  # fold ids stay numbers
+    assert pd.api.types.is_integer_dtype(probe.folds["fold"])
+    assert set(probe.summary["metric"]) == {"accuracy", "macro_f1"}
+    assert probe.summary["n_folds"].tolist() == [3, 3]
+    assert len(probe.predictions) == len(x)
+    assert probe.classes == sorted(set(labels))
+    with pytest.raises(ParameterError, match=r"takes the truth first, as evaluate does: call "
+                                             r"linear_probe\(truth, embeddings\)"):
+        linear_probe(x, labels)
+
+
+def test_linear_probe_keeps_text_fold_ids(clusters):
+    x, labels = clusters
+    folds = np.array(["a", "b", "c"] * 20)
+    probe = linear_probe(labels, x, folds=folds)
+    assert probe.folds["fold"].tolist() == ["a", "b", "c"]
+    assert probe.predictions["fold"].tolist() == folds.tolist()
+
+
+# --- the top-k-versus-truth table -----------------------------------------------------------
+
+
+def test_top_k_table_sets_top_k_beside_the_truth(rng):
+    res = window_result([2, 1, 1], rng)
+    clips = res.clips(aggregate="max")
+    top = top_k(clips, k=3)
+    first = top[(top["item"] == 0)]["label"].tolist()
+    truth = pd.DataFrame({
+        "path": ["/data/clip_2.wav", "/data/clip_0.wav", "/data/clip_1.wav"],  # own order
+        "labels": [("my own label",), (first[0], first[2], "Speech"), ("Bird",)],
+    })
+    table = top_k_table(truth, clips, k=3)
+    assert table.index.tolist() == ["clip_2.wav", "clip_0.wav", "clip_1.wav"]
+    assert table.index.name == "clip"
+    assert table.columns.tolist() == ["truth", "top 1", "top 2", "top 3", "hits"]
+    assert table.loc["clip_0.wav", ["top 1", "top 2", "top 3"]].tolist() == first
+    assert table.loc["clip_0.wav", "truth"] == f"{first[0]}; {first[2]}; Speech"
+    speech_in = "Speech" in first
+    assert table.loc["clip_0.wav", "hits"] == 2 + speech_in  # counted against full names
+    assert pd.isna(table.loc["clip_2.wav", "hits"])  # no label maps to AudioSet
+    assert str(table["hits"].dtype) == "Int64"
+    short = top_k_table(truth, clips, k=3, short=True)
+    assert short.loc["clip_0.wav", "top 1"] == top_k(clips, k=1, short=True)["label"].iat[0]
+    assert short["hits"].equals(table["hits"])
+
+
+def test_top_k_table_aggregates_windows_like_evaluate(rng):
+    res = window_result([3, 1], rng)
+    truth = pd.DataFrame({"path": ["/data/clip_0.wav", "/data/clip_1.wav"],
+                          "labels": [("Speech",), ("Music",)]})
+    assert top_k_table(truth, res, k=2).equals(top_k_table(truth, res.clips(aggregate="mean"), k=2))
+    with pytest.raises(ParameterError, match="k must be an integer >= 1"):
+        top_k_table(truth, res, k=0)
+    with pytest.raises(ParameterError, match="must be an EmbeddingResult"):
+        top_k_table(truth, res.probs)
+
+
+# --- probes side by side --------------------------------------------------------------------
+
+
+def test_compare_probes_is_linear_probe_per_setting_in_order(clusters, rng):
+    x, labels = clusters
+    settings = {"z: informative": x, "a: noise": rng.normal(size=x.shape)}
+    table = compare_probes(labels, settings, n_splits=3, seed=1)
+    for name, emb in settings.items():
+        alone = linear_probe(labels, emb, n_splits=3, seed=1).summary
+        mine = table[table["setting"] == name].drop(columns="setting").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone)
+    wide = table.pivot(index="setting", columns="metric", values="mean")  # as notebooks do
+    assert wide.index.tolist() == list(settings)  # the order given, not sorted
+    assert table.attrs["protocol"]
+    with pytest.raises(ParameterError, match="embeddings is empty"):
+        compare_probes(labels, {})
+
+
+# --- per-class AP and PR curves: one aggregation --------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["mean", "max"])
+def test_pr_curves_score_what_per_class_ap_scored(rng, how):
+    res = window_result([3, 2, 1, 2, 1, 3], rng)
+    truth = pd.DataFrame({"path": [f"/data/clip_{i}.wav" for i in range(6)],
+                          "labels": [("Speech",), ("Music",), ("Speech", "Music"), ("Music",),
+                                     ("Speech",), ("Dog",)]})
+    clips = res.clips(aggregate=how)
+    per_class = per_class_metrics(truth, clips).set_index("label")
+    y, s, names = aligned_scores(truth, clips)
+    curves = pr_curves(y, s, labels=names)
+    ap = curves.groupby("label")["ap"].first()
+    for label in names:
+        assert ap[label] == pytest.approx(per_class.loc[label, "ap"], abs=1e-12)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
+from audio_fixtures import sine
 
 import asttools
+from asttools.apps.cli import EXIT_USAGE, main
 from asttools.errors import ASTToolsWarning, ModelLoadError, ParameterError
 from asttools.model import is_cached, resolve_device
 from asttools.settings import DEFAULT_MODEL, resolve_model_name
+
+SR = 16000
 
 
 def test_default_model_is_the_audioset_checkpoint(monkeypatch):
@@ -90,3 +95,19 @@ def test_devices():
 def test_model_follows_requested_device(tiny_model):
     assert asttools.model_info(tiny_model)["device"] == "cpu"
     assert np.dtype(asttools.model_info(tiny_model)["dtype"]) == np.float32
+
+
+def test_mps_where_there_is_none_is_a_clean_usage_error(tmp_path, capsys):
+    import torch
+
+    from asttools.model import resolve_device
+
+    if torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    with pytest.raises(ParameterError, match="asked for MPS .* has no MPS device here"):
+        resolve_device("mps")
+    path = tmp_path / "a.wav"
+    sf.write(path, sine(440, SR, 0.5), SR)
+    code = main(["predict", str(path), "--model", "tiny-random", "--device", "mps"])
+    err = capsys.readouterr().err
+    assert code == EXIT_USAGE and "Traceback" not in err and "no MPS device" in err

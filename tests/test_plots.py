@@ -1,4 +1,6 @@
-"""Tests of asttools.plots: every helper draws on small seeded inputs and returns its Axes."""
+"""The plots' shared parts: theme and thesis fonts, label colours, random-weights titles, panel
+letters, saving (each figure kind has its file: test_plots_audio.py, test_plots_predictions.py,
+test_plots_embeddings.py, test_plots_evaluation.py, test_plots_missing.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +10,10 @@ import zlib
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import pytest
-from matplotlib.axes import Axes
 
 from asttools import plots
-from asttools.errors import ASTToolsWarning, ParameterError
-from asttools.analysis.metrics import pr_curves
-
-
-@pytest.fixture
-def fbank(rng):
-    return rng.normal(size=(1024, 128)).astype(np.float32)
-
-
-def _own_ax():
-    _, ax = plt.subplots()
-    return ax
-
+from asttools.errors import ParameterError
 
 # --------------------------------------------------------------------------- theme, colours
 
@@ -102,234 +90,31 @@ def test_random_weights_title():
     assert plots.random_weights_title(None, random_weights=True) == "Random weights"
 
 
-# --------------------------------------------------------------------------- audio figures
+# --- thesis fonts, panel letters ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n", [8000, 16000 * 30])
-def test_plot_waveform(rng, n):
-    wav = rng.normal(scale=0.1, size=n).astype(np.float32)
-    ax = plots.plot_waveform(wav, sr=16000, title="clip")
-    assert isinstance(ax, Axes)
-    assert ax.get_xlim() == pytest.approx((0.0, n / 16000))
-    assert ax.get_xlabel() == "Time (s)"
-    own = _own_ax()
-    assert plots.plot_waveform(wav, ax=own) is own
+def test_thesis_preset_uses_fonts_bundled_with_matplotlib():
+    import matplotlib
+    from matplotlib import font_manager
+
+    rc = plots.theme_rc(thesis=True)
+    assert rc["font.family"] == "serif" and rc["font.serif"][0] == "STIXGeneral"
+    with matplotlib.rc_context(rc):
+        path = font_manager.findfont(font_manager.FontProperties(family=["serif"]))
+    assert "mpl-data" in path and "STIXGeneral" in path  # the same file on every machine
+    with matplotlib.rc_context(plots.theme_rc()):
+        path = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
+    assert "mpl-data" in path and "DejaVuSans" in path
 
 
-def test_plot_waveform_rejects_2d(rng):
-    with pytest.raises(
-        ParameterError, match=r"wav must be 1-dimensional, given wav.shape=\(2, 5\)"
-    ):
-        plots.plot_waveform(np.zeros((2, 5)))
-
-
-def test_plot_fbank(fbank):
-    ax = plots.plot_fbank(fbank, title="fbank")
-    assert isinstance(ax, Axes)
-    assert ax.get_xlim() == pytest.approx((0.0, 10.24))
-    assert ax.get_ylim() == pytest.approx((-0.5, 127.5))
-    own = _own_ax()
-    assert plots.plot_fbank(fbank, ax=own, colorbar=False) is own
-    with pytest.raises(ParameterError, match="fbank must be 2-D"):
-        plots.plot_fbank(fbank[None])
-
-
-def test_patch_grid_shape():
-    assert plots.patch_grid_shape(1024, 128) == (12, 101)
-    assert plots.patch_grid_shape(1024, 128, patch=16, fstride=16, tstride=16) == (8, 64)
-    with pytest.raises(ParameterError, match="smaller than one 16 x 16 patch"):
-        plots.patch_grid_shape(10, 128)
-
-
-def test_plot_patch_grid(fbank, rng):
-    ax = plots.plot_patch_grid(fbank)
-    assert isinstance(ax, Axes)
-    values = rng.random((12, 101))
-    own = _own_ax()
-    assert plots.plot_patch_grid(fbank, values=values, ax=own) is own
-    # the overlay spans the patch centres: first centre 8 frames in, cells one stride wide
-    overlay = own.get_images()[-1]
-    left, right, bottom, top = overlay.get_extent()
-    assert left == pytest.approx(0.03) and right == pytest.approx(10.13)
-    assert bottom == pytest.approx(2.5) and top == pytest.approx(122.5)
-    flat = plots.plot_patch_grid(fbank, values=values.ravel())
-    # issue 21: drawn relative to the uniform 1/N (share of the sum x N); raw with
-    # relative=False
-    np.testing.assert_allclose(flat.get_images()[-1].get_array(),
-                               values / values.sum() * values.size)
-    raw = plots.plot_patch_grid(fbank, values=values.ravel(), relative=False)
-    np.testing.assert_array_equal(raw.get_images()[-1].get_array(), values)
-    with pytest.raises(ParameterError, match=r"shape \(12, 101\) or \(1212,\)"):
-        plots.plot_patch_grid(fbank, values=np.zeros((101, 12)))
-
-
-# --------------------------------------------------------------------------- label figures
-
-
-def test_plot_top_k():
-    table = pd.DataFrame(
-        {
-            "item": 0,
-            "rank": [1, 2, 3],
-            "label": ["Speech", "Music", "Bird vocalization, bird call, bird song"],
-            "mid": ["/m/09x0r", "/m/04rlf", "/m/020bb7"],
-            "probability": [0.91, 0.32, 0.05],
-        }
-    )
-    ax = plots.plot_top_k(table.sample(frac=1.0, random_state=0), title="clip")
-    assert isinstance(ax, Axes)
-    ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks[2] == "Bird vocalization, bird\ncall, bird song"  # long names wrap
-    assert [t.replace("\n", " ") for t in ticks] == list(table["label"])
-    bar_colors = [matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches]
-    assert bar_colors == [plots.label_colors(["Speech"])["Speech"], *bar_colors[1:]]
-    own = _own_ax()
-    assert plots.plot_top_k(table, ax=own) is own
-    two_items = pd.concat([table, table.assign(item=1)])
-    with pytest.raises(ParameterError, match="holds 2 items"):
-        plots.plot_top_k(two_items)
-    two_windows = pd.concat([table.assign(window=0), table.assign(window=1)])
-    with pytest.raises(ParameterError, match="repeats labels; plot one item and one window"):
-        plots.plot_top_k(two_windows)
-    with pytest.raises(ParameterError, match="lacks the columns"):
-        plots.plot_top_k(table.drop(columns="probability"))
-
-
-@pytest.mark.parametrize("kind", plots.TIMELINE_KINDS)
-def test_plot_label_timeline(rng, kind):
-    probs = rng.random((8, 6)) * 0.5
-    probs[:, 4] += 0.5  # the class with the highest peak
-    labels = ["Speech", "Music", "Dog", "Siren", "Sine wave", "Silence"]
-    starts = np.arange(8) * 5.0
-    ax = plots.plot_label_timeline(probs, starts, labels=labels, k=3, kind=kind, ends=starts + 10)
-    assert isinstance(ax, Axes)
-    if kind == "lines":
-        names = [line.get_label() for line in ax.get_lines()]
-        assert len(names) == 3 and names[0] == "Sine wave"
-        assert (
-            matplotlib.colors.to_hex(ax.get_lines()[0].get_color())
-            == (plots.label_colors(["Sine wave"])["Sine wave"])
-        )
-    else:
-        assert ax.get_yticklabels()[0].get_text() == "Sine wave"
-    own = _own_ax()
-    assert plots.plot_label_timeline(probs, starts, labels=labels, kind=kind, ax=own) is own
-
-
-def test_plot_label_timeline_errors(rng):
-    probs = rng.random((4, 3))
-    with pytest.raises(ParameterError, match="labels has 2 names but probs has 3 classes"):
-        plots.plot_label_timeline(probs, np.arange(4), labels=["a", "b"])
-    with pytest.raises(ParameterError, match="starts has 3 values but probs has 4 windows"):
-        plots.plot_label_timeline(probs, np.arange(3), labels=["a", "b", "c"])
-    with pytest.raises(ParameterError, match=r"kind must be one of \('lines', 'heatmap'\)"):
-        plots.plot_label_timeline(probs, np.arange(4), labels=["a", "b", "c"], kind="bars")
-
-
-# --------------------------------------------------------------------------- embedding maps
-
-
-def test_plot_embedding_map(clusters):
-    x, labels = clusters
-    ax = plots.plot_embedding_map(x, labels, perplexity=10.0, title="map")
-    assert isinstance(ax, Axes)
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["Sine wave", "White noise", "Siren"]
-    colors = plots.label_colors(labels)
-    for coll, label in zip(ax.collections, legend, strict=True):
-        assert matplotlib.colors.to_hex(coll.get_facecolor()[0]) == colors[label]
-    own = _own_ax()
-    assert plots.plot_embedding_map(x, labels, method="pca", ax=own, legend=False) is own
-    assert own.get_legend() is None
-    with pytest.raises(ParameterError, match="labels has 3 entries but embeddings has 60 rows"):
-        plots.plot_embedding_map(x, labels[:3])
-
-
-def test_plot_embedding_map_warns_at_the_callers_line(clusters):
-    x, labels = clusters
-    with pytest.warns(ASTToolsWarning, match="perplexity=30.0 is too large") as caught:
-        plots.plot_embedding_map(x[:10], labels[:10])
-    assert [w.filename for w in caught] == [__file__]
-
-
-# --------------------------------------------------------------------------- evaluation
-
-
-def test_plot_per_class_ap():
-    per_class = pd.DataFrame(
-        {
-            "label": ["Speech", "Music", "Dog", "Siren"],
-            "ap": [0.4, 0.9, np.nan, 0.7],
-            "n_positives": [3, 5, 0, 2],
-        }
-    )
-    ax = plots.plot_per_class_ap(per_class)
-    assert isinstance(ax, Axes)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["Music", "Siren", "Speech"]
-    assert ax.get_legend().get_texts()[0].get_text() == "mAP 0.667"
-    own = _own_ax()
-    assert plots.plot_per_class_ap(per_class, ax=own, top=2) is own
-    assert len(own.get_yticklabels()) == 2
-    flagged = per_class.assign(evaluated=[True, True, False, False])
-    ax = plots.plot_per_class_ap(flagged)
-    assert ax.get_legend().get_texts()[0].get_text() == "mAP 0.650"  # Speech and Music only
-
-
-@pytest.mark.parametrize("normalize", [False, True])
-def test_plot_confusion_matrix(normalize):
-    labels = ["Sine wave", "White noise", "Siren"]
-    matrix = np.array([[5, 1, 0], [0, 6, 0], [2, 0, 3]])
-    ax = plots.plot_confusion_matrix(matrix, labels, normalize=normalize)
-    assert isinstance(ax, Axes)
-    texts = [t.get_text() for t in ax.texts]
-    assert texts[:2] == (["0.83", "0.17"] if normalize else ["5", "1"])
-    own = _own_ax()
-    frame = pd.DataFrame(matrix, index=labels, columns=labels)
-    assert plots.plot_confusion_matrix(frame, ax=own) is own
-    assert [t.get_text() for t in own.get_yticklabels()] == labels
-    with pytest.raises(ParameterError, match="must be square"):
-        plots.plot_confusion_matrix(np.zeros((2, 3)))
-
-
-def test_plot_pr_curves(rng):
-    y = np.zeros((40, 4), dtype=int)
-    y[:10, 0] = 1
-    y[5:25, 1] = 1
-    y[30:, 3] = 1  # class 2 has no positives
-    scores = y + rng.random(y.shape)
-    labels = ["Speech", "Music", "Dog", "Siren"]
-    ax = plots.plot_pr_curves(y, scores, labels=labels)
-    assert isinstance(ax, Axes)
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["Music (AP 1.00, 20 pos.)", "Speech (AP 1.00, 10 pos.)",
-                      "Siren (AP 1.00, 10 pos.)", "Prevalence (chance), 40 clips"]
-    prevalence = [line.get_ydata()[0] for line in ax.get_lines()
-                  if line.get_label() == "_prevalence"]
-    assert prevalence == [0.5, 0.25, 0.25]
-    own = _own_ax()
-    with pytest.warns(ASTToolsWarning, match=r"no positives: \['Dog'\]"):
-        assert plots.plot_pr_curves(y, scores, labels=labels, classes=["Dog", 0], ax=own) is own
-    curves = [line for line in own.get_lines() if not line.get_label().startswith("_")]
-    assert len(curves) == 2  # Speech's curve and the prevalence legend entry
-    with pytest.raises(ParameterError, match="'Cat' is not one of labels"):
-        plots.plot_pr_curves(y, scores, labels=labels, classes=["Cat"])
-
-
-def test_plot_pr_curves_draws_what_metrics_computes(rng):
-    y = (rng.random((50, 3)) < 0.4).astype(int)
-    scores = np.round(rng.random((50, 3)) + 0.2 * y, 1)
-    labels = ["Speech", "Music", "Dog"]
-    curves = pr_curves(y, scores, labels=labels)
-    ax = plots.plot_pr_curves(y, scores, labels=labels)
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    drawn = [line for line in ax.get_lines() if line.get_label() != "_prevalence"]
-    for line, text in zip(drawn[:-1], legend[:-1], strict=True):
-        name = text.split(" (AP ")[0]
-        curve = curves[curves["label"] == name]
-        n_pos = int(y[:, labels.index(name)].sum())
-        assert text == f"{name} (AP {curve['ap'].iloc[0]:.2f}, {n_pos} pos.)"
-        np.testing.assert_array_equal(line.get_xdata(), curve["recall"])
-        np.testing.assert_array_equal(line.get_ydata(), curve["precision"])
+def test_panel_letters():
+    fig, axes = plt.subplots(2, 2, layout="constrained")
+    axes[1, 1].set_visible(False)
+    letters = plots.label_panels(fig)
+    assert [t.get_text() for t in letters] == ["(a)", "(b)", "(c)"]
+    plots.assert_figure_ok(fig)
+    fig, axes = plt.subplots(1, 2, layout="constrained")
+    assert [t.get_text() for t in plots.label_panels(axes, template="{}.")] == ["a.", "b."]
 
 
 # --------------------------------------------------------------------------- saving
@@ -356,6 +141,7 @@ def _png_dpi(path) -> tuple[float, float]:
     raise AssertionError("PNG has no pHYs chunk")
 
 
+@pytest.mark.slow  # 7.3 s on the loaded 2-core machine (issue 19)
 def test_save_figure(tmp_path, rng):
     ax = plots.plot_waveform(rng.normal(size=4000), title="clip")
     fig = ax.figure
@@ -374,6 +160,7 @@ def test_save_figure(tmp_path, rng):
     assert b"/Type3" not in pdf
 
 
+@pytest.mark.slow  # 7.7 s on the loaded 2-core machine (issue 19)
 def test_save_figure_axes_suffix_and_repeatable(tmp_path):
     written = []
     for run in ("a", "b"):  # re-running a notebook cell: a fresh figure, saved again

@@ -6,9 +6,12 @@ import re
 import warnings
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # 5.2 s on the loaded 2-core machine (issue 19)
 def test_readme_quick_start_runs(monkeypatch, capsys):
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Quick start (Python)", 1)[1]

@@ -9,16 +9,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from asttools.errors import ParameterError
 from asttools.analysis.fills import as_fill
 from asttools.analysis.missing import aligned_embeddings
-from asttools.run.result import EmbeddingResult
 from asttools.analysis.robustness import (
     TRAINING_CONDITIONS,
     robustness_curve,
     robustness_drops,
     robustness_summary,
 )
+from asttools.errors import ParameterError
+from asttools.run.result import EmbeddingResult
 
 
 def result_of(embeddings, has_audio, ids=None, *, silence=None):
@@ -65,6 +65,7 @@ def clips(rng):
     return labels, x, has, folds, silence, video
 
 
+@pytest.mark.slow  # 7.6 s on the loaded 2-core machine (issue 19)
 @pytest.mark.parametrize("fill", ["zeros", "mean", "silence"])
 def test_robustness_curve_equals_a_probe_built_by_hand_from_aligned_embeddings(clips, fill):
     """Item 1 of issue 17: the fill is fitted on the training clips' real audio; at 100 %
@@ -144,6 +145,7 @@ def test_a_fixed_split_trains_on_train_and_tests_on_test(clips):
         robustness_curve(labels, x, has_audio=has, split=split, folds=folds)
 
 
+@pytest.mark.slow  # 5.5 s on the loaded 2-core machine (issue 19)
 def test_training_conditions_and_the_robustness_columns(clips):
     labels, x, has, folds, silence, video = clips
     curve = robustness_curve(labels, x, has_audio=has, folds=folds, video=video,

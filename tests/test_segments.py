@@ -64,6 +64,7 @@ def test_three_segments_give_three_vectors_each_its_own_steps(talk_pause_talk, t
     assert out.table["label"].tolist() == ["talk", "pause", "talk"]
 
 
+@pytest.mark.slow  # 11.5 s on the loaded 2-core machine (issue 19)
 def test_a_segment_of_a_long_file_uses_windows_on_the_file_grid(tmp_path, tiny_model):
     rng = np.random.default_rng(1)
     wav = rng.normal(0, 0.1, 40 * SR).astype(np.float32)
@@ -96,6 +97,7 @@ def test_cls_cannot_be_a_segments_own(talk_pause_talk, tiny_model, tmp_path):
     assert asttools.embed(root / "clip.wav", model=tiny_model).embeddings.shape[0] == 1
 
 
+@pytest.mark.slow  # 7.0 s on the loaded 2-core machine (issue 19)
 def test_blank_start_and_end_mean_the_whole_clip(talk_pause_talk, tiny_model, tmp_path):
     root, _, _ = talk_pause_talk
     shutil.copy(root / "clip.wav", tmp_path / "clip.wav")
@@ -115,6 +117,7 @@ def test_blank_start_and_end_mean_the_whole_clip(talk_pause_talk, tiny_model, tm
         list_inputs(tmp_path / "rev.csv")
 
 
+@pytest.mark.slow  # 6.1 s on the loaded 2-core machine (issue 19)
 def test_a_segment_past_the_end_is_cut_warned_and_recorded(tmp_path, tiny_model):
     sf.write(tmp_path / "a.wav", np.random.default_rng(2).normal(0, 0.1, 6 * SR), SR)
     pd.DataFrame({"path": ["a.wav"], "start_s": [5.0], "end_s": [12.0]}).to_csv(
@@ -135,6 +138,7 @@ def test_a_segment_past_the_end_is_cut_warned_and_recorded(tmp_path, tiny_model)
     assert "lies outside the clip (0-6 s" in res.errors["reason"].iloc[0]
 
 
+@pytest.mark.slow  # 5.1 s on the loaded 2-core machine (issue 19)
 def test_a_segment_without_audio_is_not_filled_with_other_times(tmp_path, tiny_model):
     """A 4 s video whose audio track ends at 1 s: its 2-3.5 s segment has no audio."""
     write_av(tmp_path / "late.mp4", audio=sine(440, 48000, 1.0)[None], seconds=4.0)
@@ -174,6 +178,7 @@ def test_plan_segment_runs_only_the_windows_that_own_its_steps():
     assert plan_segment((61.0, 62.0), 0.0, 0, 60 * SR, file_ended=True) is None
 
 
+@pytest.mark.slow  # 7.0 s on the loaded 2-core machine (issue 19)
 def test_segments_are_evaluated_with_their_own_labels(tmp_path, tiny_model):
     """Two files, four segments each (noise, tone, noise, tone): the truth table lists a
     file once per segment and evaluate/linear_probe join each segment to its own row."""

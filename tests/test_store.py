@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -15,13 +16,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-from audio_fixtures import sine, write_av, write_tone
+from audio_fixtures import sine, write_av, write_multichannel, write_tone
+from result_fixtures import data_parts
 
 import asttools
-import asttools.run._pass as embed_mod  # noqa: E402
 import asttools.run._embed as entry_mod  # noqa: E402 (silence_embedding's forward)
 import asttools.run._items as items_mod  # noqa: E402
-from asttools.errors import ParameterError, StoreError
+import asttools.run._pass as embed_mod  # noqa: E402
+from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.run.inputs import list_inputs
 from asttools.store import compact_store, extract, read_store
 
@@ -35,9 +37,6 @@ def _folder(root: Path, n: int = 4) -> Path:
     write_tone(root / "sub" / "long.flac", 12.0, freq=700.0)  # two windows
     return root
 
-
-def _parts(store: Path) -> list[Path]:
-    return sorted(p for p in store.glob("part-*.parquet") if "schema" not in p.name)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -70,9 +69,37 @@ def test_list_inputs_manifest(tmp_path):
         list_inputs(tmp_path / "clash.csv")
 
 
+def test_manifest_ids_are_text_as_written(tmp_path):
+    for i, name in enumerate("abcdefg"):
+        sf.write(tmp_path / f"{name}.wav", sine(300 + 50 * i, SR, 0.2), SR)
+    (tmp_path / "m.csv").write_text(
+        "path,id,fold\na.wav,007,1\nb.wav,1e3,2\nc.wav,1,\nd.wav,01,3\ne.wav,NA,1\n"
+        "f.wav,null,2\ng.wav,nan,NA\n")
+    table = asttools.run.inputs.list_inputs(tmp_path / "m.csv")
+    assert table["id"].tolist() == ["007", "1e3", "1", "01", "NA", "null", "nan"]
+    fold = table["fold"].tolist()  # other columns as pandas reads them
+    assert fold[:2] == [1, 2] and math.isnan(fold[2]) and math.isnan(fold[6])
+
+
+def test_an_empty_id_is_still_refused(tmp_path):
+    sf.write(tmp_path / "a.wav", sine(300, SR, 0.2), SR)
+    (tmp_path / "m.csv").write_text("path,id\na.wav,\n")
+    with pytest.raises(ParameterError, match="column 'id' is empty in rows"):
+        asttools.run.inputs.list_inputs(tmp_path / "m.csv")
+
+
+def test_mka_files_are_found_when_walking_a_folder(tmp_path):
+    write_multichannel(tmp_path / "audio.mka", channels=2, codec="libopus", seconds=0.3)
+    table = asttools.run.inputs.list_inputs(tmp_path)
+    assert [p.rsplit("/", 1)[-1] for p in table["path"]] == ["audio.mka"]
+    wav, sr = asttools.load_audio(tmp_path / "audio.mka")
+    assert sr == SR and len(wav) > 0.25 * SR
+
+
 # --------------------------------------------------------------------------- round trip
 
 
+@pytest.mark.slow  # 12.8 s on the loaded 2-core machine (issue 19)
 def test_round_trip_equals_embed_and_pandas_one_liner(tmp_path, tiny_model):
     data = _folder(tmp_path / "data")
     out = extract(data, tmp_path / "S", model=tiny_model, progress=False, batch_size=3)
@@ -98,20 +125,21 @@ def test_round_trip_equals_embed_and_pandas_one_liner(tmp_path, tiny_model):
     np.testing.assert_allclose(np.stack(df["embedding"]), back.embeddings, atol=0)
     assert (df["top1_prob"].to_numpy() == back.probs.max(axis=1)).all()
     # the vectors are FixedSizeList<float32> columns, uncompressed
-    schema = pq.read_schema(_parts(tmp_path / "S")[0])
+    schema = pq.read_schema(data_parts(tmp_path / "S")[0])
     for name, width in (("embedding", 64), ("probs", 527)):
         kind = schema.field(name).type
         assert pa.types.is_fixed_size_list(kind) and kind.list_size == width
         assert kind.value_type == pa.float32()
-    assert pq.read_metadata(_parts(tmp_path / "S")[0]).row_group(0).column(0).compression \
+    assert pq.read_metadata(data_parts(tmp_path / "S")[0]).row_group(0).column(0).compression \
         == "UNCOMPRESSED"
     assert not list((tmp_path / "S").glob(".*.tmp"))
 
 
+@pytest.mark.slow  # 8.0 s on the loaded 2-core machine (issue 19)
 def test_flush_every_n_items_and_compact(tmp_path, tiny_model):
     data = _folder(tmp_path / "data")
     extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=2)
-    assert len(_parts(tmp_path / "S")) == 3  # 5 files, 2 per part
+    assert len(data_parts(tmp_path / "S")) == 3  # 5 files, 2 per part
     before = read_store(tmp_path / "S")
     write_tone(data / "clip0.wav", 0.7, freq=1234.0)  # supersede one file's rows
     extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=2)
@@ -200,6 +228,7 @@ def test_duplicates_computed_once_and_copied_later(tmp_path, tiny_model, monkeyp
     assert len(read_store(tmp_path / "S")) == 4
 
 
+@pytest.mark.slow  # 7.4 s on the loaded 2-core machine (issue 19)
 def test_append_new_files(tmp_path, tiny_model):
     data = _folder(tmp_path / "data", n=2)
     extract(data, tmp_path / "S", model=tiny_model, progress=False)
@@ -209,6 +238,7 @@ def test_append_new_files(tmp_path, tiny_model):
     assert len(read_store(tmp_path / "S").table["path"].unique()) == 4
 
 
+@pytest.mark.slow  # 8.1 s on the loaded 2-core machine (issue 19)
 def test_manifest_columns_carried_and_updated(tmp_path, tiny_model):
     data = _folder(tmp_path / "data", n=2)
     manifest = tmp_path / "data" / "m.csv"
@@ -301,6 +331,7 @@ def test_unreadable_file_is_recorded(tmp_path, tiny_model):
     assert len(out) == 1
 
 
+@pytest.mark.slow  # 9.7 s on the loaded 2-core machine (issue 19)
 def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeypatch):
     data = _folder(tmp_path / "data", n=1)
     (data / "bad.wav").write_text("not audio")
@@ -319,6 +350,7 @@ def test_known_failures_not_retried_unless_changed(tmp_path, tiny_model, monkeyp
     assert fixed.meta["run"]["computed"] == 1 and len(read_store(tmp_path / "S").errors) == 0
 
 
+@pytest.mark.slow  # 8.8 s on the loaded 2-core machine (issue 19)
 def test_keyboard_interrupt_keeps_finished_work(tmp_path, tiny_model, monkeypatch):
     data = tmp_path / "data"
     for i in range(6):
@@ -349,6 +381,7 @@ def test_keyboard_interrupt_keeps_finished_work(tmp_path, tiny_model, monkeypatc
 # --------------------------------------------------------------------------- guards
 
 
+@pytest.mark.slow  # 6.5 s on the loaded 2-core machine (issue 19)
 def test_store_rejects_grid_other_widths_and_missing(tmp_path, tiny_model):
     data = _folder(tmp_path / "data", n=1)
     with pytest.raises(ParameterError, match=r"pooling='grid' cannot go into a store.*'cls'"):
@@ -411,6 +444,7 @@ def test_engine_is_checked_and_ray_stays_optional(tmp_path, tiny_model, monkeypa
                     progress=False)
 
 
+@pytest.mark.slow  # 10.4 s on the loaded 2-core machine (issue 19)
 def test_a_fully_cached_extract_imports_neither_torch_nor_transformers(tmp_path):
     """Issue 19: a re-run that computes nothing only plans, hashes and reads the store."""
     for i in range(2):
@@ -440,6 +474,7 @@ def test_a_fully_cached_extract_imports_neither_torch_nor_transformers(tmp_path)
     assert again.meta["settings"]["precision"] in ("fp32", "bf16")
 
 
+@pytest.mark.slow  # 13.2 s on the loaded 2-core machine (issue 19)
 def test_the_silence_embedding_is_computed_once_per_model_and_settings(tmp_path, tiny_model,
                                                                       monkeypatch):
     """Issue 19: it is kept in the store's metadata, not run again (one window) per run."""
@@ -478,3 +513,38 @@ def test_the_local_engine_never_imports_ray(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+# --- the layer in the meta ------------------------------------------------------------------
+
+
+@pytest.mark.slow  # 5.4 s on the loaded 2-core machine (issue 19)
+def test_meta_layer_is_the_same_resolved_number_in_memory_and_in_the_store(
+        tmp_path, tiny_model):
+    paths = [str(write_tone(tmp_path / "a.wav", 1.0, amp=0.3)),
+             str(write_tone(tmp_path / "b.wav", 1.0, freq=880.0, amp=0.3))]
+    n_layers = tiny_model.config.num_hidden_layers
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ASTToolsWarning)
+        out = asttools.embed(paths, model=tiny_model)
+        stored = asttools.extract(paths, tmp_path / "emb", model=tiny_model, progress=False)
+        back = asttools.read_store(tmp_path / "emb")
+    assert out.meta["layer"] == stored.meta["layer"] == back.meta["layer"] == n_layers
+    assert back.meta["settings"]["layer"] == -1  # as asked: part of the settings key
+    assert f"layer={n_layers}" in repr(back)
+    # either spelling names the same stored rows
+    for layer in (-1, n_layers):
+        again = asttools.read_store(tmp_path / "emb", settings={"layer": layer})
+        assert again.meta["settings_key"] == back.meta["settings_key"]
+
+
+@pytest.mark.slow
+def test_a_text_id_survives_the_store(tmp_path, tiny_model):
+    sf.write(tmp_path / "a.wav", sine(300, SR, 0.5), SR)
+    sf.write(tmp_path / "b.wav", sine(500, SR, 0.5), SR)
+    (tmp_path / "m.csv").write_text("path,id\na.wav,007\nb.wav,1e3\n")
+    res = asttools.extract(tmp_path / "m.csv", tmp_path / "S", model=tiny_model,
+                           progress=False)
+    assert sorted(res.table["id"]) == ["007", "1e3"]
+    emb, has = asttools.aligned_embeddings(res, ["007", "1e3"])
+    assert has.all() and emb.shape[0] == 2

@@ -18,13 +18,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-from audio_fixtures import write_tone
+from audio_fixtures import decode_after_cut, sine, write_tone
+from result_fixtures import data_parts
 
 import asttools
+import asttools.run._items as inference_mod
 import asttools.store._extract as store_mod
 import asttools.store._layout as layout_mod
 import asttools.store._writer as writer_mod
 from asttools.apps.cli import EXIT_ERROR, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, main
+from asttools.audio.sources import decode_file as real_decode_file
 from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.run.inputs import list_inputs
 from asttools.store import compact_store, extract, read_store
@@ -59,6 +62,7 @@ def _good_empty_missing(root: Path) -> Path:
     return root / "m.csv"
 
 
+@pytest.mark.slow  # 5.7 s on the loaded 2-core machine (issue 19)
 def test_unopenable_and_undecodable_in_one_flush_are_recorded(tmp_path, tiny_model):
     manifest = _good_empty_missing(tmp_path / "d")
     store = tmp_path / "S"
@@ -119,6 +123,7 @@ def test_missing_values_and_text_columns_keep_their_types(tmp_path, tiny_model, 
 # --------------------------------------------------------------------------- case 6: types
 
 
+@pytest.mark.slow  # 6.9 s on the loaded 2-core machine (issue 19)
 def test_a_column_whose_type_changes_between_runs_keeps_one_type(tmp_path, tiny_model,
                                                                   monkeypatch, forbid_model):
     d = tmp_path / "d"
@@ -142,6 +147,7 @@ def test_a_column_whose_type_changes_between_runs_keeps_one_type(tmp_path, tiny_
     assert _snapshot(store) == before
 
 
+@pytest.mark.slow  # 10.9 s on the loaded 2-core machine (issue 19)
 def test_text_first_then_numbers_and_lists_then_scalars(tmp_path, tiny_model):
     d = tmp_path / "d"
     for i in range(4):
@@ -171,6 +177,7 @@ needs_bytes_names = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="file names that are not UTF-8 need Linux")
 
 
+@pytest.mark.slow  # 5.4 s on the loaded 2-core machine (issue 19)
 @needs_bytes_names
 def test_names_that_are_not_utf8_round_trip_through_the_store(tmp_path, tiny_model,
                                                                monkeypatch, forbid_model):
@@ -220,15 +227,13 @@ def _folder(root: Path, n: int = 3) -> Path:
     return root
 
 
-def _parts(store: Path) -> list[Path]:
-    return sorted(p for p in store.glob("part-*.parquet") if "schema" not in p.name)
-
 
 def _truncate(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
 
 
+@pytest.mark.slow  # 7.9 s on the loaded 2-core machine (issue 19)
 def test_full_disk_is_a_store_error_and_keeps_what_was_published(tmp_path, tiny_model,
                                                                   monkeypatch):
     data = _folder(tmp_path / "d", n=4)
@@ -253,6 +258,7 @@ def test_full_disk_is_a_store_error_and_keeps_what_was_published(tmp_path, tiny_
     assert (again.meta["run"]["computed"], again.meta["run"]["cached"]) == (3, 1)
 
 
+@pytest.mark.slow  # 5.2 s on the loaded 2-core machine (issue 19)
 def test_full_disk_from_the_command_line(tmp_path, tiny_env, capsys, monkeypatch):
     data = _folder(tmp_path / "d", n=2)
 
@@ -303,6 +309,7 @@ class _ReadOnly:
         return self
 
 
+@pytest.mark.slow  # 6.4 s on the loaded 2-core machine (issue 19)
 def test_fully_cached_run_on_a_read_only_store_writes_nothing(tmp_path, tiny_model,
                                                               monkeypatch, forbid_model):
     data = _folder(tmp_path / "d")
@@ -333,11 +340,12 @@ def test_fully_cached_run_on_a_read_only_store_writes_nothing(tmp_path, tiny_mod
     assert _snapshot(store) == before
 
 
+@pytest.mark.slow  # 7.9 s on the loaded 2-core machine (issue 19)
 def test_damaged_part_is_skipped_moved_aside_and_recomputed(tmp_path, tiny_model):
     data = _folder(tmp_path / "d")
     store = tmp_path / "S"
     extract(data, store, model=tiny_model, progress=False, flush_items=1)
-    bad = _parts(store)[1]
+    bad = data_parts(store)[1]
     _truncate(bad)
     with pytest.warns(ASTToolsWarning, match=rf"{bad.name}: damaged part file.*moved it to "
                       rf".*_corrupt/{bad.name}.*extract computes them again"):
@@ -352,15 +360,16 @@ def test_compact_skips_a_damaged_part(tmp_path, tiny_model, tiny_env, capsys):
     data = _folder(tmp_path / "d")
     store = tmp_path / "S"
     extract(data, store, model=tiny_model, progress=False, flush_items=1)
-    bad = _parts(store)[0]
+    bad = data_parts(store)[0]
     _truncate(bad)
     assert _main(["compact", str(store)]) == EXIT_OK
     err = capsys.readouterr().err
     assert f"{bad.name}: damaged part file" in err and "Traceback" not in err
-    assert len(_parts(store)) == 1 and len(read_store(store)) == 2
+    assert len(data_parts(store)) == 1 and len(read_store(store)) == 2
     assert len(pd.read_parquet(store)) == 2
 
 
+@pytest.mark.slow  # 5.2 s on the loaded 2-core machine (issue 19)
 def test_damaged_errors_part_and_schema_part_and_meta_file(tmp_path, tiny_model):
     data = _folder(tmp_path / "d", n=2)
     (data / "bad.wav").write_text("not audio")
@@ -387,6 +396,7 @@ def test_damaged_errors_part_and_schema_part_and_meta_file(tmp_path, tiny_model)
         assert len(pd.read_parquet(store)) == 3
 
 
+@pytest.mark.slow  # 6.0 s on the loaded 2-core machine (issue 19)
 def test_damaged_schema_part_from_the_command_line(tmp_path, tiny_env, capsys):
     data = _folder(tmp_path / "d", n=2)
     store = tmp_path / "S"
@@ -404,7 +414,7 @@ def test_a_part_this_user_cannot_read_is_an_error_not_damage(tmp_path, tiny_mode
     """No permission is not damage: the part stays where it is, the message says why."""
     store = tmp_path / "S"
     extract(_folder(tmp_path / "d", n=2), store, model=tiny_model, progress=False)
-    part = _parts(store)[0]
+    part = data_parts(store)[0]
 
     def no_permission(path, mode="r", *args, **kwargs):
         if Path(path) == part:
@@ -443,12 +453,13 @@ def tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
+@pytest.mark.slow  # 6.0 s on the loaded 2-core machine (issue 19)
 def test_read_only_mount(tmpfs, tmp_path, tiny_model, tiny_env, capsys, monkeypatch):
     mnt, remount = tmpfs
     data = _folder(tmp_path / "d")
     store = mnt / "S"
     extract(data, store, model=tiny_model, progress=False, flush_items=1)
-    damaged = _parts(store)[0]
+    damaged = data_parts(store)[0]
     _truncate(damaged)
     extract(data, store, model=tiny_model, progress=False)  # moves it aside, recomputes
     remount("ro")
@@ -470,13 +481,14 @@ def test_read_only_mount(tmpfs, tmp_path, tiny_model, tiny_env, capsys, monkeypa
     assert "not recorded" in err and "nothere.wav: file not found" in err
     assert _snapshot(store) == before
     remount("rw")
-    _truncate(_parts(store)[0])
+    _truncate(data_parts(store)[0])
     remount("ro")
     with pytest.warns(ASTToolsWarning, match=r"damaged part file.*left it in place \(the store "
                       r"is not writable\); pd.read_parquet\(STORE\) fails until"):
         assert len(read_store(store)) == 2
 
 
+@pytest.mark.slow  # 5.5 s on the loaded 2-core machine (issue 19)
 def test_full_tmpfs(tmpfs, tmp_path, tiny_env, capsys):
     mnt, _ = tmpfs
     data = tmp_path / "d"
@@ -545,7 +557,7 @@ def test_a_writer_skips_what_another_computes_then_waits_for_it(tmp_path):
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None and stored != others:
             time.sleep(0.2)
-            if _parts(store):
+            if data_parts(store):
                 stored = set(read_store(store).table["path"])
         assert stored == others, proc.stderr.read() if proc.poll() is not None else stored
         assert proc.poll() is None  # it has done the rest and waits for c0.wav
@@ -594,6 +606,7 @@ def test_a_file_listed_on_several_rows_keeps_every_label(tmp_path, tiny_model):
 # --------------------------------------------------------------------------- case 7
 
 
+@pytest.mark.slow  # 10.8 s on the loaded 2-core machine (issue 19)
 def test_symlinks_that_cannot_be_followed_fail_naming_the_link(tmp_path, tiny_model, tiny_env,
                                                                capsys):
     d = tmp_path / "d"
@@ -686,6 +699,7 @@ def test_bytes_paths_are_accepted(tmp_path, tiny_model):
     assert list_inputs([raw])["path"].tolist() == [os.fsdecode(raw)]
 
 
+@pytest.mark.slow  # 6.2 s on the loaded 2-core machine (issue 19)
 def test_a_lone_writer_does_not_reread_the_store_after_its_own_parts(tmp_path, tiny_model,
                                                                       monkeypatch):
     """Looking for other writers' parts costs nothing when there are none (no re-index
@@ -701,3 +715,60 @@ def test_a_lone_writer_does_not_reread_the_store_after_its_own_parts(tmp_path, t
     monkeypatch.setattr(layout_mod._Store, "_index", counted)
     out = extract(data, tmp_path / "S", model=tiny_model, progress=False, flush_items=1)
     assert out.meta["run"]["computed"] == 5 and calls == [None]
+
+
+# --- a file changed while read; bytes zeroed inside a part ----------------------------------
+
+
+@pytest.mark.slow
+def test_a_file_that_changes_while_read_is_never_stored_as_good(tmp_path, monkeypatch,
+                                                                 capsys):
+    monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
+    data, store = tmp_path / "data", tmp_path / "store"
+    data.mkdir()
+    sf.write(data / "changing.wav", sine(440, SR, 12.0), SR)
+    sf.write(data / "same bytes.wav", sine(440, SR, 12.0), SR)  # identical content
+    sf.write(data / "other.wav", sine(660, SR, 1.0), SR)
+    original = (data / "changing.wav").read_bytes()
+    monkeypatch.setattr(inference_mod, "decode_file", decode_after_cut)
+    args = ["extract", str(data), "--out", str(store), "-q"]
+    assert main(args) == EXIT_SOME_FAILED
+    err = capsys.readouterr().err
+    assert "changing.wav: changed while it was read (" in err
+    assert "nothing was stored for it" in err
+    res = read_store(store)
+    assert "changing.wav" not in "".join(res.table["path"])
+    assert res.status.set_index("id").loc["changing.wav", "audio_status"] == "error"
+    # the file is whole again: the next run decodes it, serves nothing stale
+    monkeypatch.setattr(inference_mod, "decode_file", real_decode_file)
+    (data / "changing.wav").write_bytes(original)
+    assert main(args) == EXIT_OK
+    again = read_store(store)
+    rows = again.table.reset_index(drop=True)
+    mine = rows.index[rows["id"] == "changing.wav"]
+    twin = rows.index[rows["id"] == "same bytes.wav"]
+    assert len(mine) == 2 and rows.loc[mine, "end_s"].max() == pytest.approx(12.0)
+    np.testing.assert_array_equal(again.embeddings[mine], again.embeddings[twin])
+
+
+@pytest.mark.slow
+def test_bytes_zeroed_inside_a_part_are_caught_by_page_checksums(tmp_path, tiny_model):
+    for i in range(3):
+        sf.write(tmp_path / f"{i}.wav", sine(300 + 100 * i, SR, 0.5), SR)
+    store, files = tmp_path / "S", sorted(tmp_path.glob("*.wav"))
+    first = asttools.extract(files[:2], store, model=tiny_model, progress=False)
+    asttools.extract(files, store, model=tiny_model, progress=False)  # a second part
+    part = min(p for p in store.glob("part-0*-*.parquet") if "schema" not in p.name)
+    meta = pq.ParquetFile(part).metadata.row_group(0)
+    probs = next(meta.column(i) for i in range(meta.num_columns)
+                 if meta.column(i).path_in_schema.startswith("probs"))
+    data = bytearray(part.read_bytes())
+    inside = probs.data_page_offset + probs.total_compressed_size // 2  # in its values
+    data[inside:inside + 200] = bytes(200)
+    part.write_bytes(bytes(data))
+    with pytest.warns(asttools.ASTToolsWarning, match="damaged part file"):
+        damaged = asttools.read_store(store)
+    assert damaged.table["path"].tolist() == [str(files[2])]  # no row of it is served
+    again = asttools.extract(files, store, model=tiny_model, progress=False)
+    assert again.meta["run"]["computed"] == 2  # computed again, as for footer damage
+    np.testing.assert_array_equal(again.probs[:2], first.probs)

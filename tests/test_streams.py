@@ -13,8 +13,8 @@ import soundfile as sf
 from audio_fixtures import _mux_audio, dominant_frequency, sine, write_av
 
 import asttools
-from asttools.audio import load_audio, probe_media, stream_audio
 from asttools.apps.cli import main
+from asttools.audio import load_audio, probe_media, stream_audio
 from asttools.errors import AudioError, ParameterError
 from asttools.store import extract
 
@@ -77,6 +77,7 @@ def test_decoding_picks_the_stream_asked_for(two, name, freqs):
         load_audio(two / "one.wav", audio_stream=1)
 
 
+@pytest.mark.slow  # 5.4 s on the loaded 2-core machine (issue 19)
 def test_embed_records_the_count_warns_once_and_picks(two, tiny_model):
     paths = [two / "two.mkv", two / "two.mp4", two / "one.wav", two / "mute.mp4"]
     with warnings.catch_warnings(record=True) as caught:
@@ -103,6 +104,7 @@ def test_embed_records_the_count_warns_once_and_picks(two, tiny_model):
     assert bad.errors["audio_status"].iloc[0] == "error"
 
 
+@pytest.mark.slow  # 7.4 s on the loaded 2-core machine (issue 19)
 def test_store_timestamps_and_cli_take_the_stream(two, tiny_model, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", asttools.ASTToolsWarning)

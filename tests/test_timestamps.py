@@ -3,11 +3,13 @@ video's clock, pooling onto frames, and the result object."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_fixtures import noise, sine
 
 import asttools
 from asttools.audio import resample
@@ -23,16 +25,11 @@ from asttools.run.steps import (
     column_times,
     stitch,
 )
-from asttools.timestamps import pool_to_times, timestamp_embeddings
+from asttools.timestamps import check_frame_rate, pool_to_times, timestamp_embeddings
 
 SR = SAMPLE_RATE
 HOP = DEFAULT_HOP_S
 MIDDLE_S = 10.24 / 2  # the middle of a 10.24 s window
-
-
-def noise(seconds: float, *, seed: int = 0, amp: float = 0.1) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return (amp * rng.standard_normal(round(seconds * SR))).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -386,3 +383,33 @@ def test_bad_settings(tiny_model):
 
 def test_exported_from_the_package_root():
     assert asttools.timestamp_embeddings is timestamp_embeddings
+
+
+# --- settings checked before any work; a missing file ---------------------------------------
+
+
+@pytest.mark.parametrize("rate", [0, -5, math.nan, math.inf, 1e9, 1000.5, True, "25"])
+def test_a_bad_frame_rate_is_refused_before_any_work(tmp_path, rate):
+    path = tmp_path / "a.wav"
+    sf.write(path, sine(440, SR, 1.0), SR)
+    match = "frame_rate must be a number of frames per second above 0 and at most 1000"
+    with pytest.raises(ParameterError, match=match):  # before the model: none is loaded
+        asttools.timestamp_embeddings(path, model="/no/such/model", frame_rate=rate)
+    with pytest.raises(ParameterError, match=match):
+        check_frame_rate(rate)
+
+
+def test_the_largest_frame_rate_is_accepted(tmp_path):
+    assert check_frame_rate(1000) == 1000.0 and check_frame_rate(0.5) == 0.5
+    assert check_frame_rate("video", allow_video=True) == "video"
+
+
+def test_frames_per_vector_is_checked_before_any_work(tmp_path):
+    with pytest.raises(ParameterError, match="frames_per_vector must be an integer >= 1"):
+        asttools.timestamp_embeddings(np.zeros(SR, np.float32), sr=SR, model="/no/model",
+                                      frame_rate=25, frames_per_vector=0)
+
+
+def test_read_timestamps_on_a_missing_file_says_so(tmp_path):
+    with pytest.raises(asttools.ASTToolsError, match=r"nope\.parquet: no such file"):
+        asttools.read_timestamps(tmp_path / "nope.parquet")

@@ -17,12 +17,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import asttools
-from asttools.apps.cli import EXIT_OK, EXIT_SOME_FAILED, main
-from asttools.errors import ParameterError
 from asttools.analysis.fills import FILL_STRATEGIES
-from asttools.run.inputs import list_inputs
 from asttools.analysis.missing import aligned_embeddings, drop_audio
 from asttools.analysis.robustness import robustness_curve
+from asttools.apps.cli import EXIT_OK, EXIT_SOME_FAILED, main
+from asttools.errors import ParameterError
+from asttools.run.inputs import list_inputs
 from asttools.store import extract, read_store
 
 SR = 16000
@@ -121,6 +121,7 @@ def test_a_video_without_audio_is_a_status_not_an_error(tmp_path, tiny_model):
     assert stored.loc["v1", "audio_status"] == "no_audio_stream"
 
 
+@pytest.mark.slow  # 5.0 s on the loaded 2-core machine (issue 19)
 def test_command_line_counts_clips_without_audio_apart(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
     manifest = _dataset(tmp_path / "data")
@@ -285,31 +286,13 @@ def test_robustness_curve_at_no_drop_equals_a_plain_probe(rng):
 # --------------------------------------------------------------------------- timestamps
 
 
-@pytest.fixture(scope="module")
-def make_video():
-    """scripts/make_video_data.py's mp4 writer (H.264 + AAC, an audio stream that may
-    start after the video)."""
-    import importlib.util
-    import sys
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "make_video_data.py"
-    spec = importlib.util.spec_from_file_location("make_video_data", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
-
-
 @pytest.mark.parametrize("late_s", [0.0, 0.976])
-def test_timestamps_of_a_video_line_up_with_its_frames(tmp_path, tiny_model, make_video,
+def test_timestamps_of_a_video_line_up_with_its_frames(tmp_path, tiny_model, video_data_script,
                                                        late_s):
     """A click at 3.5 s of video time, in an AAC track that starts late_s after the
     video: the step and the 25 fps frame that change most lie within one step (0.1 s) of
     it, read from the file's own headers (no offset given)."""
-    m = make_video
+    m = video_data_script
     n_frames, click_s = 150, 3.5  # 6 s of video
     frames = np.zeros((n_frames, m.HEIGHT, m.WIDTH, 3), np.uint8)
     rng = np.random.default_rng(0)
@@ -340,6 +323,7 @@ def test_timestamps_of_a_video_line_up_with_its_frames(tmp_path, tiny_model, mak
     assert not has_audio.iloc[: int(late_s * 25)].any() and has_audio.iloc[25:].all()
 
 
+@pytest.mark.slow  # 7.2 s on the loaded 2-core machine (issue 19)
 def test_timestamps_of_the_bundled_clips_keep_ids_statuses_and_empty_frames(tiny_model):
     inputs = list_inputs(VIDEO / "manifest.csv", id_column="clip_id")
     truth = pd.read_csv(VIDEO / "manifest.csv").set_index("clip_id")
@@ -385,6 +369,7 @@ def test_timestamps_save_and_read_back_float32_and_float16(tmp_path, tiny_model)
         res.save(tmp_path / "ts.csv")
 
 
+@pytest.mark.slow  # 5.6 s on the loaded 2-core machine (issue 19)
 def test_timestamps_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASTTOOLS_MODEL", "tiny-random")
     out = tmp_path / "ts.parquet"
@@ -404,6 +389,7 @@ def test_timestamps_command_line(tmp_path, monkeypatch, capsys):
     assert "no video frame rate" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 5.1 s on the loaded 2-core machine (issue 19)
 def test_evaluate_names_the_clips_without_audio_it_cannot_score(tiny_model):
     inputs = list_inputs(VIDEO / "manifest.csv", id_column="clip_id")
     result = asttools.embed(inputs, model=tiny_model)

@@ -11,15 +11,15 @@ import soundfile as sf
 from video_fixtures import vfr_times, write_flashes
 
 import asttools.store.video_features as vfmod
-from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.audio.frames import frame_times
-from asttools.timestamps import pool_to_times
+from asttools.errors import ASTToolsWarning, ParameterError, StoreError
 from asttools.store.video_features import (
     extract_video,
     join_timeline,
     read_video_features,
     video_matrix,
 )
+from asttools.timestamps import pool_to_times
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*RANDOM weights:asttools.ASTToolsWarning",
                                         "ignore:.*random weights:asttools.ASTToolsWarning")
@@ -188,6 +188,7 @@ def test_segments_get_the_vectors_that_overlap_them(folder, tmp_path):
     assert back.table.groupby("id").size().to_dict() == {"s0": 13, "s1": 25}
 
 
+@pytest.mark.slow  # 47.3 s on the loaded 2-core machine (issue 19)
 def test_a_folder_model_by_name_or_loaded_shares_one_settings_key(folder, tmp_path,
                                                                  monkeypatch):
     from asttools.errors import ModelLoadError

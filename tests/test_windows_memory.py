@@ -18,18 +18,20 @@ import re
 import warnings
 import weakref
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from audio_fixtures import sine, write_av, write_tone
+from audio_fixtures import noise, sine, write_av, write_tone
 
 import asttools
 import asttools.audio.sources as sources_mod  # where files are decoded for the streaming pass
 import asttools.run._pass as embed_mod  # noqa: E402
 from asttools.apps.cli import EXIT_SOME_FAILED, EXIT_USAGE, main
 from asttools.audio import AudioStream, check_waveform, load_audio, resample, stream_audio
+from asttools.audio.sources import load_file, streams
 from asttools.constants import FRAME_SHIFT, MAX_LENGTH, SAMPLE_RATE, WINDOW_S
 from asttools.errors import ASTToolsWarning, ParameterError
 from asttools.model.features import fbank, n_frames, window_bounds
@@ -40,11 +42,6 @@ from asttools.store import STORE_POOLINGS, extract
 features_mod = importlib.import_module("asttools.model.features")
 audio_mod = importlib.import_module("asttools.audio._decode")
 SR = 16000
-
-
-def noise(seconds: float, *, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return (0.1 * rng.standard_normal(int(round(seconds * SR)))).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- case 2
@@ -273,6 +270,7 @@ def streamed(monkeypatch):
     return whole
 
 
+@pytest.mark.slow  # 5.4-7.4 s on the loaded 2-core machine (issue 19)
 @pytest.mark.parametrize("window_s, hop_s", [(10.24, None), (7.0, 3.0), (3.0, 3.0)])
 def test_long_files_are_streamed_and_give_the_same_rows(tiny_model, tmp_path, monkeypatch,
                                                         streamed, window_s, hop_s):
@@ -412,6 +410,7 @@ def test_cli_layer_out_of_range_names_the_option(tmp_path, tiny_env, capsys):
     assert "layer=" not in err
 
 
+@pytest.mark.slow  # 5.7 s on the loaded 2-core machine (issue 19)
 def test_cli_heavy_overlap_warns_once_with_the_option_name(tmp_path, tiny_env, capsys):
     data = write_tone(tmp_path / "a.wav", 11.0)
     assert main(["predict", str(data), "--hop", "0.05", "-q"]) == 0
@@ -442,3 +441,80 @@ def test_cli_too_many_windows_is_one_failed_file(tmp_path, tiny_env, capsys, mon
                       progress=False)
     assert res.table["path"].str.endswith("short.wav").all()
 
+
+# --- streamed or decoded whole: by decoded bytes, or an unknown length ----------------------
+
+
+def _load(path, stream=True):
+    return load_file(str(path), segment=None, channel=None, win=16000, media={}, info=None,
+                     stream=stream)
+
+
+def test_a_matroska_file_without_a_duration_is_streamed(tmp_path):
+    path = write_av(tmp_path / "live.mkv", audio=sine(440, 48000, 3.0)[None],
+                    audio_codec="flac", video_codec=None, options={"live": "1"})
+    opened = stream_audio(path)
+    assert opened.duration_s is None  # the muxer wrote no duration, as a live recording
+    opened.close()
+    source = _load(path)
+    assert isinstance(source.audio, asttools.audio._decode.AudioStream)  # not decoded whole
+    n = sum(len(b) for b in source.audio)
+    assert n == pytest.approx(3.0 * SR, abs=SR * 0.05)
+    assert _load(path, stream=False) is None  # a worker process hands it back to stream
+
+
+def test_the_same_file_with_its_duration_is_decoded_whole(tmp_path):
+    path = write_av(tmp_path / "a.mkv", audio=sine(440, 48000, 3.0)[None],
+                    audio_codec="flac", video_codec=None)
+    assert stream_audio(path).duration_s == pytest.approx(3.0, abs=0.05)
+    source = _load(path)
+    assert isinstance(source.audio, np.ndarray)
+    assert len(source.audio) == pytest.approx(3.0 * SR, abs=SR * 0.05)
+
+
+def _flac(tmp_path, rate, channels, seconds=1.0):
+    path = tmp_path / f"{rate}x{channels}.flac"
+    rng = np.random.default_rng(1)
+    sf.write(path, 0.1 * rng.standard_normal((int(rate * seconds), channels)), rate,
+             subtype="PCM_24")
+    return path
+
+
+def test_the_threshold_is_in_decoded_bytes_not_seconds(tmp_path, monkeypatch):
+    big, small = _flac(tmp_path, 192000, 8), _flac(tmp_path, 48000, 1)
+    # 1 s of each: 6.1 MB and 192 kB of float32 samples; a threshold between them
+    monkeypatch.setattr(sources_mod, "STREAM_BYTES", 1_000_000)
+    assert isinstance(_load(big).audio, asttools.audio._decode.AudioStream)
+    assert _load(big, stream=False) is None
+    assert isinstance(_load(small).audio, np.ndarray)  # same length, decoded whole
+    streamed = _load(big).audio
+    n = sum(len(b) for b in streamed)
+    assert n == pytest.approx(SR, abs=10)
+
+
+@pytest.mark.parametrize("seconds, rate, channels, expected", [
+    (594.0, 192000, 8, True),  # the issue's FLAC: 3.6 GB decoded, under ten minutes
+    (594.0, 48000, 2, False),  # 228 MB: as before
+    (601.0, 16000, 1, True),  # over STREAM_S: as before
+    (30.0, 384000, 8, True),  # 369 MB
+    (10.0, 384000, 8, False),  # 123 MB
+    (None, 48000, 2, True),  # no length declared
+    (5.0, None, 2, True),  # no rate declared
+])
+def test_streams_decides_by_seconds_bytes_and_unknown_length(seconds, rate, channels,
+                                                            expected):
+    opened = SimpleNamespace(duration_s=seconds, native_rate=rate, channels=channels)
+    assert streams(opened) is expected
+
+
+def test_a_stream_block_is_bounded_in_bytes_at_the_files_rate(tmp_path):
+    big, small = _flac(tmp_path, 192000, 8, seconds=3.0), _flac(tmp_path, 48000, 1, seconds=3.0)
+    opened = stream_audio(big)
+    per_second = 192000 * 8 * 4
+    assert opened._block_s == pytest.approx(asttools.audio._decode.BLOCK_BYTES / per_second)
+    blocks = [len(b) for b in opened]
+    # 1.9 s at 16 kHz
+    assert max(blocks) <= asttools.audio._decode.BLOCK_BYTES / per_second * SR + 1
+    assert sum(blocks) == pytest.approx(3 * SR, abs=10)
+    assert stream_audio(small)._block_s == asttools.audio._decode.BLOCK_S  # 30 s: as before
+    assert stream_audio(big, block_s=2.5)._block_s == 2.5  # as asked

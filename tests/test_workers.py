@@ -104,6 +104,7 @@ def four_processes(monkeypatch):
     assert resolve_workers("auto", device="cpu") == (4, True)
 
 
+@pytest.mark.slow  # 6.4 s on the loaded 2-core machine (issue 19)
 def test_auto_in_processes_gives_what_one_thread_gives(tmp_path, tiny_model, four_processes):
     inputs = _inputs(tmp_path / "data")
     runs = {}
@@ -125,6 +126,7 @@ def test_auto_in_processes_gives_what_one_thread_gives(tmp_path, tiny_model, fou
     assert auto.table["item"].nunique() == 6  # four clips, the silent one and the array
 
 
+@pytest.mark.slow  # 7.1 s on the loaded 2-core machine (issue 19)
 def test_timestamps_and_extract_with_auto(tmp_path, tiny_model, four_processes):
     inputs = _inputs(tmp_path / "data")[:4]
     one = asttools.timestamp_embeddings(inputs, model=tiny_model, workers=1)
