@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from ..concurrency import crash_reason
 from ..constants import SAMPLE_RATE
 from ..errors import AudioError
 from ._decode import AudioStream, load_audio, stream_audio
 from ._levels import is_silent
 from ._probe import MediaInfo, probe_media
 
-__all__ = ["STREAM_BYTES", "STREAM_S", "InputMedia", "Source", "decode_file", "file_media",
-           "load_file", "streams"]
+__all__ = ["STREAM_BYTES", "STREAM_S", "InputMedia", "Source", "decode_crashed", "decode_file",
+           "file_media", "load_file", "streams"]
 
 #: Files whose header says they are longer than this many seconds are decoded block by
 #: block (:func:`asttools.audio.stream_audio`) while their windows are cut, not whole.
@@ -214,3 +215,20 @@ def decode_file(
     except AudioError as err:  # a video without audio keeps its duration and rate
         return ("error", err.reason, err.status, media)
     return ("stream",) if source is None else ("ok", source)
+
+
+def decode_crashed(exitcode: int | None) -> tuple:
+    """What :func:`decode_file` would have returned for a file whose decode process died
+    (``concurrency.prefetch``'s ``crashed=``): an error naming how it ended, the status
+    ``decode_error``, and no media facts. Said once for every pool that decodes files.
+
+    Examples
+    --------
+    >>> decode_crashed(-11)[1].split(":")[0]
+    'the decoder crashed while reading it (killed by SIGSEGV'
+    >>> decode_crashed(-11)[2]
+    'decode_error'
+    """
+    return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
+                     "fault in native code such as FFmpeg or libsndfile)", "decode_error",
+            InputMedia())

@@ -26,8 +26,8 @@ from ..audio import (
     length_mismatch,
     resample,
 )
-from ..audio.sources import InputMedia, Source, decode_file, file_media, load_file
-from ..concurrency import crash_reason, prefetch
+from ..audio.sources import InputMedia, Source, decode_crashed, decode_file, file_media, load_file
+from ..concurrency import prefetch
 from ..constants import SAMPLE_RATE, WINDOW_S
 from ..errors import ASTToolsWarning, AudioError, ParameterError
 from ._driver import ItemError
@@ -162,7 +162,7 @@ def _loaded_in_processes(items, channel, workers, win, job, audio_stream=None):
                                                 audio_stream)
 
     for it, done in prefetch(decode_file, items, workers=workers, processes=True,
-                             argument=request, name="asttools-load", crashed=_crashed):
+                             argument=request, name="asttools-load", crashed=decode_crashed):
         if done is None or done[0] == "stream":
             yield it, job(it)
         elif done[0] == "error":
@@ -171,7 +171,4 @@ def _loaded_in_processes(items, channel, workers, win, job, audio_stream=None):
             yield it, done[1]
 
 
-def _crashed(exitcode: int | None) -> tuple:
-    return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
-                     "fault in native code such as FFmpeg or libsndfile)", "decode_error",
-            InputMedia())
+

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..audio import check_waveform, is_silent, resample, stream_audio
-from ..audio.sources import InputMedia, decode_file, file_media
-from ..concurrency import crash_reason, prefetch
+from ..audio.sources import InputMedia, decode_crashed, decode_file, file_media
+from ..concurrency import prefetch
 from ..constants import SAMPLE_RATE
 from ..errors import AudioError
 from ..run.inputs import Item
@@ -88,11 +88,6 @@ def near_range(start_s: float | None, end_s: float | None, offset_s: float,
         max(0, math.ceil((end_s - offset_s) * SAMPLE_RATE) + win + 1)
     return lo, hi
 
-
-def _decode_crashed(exitcode: int | None) -> tuple:
-    return ("error", f"the decoder crashed while reading it ({crash_reason(exitcode)}: a "
-                     "fault in native code such as FFmpeg or libsndfile)", "decode_error",
-            InputMedia())
 
 
 def _array(it: Item) -> Decoded | LoadFailure:
@@ -164,7 +159,7 @@ def decoded_ranges(
         return (it.source, None, channel, win, audio_stream)
 
     for it, done in prefetch(decode_file, items, workers=workers, processes=True,
-                             argument=request, name="asttools-load", crashed=_decode_crashed):
+                             argument=request, name="asttools-load", crashed=decode_crashed):
         if it.index not in ranges:
             yield it, None
         elif it.sr is not None:
