@@ -268,14 +268,9 @@ def fill_value_of(fill_value: float, fill: float | None, *, where: str) -> float
     >>> fill_value_of(0.0, None, where="f")
     0.0
     """
-    if fill is None:
-        return fill_value
-    if fill_value != 0.0 and not (math.isnan(fill_value) and math.isnan(fill)):
-        raise ParameterError(f"{where}: give fill_value= only (fill= is its old name)")
-    warnings.warn(f"{where}(fill=...) is now {where}(fill_value=...): 'fill' names a "
-                  "strategy (asttools.analysis.missing, asttools.analysis.fills); the old "
-                  "keyword goes in the next release", DeprecationWarning, stacklevel=3)
-    return fill
+    return renamed_keyword(fill_value, fill, new="fill_value", old="fill", where=where,
+                           default=0.0, why="'fill' names a strategy (asttools.analysis.missing,"
+                                            " asttools.analysis.fills)")
 
 
 def renamed_keyword(new_value, old_value, *, new: str, old: str, where: str, default,
